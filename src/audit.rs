@@ -1,0 +1,142 @@
+//! The audit entry: the record of one approval decision — who approved what,
+//! when, why, and what was proposed but rejected.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::approval::Approver;
+use crate::change::{Change, ChangeKind, Target};
+
+/// Where a proposal came from, as told by the caller of `propose`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provenance {
+    /// `ai` (the default), `user`, `revert`, `import`, ...
+    pub source: String,
+    pub model: Option<String>,
+    /// Why the proposal was made (the AI's explanation).
+    pub reason: Option<String>,
+    pub run_id: Option<String>,
+}
+
+impl Default for Provenance {
+    fn default() -> Self {
+        Provenance { source: "ai".to_owned(), model: None, reason: None, run_id: None }
+    }
+}
+
+/// The record of one approval.
+///
+/// `changes` maps node id → field → `[old, new]` for accepted node changes
+/// (`null` where there was no value: every field of an added node has
+/// `old = null`); `edgeChanges` does the same for edges and
+/// `metadataChanges` maps field → `[old, new]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    /// Unique per approval; the history client sends it as `Idempotency-Key`.
+    pub approval_id: String,
+    pub graph_id: Option<String>,
+    /// `metadata.version` of the graph the review was based on.
+    pub base_version: Option<Value>,
+    pub user: String,
+    pub at: String,
+    pub source: String,
+    pub model: Option<String>,
+    /// The approver's reason, or else the proposal's.
+    pub reason: Option<String>,
+    pub proposal_reason: Option<String>,
+    pub run_id: Option<String>,
+    pub proposal_id: String,
+    pub changes: Map<String, Value>,
+    pub edge_changes: Map<String, Value>,
+    pub metadata_changes: Map<String, Value>,
+    pub nodes_added: Vec<String>,
+    pub nodes_removed: Vec<String>,
+    pub edges_added: Vec<String>,
+    pub edges_removed: Vec<String>,
+    /// Change ids accepted and rejected, in review order.
+    pub accepted: Vec<String>,
+    pub rejected: Vec<String>,
+}
+
+/// Everything an audit entry is made of besides the changes themselves.
+#[derive(Clone, Debug)]
+pub struct AuditContext<'a> {
+    pub approval_id: String,
+    pub graph_id: Option<&'a str>,
+    pub base_version: Option<&'a Value>,
+    pub approver: &'a Approver,
+    pub provenance: &'a Provenance,
+    pub reason: Option<&'a str>,
+    pub proposal_id: &'a str,
+}
+
+impl AuditEntry {
+    /// Records the decision taken on `changes` (their `accepted` flags).
+    pub fn record(context: AuditContext<'_>, changes: &[Change]) -> AuditEntry {
+        let mut entry = AuditEntry {
+            approval_id: context.approval_id,
+            graph_id: context.graph_id.map(str::to_owned),
+            base_version: context.base_version.cloned(),
+            user: context.approver.user.clone(),
+            at: context.approver.at.to_string(),
+            source: context.provenance.source.clone(),
+            model: context.provenance.model.clone(),
+            reason: context.reason.map(str::to_owned).or_else(|| context.provenance.reason.clone()),
+            proposal_reason: context.provenance.reason.clone(),
+            run_id: context.provenance.run_id.clone(),
+            proposal_id: context.proposal_id.to_owned(),
+            changes: Map::new(),
+            edge_changes: Map::new(),
+            metadata_changes: Map::new(),
+            nodes_added: Vec::new(),
+            nodes_removed: Vec::new(),
+            edges_added: Vec::new(),
+            edges_removed: Vec::new(),
+            accepted: Vec::new(),
+            rejected: Vec::new(),
+        };
+        for change in changes {
+            if !change.accepted {
+                entry.rejected.push(change.id.clone());
+                continue;
+            }
+            entry.accepted.push(change.id.clone());
+            let entity = change.entity().unwrap_or_default().to_owned();
+            let (fields, added, removed) = match change.target {
+                Target::Node => (&mut entry.changes, &mut entry.nodes_added, &mut entry.nodes_removed),
+                Target::Edge => (&mut entry.edge_changes, &mut entry.edges_added, &mut entry.edges_removed),
+                Target::Metadata => {
+                    let field = change.field.clone().unwrap_or_default();
+                    entry.metadata_changes.insert(field, pair(change.old.as_ref(), change.new.as_ref()));
+                    continue;
+                }
+            };
+            let slot = fields.entry(entity.clone()).or_insert_with(|| Value::Object(Map::new()));
+            let Value::Object(slot) = slot else { continue };
+            match change.kind {
+                ChangeKind::Changed => {
+                    slot.insert(change.field.clone().unwrap_or_default(), pair(change.old.as_ref(), change.new.as_ref()));
+                }
+                ChangeKind::Added => {
+                    added.push(entity);
+                    for (field, value) in change.new.as_ref().and_then(Value::as_object).into_iter().flatten() {
+                        slot.insert(field.clone(), pair(None, Some(value)));
+                    }
+                }
+                ChangeKind::Removed => {
+                    removed.push(entity);
+                    for (field, value) in change.old.as_ref().and_then(Value::as_object).into_iter().flatten() {
+                        slot.insert(field.clone(), pair(Some(value), None));
+                    }
+                }
+            }
+        }
+        entry
+    }
+}
+
+fn pair(old: Option<&Value>, new: Option<&Value>) -> Value {
+    json!([old.cloned().unwrap_or(Value::Null), new.cloned().unwrap_or(Value::Null)])
+}

@@ -1,0 +1,241 @@
+//! One change a reviewer can accept or reject, and the summary of a list of them.
+//!
+//! A change is about one field of a node, edge or of the metadata (`changed`),
+//! or about a whole node or edge (`added`, `removed`). Its id is derived from
+//! what it is about, so the same proposal on the same graph always yields the
+//! same ids, and an auditor can read them: `node/n-title/label`,
+//! `edge/a_b`, `metadata/title`.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::text_diff::{TextDiff, TextDiffOptions, diff_text};
+
+/// What a change is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Node,
+    Edge,
+    Metadata,
+}
+
+/// What happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Changed,
+}
+
+/// One reviewable change. `old`/`new` are absent (not `null`) where there is
+/// no value: `old` of an added field, `new` of a removed one.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    pub id: String,
+    pub target: Target,
+    pub kind: ChangeKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edge_id: Option<String>,
+    /// What to call the node or edge on screen.
+    pub label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<Value>,
+    pub accepted: bool,
+    /// An inline diff when both values are strings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextDiff>,
+    /// Changes that must be accepted for this one to apply (an edge needs its
+    /// new endpoint node; a node removal needs the removal of its edges).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
+}
+
+impl Change {
+    /// A change of one field. `entity` is the node id or edge key (unused for metadata).
+    pub fn field(target: Target, entity: &str, label: &str, field: &str, old: Option<Value>, new: Option<Value>) -> Change {
+        let mut change = Change::base(target, ChangeKind::Changed, entity, label);
+        change.id = change_id(target, entity, Some(field));
+        change.field = Some(field.to_owned());
+        change.old = old;
+        change.new = new;
+        change
+    }
+
+    /// A whole node or edge added (`new`) or removed (`old`).
+    pub fn whole(target: Target, kind: ChangeKind, entity: &str, label: &str, value: Value) -> Change {
+        let mut change = Change::base(target, kind, entity, label);
+        change.id = change_id(target, entity, None);
+        match kind {
+            ChangeKind::Removed => change.old = Some(value),
+            _ => change.new = Some(value),
+        }
+        change
+    }
+
+    fn base(target: Target, kind: ChangeKind, entity: &str, label: &str) -> Change {
+        Change {
+            id: String::new(),
+            target,
+            kind,
+            node_id: (target == Target::Node).then(|| entity.to_owned()),
+            edge_id: (target == Target::Edge).then(|| entity.to_owned()),
+            label: label.to_owned(),
+            field: None,
+            old: None,
+            new: None,
+            accepted: true,
+            text: None,
+            requires: Vec::new(),
+        }
+    }
+
+    /// The node id or edge key this change is about (`None` for metadata).
+    pub fn entity(&self) -> Option<&str> {
+        self.node_id.as_deref().or(self.edge_id.as_deref())
+    }
+
+    /// Adds the inline text diff when old and new are both strings.
+    pub(crate) fn with_text_diff(mut self, options: &TextDiffOptions) -> Change {
+        if let (Some(Value::String(old)), Some(Value::String(new))) = (&self.old, &self.new) {
+            self.text = Some(diff_text(old, new, options));
+        }
+        self
+    }
+}
+
+/// The id of a change: `node/<id>[/<field>]`, `edge/<key>[/<field>]`,
+/// `metadata/<field>`. `%`, `/` and `#` inside parts are percent-encoded so
+/// that ids never collide.
+///
+/// ```
+/// use kg_approval::change::{change_id, Target};
+/// assert_eq!(change_id(Target::Node, "a/b", Some("info")), "node/a%2Fb/info");
+/// assert_eq!(change_id(Target::Metadata, "", Some("title")), "metadata/title");
+/// ```
+pub fn change_id(target: Target, entity: &str, field: Option<&str>) -> String {
+    let mut id = match target {
+        Target::Node => format!("node/{}", escape(entity)),
+        Target::Edge => format!("edge/{}", escape(entity)),
+        Target::Metadata => "metadata".to_owned(),
+    };
+    if let Some(field) = field {
+        id.push('/');
+        id.push_str(&escape(field));
+    }
+    id
+}
+
+fn escape(part: &str) -> String {
+    part.replace('%', "%25").replace('/', "%2F").replace('#', "%23")
+}
+
+/// Counts of what a list of changes does.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub nodes_added: usize,
+    pub nodes_removed: usize,
+    /// Nodes with at least one changed field.
+    pub nodes_changed: usize,
+    pub edges_added: usize,
+    pub edges_removed: usize,
+    pub edges_changed: usize,
+    /// Changed metadata fields.
+    pub metadata_changed: usize,
+    /// Changed fields of nodes, edges and metadata together.
+    pub fields_changed: usize,
+}
+
+impl Summary {
+    pub fn of<'a>(changes: impl IntoIterator<Item = &'a Change>) -> Summary {
+        let mut summary = Summary::default();
+        let mut last_node: Option<&str> = None;
+        let mut last_edge: Option<&str> = None;
+        for change in changes {
+            match (change.target, change.kind) {
+                (Target::Node, ChangeKind::Added) => summary.nodes_added += 1,
+                (Target::Node, ChangeKind::Removed) => summary.nodes_removed += 1,
+                (Target::Edge, ChangeKind::Added) => summary.edges_added += 1,
+                (Target::Edge, ChangeKind::Removed) => summary.edges_removed += 1,
+                (Target::Metadata, _) => summary.metadata_changed += 1,
+                // Field changes of one node or edge are adjacent in a list.
+                (Target::Node, ChangeKind::Changed) => {
+                    if last_node != change.node_id.as_deref() {
+                        summary.nodes_changed += 1;
+                        last_node = change.node_id.as_deref();
+                    }
+                }
+                (Target::Edge, ChangeKind::Changed) => {
+                    if last_edge != change.edge_id.as_deref() {
+                        summary.edges_changed += 1;
+                        last_edge = change.edge_id.as_deref();
+                    }
+                }
+            }
+            if change.kind == ChangeKind::Changed {
+                summary.fields_changed += 1;
+            }
+        }
+        summary
+    }
+}
+
+/// Field-level differences between two field maps: fields in `old` order,
+/// then fields only `new` has. Used to diff whole graphs.
+pub(crate) fn diff_fields<'a>(old: &'a Map<String, Value>, new: &'a Map<String, Value>) -> Vec<(&'a str, Option<&'a Value>, Option<&'a Value>)> {
+    let mut out = Vec::new();
+    for (key, before) in old {
+        match new.get(key) {
+            Some(after) if crate::value::json_eq(before, after) => {}
+            after => out.push((key.as_str(), Some(before), after)),
+        }
+    }
+    for (key, after) in new {
+        if !old.contains_key(key) {
+            out.push((key.as_str(), None, Some(after)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_escape_separators() {
+        assert_ne!(change_id(Target::Node, "a/b", Some("c")), change_id(Target::Node, "a", Some("b/c")));
+        assert_eq!(change_id(Target::Edge, "x%y#1", None), "edge/x%25y%231");
+    }
+
+    #[test]
+    fn absent_and_null_serialize_differently() {
+        let added = Change::field(Target::Node, "a", "A", "f", None, Some(Value::Null));
+        let v = serde_json::to_value(&added).unwrap();
+        assert!(v.get("old").is_none());
+        assert_eq!(v["new"], Value::Null);
+    }
+
+    #[test]
+    fn summary_counts_nodes_once() {
+        let changes = [
+            Change::field(Target::Node, "a", "A", "x", None, Some(json!(1))),
+            Change::field(Target::Node, "a", "A", "y", None, Some(json!(1))),
+            Change::field(Target::Node, "b", "B", "x", None, Some(json!(1))),
+            Change::whole(Target::Edge, ChangeKind::Added, "a_b", "A → B", json!({})),
+            Change::field(Target::Metadata, "", "metadata", "title", None, Some(json!("t"))),
+        ];
+        let s = Summary::of(&changes);
+        assert_eq!((s.nodes_changed, s.fields_changed, s.edges_added, s.metadata_changed), (2, 4, 1, 1));
+    }
+}

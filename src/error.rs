@@ -1,0 +1,124 @@
+//! Errors with a stable machine-readable code.
+//!
+//! Every failure the library reports carries an [`ErrorCode`] (the `code` of
+//! the thrown JS `Error`) and a message that names the offending input path,
+//! such as `nodes[3].id`. Codes are part of the public contract: they never
+//! change meaning once released.
+
+use std::fmt;
+
+/// The stable code of an [`Error`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The graph is not `{ nodes: [...], edges?: [...], metadata?: {...} }`.
+    InvalidGraph,
+    /// The proposal is malformed (wrong types, missing ids, ...).
+    InvalidProposal,
+    /// Two nodes share an id (in a graph or within one proposal).
+    DuplicateNodeId,
+    /// An operation names a node the graph does not have.
+    UnknownNode,
+    /// An operation names an edge the graph does not have.
+    UnknownEdge,
+    /// An edge id matches several edges of the graph, so an update is ambiguous.
+    AmbiguousEdgeId,
+    /// Two operations of one proposal contradict each other (patch and remove).
+    ConflictingOperations,
+    /// A search-and-replace text does not occur in the field.
+    SearchNotFound,
+    /// A search-and-replace targets a field that is not a string.
+    FieldNotText,
+    /// A change id that is not part of the pending review.
+    UnknownChange,
+    /// `accept`/`reject`/`approve` without a pending review.
+    NoPendingReview,
+    /// The accepted set is not applicable (e.g. an edge to a rejected node).
+    InconsistentDecision,
+    /// An argument other than graph/proposal is wrong (user, timestamp, options).
+    InvalidArgument,
+    /// A JS value JSON cannot carry faithfully: `undefined`, `NaN`, a function,
+    /// a `Map`, a cycle, a lone surrogate, nesting deeper than the limit.
+    InvalidValue,
+}
+
+impl ErrorCode {
+    /// The code as it appears in JS (`err.code`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidGraph => "invalid_graph",
+            ErrorCode::InvalidProposal => "invalid_proposal",
+            ErrorCode::DuplicateNodeId => "duplicate_node_id",
+            ErrorCode::UnknownNode => "unknown_node",
+            ErrorCode::UnknownEdge => "unknown_edge",
+            ErrorCode::AmbiguousEdgeId => "ambiguous_edge_id",
+            ErrorCode::ConflictingOperations => "conflicting_operations",
+            ErrorCode::SearchNotFound => "search_not_found",
+            ErrorCode::FieldNotText => "field_not_text",
+            ErrorCode::UnknownChange => "unknown_change",
+            ErrorCode::NoPendingReview => "no_pending_review",
+            ErrorCode::InconsistentDecision => "inconsistent_decision",
+            ErrorCode::InvalidArgument => "invalid_argument",
+            ErrorCode::InvalidValue => "invalid_value",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error: a code, a readable message and, where one applies, the input
+/// path it is about.
+///
+/// ```
+/// use kg_approval::{Error, ErrorCode};
+/// let err = Error::at(ErrorCode::InvalidGraph, "nodes[3].id", "must be a non-empty string");
+/// assert_eq!(err.code(), ErrorCode::InvalidGraph);
+/// assert_eq!(err.to_string(), "nodes[3].id: must be a non-empty string");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    code: ErrorCode,
+    path: Option<String>,
+    message: String,
+}
+
+impl Error {
+    /// An error that is not about one input path.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Error {
+        Error { code, path: None, message: message.into() }
+    }
+
+    /// An error about the input at `path` (`nodes[3].id`, `searchReplace[0].search`).
+    pub fn at(code: ErrorCode, path: impl Into<String>, message: impl Into<String>) -> Error {
+        Error { code, path: Some(path.into()), message: message.into() }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+
+    /// The message without the path prefix.
+    pub fn detail(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(path) => write!(f, "{path}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

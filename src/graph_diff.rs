@@ -1,0 +1,87 @@
+//! Diffing two whole graphs (two versions from the history), in the same
+//! change shape a review uses, so one component can show both.
+//!
+//! ```
+//! use kg_approval::{diff_graphs, Graph};
+//! use kg_approval::text_diff::TextDiffOptions;
+//! let before = Graph::from_json(r#"{"nodes":[{"id":"a","label":"A"},{"id":"b"}]}"#).unwrap();
+//! let after = Graph::from_json(r#"{"nodes":[{"id":"a","label":"B"},{"id":"c"}]}"#).unwrap();
+//! let diff = diff_graphs(&before, &after, &TextDiffOptions::default());
+//! let ids: Vec<_> = diff.changes.iter().map(|c| c.id.as_str()).collect();
+//! assert_eq!(ids, ["node/a/label", "node/b", "node/c"]);
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::change::{Change, ChangeKind, Summary, Target, diff_fields};
+use crate::graph::{Edge, Graph};
+use crate::text_diff::TextDiffOptions;
+
+/// The differences between two graphs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GraphDiff {
+    pub changes: Vec<Change>,
+    pub summary: Summary,
+}
+
+/// Every difference from `before` to `after`: changed fields of nodes present
+/// in both, removed nodes (in `before` order), added nodes (in `after`
+/// order), then edges (changed and removed in `before` order, added in `after`
+/// order), then metadata fields.
+pub fn diff_graphs(before: &Graph, after: &Graph, text: &TextDiffOptions) -> GraphDiff {
+    let mut changes = Vec::new();
+
+    for node in before.nodes() {
+        match after.node(node.id()) {
+            Some(next) => fields(&mut changes, Target::Node, node.id(), next.display_label(), node.fields(), next.fields(), text),
+            None => changes.push(Change::whole(Target::Node, ChangeKind::Removed, node.id(), node.display_label(), Value::Object(node.fields().clone()))),
+        }
+    }
+    for node in after.nodes().iter().filter(|n| before.node(n.id()).is_none()) {
+        changes.push(Change::whole(Target::Node, ChangeKind::Added, node.id(), node.display_label(), Value::Object(node.fields().clone())));
+    }
+
+    // Edges pair up by key; edges sharing a key pair up in order.
+    let mut by_key: HashMap<&str, VecDeque<usize>> = HashMap::new();
+    for (i, edge) in after.edges().iter().enumerate() {
+        by_key.entry(edge.key()).or_default().push_back(i);
+    }
+    let mut matched = vec![false; after.edges().len()];
+    for edge in before.edges() {
+        match by_key.get_mut(edge.key()).and_then(VecDeque::pop_front) {
+            Some(i) => {
+                matched[i] = true;
+                let next = &after.edges()[i];
+                fields(&mut changes, Target::Edge, edge.key(), &edge_label(after, next), edge.fields(), next.fields(), text);
+            }
+            None => changes.push(Change::whole(Target::Edge, ChangeKind::Removed, edge.key(), &edge_label(before, edge), Value::Object(edge.fields().clone()))),
+        }
+    }
+    for (edge, _) in after.edges().iter().zip(&matched).filter(|(_, m)| !**m) {
+        changes.push(Change::whole(Target::Edge, ChangeKind::Added, edge.key(), &edge_label(after, edge), Value::Object(edge.fields().clone())));
+    }
+
+    let empty = Map::new();
+    let (old_meta, new_meta) = (before.metadata().unwrap_or(&empty), after.metadata().unwrap_or(&empty));
+    fields(&mut changes, Target::Metadata, "", "metadata", old_meta, new_meta, text);
+
+    let summary = Summary::of(&changes);
+    GraphDiff { changes, summary }
+}
+
+fn fields(changes: &mut Vec<Change>, target: Target, entity: &str, label: &str, old: &Map<String, Value>, new: &Map<String, Value>, text: &TextDiffOptions) {
+    for (field, before, after) in diff_fields(old, new) {
+        changes.push(Change::field(target, entity, label, field, before.cloned(), after.cloned()).with_text_diff(text));
+    }
+}
+
+fn edge_label(graph: &Graph, edge: &Edge) -> String {
+    if let Some(label) = edge.fields().get("label").and_then(Value::as_str).filter(|l| !l.is_empty()) {
+        return label.to_owned();
+    }
+    let name = |end: Option<&str>| end.map(|id| graph.node(id).map_or(id, |n| n.display_label())).unwrap_or("?").to_owned();
+    format!("{} → {}", name(edge.source()), name(edge.target()))
+}

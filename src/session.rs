@@ -1,0 +1,217 @@
+//! An approval session: a graph kept resident, one pending review at a time,
+//! the reviewer's decisions, and approval.
+//!
+//! Keeping the graph in the session means a proposal costs time in its own
+//! size: the graph is parsed once, indexed by node id, and never copied per
+//! proposal.
+//!
+//! ```
+//! use kg_approval::{ApprovalSession, Approver, Graph, Proposal, Provenance, Timestamp};
+//! use serde_json::json;
+//! let graph = Graph::from_value(json!({"nodes": [{"id": "a", "label": "A", "info": "x"}]})).unwrap();
+//! let mut session = ApprovalSession::new(graph, Some("g1".into()));
+//! let proposal = Proposal::from_value(json!({"nodes": [{"id": "a", "label": "B", "info": "y"}]})).unwrap();
+//! session.propose(&proposal, Provenance::default()).unwrap();
+//! session.reject("node/a/info").unwrap();
+//! let who = Approver::new("ann", Timestamp::parse("2026-02-04T14:30:45.123Z").unwrap()).unwrap();
+//! let approved = session.approve(&who, Some("rename only")).unwrap();
+//! assert_eq!(approved.audit.rejected, ["node/a/info"]);
+//! assert_eq!(session.graph().node("a").unwrap().fields()["label"], "B");
+//! assert_eq!(session.graph().node("a").unwrap().fields()["info"], "x");
+//! ```
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::approval::{Applied, Approver, apply_accepted};
+use crate::audit::{AuditContext, AuditEntry, Provenance};
+use crate::change::Target;
+use crate::error::{Error, ErrorCode, Result};
+use crate::graph::Graph;
+use crate::proposal::Proposal;
+use crate::review::{Review, ReviewOptions, review};
+
+/// The outcome of [`ApprovalSession::approve`]; the new graph is
+/// [`ApprovalSession::graph`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Approved {
+    pub audit: AuditEntry,
+    pub applied: Applied,
+}
+
+/// See the [module docs](self).
+#[derive(Debug)]
+pub struct ApprovalSession {
+    graph: Graph,
+    graph_id: Option<String>,
+    base_version: Option<Value>,
+    options: ReviewOptions,
+    pending: Option<Pending>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    review: Review,
+    provenance: Provenance,
+    position: HashMap<String, usize>,
+    /// Change id → positions of the changes that require it.
+    required_by: HashMap<String, Vec<usize>>,
+}
+
+impl ApprovalSession {
+    /// A session on `graph`. The graph id defaults to the graph's top-level
+    /// `id`; the base version is its `metadata.version`.
+    pub fn new(graph: Graph, graph_id: Option<String>) -> ApprovalSession {
+        let graph_id = graph_id.or_else(|| graph.root_field("id").and_then(Value::as_str).map(str::to_owned));
+        let base_version = graph.version().cloned();
+        ApprovalSession { graph, graph_id, base_version, options: ReviewOptions::default(), pending: None }
+    }
+
+    pub fn set_review_options(&mut self, options: ReviewOptions) {
+        self.options = options;
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    pub fn graph_id(&self) -> Option<&str> {
+        self.graph_id.as_deref()
+    }
+
+    /// The version the next approval is based on.
+    pub fn base_version(&self) -> Option<&Value> {
+        self.base_version.as_ref()
+    }
+
+    /// Reviews a proposal against the session's graph. It replaces any
+    /// pending review; every change starts accepted.
+    pub fn propose(&mut self, proposal: &Proposal, provenance: Provenance) -> Result<&Review> {
+        let review = review(&self.graph, proposal, &self.options)?;
+        let position = review.changes.iter().enumerate().map(|(i, c)| (c.id.clone(), i)).collect();
+        let mut required_by: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, change) in review.changes.iter().enumerate() {
+            for required in &change.requires {
+                required_by.entry(required.clone()).or_default().push(i);
+            }
+        }
+        let pending = self.pending.insert(Pending { review, provenance, position, required_by });
+        Ok(&pending.review)
+    }
+
+    /// The pending review with the current decisions.
+    pub fn review(&self) -> Option<&Review> {
+        self.pending.as_ref().map(|p| &p.review)
+    }
+
+    /// Drops the pending review without approving anything.
+    pub fn discard(&mut self) {
+        self.pending = None;
+    }
+
+    /// Accepts a change, and the changes it requires. Returns the ids whose
+    /// decision changed.
+    pub fn accept(&mut self, change_id: &str) -> Result<Vec<String>> {
+        self.decide_ids(&[change_id], true)
+    }
+
+    /// Rejects a change, and the changes that require it. Returns the ids
+    /// whose decision changed.
+    pub fn reject(&mut self, change_id: &str) -> Result<Vec<String>> {
+        self.decide_ids(&[change_id], false)
+    }
+
+    /// Accepts every change of one node (its fields, or its addition or removal).
+    pub fn accept_node(&mut self, node_id: &str) -> Result<Vec<String>> {
+        self.decide_node(node_id, true)
+    }
+
+    /// Rejects every change of one node.
+    pub fn reject_node(&mut self, node_id: &str) -> Result<Vec<String>> {
+        self.decide_node(node_id, false)
+    }
+
+    pub fn accept_all(&mut self) -> Result<Vec<String>> {
+        self.decide_all(true)
+    }
+
+    pub fn reject_all(&mut self) -> Result<Vec<String>> {
+        self.decide_all(false)
+    }
+
+    /// Applies the accepted changes, stamps them, and records the decision.
+    /// The session then holds the new graph and no pending review. If the
+    /// approval is refused, nothing changes.
+    pub fn approve(&mut self, approver: &Approver, reason: Option<&str>) -> Result<Approved> {
+        let pending = self.pending.as_ref().ok_or_else(no_review)?;
+        let applied = apply_accepted(&mut self.graph, &pending.review.changes, approver)?;
+        let context = AuditContext {
+            approval_id: uuid::Uuid::new_v4().to_string(),
+            graph_id: self.graph_id.as_deref(),
+            base_version: self.base_version.as_ref(),
+            approver,
+            provenance: &pending.provenance,
+            reason,
+            proposal_id: &pending.review.proposal_id,
+        };
+        let audit = AuditEntry::record(context, &pending.review.changes);
+        self.pending = None;
+        Ok(Approved { audit, applied })
+    }
+
+    fn decide_node(&mut self, node_id: &str, accept: bool) -> Result<Vec<String>> {
+        let pending = self.pending.as_ref().ok_or_else(no_review)?;
+        let ids: Vec<String> = pending
+            .review
+            .changes
+            .iter()
+            .filter(|c| c.target == Target::Node && c.node_id.as_deref() == Some(node_id))
+            .map(|c| c.id.clone())
+            .collect();
+        if ids.is_empty() {
+            return Err(Error::new(ErrorCode::UnknownNode, format!("no change of the pending review is about node '{node_id}'")));
+        }
+        self.decide_ids(&ids.iter().map(String::as_str).collect::<Vec<_>>(), accept)
+    }
+
+    fn decide_all(&mut self, accept: bool) -> Result<Vec<String>> {
+        let pending = self.pending.as_mut().ok_or_else(no_review)?;
+        let mut changed = Vec::new();
+        for change in pending.review.changes.iter_mut().filter(|c| c.accepted != accept) {
+            change.accepted = accept;
+            changed.push(change.id.clone());
+        }
+        Ok(changed)
+    }
+
+    /// Sets decisions, keeping the invariant that an accepted change has all
+    /// the changes it requires accepted.
+    fn decide_ids(&mut self, ids: &[&str], accept: bool) -> Result<Vec<String>> {
+        let pending = self.pending.as_mut().ok_or_else(no_review)?;
+        let mut stack = Vec::with_capacity(ids.len());
+        for id in ids {
+            let i = *pending.position.get(*id).ok_or_else(|| Error::new(ErrorCode::UnknownChange, format!("'{id}' is not a change of the pending review")))?;
+            stack.push(i);
+        }
+        let mut changed = Vec::new();
+        while let Some(i) = stack.pop() {
+            let change = &mut pending.review.changes[i];
+            if change.accepted == accept {
+                continue;
+            }
+            change.accepted = accept;
+            changed.push(change.id.clone());
+            if accept {
+                stack.extend(change.requires.iter().filter_map(|r| pending.position.get(r)));
+            } else if let Some(dependents) = pending.required_by.get(&change.id) {
+                stack.extend(dependents);
+            }
+        }
+        Ok(changed)
+    }
+}
+
+fn no_review() -> Error {
+    Error::new(ErrorCode::NoPendingReview, "there is no pending review: call propose() first")
+}

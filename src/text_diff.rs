@@ -1,0 +1,298 @@
+//! Inline text diffs for long fields (markdown, HTML, CSS, mermaid).
+//!
+//! A diff is a list of ops; joining the `equal` and `delete` texts gives
+//! exactly the old text, `equal` and `insert` exactly the new one, for any
+//! Unicode. Finer granularities run in two passes: a line diff (cheap, and it
+//! finds the unchanged paragraphs), then each changed hunk is refined to words
+//! or graphemes until the time budget runs out. Hunks left unrefined stay
+//! line-level: coarser but exact, and the result says `degraded`.
+//!
+//! ```
+//! use kg_approval::text_diff::{diff_text, Granularity, OpKind, TextDiffOptions};
+//! let diff = diff_text("the quick fox", "the slow fox", &TextDiffOptions::default());
+//! assert_eq!(diff.granularity, Granularity::Word);
+//! let deleted: Vec<_> = diff.ops.iter().filter(|o| o.op == OpKind::Delete).map(|o| o.text.as_str()).collect();
+//! assert_eq!(deleted, ["quick"]);
+//! ```
+
+use std::ops::Range;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use similar::{DiffTag, TextDiff as Similar, TextDiffConfig};
+// The clock similar checks its deadline against: performance.now() in WASM.
+#[cfg(target_arch = "wasm32")]
+use similar::Instant;
+#[cfg(not(target_arch = "wasm32"))]
+use std::time::Instant;
+
+/// How finely texts are compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    /// Lines for markup-like text (HTML, CSS, mermaid, JSON), words for prose.
+    Auto,
+    Line,
+    /// Unicode words (UAX #29), so CJK text splits per ideograph.
+    Word,
+    /// Grapheme clusters: an emoji or a letter with its accents is one unit.
+    Char,
+}
+
+impl Granularity {
+    pub fn parse(name: &str) -> Option<Granularity> {
+        match name {
+            "auto" => Some(Granularity::Auto),
+            "line" => Some(Granularity::Line),
+            "word" => Some(Granularity::Word),
+            "char" => Some(Granularity::Char),
+            _ => None,
+        }
+    }
+}
+
+/// Options of [`diff_text`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TextDiffOptions {
+    pub granularity: Granularity,
+    /// Time after which refinement stops and the result is marked degraded.
+    pub budget: Duration,
+}
+
+/// The default time budget of one text diff.
+pub const DEFAULT_BUDGET: Duration = Duration::from_millis(100);
+
+impl Default for TextDiffOptions {
+    fn default() -> Self {
+        TextDiffOptions { granularity: Granularity::Auto, budget: DEFAULT_BUDGET }
+    }
+}
+
+/// What an op does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpKind {
+    Equal,
+    Insert,
+    Delete,
+}
+
+/// A run of text that is equal, inserted or deleted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TextOp {
+    pub op: OpKind,
+    pub text: String,
+}
+
+/// The result of [`diff_text`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TextDiff {
+    /// The granularity used (never `Auto`).
+    pub granularity: Granularity,
+    /// True when the budget ran out and some hunks were left line-level.
+    pub degraded: bool,
+    pub ops: Vec<TextOp>,
+}
+
+impl TextDiff {
+    /// The old text, rebuilt from the ops.
+    pub fn old_text(&self) -> String {
+        self.ops.iter().filter(|o| o.op != OpKind::Insert).map(|o| o.text.as_str()).collect()
+    }
+
+    /// The new text, rebuilt from the ops.
+    pub fn new_text(&self) -> String {
+        self.ops.iter().filter(|o| o.op != OpKind::Delete).map(|o| o.text.as_str()).collect()
+    }
+}
+
+/// Diffs two texts. See the [module docs](self).
+pub fn diff_text(old: &str, new: &str, options: &TextDiffOptions) -> TextDiff {
+    let granularity = match options.granularity {
+        Granularity::Auto if looks_like_code(old) || looks_like_code(new) => Granularity::Line,
+        Granularity::Auto => Granularity::Word,
+        other => other,
+    };
+    let deadline = Instant::now().checked_add(options.budget);
+    let mut ops = Ops::default();
+    let mut degraded = false;
+
+    let lines = config(deadline).diff_lines(old, new);
+    degraded |= past(deadline);
+    for (tag, old_range, new_range) in spans(&lines) {
+        let (old_part, new_part) = (&old[old_range], &new[new_range]);
+        if tag == DiffTag::Equal {
+            ops.push(OpKind::Equal, old_part);
+        } else if granularity == Granularity::Line || past(deadline) {
+            degraded |= granularity != Granularity::Line;
+            ops.push(OpKind::Delete, old_part);
+            ops.push(OpKind::Insert, new_part);
+        } else {
+            let fine = match granularity {
+                Granularity::Char => config(deadline).diff_graphemes(old_part, new_part),
+                _ => config(deadline).diff_unicode_words(old_part, new_part),
+            };
+            degraded |= past(deadline);
+            for (tag, o, n) in spans(&fine) {
+                match tag {
+                    DiffTag::Equal => ops.push(OpKind::Equal, &old_part[o]),
+                    _ => {
+                        ops.push(OpKind::Delete, &old_part[o]);
+                        ops.push(OpKind::Insert, &new_part[n]);
+                    }
+                }
+            }
+        }
+    }
+    TextDiff { granularity, degraded, ops: ops.0 }
+}
+
+fn config(deadline: Option<Instant>) -> TextDiffConfig {
+    let mut config = TextDiffConfig::default();
+    if let Some(deadline) = deadline {
+        config.deadline(deadline);
+    }
+    config
+}
+
+fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() > d)
+}
+
+/// The diff's ops as byte ranges of the two texts. Tokens are contiguous
+/// slices of their text, so a token range maps to a byte range by prefix sums.
+fn spans(diff: &Similar<'_, '_, str>) -> Vec<(DiffTag, Range<usize>, Range<usize>)> {
+    fn offsets<'a>(tokens: impl Iterator<Item = &'a str>) -> Vec<usize> {
+        let mut offsets = vec![0];
+        let mut at = 0;
+        for token in tokens {
+            at += token.len();
+            offsets.push(at);
+        }
+        offsets
+    }
+    let old = offsets(diff.iter_old_slices());
+    let new = offsets(diff.iter_new_slices());
+    diff.ops()
+        .iter()
+        .map(|op| {
+            let (tag, o, n) = op.as_tag_tuple();
+            (tag, old[o.start]..old[o.end], new[n.start]..new[n.end])
+        })
+        .collect()
+}
+
+/// Ops that merge adjacent runs of the same kind and drop empty ones.
+#[derive(Default)]
+struct Ops(Vec<TextOp>);
+
+impl Ops {
+    fn push(&mut self, op: OpKind, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        match self.0.last_mut() {
+            Some(last) if last.op == op => last.text.push_str(text),
+            _ => self.0.push(TextOp { op, text: text.to_owned() }),
+        }
+    }
+}
+
+const MERMAID_KEYWORDS: [&str; 14] = [
+    "graph", "flowchart", "sequenceDiagram", "classDiagram", "stateDiagram", "stateDiagram-v2", "erDiagram", "gantt",
+    "pie", "journey", "mindmap", "timeline", "gitGraph", "quadrantChart",
+];
+
+/// Markup, stylesheets, diagrams and JSON read best line by line.
+fn looks_like_code(text: &str) -> bool {
+    let t = text.trim_start();
+    if t.starts_with('<') || t.starts_with('{') || t.starts_with("[{") || t.starts_with("[\"") {
+        return true;
+    }
+    let first_word = t.split_whitespace().next().unwrap_or("");
+    if MERMAID_KEYWORDS.contains(&first_word) {
+        return true;
+    }
+    let lines: Vec<&str> = t.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+    let code_lines = lines.iter().filter(|l| l.ends_with(['{', '}', ';', '>'])).count();
+    lines.len() >= 3 && code_lines * 2 > lines.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diff(old: &str, new: &str, granularity: Granularity) -> TextDiff {
+        let d = diff_text(old, new, &TextDiffOptions { granularity, budget: Duration::from_secs(5) });
+        assert_eq!(d.old_text(), old);
+        assert_eq!(d.new_text(), new);
+        d
+    }
+
+    fn changed(d: &TextDiff, kind: OpKind) -> Vec<&str> {
+        d.ops.iter().filter(|o| o.op == kind).map(|o| o.text.as_str()).collect()
+    }
+
+    #[test]
+    fn word_diff_finds_the_changed_word_in_a_long_markdown_text() {
+        let old = "# Title\n\nFirst paragraph stays.\n\nThe cat sat on the mat.\n\nLast one.\n";
+        let new = "# Title\n\nFirst paragraph stays.\n\nThe dog sat on the mat.\n\nLast one.\n";
+        let d = diff(old, new, Granularity::Auto);
+        assert_eq!(d.granularity, Granularity::Word);
+        assert_eq!(changed(&d, OpKind::Delete), ["cat"]);
+        assert_eq!(changed(&d, OpKind::Insert), ["dog"]);
+        assert!(!d.degraded);
+    }
+
+    #[test]
+    fn auto_uses_lines_for_html_css_and_mermaid() {
+        for text in ["<div class=\"a\">x</div>\n", "body {\n  color: red;\n}\n", "graph TD\n  A-->B\n", "{\"a\":1}"] {
+            assert_eq!(diff(text, &format!("{text}\nmore"), Granularity::Auto).granularity, Granularity::Line, "{text}");
+        }
+    }
+
+    #[test]
+    fn line_diff_keeps_whole_lines() {
+        let d = diff("a b\nc d\n", "a b\nc e\n", Granularity::Line);
+        assert_eq!(changed(&d, OpKind::Delete), ["c d\n"]);
+    }
+
+    #[test]
+    fn unicode_is_reconstructed_exactly() {
+        let cases = [
+            ("naïve café 👩‍👩‍👧 e\u{301}", "naive café 👩‍👩‍👦 é"),
+            ("日本語のテキストです。", "日本語の文章です。"),
+            ("🇳🇴 flag", "🇸🇪 flag"),
+            ("", "new"),
+            ("old", ""),
+            ("same", "same"),
+        ];
+        for (old, new) in cases {
+            for g in [Granularity::Auto, Granularity::Line, Granularity::Word, Granularity::Char] {
+                diff(old, new, g);
+            }
+        }
+    }
+
+    #[test]
+    fn cjk_words_split_per_ideograph() {
+        let d = diff("日本語のテキスト", "日本語の文章", Granularity::Word);
+        assert!(d.ops[0].op == OpKind::Equal && d.ops[0].text.starts_with("日本語"), "{:?}", d.ops);
+    }
+
+    #[test]
+    fn graphemes_stay_whole() {
+        let d = diff("🇳🇴", "🇸🇪", Granularity::Char);
+        assert_eq!(changed(&d, OpKind::Delete), ["🇳🇴"]);
+    }
+
+    #[test]
+    fn an_exhausted_budget_degrades_but_stays_exact() {
+        let old: String = (0..4000).map(|i| format!("word{i} ")).collect();
+        let new: String = (0..4000).map(|i| format!("term{} ", i * 7)).collect();
+        let d = diff_text(&old, &new, &TextDiffOptions { granularity: Granularity::Word, budget: Duration::ZERO });
+        assert!(d.degraded);
+        assert_eq!(d.old_text(), old);
+        assert_eq!(d.new_text(), new);
+    }
+}
