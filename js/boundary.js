@@ -1,0 +1,135 @@
+// The JS side of the boundary: values cross into WASM as JSON text, and
+// errors come back as `KgApprovalError`s with a stable `code`.
+//
+// JSON.stringify alone would silently change data: `undefined` keys vanish,
+// NaN becomes null, a Map becomes {}, a Date becomes a string, and lone
+// surrogates would be replaced by U+FFFD on the way into Rust. The replacer
+// refuses all of those, and on refusal `locate` finds the path to name.
+
+export class KgApprovalError extends Error {
+  constructor(code, message, details) {
+    super(message);
+    this.name = 'KgApprovalError';
+    this.code = code;
+    if (details) Object.assign(this, details);
+  }
+}
+
+export function makeError(code, message, path, argument) {
+  const details = {};
+  if (path != null) details.path = path;
+  if (argument) details.argument = argument;
+  return new KgApprovalError(code, message, details);
+}
+
+const isWellFormed = typeof String.prototype.isWellFormed === 'function'
+  ? (s) => s.isWellFormed()
+  : (s) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+
+// Why a value cannot be carried as JSON, or null if it can.
+function refusal(value) {
+  switch (typeof value) {
+    case 'string':
+      return isWellFormed(value) ? null : 'contains a lone UTF-16 surrogate, which is not text';
+    case 'number':
+      return Number.isFinite(value) ? null : `is ${value}, which JSON cannot hold`;
+    case 'boolean':
+      return null;
+    case 'undefined':
+      return 'is undefined: use null, or leave the key out';
+    case 'bigint':
+      return 'is a BigInt: use a number or a string';
+    case 'function':
+    case 'symbol':
+      return `is a ${typeof value}, which is not data`;
+    default: {
+      if (value === null || Array.isArray(value)) return null;
+      const proto = Object.getPrototypeOf(value);
+      if (proto === Object.prototype || proto === null) return null;
+      const name = (proto && proto.constructor && proto.constructor.name) || 'object';
+      const hint = value instanceof Date ? ': pass date.toISOString()' : ': pass a plain object';
+      return `is a ${name}, not plain data${hint}`;
+    }
+  }
+}
+
+const MAX_DEPTH = 128;
+
+function segment(key) {
+  if (typeof key === 'number') return `[${key}]`;
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+// The first offending value in depth-first order: {path, reason}.
+function locate(value) {
+  const ancestors = new Set();
+  const stack = [{ value, path: '', depth: 0 }];
+  while (stack.length) {
+    const item = stack.pop();
+    if (item.leave) {
+      ancestors.delete(item.leave);
+      continue;
+    }
+    const reason = refusal(item.value);
+    if (reason) return { path: item.path, reason };
+    const v = item.value;
+    if (v === null || typeof v !== 'object') continue;
+    if (ancestors.has(v)) return { path: item.path, reason: 'refers back to an object that contains it (a cycle)' };
+    if (item.depth >= MAX_DEPTH) return { path: item.path, reason: `nests deeper than ${MAX_DEPTH} levels` };
+    ancestors.add(v);
+    stack.push({ leave: v });
+    const keys = Array.isArray(v) ? v.map((_, i) => i) : Object.keys(v);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i];
+      if (typeof key === 'string' && !isWellFormed(key)) {
+        return { path: item.path + segment(key), reason: 'is a key with a lone UTF-16 surrogate' };
+      }
+      stack.push({ value: v[key], path: item.path + segment(key), depth: item.depth + 1 });
+    }
+  }
+  return { path: '', reason: 'cannot be converted to JSON' };
+}
+
+function refuse(value, argument) {
+  const { path, reason } = locate(value);
+  const where = path ? `${argument}${path.startsWith('[') ? '' : '.'}${path.replace(/^\./, '')}` : argument;
+  return makeError('invalid_value', `${where} ${reason}`, path.replace(/^\./, ''), argument);
+}
+
+// JSON text of `value`, or a thrown `invalid_value` error naming the path.
+export function toJson(value, argument) {
+  let refused = false;
+  let text;
+  try {
+    text = JSON.stringify(value, function (key, v) {
+      // `this[key]` is the value before toJSON (a Date, not its string).
+      if (refusal(this[key]) !== null || !isWellFormed(key)) {
+        refused = true;
+        throw refuse;
+      }
+      return v;
+    });
+  } catch (e) {
+    // A cycle (TypeError) or our own refusal: either way, say where.
+    refused = true;
+  }
+  if (refused || text === undefined) throw refuse(value, argument);
+  return text;
+}
+
+// The path of the first value nested deeper than the core's limit.
+export function deepPath(value, argument) {
+  return refuse(value, argument);
+}
+
+// A string argument (not JSON-encoded), checked so that it reaches Rust intact.
+export function textArg(value, argument) {
+  if (typeof value !== 'string') {
+    const what = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+    throw makeError('invalid_argument', `${argument} must be a string, got ${what}`, null, argument);
+  }
+  if (!isWellFormed(value)) {
+    throw makeError('invalid_value', `${argument} contains a lone UTF-16 surrogate, which is not text`, null, argument);
+  }
+  return value;
+}

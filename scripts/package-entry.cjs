@@ -1,0 +1,57 @@
+// Writes the package entry of a wasm-bindgen build: package.json, index.js
+// (the bindings plus the KgApprovalError class from the boundary snippet) and
+// index.d.ts. For the CommonJS build the snippet, written as an ES module, is
+// turned into CommonJS so that any Node 18+ can require() it.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const [target, out, snippet, version] = process.argv.slice(2);
+const write = (name, text) => fs.writeFileSync(path.join(out, name), text);
+
+const pkg = {
+  name: 'kg-approval',
+  version,
+  description: 'Review and approve AI edits to a knowledge graph (WebAssembly).',
+  license: 'MIT OR Apache-2.0',
+  main: 'index.js',
+  types: 'index.d.ts',
+  files: ['*.js', '*.d.ts', '*.wasm', 'snippets/'],
+};
+
+const dts = `export * from './kg_approval';
+import type { ErrorCode } from './kg_approval';
+${target === 'web' ? "export { default } from './kg_approval';\n" : ''}
+/** Every error the package throws: \`code\` is stable, \`path\` names the input (e.g. \`nodes[3].id\`). */
+export declare class KgApprovalError extends Error {
+  readonly name: 'KgApprovalError';
+  readonly code: ErrorCode;
+  readonly path?: string;
+  readonly argument?: string;
+}
+`;
+
+if (target === 'node') {
+  const file = path.join(out, snippet);
+  const source = fs.readFileSync(file, 'utf8');
+  const names = [];
+  const cjs = source.replace(/^export (class|function|const) (\w+)/gm, (_, kind, name) => {
+    names.push(name);
+    return `${kind} ${name}`;
+  });
+  if (/^\s*(export|import)\s/m.test(cjs)) throw new Error(`${snippet}: unexpected ES module syntax left`);
+  fs.writeFileSync(file, `'use strict';\n${cjs}\nmodule.exports = { ${names.join(', ')} };\n`);
+  write('package.json', JSON.stringify(pkg, null, 2) + '\n');
+  write('index.js', `'use strict';
+const bindings = require('./kg_approval.js');
+const { KgApprovalError } = require('./${snippet}');
+module.exports = { ...bindings, KgApprovalError };
+`);
+} else {
+  write('package.json', JSON.stringify({ ...pkg, type: 'module' }, null, 2) + '\n');
+  write('index.js', `export * from './kg_approval.js';
+export { default } from './kg_approval.js';
+export { KgApprovalError } from './${snippet}';
+`);
+}
+write('index.d.ts', dts);

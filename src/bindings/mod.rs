@@ -1,0 +1,241 @@
+//! The WebAssembly bindings: convert JS arguments to core types, forward,
+//! convert results back. No logic of their own.
+//!
+//! Values cross as JSON text: `js/boundary.js` stringifies arguments with a
+//! replacer that refuses what JSON would silently change (`undefined`, NaN,
+//! `Map`, `Date`, cycles, lone surrogates), and results are built with
+//! `JSON.parse`, which makes even a `__proto__` key an own property instead
+//! of touching a prototype.
+
+mod args;
+mod typescript;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+use crate::approval::Approver;
+use crate::audit::{AuditEntry, Provenance};
+use crate::error::Error;
+use crate::graph::Graph;
+use crate::proposal::Proposal;
+use crate::review::{ReviewOptions, review};
+use crate::session::ApprovalSession as Session;
+use crate::text_diff::diff_text;
+use crate::timestamp::Timestamp;
+use crate::{diff_graphs, graph_diff};
+
+use args::{Approval, DiffOptions, ProposeContext, SessionOptions};
+pub use typescript::*;
+
+#[wasm_bindgen(module = "/js/boundary.js")]
+extern "C" {
+    #[wasm_bindgen(catch, js_name = toJson)]
+    fn to_json(value: &JsValue, argument: &str) -> Result<String, JsValue>;
+    #[wasm_bindgen(js_name = makeError)]
+    fn make_error(code: &str, message: &str, path: Option<String>, argument: &str) -> JsValue;
+    #[wasm_bindgen(js_name = deepPath)]
+    fn deep_path(value: &JsValue, argument: &str) -> JsValue;
+    #[wasm_bindgen(catch, js_name = textArg)]
+    fn text_arg(value: &JsValue, argument: &str) -> Result<String, JsValue>;
+}
+
+type JsResult<T> = Result<T, JsValue>;
+
+fn js_error(error: Error, argument: &str) -> JsValue {
+    make_error(error.code().as_str(), &error.to_string(), error.path().map(str::to_owned), argument)
+}
+
+fn invalid_argument(argument: &str, message: impl std::fmt::Display) -> JsValue {
+    make_error("invalid_argument", &format!("{argument}: {message}"), None, argument)
+}
+
+fn parse_value(value: &JsValue, argument: &str) -> JsResult<Value> {
+    let text = to_json(value, argument)?;
+    // The text is valid JSON; the parser refuses only nesting past its limit.
+    serde_json::from_str(&text).map_err(|_| deep_path(value, argument))
+}
+
+fn parse_graph(value: &JsValue) -> JsResult<Graph> {
+    Graph::from_value(parse_value(value, "graph")?).map_err(|e| js_error(e, "graph"))
+}
+
+fn parse_proposal(value: &JsValue) -> JsResult<Proposal> {
+    Proposal::from_value(parse_value(value, "proposal")?).map_err(|e| js_error(e, "proposal"))
+}
+
+/// An options object; `undefined` and `null` mean all defaults.
+fn parse_options<T: DeserializeOwned + Default>(value: Option<&JsValue>, argument: &str) -> JsResult<T> {
+    match value {
+        None => Ok(T::default()),
+        Some(v) if v.is_undefined() || v.is_null() => Ok(T::default()),
+        Some(v) => serde_json::from_value(parse_value(v, argument)?).map_err(|e| invalid_argument(argument, e)),
+    }
+}
+
+/// A plain JS value built by `JSON.parse` from the serialized result.
+fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
+    js_sys::JSON::parse(&text).unwrap_or(JsValue::NULL)
+}
+
+/// Lists every change `proposal` would make to `graph`, without changing it.
+#[wasm_bindgen(js_name = reviewProposal, unchecked_return_type = "Review")]
+pub fn review_proposal(graph: GraphArg, proposal: ProposalArg, options: Option<DiffOptionsArg>) -> JsResult<JsValue> {
+    let options: DiffOptions = parse_options(options.as_deref(), "options")?;
+    let graph = parse_graph(&graph)?;
+    let proposal = parse_proposal(&proposal)?;
+    let options = ReviewOptions { text: options.text()? };
+    let review = review(&graph, &proposal, &options).map_err(|e| js_error(e, "proposal"))?;
+    Ok(to_js(&review))
+}
+
+/// An inline diff of two texts whose ops rebuild both exactly.
+#[wasm_bindgen(js_name = diffText, unchecked_return_type = "TextDiff")]
+pub fn diff_text_js(
+    #[wasm_bindgen(js_name = "oldText", unchecked_param_type = "string")] old: JsValue,
+    #[wasm_bindgen(js_name = "newText", unchecked_param_type = "string")] new: JsValue,
+    options: Option<DiffOptionsArg>,
+) -> JsResult<JsValue> {
+    let old = text_arg(&old, "old")?;
+    let new = text_arg(&new, "new")?;
+    let options: DiffOptions = parse_options(options.as_deref(), "options")?;
+    Ok(to_js(&diff_text(&old, &new, &options.text()?)))
+}
+
+/// Every difference between two graphs, as review changes.
+#[wasm_bindgen(js_name = diffGraphs, unchecked_return_type = "GraphDiff")]
+pub fn diff_graphs_js(before: GraphArg, after: GraphArg, options: Option<DiffOptionsArg>) -> JsResult<JsValue> {
+    let options: DiffOptions = parse_options(options.as_deref(), "options")?;
+    let before = Graph::from_value(parse_value(&before, "before")?).map_err(|e| js_error(e, "before"))?;
+    let after = Graph::from_value(parse_value(&after, "after")?).map_err(|e| js_error(e, "after"))?;
+    let diff: graph_diff::GraphDiff = diff_graphs(&before, &after, &options.text()?);
+    Ok(to_js(&diff))
+}
+
+/// A graph kept in WASM memory, one pending review, the reviewer's
+/// decisions, and approval.
+#[wasm_bindgen]
+pub struct ApprovalSession {
+    inner: Session,
+}
+
+#[wasm_bindgen]
+impl ApprovalSession {
+    #[wasm_bindgen(constructor)]
+    pub fn new(graph: GraphArg, options: Option<SessionOptionsArg>) -> JsResult<ApprovalSession> {
+        let options: SessionOptions = parse_options(options.as_deref(), "options")?;
+        let text = options.text()?;
+        let mut inner = Session::new(parse_graph(&graph)?, options.graph_id);
+        inner.set_review_options(ReviewOptions { text });
+        Ok(ApprovalSession { inner })
+    }
+
+    /// Reviews a proposal against the session's graph (replacing any pending
+    /// review). Every change starts accepted.
+    #[wasm_bindgen(unchecked_return_type = "Review")]
+    pub fn propose(&mut self, proposal: ProposalArg, context: Option<ProposeContextArg>) -> JsResult<JsValue> {
+        let context: ProposeContext = parse_options(context.as_deref(), "context")?;
+        let proposal = parse_proposal(&proposal)?;
+        let review = self.inner.propose(&proposal, context.into()).map_err(|e| js_error(e, "proposal"))?;
+        Ok(to_js(review))
+    }
+
+    /// The pending review with the current decisions, or `undefined`.
+    #[wasm_bindgen(unchecked_return_type = "Review | undefined")]
+    pub fn review(&self) -> JsValue {
+        self.inner.review().map_or(JsValue::UNDEFINED, to_js)
+    }
+
+    /// Accepts a change and those it requires; returns the ids whose decision changed.
+    pub fn accept(&mut self, #[wasm_bindgen(js_name = "changeId", unchecked_param_type = "string")] id: JsValue) -> JsResult<Vec<String>> {
+        let id = text_arg(&id, "changeId")?;
+        self.inner.accept(&id).map_err(|e| js_error(e, "changeId"))
+    }
+
+    /// Rejects a change and those that require it; returns the ids whose decision changed.
+    pub fn reject(&mut self, #[wasm_bindgen(js_name = "changeId", unchecked_param_type = "string")] id: JsValue) -> JsResult<Vec<String>> {
+        let id = text_arg(&id, "changeId")?;
+        self.inner.reject(&id).map_err(|e| js_error(e, "changeId"))
+    }
+
+    #[wasm_bindgen(js_name = acceptNode)]
+    pub fn accept_node(&mut self, #[wasm_bindgen(js_name = "nodeId", unchecked_param_type = "string")] id: JsValue) -> JsResult<Vec<String>> {
+        let id = text_arg(&id, "nodeId")?;
+        self.inner.accept_node(&id).map_err(|e| js_error(e, "nodeId"))
+    }
+
+    #[wasm_bindgen(js_name = rejectNode)]
+    pub fn reject_node(&mut self, #[wasm_bindgen(js_name = "nodeId", unchecked_param_type = "string")] id: JsValue) -> JsResult<Vec<String>> {
+        let id = text_arg(&id, "nodeId")?;
+        self.inner.reject_node(&id).map_err(|e| js_error(e, "nodeId"))
+    }
+
+    #[wasm_bindgen(js_name = acceptAll)]
+    pub fn accept_all(&mut self) -> JsResult<Vec<String>> {
+        self.inner.accept_all().map_err(|e| js_error(e, "session"))
+    }
+
+    #[wasm_bindgen(js_name = rejectAll)]
+    pub fn reject_all(&mut self) -> JsResult<Vec<String>> {
+        self.inner.reject_all().map_err(|e| js_error(e, "session"))
+    }
+
+    /// Drops the pending review without approving anything.
+    pub fn discard(&mut self) {
+        self.inner.discard();
+    }
+
+    /// Applies the accepted changes with stamps for `user` at `now` (default:
+    /// the current time), and returns the new graph and the audit entry.
+    #[wasm_bindgen(unchecked_return_type = "Approved")]
+    pub fn approve(&mut self, approval: ApproveArg) -> JsResult<JsValue> {
+        let approval: Approval = serde_json::from_value(parse_value(&approval, "approval")?).map_err(|e| invalid_argument("approval", e))?;
+        let at = match &approval.now {
+            Some(now) => Timestamp::parse(now),
+            None => Timestamp::from_unix_millis(js_sys::Date::now() as i64),
+        }
+        .map_err(|e| js_error(e, "approval.now"))?;
+        let approver = Approver::new(&approval.user, at).map_err(|e| js_error(e, "approval"))?;
+        let approved = self.inner.approve(&approver, approval.reason.as_deref()).map_err(|e| js_error(e, "approval"))?;
+        Ok(to_js(&ApprovedOut {
+            graph: self.inner.graph(),
+            audit: &approved.audit,
+            changed_node_ids: &approved.applied.changed_node_ids,
+            removed_node_ids: &approved.applied.removed_node_ids,
+        }))
+    }
+
+    /// A copy of the session's current graph.
+    #[wasm_bindgen(unchecked_return_type = "GraphData")]
+    pub fn graph(&self) -> JsValue {
+        to_js(self.inner.graph())
+    }
+
+    #[wasm_bindgen(getter, js_name = graphId)]
+    pub fn graph_id(&self) -> Option<String> {
+        self.inner.graph_id().map(str::to_owned)
+    }
+
+    /// `metadata.version` of the graph the next approval is based on.
+    #[wasm_bindgen(getter, js_name = baseVersion, unchecked_return_type = "number | string | null")]
+    pub fn base_version(&self) -> JsValue {
+        self.inner.base_version().map_or(JsValue::NULL, to_js)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApprovedOut<'a> {
+    graph: &'a Graph,
+    audit: &'a AuditEntry,
+    changed_node_ids: &'a [String],
+    removed_node_ids: &'a [String],
+}
+
+impl From<ProposeContext> for Provenance {
+    fn from(c: ProposeContext) -> Provenance {
+        Provenance { source: c.source.unwrap_or_else(|| Provenance::default().source), model: c.model, reason: c.reason, run_id: c.run_id }
+    }
+}

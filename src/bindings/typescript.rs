@@ -1,0 +1,203 @@
+//! The TypeScript shapes of the JS API, emitted into the package's `.d.ts`.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** A JSON value as stored in a graph. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A node: `id` plus any fields; unknown fields survive untouched, in order. */
+export interface GraphNode {
+  id: string;
+  label?: string;
+  type?: string | null;
+  info?: string | null;
+  color?: string;
+  visible?: boolean;
+  position?: { x: number; y: number; [key: string]: Json };
+  bibl?: string[];
+  imageWidth?: string | number | null;
+  imageHeight?: string | number | null;
+  updatedAt?: string;
+  updatedBy?: string;
+  createdAt?: string;
+  createdBy?: string;
+  [field: string]: Json | undefined;
+}
+
+/** An edge; endpoints spelled `source`/`target` or `from`/`to`. */
+export interface GraphEdge {
+  id?: string;
+  source?: string;
+  target?: string;
+  from?: string;
+  to?: string;
+  label?: string;
+  [field: string]: Json | undefined;
+}
+
+export interface GraphData {
+  metadata?: { title?: string; version?: number | string; [key: string]: Json | undefined } | null;
+  nodes: GraphNode[];
+  edges?: GraphEdge[];
+  [key: string]: Json | undefined;
+}
+
+export interface SearchReplaceOp {
+  nodeId: string;
+  /** Default `info`. */
+  field?: string;
+  search: string;
+  replace: string;
+  replaceAll?: boolean;
+}
+
+/** What the AI tool `graph_update_current` returns, plus explicit operations. */
+export interface Proposal {
+  /** Patches: `id` plus only the fields to change. An unknown id adds a node. */
+  nodes?: Array<{ id: string; [field: string]: Json | undefined }>;
+  /** Only when true are nodes not listed removed (never hidden ones). */
+  replaceAllNodes?: boolean;
+  preserveExistingFulltextImages?: boolean;
+  removeNodeIds?: string[];
+  /** Add or update; the id defaults to `${source}_${target}`. */
+  edges?: GraphEdge[];
+  removeEdgeIds?: string[];
+  searchReplace?: SearchReplaceOp[];
+  metadata?: { [key: string]: Json };
+}
+
+export type Granularity = 'auto' | 'line' | 'word' | 'char';
+
+export interface DiffOptions {
+  granularity?: Granularity;
+  /** Time budget per text diff in ms (default 100). */
+  budgetMs?: number;
+}
+
+export interface SessionOptions extends DiffOptions {
+  /** Defaults to the graph's top-level `id`. */
+  graphId?: string;
+}
+
+export interface ProposeContext {
+  /** `ai` by default; also `user`, `revert`, `import`... */
+  source?: string;
+  model?: string;
+  reason?: string;
+  runId?: string;
+}
+
+export interface ApproveOptions {
+  user: string;
+  /** ISO 8601; defaults to the current time. */
+  now?: string;
+  reason?: string;
+}
+
+export interface TextOp { op: 'equal' | 'insert' | 'delete'; text: string }
+
+export interface TextDiff {
+  granularity: Exclude<Granularity, 'auto'>;
+  /** True when the time budget ran out and some hunks stayed line-level. */
+  degraded: boolean;
+  ops: TextOp[];
+}
+
+export interface Change {
+  /** Stable: `node/<id>/<field>`, `node/<id>`, `edge/<id>[/<field>]`, `metadata/<field>`. */
+  id: string;
+  target: 'node' | 'edge' | 'metadata';
+  kind: 'added' | 'removed' | 'changed';
+  nodeId?: string;
+  edgeId?: string;
+  label: string;
+  field?: string;
+  /** Absent (not null) when there was no value. */
+  old?: Json;
+  new?: Json;
+  accepted: boolean;
+  text?: TextDiff;
+  /** Changes that must be accepted for this one to apply. */
+  requires?: string[];
+}
+
+export interface Summary {
+  nodesAdded: number;
+  nodesRemoved: number;
+  nodesChanged: number;
+  edgesAdded: number;
+  edgesRemoved: number;
+  edgesChanged: number;
+  metadataChanged: number;
+  fieldsChanged: number;
+}
+
+export type WarningCode =
+  | 'reserved_field_ignored' | 'unknown_proposal_key' | 'node_not_found' | 'edge_not_found'
+  | 'hidden_node_kept' | 'dangling_edge' | 'images_preserved' | 'no_change';
+
+export interface Warning { code: WarningCode; message: string; nodeId?: string; edgeId?: string; field?: string }
+
+export interface Review {
+  proposalId: string;
+  changes: Change[];
+  summary: Summary;
+  warnings: Warning[];
+}
+
+export interface GraphDiff { changes: Change[]; summary: Summary }
+
+export interface AuditEntry {
+  approvalId: string;
+  graphId: string | null;
+  baseVersion: number | string | null;
+  user: string;
+  at: string;
+  source: string;
+  model: string | null;
+  reason: string | null;
+  proposalReason: string | null;
+  runId: string | null;
+  proposalId: string;
+  /** nodeId → field → [old, new] */
+  changes: { [nodeId: string]: { [field: string]: [Json, Json] } };
+  edgeChanges: { [edgeId: string]: { [field: string]: [Json, Json] } };
+  metadataChanges: { [field: string]: [Json, Json] };
+  nodesAdded: string[];
+  nodesRemoved: string[];
+  edgesAdded: string[];
+  edgesRemoved: string[];
+  accepted: string[];
+  rejected: string[];
+}
+
+export interface Approved {
+  graph: GraphData;
+  audit: AuditEntry;
+  changedNodeIds: string[];
+  removedNodeIds: string[];
+}
+
+export type ErrorCode =
+  | 'invalid_graph' | 'invalid_proposal' | 'duplicate_node_id' | 'unknown_node' | 'unknown_edge'
+  | 'ambiguous_edge_id' | 'conflicting_operations' | 'search_not_found' | 'field_not_text'
+  | 'unknown_change' | 'no_pending_review' | 'inconsistent_decision' | 'invalid_argument' | 'invalid_value';
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(typescript_type = "GraphData")]
+    pub type GraphArg;
+    #[wasm_bindgen(typescript_type = "Proposal")]
+    pub type ProposalArg;
+    #[wasm_bindgen(typescript_type = "DiffOptions")]
+    pub type DiffOptionsArg;
+    #[wasm_bindgen(typescript_type = "SessionOptions")]
+    pub type SessionOptionsArg;
+    #[wasm_bindgen(typescript_type = "ProposeContext")]
+    pub type ProposeContextArg;
+    #[wasm_bindgen(typescript_type = "ApproveOptions")]
+    pub type ApproveArg;
+}
