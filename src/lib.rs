@@ -46,8 +46,11 @@ pub mod timestamp;
 pub mod value;
 pub mod warning;
 
+/// The JS API (wasm32 only). Public so the wasm-bindgen tests can call it;
+/// Rust users want the modules above.
 #[cfg(target_arch = "wasm32")]
-mod bindings;
+#[doc(hidden)]
+pub mod bindings;
 
 pub use approval::{Applied, Approver, apply_accepted};
 pub use audit::{AuditEntry, Provenance};

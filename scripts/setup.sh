@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what building and testing need; skips whatever is already there,
+# so running it again costs seconds. Works on a fresh machine of this project's
+# kind (rustup, Node 20 and npm present; crates.io and npm reachable).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n== %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# The CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+want=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  step "cargo install wasm-bindgen-cli $want (a few minutes, once)"
+  # Not --locked: its lockfile names a version missing from the registry (TOOLCHAIN.md).
+  cargo install wasm-bindgen-cli --version "$want"
+fi
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  step "apt-get install nodejs npm"
+  apt-get update -qq && apt-get install -y -qq nodejs npm
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 18 ]; then
+  echo "Node $node_major is too old: kg-approval's tests need Node 18 or newer" >&2
+  exit 1
+fi
+
+# npm ci only when the lockfile changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund
+fi
