@@ -41,7 +41,8 @@ export interface GraphData {
   metadata?: { title?: string; version?: number | string; [key: string]: Json | undefined } | null;
   nodes: GraphNode[];
   edges?: GraphEdge[];
-  [key: string]: Json | undefined;
+  /** Other top-level fields (`id`, `created_date`, ...) are kept as they are. */
+  [key: string]: unknown;
 }
 
 export interface SearchReplaceOp {

@@ -1,0 +1,54 @@
+// Compiled with `tsc --strict --noEmit` by types.test.js. The package's
+// .d.ts must accept what users write and reject mistakes: each line marked
+// below as an expected error must be one, or tsc fails ("unused directive").
+import { ApprovalSession, reviewProposal, diffText, diffGraphs, KgApprovalError } from '../../pkg/node';
+import type { GraphData, Proposal, Review, Change, Approved, TextDiff, ErrorCode } from '../../pkg/node';
+
+const graph: GraphData = {
+  metadata: { title: 'T', version: 1 },
+  nodes: [{ id: 'a', label: 'A', position: { x: 1, y: 2 }, visible: false, custom: { any: ['json', 1, null] } }],
+  edges: [{ id: 'a_a', from: 'a', to: 'a' }],
+};
+const proposal: Proposal = { nodes: [{ id: 'a', label: 'B' }], searchReplace: [{ nodeId: 'a', search: 'A', replace: 'B' }] };
+
+const review: Review = reviewProposal(graph, proposal, { granularity: 'word', budgetMs: 50 });
+const first: Change = review.changes[0];
+const kind: 'added' | 'removed' | 'changed' = first.kind;
+const count: number = review.summary.fieldsChanged;
+
+const session = new ApprovalSession(graph, { graphId: 'g' });
+session.propose(proposal, { source: 'ai', model: 'm', reason: 'r', runId: '1' });
+const changed: string[] = session.reject(first.id);
+const approved: Approved = session.approve({ user: 'ann', reason: 'ok' });
+const stamp: string | undefined = approved.graph.nodes[0].updatedAt;
+const rejected: string[] = approved.audit.rejected;
+
+const diff: TextDiff = diffText('a', 'b');
+const op: 'equal' | 'insert' | 'delete' = diff.ops[0].op;
+const graphDiff = diffGraphs(graph, approved.graph);
+const ids: string[] = graphDiff.changes.map((c) => c.id);
+
+try {
+  reviewProposal(graph, proposal);
+} catch (e) {
+  if (e instanceof KgApprovalError) {
+    const code: ErrorCode = e.code;
+    const path: string | undefined = e.path;
+    void code, path;
+  }
+}
+
+// @ts-expect-error: nodes is required in a graph
+reviewProposal({ edges: [] }, proposal);
+// @ts-expect-error: a proposal's nodes need ids
+reviewProposal(graph, { nodes: [{ label: 'x' }] });
+// @ts-expect-error: no such granularity
+diffText('a', 'b', { granularity: 'sentence' });
+// @ts-expect-error: approve needs a user
+session.approve({ reason: 'x' });
+// @ts-expect-error: kind is a union of three strings, not any string
+const wrongKind: 'edited' = first.kind;
+// @ts-expect-error: accept takes a change id string
+session.accept(3);
+
+void kind, count, changed, stamp, rejected, op, ids, wrongKind;
