@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: the Rust core natively, the bindings inside WebAssembly in
+# Node, and the built npm package from Node. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+bash scripts/setup.sh
+
+echo "== cargo test (core, native)"
+cargo test --quiet
+
+echo "== cargo test --target wasm32-unknown-unknown (bindings, in Node)"
+cargo test --quiet --target wasm32-unknown-unknown --test wasm
+
+echo "== build pkg/node and pkg/web"
+bash scripts/build-pkg.sh
+
+echo "== node --test pkg-tests/"
+node --test pkg-tests/
