@@ -11,7 +11,7 @@ echo "== cargo test (core, native)"
 cargo test --quiet
 
 echo "== cargo test --target wasm32-unknown-unknown (bindings, in Node)"
-cargo test --quiet --target wasm32-unknown-unknown --test wasm
+cargo test --target wasm32-unknown-unknown --test wasm
 
 echo "== build pkg/node and pkg/web"
 bash scripts/build-pkg.sh
