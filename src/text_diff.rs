@@ -19,6 +19,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
 use similar::{DiffTag, TextDiff as Similar, TextDiffConfig};
 // The clock similar checks its deadline against: performance.now() in WASM.
 #[cfg(target_arch = "wasm32")]
@@ -118,33 +119,95 @@ pub fn diff_text(old: &str, new: &str, options: &TextDiffOptions) -> TextDiff {
     let mut degraded = false;
 
     let lines = config(deadline).diff_lines(old, new);
+    // A line diff cut short by the deadline is coarser than it should be.
     degraded |= past(deadline);
     for (tag, old_range, new_range) in spans(&lines) {
         let (old_part, new_part) = (&old[old_range], &new[new_range]);
         if tag == DiffTag::Equal {
             ops.push(OpKind::Equal, old_part);
-        } else if granularity == Granularity::Line || past(deadline) {
-            degraded |= granularity != Granularity::Line;
+        } else if granularity == Granularity::Line {
             ops.push(OpKind::Delete, old_part);
             ops.push(OpKind::Insert, new_part);
         } else {
-            let fine = match granularity {
-                Granularity::Char => config(deadline).diff_graphemes(old_part, new_part),
-                _ => config(deadline).diff_unicode_words(old_part, new_part),
-            };
-            degraded |= past(deadline);
-            for (tag, o, n) in spans(&fine) {
-                match tag {
-                    DiffTag::Equal => ops.push(OpKind::Equal, &old_part[o]),
-                    _ => {
-                        ops.push(OpKind::Delete, &old_part[o]);
-                        ops.push(OpKind::Insert, &new_part[n]);
-                    }
+            match refine(old_part, new_part, granularity, deadline) {
+                Some(fine) => fine.iter().for_each(|op| ops.push(op.op, &op.text)),
+                None => {
+                    degraded = true;
+                    push_trimmed(&mut ops, old_part, new_part);
                 }
             }
         }
     }
     TextDiff { granularity, degraded, ops: ops.0 }
+}
+
+/// How many bytes of a changed hunk may be refined per millisecond of budget
+/// left. Word segmentation (UAX #29) is linear but not interruptible inside
+/// one huge token; it runs at about 70 ns per byte in WASM (a 50 MB one-word
+/// text took 3.5 s), so larger hunks stay line-level.
+const REFINE_BYTES_PER_MS: u128 = 8_000;
+
+/// One changed hunk diffed at word or grapheme level, or `None` if the
+/// budget does not allow it (the caller keeps the hunk line-level).
+fn refine(old: &str, new: &str, granularity: Granularity, deadline: Option<Instant>) -> Option<Vec<TextOp>> {
+    if let Some(deadline) = deadline {
+        let left = deadline.saturating_duration_since(Instant::now()).as_millis();
+        if (old.len() + new.len()) as u128 > left.saturating_mul(REFINE_BYTES_PER_MS) {
+            return None;
+        }
+    }
+    let old_tokens = tokenize(old, granularity, deadline)?;
+    let new_tokens = tokenize(new, granularity, deadline)?;
+    let fine = config(deadline).diff_slices(&old_tokens, &new_tokens);
+    if past(deadline) {
+        return None;
+    }
+    let mut ops = Ops::default();
+    for (tag, o, n) in spans(&fine) {
+        match tag {
+            DiffTag::Equal => ops.push(OpKind::Equal, &old[o]),
+            _ => {
+                ops.push(OpKind::Delete, &old[o]);
+                ops.push(OpKind::Insert, &new[n]);
+            }
+        }
+    }
+    Some(ops.0)
+}
+
+/// A hunk too costly to refine: its common prefix and suffix (a byte
+/// comparison, cheap at any size) stay equal, the middle is replaced. Coarse,
+/// but a one-letter edit in a huge text does not show as a rewrite.
+fn push_trimmed(ops: &mut Ops, old: &str, new: &str) {
+    let mut prefix = old.bytes().zip(new.bytes()).take_while(|(a, b)| a == b).count();
+    while !old.is_char_boundary(prefix) {
+        prefix -= 1;
+    }
+    let (old_rest, new_rest) = (&old[prefix..], &new[prefix..]);
+    let mut suffix = old_rest.bytes().rev().zip(new_rest.bytes().rev()).take_while(|(a, b)| a == b).count();
+    while !old_rest.is_char_boundary(old_rest.len() - suffix) || !new_rest.is_char_boundary(new_rest.len() - suffix) {
+        suffix -= 1;
+    }
+    ops.push(OpKind::Equal, &old[..prefix]);
+    ops.push(OpKind::Delete, &old_rest[..old_rest.len() - suffix]);
+    ops.push(OpKind::Insert, &new_rest[..new_rest.len() - suffix]);
+    ops.push(OpKind::Equal, &old_rest[old_rest.len() - suffix..]);
+}
+
+/// Words (UAX #29) or graphemes, giving up when the deadline passes.
+fn tokenize(text: &str, granularity: Granularity, deadline: Option<Instant>) -> Option<Vec<&str>> {
+    let tokens: Box<dyn Iterator<Item = &str>> = match granularity {
+        Granularity::Char => Box::new(text.graphemes(true)),
+        _ => Box::new(text.split_word_bounds()),
+    };
+    let mut out = Vec::new();
+    for (i, token) in tokens.enumerate() {
+        if i % 1024 == 1023 && past(deadline) {
+            return None;
+        }
+        out.push(token);
+    }
+    Some(out)
 }
 
 fn config(deadline: Option<Instant>) -> TextDiffConfig {
@@ -284,6 +347,27 @@ mod tests {
     fn graphemes_stay_whole() {
         let d = diff("🇳🇴", "🇸🇪", Granularity::Char);
         assert_eq!(changed(&d, OpKind::Delete), ["🇳🇴"]);
+    }
+
+    #[test]
+    fn a_hunk_too_big_to_refine_keeps_its_common_ends() {
+        let old = "x".repeat(4 << 20);
+        let new = format!("{}y{}", &old[..1000], &old[1001..]);
+        let d = diff_text(&old, &new, &TextDiffOptions { granularity: Granularity::Word, budget: Duration::from_millis(50) });
+        assert!(d.degraded);
+        assert_eq!((d.old_text() == old, d.new_text() == new), (true, true));
+        let kinds: Vec<_> = d.ops.iter().map(|o| (o.op, o.text.len())).collect();
+        assert_eq!(kinds, [(OpKind::Equal, 1000), (OpKind::Delete, 1), (OpKind::Insert, 1), (OpKind::Equal, (4 << 20) - 1001)]);
+    }
+
+    #[test]
+    fn trimming_respects_char_boundaries() {
+        for (old, new) in [("aé", "aè"), ("éa", "èa"), ("日本", "日本語"), ("👩‍👩‍👧", "👩‍👩‍👦"), ("", "x"), ("ab", "ab")] {
+            let mut ops = Ops::default();
+            push_trimmed(&mut ops, old, new);
+            let d = TextDiff { granularity: Granularity::Line, degraded: true, ops: ops.0 };
+            assert_eq!((d.old_text(), d.new_text()), (old.to_owned(), new.to_owned()));
+        }
     }
 
     #[test]
