@@ -1,7 +1,8 @@
 // Writes the package entry of a wasm-bindgen build: package.json, index.js
 // (the bindings plus the KgApprovalError class from the boundary snippet) and
 // index.d.ts. For the CommonJS build the snippet, written as an ES module, is
-// turned into CommonJS so that any Node 18+ can require() it.
+// turned into CommonJS so that any Node 20 can require() it (require of ES
+// modules only arrived in 20.19).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -17,6 +18,7 @@ const pkg = {
   main: 'index.js',
   types: 'index.d.ts',
   files: ['*.js', '*.d.ts', '*.wasm', 'snippets/'],
+  engines: { node: '>=20' },
 };
 
 const dts = `export * from './kg_approval';

@@ -27,8 +27,9 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt-get update -qq && apt-get install -y -qq nodejs npm
 fi
 node_major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$node_major" -lt 18 ]; then
-  echo "Node $node_major is too old: kg-approval's tests need Node 18 or newer" >&2
+# Node 20: the package relies on the global fetch and crypto (approval ids).
+if [ "$node_major" -lt 20 ]; then
+  echo "Node $node_major is too old: kg-approval needs Node 20 or newer" >&2
   exit 1
 fi
 
