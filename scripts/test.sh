@@ -7,8 +7,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 bash scripts/setup.sh
 
-echo "== cargo test (core, native)"
-cargo test --quiet
+echo "== cargo test --workspace (core and history server, native)"
+cargo test --workspace --quiet
 
 echo "== cargo test --target wasm32-unknown-unknown (bindings, in Node)"
 cargo test --target wasm32-unknown-unknown --test wasm

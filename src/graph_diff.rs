@@ -6,7 +6,7 @@
 //! use kg_approval::text_diff::TextDiffOptions;
 //! let before = Graph::from_json(r#"{"nodes":[{"id":"a","label":"A"},{"id":"b"}]}"#).unwrap();
 //! let after = Graph::from_json(r#"{"nodes":[{"id":"a","label":"B"},{"id":"c"}]}"#).unwrap();
-//! let diff = diff_graphs(&before, &after, &TextDiffOptions::default());
+//! let diff = diff_graphs(&before, &after, Some(&TextDiffOptions::default()));
 //! let ids: Vec<_> = diff.changes.iter().map(|c| c.id.as_str()).collect();
 //! assert_eq!(ids, ["node/a/label", "node/b", "node/c"]);
 //! ```
@@ -30,8 +30,9 @@ pub struct GraphDiff {
 /// Every difference from `before` to `after`: changed fields of nodes present
 /// in both, removed nodes (in `before` order), added nodes (in `after`
 /// order), then edges (changed and removed in `before` order, added in `after`
-/// order), then metadata fields.
-pub fn diff_graphs(before: &Graph, after: &Graph, text: &TextDiffOptions) -> GraphDiff {
+/// order), then metadata fields. String changes carry an inline text diff
+/// when `text` options are given (a history view wants them; storage does not).
+pub fn diff_graphs(before: &Graph, after: &Graph, text: Option<&TextDiffOptions>) -> GraphDiff {
     let mut changes = Vec::new();
 
     for node in before.nodes() {
@@ -72,9 +73,13 @@ pub fn diff_graphs(before: &Graph, after: &Graph, text: &TextDiffOptions) -> Gra
     GraphDiff { changes, summary }
 }
 
-fn fields(changes: &mut Vec<Change>, target: Target, entity: &str, label: &str, old: &Map<String, Value>, new: &Map<String, Value>, text: &TextDiffOptions) {
+fn fields(changes: &mut Vec<Change>, target: Target, entity: &str, label: &str, old: &Map<String, Value>, new: &Map<String, Value>, text: Option<&TextDiffOptions>) {
     for (field, before, after) in diff_fields(old, new) {
-        changes.push(Change::field(target, entity, label, field, before.cloned(), after.cloned()).with_text_diff(text));
+        let change = Change::field(target, entity, label, field, before.cloned(), after.cloned());
+        changes.push(match text {
+            Some(options) => change.with_text_diff(options),
+            None => change,
+        });
     }
 }
 

@@ -110,7 +110,7 @@ pub fn diff_graphs_js(before: GraphArg, after: GraphArg, options: Option<DiffOpt
     let options: DiffOptions = parse_options(options.as_deref(), "options")?;
     let before = Graph::from_value(parse_value(&before, "before")?).map_err(|e| js_error(e, "before"))?;
     let after = Graph::from_value(parse_value(&after, "after")?).map_err(|e| js_error(e, "after"))?;
-    let diff: graph_diff::GraphDiff = diff_graphs(&before, &after, &options.text()?);
+    let diff: graph_diff::GraphDiff = diff_graphs(&before, &after, Some(&options.text()?));
     Ok(to_js(&diff))
 }
 

@@ -1,0 +1,70 @@
+//! Every failure of the API, and the status code and JSON body it maps to.
+//!
+//! Bodies follow the real service: `{error}`, plus `currentVersion` on a
+//! version conflict and `{error: 'Server error', details}` on a 500.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(String),
+    /// A new graph id that is not a UUID v4.
+    InvalidNewId { received: String },
+    Unauthorized(String),
+    Forbidden(String),
+    NotFound(String),
+    /// The snapshot of a version was pruned by the retention setting.
+    Gone(String),
+    Conflict { current_version: i64 },
+    PayloadTooLarge { limit: usize },
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) | ApiError::InvalidNewId { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Gone(_) => StatusCode::GONE,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        match self {
+            ApiError::BadRequest(m) | ApiError::Unauthorized(m) | ApiError::Forbidden(m) | ApiError::NotFound(m) | ApiError::Gone(m) => json!({ "error": m }),
+            ApiError::InvalidNewId { received } => json!({
+                "error": "A new graph id must be a UUID v4.",
+                "expected": "UUID v4, e.g. 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                "received": received,
+            }),
+            ApiError::Conflict { current_version } => json!({
+                "error": "Version mismatch. Please reload the latest version of the graph.",
+                "currentVersion": current_version,
+            }),
+            ApiError::PayloadTooLarge { limit } => json!({ "error": format!("Request body is larger than the limit of {limit} bytes.") }),
+            ApiError::Internal(details) => json!({ "error": "Server error", "details": details }),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(details) = &self {
+            tracing::error!(%details, "internal error");
+        }
+        (self.status(), axum::Json(self.body())).into_response()
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> ApiError {
+        ApiError::Internal(format!("database: {e}"))
+    }
+}

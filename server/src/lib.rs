@@ -1,0 +1,21 @@
+//! # kg-approval-server
+//!
+//! A history service for knowledge graphs that speaks the real editor's
+//! contract (`POST /saveGraphWithHistory`, `GET /getknowgraph`,
+//! `/getknowgraphhistory`, `/getknowgraphversion`) without its flaws: every
+//! version kept with its edges whole, no lost or duplicate versions, a
+//! server-computed audit trail (`/getknowgraphaudit`) and a hash chain
+//! (`/verifyknowgraph`). Diffs and canonical JSON come from the kg-approval
+//! core, the same code the WASM client runs.
+
+pub mod chain;
+pub mod error;
+pub mod routes;
+pub mod save;
+pub mod seed;
+pub mod store;
+pub mod tokens;
+
+pub use routes::{AppState, Settings, router};
+pub use store::Store;
+pub use tokens::Tokens;

@@ -1,0 +1,102 @@
+//! `kg-approval-server`: the history service as a command.
+//!
+//! ```sh
+//! cargo run --release -p kg-approval-server -- --db history.sqlite --token demo-token-123=demo@example.com
+//! ```
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Parser;
+use kg_approval_server::{AppState, Settings, Store, Tokens, router, seed};
+use tracing_subscriber::EnvFilter;
+
+/// History server for kg-approval: keeps every version of every graph, with
+/// who saved it, why, a server-computed diff and a hash chain.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    addr: SocketAddr,
+    /// SQLite database file (created if missing).
+    #[arg(long, default_value = "kg-history.sqlite")]
+    db: PathBuf,
+    /// JSON file of API tokens: {"<token>": "<user id>"}.
+    #[arg(long)]
+    tokens: Option<PathBuf>,
+    /// An API token for a user, TOKEN=USER (repeatable).
+    #[arg(long = "token", value_name = "TOKEN=USER")]
+    token: Vec<String>,
+    /// Largest request body in bytes (larger ones get 413).
+    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    body_limit: usize,
+    /// Keep the graph snapshots of only the newest N versions; their audit
+    /// entries and hashes are always kept. Default: keep everything.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    keep_versions: Option<i64>,
+    /// An origin allowed by CORS (repeatable). Default: any origin.
+    #[arg(long = "allow-origin")]
+    allow_origin: Vec<String>,
+    /// Directory with the built web app, served at /.
+    #[arg(long)]
+    www: Option<PathBuf>,
+    /// Import the *.json graphs of this directory (once) as new graphs.
+    #[arg(long)]
+    seed: Option<PathBuf>,
+    /// The user seeded graphs are saved as.
+    #[arg(long, default_value = "seed@kg-approval")]
+    seed_user: String,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    // Logs go to stderr; stdout carries only the "listening on" line.
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let args = Args::parse();
+
+    let mut tokens = match &args.tokens {
+        Some(path) => Tokens::from_file(path)?,
+        None => Tokens::default(),
+    };
+    for pair in &args.token {
+        tokens.add_pair(pair)?;
+    }
+    if tokens.is_empty() {
+        tracing::warn!("no API tokens configured: reads work, every write will get 401");
+    }
+    let store = Store::open(&args.db).map_err(|e| format!("{}: {e}", args.db.display()))?;
+    if let Some(dir) = &args.seed {
+        for (file, id) in seed::seed_dir(&store, dir, &args.seed_user)? {
+            tracing::info!(%file, %id, "seeded");
+        }
+    }
+    let settings = Settings { body_limit: args.body_limit, keep_versions: args.keep_versions, allowed_origins: args.allow_origin, www: args.www };
+    let app = router(AppState { store: Arc::new(store), tokens: Arc::new(tokens), settings: Arc::new(settings) });
+
+    let listener = tokio::net::TcpListener::bind(args.addr).await.map_err(|e| format!("{}: {e}", args.addr))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    // Tests and scripts read this line to find the port.
+    println!("listening on http://{bound}");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.map_err(|e| e.to_string())
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return ctrl_c.await.unwrap_or_default(),
+        };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.unwrap_or_default();
+}

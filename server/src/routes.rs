@@ -1,0 +1,217 @@
+//! The HTTP API: the real service's routes, bodies and status codes, plus
+//! the audit trail and chain verification. Handlers parse, call the store or
+//! the save logic, and respond.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kg_approval::Timestamp;
+use serde_json::{Value, json};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+use crate::chain;
+use crate::error::ApiError;
+use crate::save::{SaveBody, SaveContext, save};
+use crate::store::{self, AuditFilter, Store, VersionRow};
+use crate::tokens::Tokens;
+
+/// Settings that shape the service.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub body_limit: usize,
+    /// Keep the snapshots of only this many newest versions per graph (all if `None`).
+    pub keep_versions: Option<i64>,
+    /// Origins allowed by CORS; empty means any (the origin is echoed).
+    pub allowed_origins: Vec<String>,
+    /// The built `www/` app, served at `/`.
+    pub www: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { body_limit: 10 * 1024 * 1024, keep_versions: None, allowed_origins: Vec::new(), www: None }
+    }
+}
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub tokens: Arc<Tokens>,
+    pub settings: Arc<Settings>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let api = Router::new()
+        .route("/saveGraphWithHistory", post(save_graph))
+        .route("/getknowgraph", get(get_graph))
+        .route("/getknowgraphhistory", get(get_history))
+        .route("/getknowgraphversion", get(get_version))
+        .route("/getknowgraphaudit", get(get_audit))
+        .route("/verifyknowgraph", get(verify_graph));
+    let app = match &settings.www {
+        Some(dir) => api.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true)),
+        None => api,
+    };
+    app.layer(DefaultBodyLimit::max(settings.body_limit))
+        .layer(cors(&settings))
+        .layer(middleware::from_fn(preflight_no_content))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn cors(settings: &Settings) -> CorsLayer {
+    let origins = if settings.allowed_origins.is_empty() {
+        AllowOrigin::mirror_request()
+    } else {
+        AllowOrigin::list(settings.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    let headers = ["content-type", "x-api-token", "x-user-id", "x-user-email", "x-user-role", "idempotency-key"];
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_headers(headers.map(HeaderName::from_static))
+}
+
+/// The real service answers `OPTIONS` with 204; tower-http's CORS layer with 200.
+async fn preflight_no_content(request: Request, next: Next) -> Response {
+    let is_options = request.method() == Method::OPTIONS;
+    let mut response = next.run(request).await;
+    if is_options && response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+    }
+    response
+}
+
+/// The user a write is made as: the owner of the `X-API-Token`.
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let token = headers.get("x-api-token").and_then(|v| v.to_str().ok()).filter(|t| !t.is_empty());
+    let token = token.ok_or_else(|| ApiError::Unauthorized("Missing X-API-Token header.".into()))?;
+    state.tokens.user(token).map(str::to_owned).ok_or_else(|| ApiError::Unauthorized("Invalid API token.".into()))
+}
+
+/// Runs blocking database work off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(format!("worker: {e}")))?
+}
+
+async fn save_graph(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let user = authenticate(&state, &headers)?;
+    let bytes = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit: state.settings.body_limit },
+        _ => ApiError::BadRequest(rejection.body_text()),
+    })?;
+    let body = SaveBody::parse(&bytes)?;
+    let id = body.id.clone();
+    let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let keep_versions = state.settings.keep_versions;
+    let store = state.store.clone();
+    let saved = blocking(move || save(&store, body, SaveContext { user: &user, idempotency_key, now: Timestamp::now(), keep_versions })).await?;
+    tracing::info!(graph = %id, version = saved.version, replayed = saved.replayed, "saved");
+    let body = json!({ "message": "Graph with history saved successfully", "id": id, "newVersion": saved.version });
+    let replayed = HeaderValue::from_static(if saved.replayed { "true" } else { "false" });
+    Ok(([(HeaderName::from_static("idempotent-replayed"), replayed)], axum::Json(body)).into_response())
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    params.get(name).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+    param(params, name).ok_or_else(|| ApiError::BadRequest(format!("Missing {name} parameter.")))
+}
+
+fn json_text(text: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+async fn read<T: Send + 'static>(state: &AppState, f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static) -> Result<T, ApiError> {
+    let store = state.store.clone();
+    blocking(move || store.read(f).map_err(ApiError::from)).await
+}
+
+async fn get_graph(State(state): State<AppState>, Query(params): Params) -> Result<Response, ApiError> {
+    let id = required(&params, "id")?.to_owned();
+    let latest = read(&state, move |c| store::latest(c, &id)).await?;
+    let graph = latest.and_then(|v| v.graph_json).ok_or_else(|| ApiError::NotFound("Graph not found.".into()))?;
+    Ok(json_text(graph))
+}
+
+async fn get_version(State(state): State<AppState>, Query(params): Params) -> Result<Response, ApiError> {
+    let (Some(id), Some(version)) = (param(&params, "id"), param(&params, "version")) else {
+        return Err(ApiError::BadRequest("Missing id or version parameter.".into()));
+    };
+    let number: i64 = version.parse().map_err(|_| ApiError::BadRequest(format!("version must be an integer, got '{version}'.")))?;
+    let (id, owned_id) = (id.to_owned(), id.to_owned());
+    let row = read(&state, move |c| store::version(c, &owned_id, number)).await?;
+    match row {
+        None => Err(ApiError::NotFound(format!("No data found for graph ID: {id} and version: {number}."))),
+        Some(VersionRow { graph_json: None, .. }) => Err(ApiError::Gone(format!("Version {number} of {id} was pruned by the retention setting."))),
+        Some(VersionRow { graph_json: Some(graph), .. }) => Ok(json_text(graph)),
+    }
+}
+
+async fn get_history(State(state): State<AppState>, Query(params): Params) -> Result<Response, ApiError> {
+    let id = required(&params, "id")?.to_owned();
+    let owned = id.clone();
+    let rows = read(&state, move |c| store::history(c, &owned)).await?;
+    let results: Vec<Value> = rows
+        .iter()
+        .map(|v| json!({ "version": v.version, "timestamp": sqlite_time(&v.saved_at), "createdAt": v.saved_at, "user": v.user, "reason": v.reason, "source": v.source }))
+        .collect();
+    let count = results.len();
+    Ok(axum::Json(json!({ "graphId": id, "history": { "results": results, "success": true, "meta": { "count": count } } })).into_response())
+}
+
+async fn get_audit(State(state): State<AppState>, Query(params): Params) -> Result<Response, ApiError> {
+    let id = required(&params, "id")?.to_owned();
+    let number = |name: &str, default: i64, max: i64| -> Result<i64, ApiError> {
+        match param(&params, name) {
+            None => Ok(default),
+            Some(text) => text.parse::<i64>().ok().filter(|n| (0..=max).contains(n)).ok_or_else(|| ApiError::BadRequest(format!("{name} must be an integer from 0 to {max}."))),
+        }
+    };
+    let filter = AuditFilter {
+        node_id: param(&params, "nodeId").map(str::to_owned),
+        user: param(&params, "user").map(str::to_owned),
+        run_id: param(&params, "runId").map(str::to_owned),
+        limit: number("limit", 50, 500)?,
+        offset: number("offset", 0, i64::MAX)?,
+    };
+    let (owned, page) = (id.clone(), filter.clone());
+    let (total, rows) = read(&state, move |c| store::audit(c, &owned, &page)).await?;
+    let entries: Vec<Value> = rows.iter().map(|v| serde_json::from_str(&v.audit_json).unwrap_or(Value::Null)).collect();
+    Ok(axum::Json(json!({ "graphId": id, "total": total, "limit": filter.limit, "offset": filter.offset, "entries": entries })).into_response())
+}
+
+async fn verify_graph(State(state): State<AppState>, Query(params): Params) -> Result<Response, ApiError> {
+    let id = required(&params, "id")?.to_owned();
+    let owned = id.clone();
+    let rows = read(&state, move |c| store::all_versions(c, &owned)).await?;
+    if rows.is_empty() {
+        return Err(ApiError::NotFound("Graph not found.".into()));
+    }
+    let verification = chain::verify(&rows);
+    let mut body = serde_json::to_value(&verification).map_err(|e| ApiError::Internal(e.to_string()))?;
+    body["graphId"] = json!(id);
+    Ok(axum::Json(body).into_response())
+}
+
+/// `2026-02-04T14:30:45.123Z` → `2026-02-04 14:30:45`, the real service's format.
+fn sqlite_time(iso: &str) -> String {
+    iso.get(..19).map(|s| s.replacen('T', " ", 1)).unwrap_or_else(|| iso.to_owned())
+}
