@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::change::{Change, ChangeKind, Target};
 use crate::error::{Error, ErrorCode, Result};
-use crate::graph::{Edge, Graph, Node};
+use crate::graph::{Edge, EdgeLookup, Graph, Node};
 use crate::timestamp::Timestamp;
 use crate::value::set_field;
 
@@ -174,7 +174,10 @@ impl<'c> Plan<'c> {
             }
             let entity = change.entity().unwrap_or_default();
             let gone = |what: &str| Error::new(ErrorCode::InconsistentDecision, format!("change '{}' is about {what} '{entity}', which the graph no longer has", change.id));
+            let exists = |what: &str| Error::new(ErrorCode::InconsistentDecision, format!("change '{}' adds {what} '{entity}', which the graph already has", change.id));
             match (change.target, change.kind) {
+                (Target::Node, ChangeKind::Added) if graph.node(entity).is_some() => return Err(exists("node")),
+                (Target::Edge, ChangeKind::Added) if graph.edge_lookup(entity) != EdgeLookup::Missing => return Err(exists("edge")),
                 (Target::Node, ChangeKind::Added) => plan.added_nodes.push(whole(change, Node::from_fields)?),
                 (Target::Edge, ChangeKind::Added) => plan.added_edges.push(whole(change, Edge::from_fields)?),
                 (Target::Node, _) if graph.node(entity).is_none() => return Err(gone("node")),

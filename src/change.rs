@@ -6,13 +6,15 @@
 //! same ids, and an auditor can read them: `node/n-title/label`,
 //! `edge/a_b`, `metadata/title`.
 
-use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::text_diff::{TextDiff, TextDiffOptions, diff_text};
 
 /// What a change is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
     Node,
@@ -21,7 +23,7 @@ pub enum Target {
 }
 
 /// What happens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
     Added,
@@ -31,32 +33,48 @@ pub enum ChangeKind {
 
 /// One reviewable change. `old`/`new` are absent (not `null`) where there is
 /// no value: `old` of an added field, `new` of a removed one.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
     pub id: String,
     pub target: Target,
     pub kind: ChangeKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edge_id: Option<String>,
     /// What to call the node or edge on screen.
     pub label: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub old: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub new: Option<Value>,
     pub accepted: bool,
     /// An inline diff when both values are strings.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<TextDiff>,
     /// Changes that must be accepted for this one to apply (an edge needs its
     /// new endpoint node; a node removal needs the removal of its edges).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<String>,
+    /// Set on a rebased change that both editors made differently: the
+    /// reviewer must accept (ours) or reject (theirs) it before approving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<Conflict>,
+}
+
+/// Both sides of a conflict found by a rebase. `old` of the change is
+/// `theirs` (what the graph holds now), `new` is ours.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conflict {
+    /// The value both edits started from (absent if there was none).
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub base: Option<Value>,
+    /// True once the reviewer accepted or rejected the change.
+    pub resolved: bool,
 }
 
 impl Change {
@@ -95,6 +113,7 @@ impl Change {
             accepted: true,
             text: None,
             requires: Vec::new(),
+            conflict: None,
         }
     }
 
@@ -110,6 +129,12 @@ impl Change {
         }
         self
     }
+}
+
+/// A field that is present is `Some`, even when it is `null`; only an absent
+/// field (via `default`) is `None`.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// The id of a change: `node/<id>[/<field>]`, `edge/<key>[/<field>]`,
@@ -189,6 +214,42 @@ impl Summary {
     }
 }
 
+/// Links changes that only make sense together: an added edge requires the
+/// added nodes it ends at, and removing a node requires removing the edges
+/// that touch it. Existing links are kept.
+pub fn link_requirements(changes: &mut [Change]) {
+    fn ends(value: Option<&Value>) -> [Option<&str>; 2] {
+        let fields = value.and_then(Value::as_object);
+        let get = |a: &str, b: &str| fields.and_then(|f| f.get(a).or_else(|| f.get(b))).and_then(Value::as_str);
+        [get("source", "from"), get("target", "to")]
+    }
+    let whole = |c: &Change, target, kind| c.target == target && c.kind == kind;
+    let added_nodes: HashSet<String> = changes.iter().filter(|c| whole(c, Target::Node, ChangeKind::Added)).filter_map(|c| c.node_id.clone()).collect();
+    let removed_nodes: HashSet<String> = changes.iter().filter(|c| whole(c, Target::Node, ChangeKind::Removed)).filter_map(|c| c.node_id.clone()).collect();
+    let mut node_needs: HashMap<String, Vec<String>> = HashMap::new();
+    for change in changes.iter_mut() {
+        if whole(change, Target::Edge, ChangeKind::Added) {
+            for end in ends(change.new.as_ref()).into_iter().flatten().filter(|e| added_nodes.contains(*e)) {
+                let id = change_id(Target::Node, end, None);
+                if !change.requires.contains(&id) {
+                    change.requires.push(id);
+                }
+            }
+        } else if whole(change, Target::Edge, ChangeKind::Removed) {
+            for end in ends(change.old.as_ref()).into_iter().flatten().filter(|e| removed_nodes.contains(*e)) {
+                node_needs.entry(end.to_owned()).or_default().push(change.id.clone());
+            }
+        }
+    }
+    for change in changes.iter_mut().filter(|c| whole(c, Target::Node, ChangeKind::Removed)) {
+        for id in change.node_id.as_deref().and_then(|n| node_needs.remove(n)).unwrap_or_default() {
+            if !change.requires.contains(&id) {
+                change.requires.push(id);
+            }
+        }
+    }
+}
+
 /// Field-level differences between two field maps: fields in `old` order,
 /// then fields only `new` has. Used to diff whole graphs.
 pub(crate) fn diff_fields<'a>(old: &'a Map<String, Value>, new: &'a Map<String, Value>) -> Vec<(&'a str, Option<&'a Value>, Option<&'a Value>)> {
@@ -224,6 +285,13 @@ mod tests {
         let v = serde_json::to_value(&added).unwrap();
         assert!(v.get("old").is_none());
         assert_eq!(v["new"], Value::Null);
+    }
+
+    #[test]
+    fn null_and_absent_survive_a_round_trip() {
+        let change = Change::field(Target::Node, "a", "A", "f", None, Some(Value::Null));
+        let back: Change = serde_json::from_str(&serde_json::to_string(&change).unwrap()).unwrap();
+        assert_eq!(back, change);
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub enum ErrorCode {
     NoPendingReview,
     /// The accepted set is not applicable (e.g. an edge to a rejected node).
     InconsistentDecision,
+    /// An approval id that is not in the session's outbox.
+    UnknownApproval,
+    /// `approve` while a rebased conflict is still undecided.
+    UnresolvedConflict,
     /// An argument other than graph/proposal is wrong (user, timestamp, options).
     InvalidArgument,
     /// A JS value JSON cannot carry faithfully: `undefined`, `NaN`, a function,
@@ -57,6 +61,8 @@ impl ErrorCode {
             ErrorCode::UnknownChange => "unknown_change",
             ErrorCode::NoPendingReview => "no_pending_review",
             ErrorCode::InconsistentDecision => "inconsistent_decision",
+            ErrorCode::UnknownApproval => "unknown_approval",
+            ErrorCode::UnresolvedConflict => "unresolved_conflict",
             ErrorCode::InvalidArgument => "invalid_argument",
             ErrorCode::InvalidValue => "invalid_value",
         }

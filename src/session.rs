@@ -26,10 +26,14 @@ use serde_json::Value;
 
 use crate::approval::{Applied, Approver, apply_accepted};
 use crate::audit::{AuditContext, AuditEntry, Provenance};
-use crate::change::Target;
+use crate::canonical::canonical_sha256;
+use crate::change::{Change, Summary, Target};
 use crate::error::{Error, ErrorCode, Result};
 use crate::graph::Graph;
+use crate::outbox::{Outbox, PendingSave};
 use crate::proposal::Proposal;
+use crate::rebase::rebase_changes;
+use crate::revert::revert_changes;
 use crate::review::{Review, ReviewOptions, review};
 
 /// The outcome of [`ApprovalSession::approve`]; the new graph is
@@ -38,6 +42,9 @@ use crate::review::{Review, ReviewOptions, review};
 pub struct Approved {
     pub audit: AuditEntry,
     pub applied: Applied,
+    /// Whether the approval was queued in the outbox (it is unless nothing
+    /// was accepted: an unchanged graph needs no new version).
+    pub queued: bool,
 }
 
 /// See the [module docs](self).
@@ -48,12 +55,16 @@ pub struct ApprovalSession {
     base_version: Option<Value>,
     options: ReviewOptions,
     pending: Option<Pending>,
+    outbox: Outbox,
 }
 
 #[derive(Debug)]
 struct Pending {
     review: Review,
     provenance: Provenance,
+    /// A rebased review replaces this pending save once approved (not before:
+    /// discarding the rebase must not lose the original approval).
+    supersedes: Option<String>,
     position: HashMap<String, usize>,
     /// Change id → positions of the changes that require it.
     required_by: HashMap<String, Vec<usize>>,
@@ -65,7 +76,7 @@ impl ApprovalSession {
     pub fn new(graph: Graph, graph_id: Option<String>) -> ApprovalSession {
         let graph_id = graph_id.or_else(|| graph.root_field("id").and_then(Value::as_str).map(str::to_owned));
         let base_version = graph.version().cloned();
-        ApprovalSession { graph, graph_id, base_version, options: ReviewOptions::default(), pending: None }
+        ApprovalSession { graph, graph_id, base_version, options: ReviewOptions::default(), pending: None, outbox: Outbox::default() }
     }
 
     pub fn set_review_options(&mut self, options: ReviewOptions) {
@@ -89,6 +100,46 @@ impl ApprovalSession {
     /// pending review; every change starts accepted.
     pub fn propose(&mut self, proposal: &Proposal, provenance: Provenance) -> Result<&Review> {
         let review = review(&self.graph, proposal, &self.options)?;
+        Ok(self.set_pending(review, provenance, None))
+    }
+
+    /// Reviews restoring `target` (an old version): the changes that turn the
+    /// current graph back into it, audit fields aside. Approving it records
+    /// `source: "revert"`.
+    pub fn revert_to(&mut self, target: &Graph) -> Result<&Review> {
+        let changes = revert_changes(&self.graph, target, Some(&self.options.text));
+        let proposal_id = canonical_sha256(&target.to_value())[..16].to_owned();
+        let review = Review { proposal_id, summary: Summary::of(&changes), changes, warnings: Vec::new() };
+        let provenance = Provenance { source: "revert".to_owned(), ..Provenance::default() };
+        Ok(self.set_pending(review, provenance, None))
+    }
+
+    /// After a save was refused as stale (409): re-applies the oldest pending
+    /// approval's accepted changes on `latest`, the graph another editor
+    /// saved as `latest_version` (default: its `metadata.version`). Changes
+    /// both made differently come back as conflicts to decide; the original
+    /// approval stays in the outbox until the rebased review is approved.
+    pub fn rebase(&mut self, latest: Graph, latest_version: Option<Value>) -> Result<&Review> {
+        let [stale] = self.outbox.entries() else {
+            let message = match self.outbox.entries().len() {
+                0 => "there is no pending save to rebase".to_owned(),
+                n => format!("{n} approvals are pending: rebase works on one; save or restore them one at a time"),
+            };
+            return Err(Error::new(ErrorCode::InvalidArgument, message));
+        };
+        let ours = stale.parse_graph()?;
+        let accepted: Vec<Change> = stale.changes.clone();
+        let changes = rebase_changes(&latest, &ours, &accepted, &self.options.text);
+        let audit = &stale.audit;
+        let provenance = Provenance { source: audit.source.clone(), model: audit.model.clone(), reason: audit.proposal_reason.clone(), run_id: audit.run_id.clone() };
+        let review = Review { proposal_id: audit.proposal_id.clone(), summary: Summary::of(&changes), changes, warnings: Vec::new() };
+        let supersedes = Some(audit.approval_id.clone());
+        self.base_version = latest_version.or_else(|| latest.version().cloned());
+        self.graph = latest;
+        Ok(self.set_pending(review, provenance, supersedes))
+    }
+
+    fn set_pending(&mut self, review: Review, provenance: Provenance, supersedes: Option<String>) -> &Review {
         let position = review.changes.iter().enumerate().map(|(i, c)| (c.id.clone(), i)).collect();
         let mut required_by: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, change) in review.changes.iter().enumerate() {
@@ -96,8 +147,39 @@ impl ApprovalSession {
                 required_by.entry(required.clone()).or_default().push(i);
             }
         }
-        let pending = self.pending.insert(Pending { review, provenance, position, required_by });
-        Ok(&pending.review)
+        let pending = self.pending.insert(Pending { review, provenance, supersedes, position, required_by });
+        &pending.review
+    }
+
+    /// Approvals not yet acknowledged by the history server, oldest first.
+    pub fn pending_saves(&self) -> &[PendingSave] {
+        self.outbox.entries()
+    }
+
+    /// Puts back pending saves kept across a reload. The session's graph
+    /// becomes the newest restored approval's graph.
+    pub fn restore_pending_saves(&mut self, entries: Vec<PendingSave>) -> Result<()> {
+        if self.pending.is_some() {
+            return Err(Error::new(ErrorCode::InvalidArgument, "restore pending saves before proposing: a review is pending"));
+        }
+        self.outbox.restore(entries)?;
+        if let Some(newest) = self.outbox.entries().last() {
+            self.graph = newest.parse_graph()?;
+            if self.graph_id.is_none() {
+                self.graph_id = newest.audit.graph_id.clone();
+            }
+        }
+        Ok(())
+    }
+
+    /// Acknowledges the oldest pending save, stored as `version`.
+    pub fn mark_saved(&mut self, approval_id: &str, version: Value) -> Result<()> {
+        self.outbox.mark_saved(approval_id, &version)?;
+        if self.outbox.is_empty() {
+            self.graph.metadata_mut().insert("version".to_owned(), version.clone());
+            self.base_version = Some(version);
+        }
+        Ok(())
     }
 
     /// The pending review with the current decisions.
@@ -145,6 +227,10 @@ impl ApprovalSession {
     /// approval is refused, nothing changes.
     pub fn approve(&mut self, approver: &Approver, reason: Option<&str>) -> Result<Approved> {
         let pending = self.pending.as_ref().ok_or_else(no_review)?;
+        let open: Vec<&str> = pending.review.changes.iter().filter(|c| c.conflict.as_ref().is_some_and(|k| !k.resolved)).map(|c| c.id.as_str()).collect();
+        if !open.is_empty() {
+            return Err(Error::new(ErrorCode::UnresolvedConflict, format!("decide the conflicting changes first (accept keeps ours, reject keeps theirs): {}", open.join(", "))));
+        }
         let applied = apply_accepted(&mut self.graph, &pending.review.changes, approver)?;
         let context = AuditContext {
             approval_id: uuid::Uuid::new_v4().to_string(),
@@ -156,8 +242,24 @@ impl ApprovalSession {
             proposal_id: &pending.review.proposal_id,
         };
         let audit = AuditEntry::record(context, &pending.review.changes);
+        let accepted: Vec<Change> = pending.review.changes.iter().filter(|c| c.accepted).cloned().collect();
+        let queued = !accepted.is_empty();
+        if let Some(stale) = &pending.supersedes {
+            self.outbox.remove(stale);
+        }
+        if queued {
+            let graph = serde_json::value::RawValue::from_string(self.graph.to_json())
+                .map_err(|e| Error::new(ErrorCode::InvalidGraph, format!("approved graph: {e}")))?;
+            self.outbox.push(PendingSave {
+                graph,
+                audit: audit.clone(),
+                changed_node_ids: applied.changed_node_ids.clone(),
+                removed_node_ids: applied.removed_node_ids.clone(),
+                changes: accepted,
+            });
+        }
         self.pending = None;
-        Ok(Approved { audit, applied })
+        Ok(Approved { audit, applied, queued })
     }
 
     fn decide_node(&mut self, node_id: &str, accept: bool) -> Result<Vec<String>> {
@@ -178,9 +280,15 @@ impl ApprovalSession {
     fn decide_all(&mut self, accept: bool) -> Result<Vec<String>> {
         let pending = self.pending.as_mut().ok_or_else(no_review)?;
         let mut changed = Vec::new();
-        for change in pending.review.changes.iter_mut().filter(|c| c.accepted != accept) {
-            change.accepted = accept;
-            changed.push(change.id.clone());
+        for change in pending.review.changes.iter_mut() {
+            let unresolved = change.conflict.as_ref().is_some_and(|k| !k.resolved);
+            if let Some(conflict) = change.conflict.as_mut() {
+                conflict.resolved = true;
+            }
+            if change.accepted != accept || unresolved {
+                change.accepted = accept;
+                changed.push(change.id.clone());
+            }
         }
         Ok(changed)
     }
@@ -197,7 +305,12 @@ impl ApprovalSession {
         let mut changed = Vec::new();
         while let Some(i) = stack.pop() {
             let change = &mut pending.review.changes[i];
-            if change.accepted == accept {
+            // Deciding a conflict resolves it, even when the flag stays as it was.
+            let unresolved = change.conflict.as_ref().is_some_and(|k| !k.resolved);
+            if let Some(conflict) = change.conflict.as_mut() {
+                conflict.resolved = true;
+            }
+            if change.accepted == accept && !unresolved {
                 continue;
             }
             change.accepted = accept;
@@ -215,3 +328,6 @@ impl ApprovalSession {
 fn no_review() -> Error {
     Error::new(ErrorCode::NoPendingReview, "there is no pending review: call propose() first")
 }
+
+#[cfg(test)]
+mod tests;

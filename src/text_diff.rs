@@ -70,7 +70,7 @@ impl Default for TextDiffOptions {
 }
 
 /// What an op does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OpKind {
     Equal,
@@ -79,14 +79,14 @@ pub enum OpKind {
 }
 
 /// A run of text that is equal, inserted or deleted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TextOp {
     pub op: OpKind,
     pub text: String,
 }
 
 /// The result of [`diff_text`].
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TextDiff {
     /// The granularity used (never `Auto`).
     pub granularity: Granularity,
