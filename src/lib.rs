@@ -38,6 +38,7 @@ pub mod change;
 pub mod error;
 pub mod graph;
 pub mod graph_diff;
+pub mod history;
 pub mod outbox;
 pub mod proposal;
 pub mod rebase;

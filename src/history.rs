@@ -1,0 +1,236 @@
+//! The history service's protocol as pure functions; the WASM client does
+//! only the I/O around them.
+//!
+//! It speaks the real service's quirks: JSON bodies served without a JSON
+//! content type (and sometimes not JSON at all), history rows in
+//! `history.results` with SQLite timestamps (`2026-02-04 14:30:45`, UTC), and
+//! a 409 body carrying `currentVersion`.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::timestamp::Timestamp;
+use crate::value::type_name;
+
+/// The body of `POST /saveGraphWithHistory` for an approval (`{graph, audit,
+/// ...}` as `approve()` returns it): `graphData.metadata.version` is the
+/// version the review was based on, so the server refuses a stale save, and
+/// `override` is false. Returns the graph id and the body text.
+///
+/// ```
+/// use kg_approval::history::save_body;
+/// use serde_json::json;
+/// let approved = json!({"graph": {"nodes": []}, "audit": {"graphId": "g1", "baseVersion": 3, "approvalId": "a1"}});
+/// let (id, body) = save_body(&approved).unwrap();
+/// let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+/// assert_eq!((id.as_str(), &body["graphData"]["metadata"]["version"], &body["override"]), ("g1", &json!(3), &json!(false)));
+/// ```
+pub fn save_body(approved: &Value) -> Result<(String, String)> {
+    let field = |name: &str| approved.get(name).ok_or_else(|| invalid(format!("approved.{name} is missing: pass what approve() returned")));
+    let mut graph = field("graph")?.clone();
+    let audit = field("audit")?;
+    let Value::Object(root) = &mut graph else {
+        return Err(invalid(format!("approved.graph must be an object, got {}", type_name(&graph))));
+    };
+    let id = match audit.get("graphId") {
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        _ => return Err(invalid("approved.audit.graphId is missing: create the ApprovalSession with a graphId".to_owned())),
+    };
+    let meta = root.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    if !meta.is_object() {
+        *meta = Value::Object(Map::new());
+    }
+    if let Value::Object(meta) = meta {
+        match audit.get("baseVersion") {
+            Some(version) if !version.is_null() => {
+                meta.insert("version".to_owned(), version.clone());
+            }
+            // A graph never saved before has no version to match.
+            _ => {
+                meta.shift_remove("version");
+            }
+        }
+    }
+    let body = json!({ "id": id, "graphData": graph, "override": false, "audit": audit });
+    Ok((id, body.to_string()))
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(ErrorCode::InvalidArgument, message)
+}
+
+/// What a response means for the client.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// 2xx, with the body parsed (whatever the content type said).
+    Success(Value),
+    /// 409: someone saved first.
+    Conflict { current_version: Option<Value>, message: String },
+    /// Worth trying again: 429 and 5xx.
+    Retry { status: u16, message: String, retry_after: Option<Duration> },
+    /// Any other 4xx: trying again would not help.
+    Fail { status: u16, message: String },
+}
+
+/// Classifies a response by status and body text.
+pub fn read_reply(status: u16, body: &str, retry_after: Option<&str>) -> Reply {
+    let parsed = serde_json::from_str::<Value>(body).ok();
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v.get("error"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| body.chars().take(200).collect());
+    match status {
+        200..=299 => match parsed {
+            Some(value) => Reply::Success(value),
+            None => Reply::Fail { status, message: format!("the server answered {status} with a body that is not JSON: {message}") },
+        },
+        409 => Reply::Conflict { current_version: parsed.as_ref().and_then(|v| v.get("currentVersion")).cloned(), message },
+        429 | 500..=599 => Reply::Retry { status, message, retry_after: retry_after.and_then(parse_retry_after) },
+        _ => Reply::Fail { status, message },
+    }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by these servers).
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
+}
+
+/// How often and how long to retry.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub retries: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// No retry starts after this much time since the first attempt.
+    pub max_total: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { retries: 4, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(5), max_total: Duration::from_secs(30) }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `attempt` (0-based): exponential backoff
+    /// with full jitter (`random` in [0, 1)), at least a server's
+    /// `Retry-After`, never more than `max_delay`.
+    ///
+    /// ```
+    /// use kg_approval::history::RetryPolicy;
+    /// use std::time::Duration;
+    /// let policy = RetryPolicy::default();
+    /// assert_eq!(policy.delay(2, 0.5, None), Duration::from_millis(400));
+    /// assert_eq!(policy.delay(0, 0.0, Some(Duration::from_secs(1))), Duration::from_secs(1));
+    /// ```
+    pub fn delay(&self, attempt: u32, random: f64, retry_after: Option<Duration>) -> Duration {
+        let ceiling = self.base_delay.saturating_mul(1u32 << attempt.min(16)).min(self.max_delay);
+        let jittered = ceiling.mul_f64(random.clamp(0.0, 1.0));
+        jittered.max(retry_after.unwrap_or_default()).min(self.max_delay)
+    }
+}
+
+/// One row of a graph's history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub version: i64,
+    /// ISO 8601 UTC, whatever format the server sent.
+    pub timestamp: String,
+    pub user: Option<String>,
+    pub reason: Option<String>,
+    pub source: Option<String>,
+}
+
+/// Reads `GET /getknowgraphhistory`: rows from `history.results` (or a bare
+/// `results`, as the real service's own documentation wrongly says), newest first.
+pub fn read_history(body: &Value) -> Result<Vec<HistoryEntry>> {
+    let rows = body
+        .pointer("/history/results")
+        .or_else(|| body.get("results"))
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::new(ErrorCode::InvalidValue, "history response has no history.results list"))?;
+    let text = |row: &Value, key: &str| row.get(key).and_then(Value::as_str).map(str::to_owned);
+    let mut entries = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let version = row.get("version").and_then(Value::as_i64).ok_or_else(|| Error::at(ErrorCode::InvalidValue, format!("history.results[{i}].version"), "is not an integer"))?;
+            let stamp = text(row, "createdAt").or_else(|| text(row, "timestamp")).or_else(|| text(row, "created_at")).unwrap_or_default();
+            let timestamp = iso_timestamp(&stamp).map_err(|e| Error::at(ErrorCode::InvalidValue, format!("history.results[{i}].timestamp"), e.detail()))?;
+            Ok(HistoryEntry { version, timestamp, user: text(row, "user"), reason: text(row, "reason"), source: text(row, "source") })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    entries.sort_by(|a, b| b.version.cmp(&a.version));
+    Ok(entries)
+}
+
+/// `2026-02-04 14:30:45` (SQLite, UTC) or any ISO 8601 instant →
+/// `2026-02-04T14:30:45.000Z`.
+pub fn iso_timestamp(text: &str) -> Result<String> {
+    let sqlite = text.len() == 19 && text.as_bytes().get(10) == Some(&b' ');
+    let candidate = if sqlite { format!("{}Z", text.replacen(' ', "T", 1)) } else { text.to_owned() };
+    Timestamp::parse(&candidate).map(|t| t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_are_read_whatever_the_content_type() {
+        assert_eq!(read_reply(200, r#"{"newVersion": 3}"#, None), Reply::Success(json!({"newVersion": 3})));
+        assert_eq!(
+            read_reply(409, r#"{"error": "Version mismatch.", "currentVersion": 7}"#, None),
+            Reply::Conflict { current_version: Some(json!(7)), message: "Version mismatch.".into() }
+        );
+        assert_eq!(read_reply(503, "upstream down", Some("2")), Reply::Retry { status: 503, message: "upstream down".into(), retry_after: Some(Duration::from_secs(2)) });
+        assert_eq!(read_reply(429, "{}", Some("soon")), Reply::Retry { status: 429, message: "{}".into(), retry_after: None });
+        assert_eq!(read_reply(403, r#"{"error": "no scope"}"#, None), Reply::Fail { status: 403, message: "no scope".into() });
+        assert!(matches!(read_reply(200, "<html>", None), Reply::Fail { status: 200, .. }));
+    }
+
+    #[test]
+    fn backoff_grows_is_jittered_and_capped() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay(0, 0.99, None), Duration::from_millis(198));
+        assert_eq!(p.delay(3, 1.0, None), Duration::from_millis(1600));
+        assert_eq!(p.delay(30, 1.0, None), Duration::from_secs(5));
+        assert_eq!(p.delay(1, 0.0, None), Duration::ZERO);
+        assert_eq!(p.delay(0, 0.5, Some(Duration::from_secs(60))), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn history_rows_are_normalised_and_sorted() {
+        let body = json!({"graphId": "g", "history": {"results": [
+            {"version": 1, "timestamp": "2026-02-04 14:30:45"},
+            {"version": 3, "timestamp": "2026-02-05 08:00:00", "user": "ann", "reason": "r", "source": "ai"},
+            {"version": 2, "createdAt": "2026-02-04T15:00:00.5+01:00"}
+        ], "success": true}});
+        let rows = read_history(&body).unwrap();
+        assert_eq!(rows.iter().map(|r| (r.version, r.timestamp.as_str())).collect::<Vec<_>>(), [
+            (3, "2026-02-05T08:00:00.000Z"),
+            (2, "2026-02-04T14:00:00.500Z"),
+            (1, "2026-02-04T14:30:45.000Z"),
+        ]);
+        assert_eq!(rows[0].user.as_deref(), Some("ann"));
+        assert_eq!(read_history(&json!({"results": [{"version": 1, "created_at": "2026-01-01 00:00:00"}]})).unwrap().len(), 1);
+        assert!(read_history(&json!({"history": {}})).is_err());
+        assert!(read_history(&json!({"history": {"results": [{"version": 1, "timestamp": "yesterday"}]}})).is_err());
+    }
+
+    #[test]
+    fn the_save_body_carries_the_base_version_and_refuses_without_a_graph_id() {
+        let approved = json!({"graph": {"metadata": {"version": 99, "title": "T"}, "nodes": []}, "audit": {"graphId": "g", "baseVersion": null}});
+        let (_, body) = save_body(&approved).unwrap();
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["graphData"]["metadata"], json!({"title": "T"}), "a new graph sends no version");
+        assert_eq!(save_body(&json!({"graph": {}, "audit": {}})).unwrap_err().code(), ErrorCode::InvalidArgument);
+        assert_eq!(save_body(&json!({"audit": {"graphId": "g"}})).unwrap_err().code(), ErrorCode::InvalidArgument);
+    }
+}
