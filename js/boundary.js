@@ -15,6 +15,20 @@ export class KgApprovalError extends Error {
   }
 }
 
+/** A save refused because someone saved first; `currentVersion` says which version won. */
+export class ConflictError extends KgApprovalError {
+  constructor(message, details) {
+    super('version_conflict', message, details);
+    this.name = 'ConflictError';
+  }
+}
+
+/** An error with extra fields (`status`, `serverError`, `currentVersion`, `attempts`) given as JSON text. */
+export function makeDetailedError(code, message, detailsJson) {
+  const details = detailsJson ? JSON.parse(detailsJson) : {};
+  return code === 'version_conflict' ? new ConflictError(message, details) : new KgApprovalError(code, message, details);
+}
+
 export function makeError(code, message, path, argument) {
   const details = {};
   if (path != null) details.path = path;

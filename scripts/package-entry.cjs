@@ -26,10 +26,23 @@ import type { ErrorCode } from './kg_approval';
 ${target === 'web' ? "export { default } from './kg_approval';\n" : ''}
 /** Every error the package throws: \`code\` is stable, \`path\` names the input (e.g. \`nodes[3].id\`). */
 export declare class KgApprovalError extends Error {
-  readonly name: 'KgApprovalError';
+  readonly name: 'KgApprovalError' | 'ConflictError';
   readonly code: ErrorCode;
   readonly path?: string;
   readonly argument?: string;
+  /** HTTP status, for \`http_error\` and \`version_conflict\`. */
+  readonly status?: number;
+  /** The server's \`error\` text, for \`http_error\`. */
+  readonly serverError?: string;
+  /** How many requests were made before giving up (network errors, timeouts, 429, 5xx). */
+  readonly attempts?: number;
+}
+
+/** A save refused because another editor saved first: rebase onto \`currentVersion\`. */
+export declare class ConflictError extends KgApprovalError {
+  readonly name: 'ConflictError';
+  readonly code: 'version_conflict';
+  readonly currentVersion: number;
 }
 `;
 
@@ -46,14 +59,14 @@ if (target === 'node') {
   write('package.json', JSON.stringify(pkg, null, 2) + '\n');
   write('index.js', `'use strict';
 const bindings = require('./kg_approval.js');
-const { KgApprovalError } = require('./${snippet}');
-module.exports = { ...bindings, KgApprovalError };
+const { KgApprovalError, ConflictError } = require('./${snippet}');
+module.exports = { ...bindings, KgApprovalError, ConflictError };
 `);
 } else {
   write('package.json', JSON.stringify({ ...pkg, type: 'module' }, null, 2) + '\n');
   write('index.js', `export * from './kg_approval.js';
 export { default } from './kg_approval.js';
-export { KgApprovalError } from './${snippet}';
+export { KgApprovalError, ConflictError } from './${snippet}';
 `);
 }
 write('index.d.ts', dts);

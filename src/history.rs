@@ -18,17 +18,18 @@ use crate::value::type_name;
 /// The body of `POST /saveGraphWithHistory` for an approval (`{graph, audit,
 /// ...}` as `approve()` returns it): `graphData.metadata.version` is the
 /// version the review was based on, so the server refuses a stale save, and
-/// `override` is false. Returns the graph id and the body text.
+/// `override` is false.
 ///
 /// ```
 /// use kg_approval::history::save_body;
 /// use serde_json::json;
 /// let approved = json!({"graph": {"nodes": []}, "audit": {"graphId": "g1", "baseVersion": 3, "approvalId": "a1"}});
-/// let (id, body) = save_body(&approved).unwrap();
-/// let body: serde_json::Value = serde_json::from_str(&body).unwrap();
-/// assert_eq!((id.as_str(), &body["graphData"]["metadata"]["version"], &body["override"]), ("g1", &json!(3), &json!(false)));
+/// let save = save_body(&approved).unwrap();
+/// let body: serde_json::Value = serde_json::from_str(&save.body).unwrap();
+/// assert_eq!((save.graph_id.as_str(), save.idempotency_key.as_deref()), ("g1", Some("a1")));
+/// assert_eq!((&body["graphData"]["metadata"]["version"], &body["override"]), (&json!(3), &json!(false)));
 /// ```
-pub fn save_body(approved: &Value) -> Result<(String, String)> {
+pub fn save_body(approved: &Value) -> Result<SaveRequest> {
     let field = |name: &str| approved.get(name).ok_or_else(|| invalid(format!("approved.{name} is missing: pass what approve() returned")));
     let mut graph = field("graph")?.clone();
     let audit = field("audit")?;
@@ -54,8 +55,18 @@ pub fn save_body(approved: &Value) -> Result<(String, String)> {
             }
         }
     }
-    let body = json!({ "id": id, "graphData": graph, "override": false, "audit": audit });
-    Ok((id, body.to_string()))
+    let idempotency_key = audit.get("approvalId").and_then(Value::as_str).map(str::to_owned);
+    let body = json!({ "id": id, "graphData": graph, "override": false, "audit": audit }).to_string();
+    Ok(SaveRequest { graph_id: id, idempotency_key, body })
+}
+
+/// A save, ready to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SaveRequest {
+    pub graph_id: String,
+    /// The approval id: a retried save is recognised and not stored twice.
+    pub idempotency_key: Option<String>,
+    pub body: String,
 }
 
 fn invalid(message: String) -> Error {
@@ -227,8 +238,7 @@ mod tests {
     #[test]
     fn the_save_body_carries_the_base_version_and_refuses_without_a_graph_id() {
         let approved = json!({"graph": {"metadata": {"version": 99, "title": "T"}, "nodes": []}, "audit": {"graphId": "g", "baseVersion": null}});
-        let (_, body) = save_body(&approved).unwrap();
-        let body: Value = serde_json::from_str(&body).unwrap();
+        let body: Value = serde_json::from_str(&save_body(&approved).unwrap().body).unwrap();
         assert_eq!(body["graphData"]["metadata"], json!({"title": "T"}), "a new graph sends no version");
         assert_eq!(save_body(&json!({"graph": {}, "audit": {}})).unwrap_err().code(), ErrorCode::InvalidArgument);
         assert_eq!(save_body(&json!({"audit": {"graphId": "g"}})).unwrap_err().code(), ErrorCode::InvalidArgument);

@@ -8,6 +8,7 @@
 //! of touching a prototype.
 
 mod args;
+mod client;
 mod typescript;
 
 use serde::Serialize;
@@ -15,8 +16,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
+use serde_json::value::RawValue;
+
 use crate::approval::Approver;
 use crate::audit::{AuditEntry, Provenance};
+use crate::change::Change;
+use crate::outbox::PendingSave;
 use crate::error::Error;
 use crate::graph::Graph;
 use crate::proposal::Proposal;
@@ -27,6 +32,7 @@ use crate::timestamp::Timestamp;
 use crate::{diff_graphs, graph_diff};
 
 use args::{Approval, DiffOptions, ProposeContext, SessionOptions};
+pub use client::HistoryClient;
 pub use typescript::*;
 
 #[wasm_bindgen(module = "/js/boundary.js")]
@@ -199,12 +205,62 @@ impl ApprovalSession {
         .map_err(|e| js_error(e, "approval.now"))?;
         let approver = Approver::new(&approval.user, at).map_err(|e| js_error(e, "approval"))?;
         let approved = self.inner.approve(&approver, approval.reason.as_deref()).map_err(|e| js_error(e, "approval"))?;
-        Ok(to_js(&ApprovedOut {
-            graph: self.inner.graph(),
-            audit: &approved.audit,
-            changed_node_ids: &approved.applied.changed_node_ids,
-            removed_node_ids: &approved.applied.removed_node_ids,
-        }))
+        // A queued approval already holds its graph as JSON text: reuse it.
+        let out = match self.inner.pending_saves().last().filter(|p| approved.queued && p.approval_id() == approved.audit.approval_id) {
+            Some(p) => ApprovedOut { graph: &p.graph, audit: &p.audit, changed_node_ids: &p.changed_node_ids, removed_node_ids: &p.removed_node_ids, changes: &p.changes, queued: true },
+            None => {
+                let graph = RawValue::from_string(self.inner.graph().to_json()).map_err(|e| invalid_argument("approval", e))?;
+                let out = ApprovedOut { graph: &graph, audit: &approved.audit, changed_node_ids: &approved.applied.changed_node_ids, removed_node_ids: &approved.applied.removed_node_ids, changes: &[], queued: false };
+                return Ok(to_js(&out));
+            }
+        };
+        Ok(to_js(&out))
+    }
+
+    /// Approvals not yet acknowledged by the server, oldest first. Plain data:
+    /// keep it (e.g. in localStorage) and `restorePendingSaves` it after a reload.
+    #[wasm_bindgen(js_name = pendingSaves, unchecked_return_type = "PendingSave[]")]
+    pub fn pending_saves(&self) -> JsValue {
+        to_js(self.inner.pending_saves())
+    }
+
+    /// Puts back pending saves kept across a reload; the session's graph
+    /// becomes the newest one's.
+    #[wasm_bindgen(js_name = restorePendingSaves)]
+    pub fn restore_pending_saves(&mut self, saves: PendingSavesArg) -> JsResult<()> {
+        let text = to_json(&saves, "saves")?;
+        let saves: Vec<PendingSave> = serde_json::from_str(&text).map_err(|e| invalid_argument("saves", e))?;
+        self.inner.restore_pending_saves(saves).map_err(|e| js_error(e, "saves"))
+    }
+
+    /// Acknowledges the oldest pending save, stored by the server as `version`.
+    #[wasm_bindgen(js_name = markSaved)]
+    pub fn mark_saved(&mut self, #[wasm_bindgen(js_name = "approvalId", unchecked_param_type = "string")] approval_id: JsValue, version: f64) -> JsResult<()> {
+        let approval_id = text_arg(&approval_id, "approvalId")?;
+        if !(version.is_finite() && version.fract() == 0.0 && version >= 1.0) {
+            return Err(invalid_argument("version", format!("must be a positive integer, got {version}")));
+        }
+        self.inner.mark_saved(&approval_id, serde_json::json!(version as i64)).map_err(|e| js_error(e, "approvalId"))
+    }
+
+    /// After a `ConflictError`: re-applies the pending approval on the newer
+    /// graph (version `latestVersion`, default its metadata.version). Fields
+    /// only we changed merge; fields both changed become conflicts to decide.
+    #[wasm_bindgen(unchecked_return_type = "Review")]
+    pub fn rebase(&mut self, latest: GraphArg, #[wasm_bindgen(js_name = "latestVersion")] latest_version: Option<f64>) -> JsResult<JsValue> {
+        let latest = Graph::from_value(parse_value(&latest, "latest")?).map_err(|e| js_error(e, "latest"))?;
+        let version = latest_version.filter(|v| v.is_finite() && v.fract() == 0.0).map(|v| serde_json::json!(v as i64));
+        let review = self.inner.rebase(latest, version).map_err(|e| js_error(e, "latest"))?;
+        Ok(to_js(review))
+    }
+
+    /// Reviews restoring an old version: what it would change now. Approving
+    /// it records `source: "revert"`; saving it makes a new version.
+    #[wasm_bindgen(js_name = revertTo, unchecked_return_type = "Review")]
+    pub fn revert_to(&mut self, version: GraphArg) -> JsResult<JsValue> {
+        let target = Graph::from_value(parse_value(&version, "version")?).map_err(|e| js_error(e, "version"))?;
+        let review = self.inner.revert_to(&target).map_err(|e| js_error(e, "version"))?;
+        Ok(to_js(review))
     }
 
     /// A copy of the session's current graph.
@@ -228,10 +284,12 @@ impl ApprovalSession {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ApprovedOut<'a> {
-    graph: &'a Graph,
+    graph: &'a RawValue,
     audit: &'a AuditEntry,
     changed_node_ids: &'a [String],
     removed_node_ids: &'a [String],
+    changes: &'a [Change],
+    queued: bool,
 }
 
 impl From<ProposeContext> for Provenance {

@@ -122,6 +122,8 @@ export interface Change {
   text?: TextDiff;
   /** Changes that must be accepted for this one to apply. */
   requires?: string[];
+  /** After a rebase: both editors changed this. `old` is theirs, `new` ours; accept or reject to decide. */
+  conflict?: { base?: Json; resolved: boolean };
 }
 
 export interface Summary {
@@ -179,12 +181,76 @@ export interface Approved {
   audit: AuditEntry;
   changedNodeIds: string[];
   removedNodeIds: string[];
+  /** The accepted changes (kept so a stale save can be rebased). */
+  changes: Change[];
+  /** False when nothing was accepted: there is nothing to save. */
+  queued: boolean;
+}
+
+/** An approval waiting in the outbox: save it with `HistoryClient.save`. */
+export type PendingSave = Omit<Approved, 'queued'>;
+
+export interface ClientOptions {
+  /** Absolute URL of the history service, e.g. http://127.0.0.1:8787 */
+  baseUrl: string;
+  /** Sent as X-API-Token on every request. */
+  token?: string;
+  /** Per attempt, reading the body included (default 10000). */
+  timeoutMs?: number;
+  /** Retries after the first attempt for network errors, timeouts, 429, 5xx (default 4). */
+  retries?: number;
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+}
+
+export interface SaveResult { id: string; newVersion: number }
+
+export interface HistoryEntry {
+  version: number;
+  /** ISO 8601 UTC. */
+  timestamp: string;
+  user: string | null;
+  reason: string | null;
+  source: string | null;
+}
+
+export interface AuditFilter { nodeId?: string; user?: string; runId?: string; limit?: number; offset?: number }
+
+export interface AuditRecord {
+  version: number;
+  savedAt: string;
+  user: string;
+  source: string;
+  model: string | null;
+  reason: string | null;
+  runId: string | null;
+  approvalId: string | null;
+  proposalId: string | null;
+  baseVersion: number;
+  override: boolean;
+  accepted: string[];
+  rejected: string[];
+  summary: Summary;
+  /** Computed by the server from the previous version. */
+  changes: Change[];
+}
+
+export interface AuditPage { graphId: string; total: number; limit: number; offset: number; entries: AuditRecord[] }
+
+export interface Verification {
+  graphId: string;
+  versions: number;
+  pruned: number;
+  ok: boolean;
+  firstBroken: { version: number; reason: string } | null;
 }
 
 export type ErrorCode =
   | 'invalid_graph' | 'invalid_proposal' | 'duplicate_node_id' | 'unknown_node' | 'unknown_edge'
   | 'ambiguous_edge_id' | 'conflicting_operations' | 'search_not_found' | 'field_not_text'
-  | 'unknown_change' | 'no_pending_review' | 'inconsistent_decision' | 'invalid_argument' | 'invalid_value';
+  | 'unknown_change' | 'no_pending_review' | 'inconsistent_decision' | 'invalid_argument' | 'invalid_value'
+  | 'unknown_approval' | 'unresolved_conflict'
+  | 'network_error' | 'timeout' | 'http_error' | 'version_conflict';
 "#;
 
 #[wasm_bindgen]
@@ -201,4 +267,12 @@ extern "C" {
     pub type ProposeContextArg;
     #[wasm_bindgen(typescript_type = "ApproveOptions")]
     pub type ApproveArg;
+    #[wasm_bindgen(typescript_type = "ClientOptions")]
+    pub type ClientOptionsArg;
+    #[wasm_bindgen(typescript_type = "Approved | PendingSave")]
+    pub type ApprovedArg;
+    #[wasm_bindgen(typescript_type = "AuditFilter")]
+    pub type AuditFilterArg;
+    #[wasm_bindgen(typescript_type = "PendingSave[]")]
+    pub type PendingSavesArg;
 }
