@@ -13,8 +13,9 @@ cargo test --workspace --quiet
 echo "== cargo test --target wasm32-unknown-unknown (bindings, in Node)"
 cargo test --target wasm32-unknown-unknown --test wasm
 
-echo "== build pkg/node and pkg/web"
+echo "== build pkg/node and pkg/web, and the history server the Node tests start"
 bash scripts/build-pkg.sh
+cargo build -p kg-approval-server
 
 echo "== node --test pkg-tests/"
 node --test pkg-tests/

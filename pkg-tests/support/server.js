@@ -1,0 +1,70 @@
+'use strict';
+// The real history server (the Rust binary), started on a free loopback port
+// with a fresh SQLite file, for end-to-end tests.
+const { spawn } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { repo } = require('./kg');
+
+const BIN = process.env.KG_SERVER_BIN || path.join(repo, 'target', 'debug', 'kg-approval-server');
+const TOKENS = { ann: 'ann-token-0001', bob: 'bob-token-0002' };
+const USERS = { ann: 'ann@example.com', bob: 'bob@example.com' };
+
+/** Starts the server; `stop()` kills it, `restart()` starts it again on the same port and file. */
+async function startServer(extraArgs = []) {
+  if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: cargo build -p kg-approval-server`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-server-'));
+  const db = path.join(dir, 'history.sqlite');
+  const tokens = Object.entries(TOKENS).flatMap(([who, token]) => ['--token', `${token}=${USERS[who]}`]);
+  const server = { db, dir, url: null, child: null };
+
+  const launch = (addr) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(BIN, ['--addr', addr, '--db', db, ...tokens, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 15000);
+      child.stdout.on('data', (chunk) => {
+        out += chunk;
+        const match = out.match(/listening on (http:\/\/[\d.:]+)/);
+        if (match) {
+          clearTimeout(timer);
+          resolve({ child, url: match[1] });
+        }
+      });
+      child.stderr.on('data', (chunk) => (err += chunk));
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited with ${code}: ${err}`));
+      });
+    });
+
+  const up = async (addr) => {
+    const { child, url } = await launch(addr);
+    child.removeAllListeners('exit');
+    server.child = child;
+    server.url = url;
+  };
+  await up('127.0.0.1:0');
+  server.port = Number(new URL(server.url).port);
+  server.stop = () =>
+    new Promise((resolve) => {
+      const child = server.child;
+      // A killed process has a signalCode and no exitCode.
+      if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  server.restart = async () => {
+    await server.stop();
+    await up(`127.0.0.1:${server.port}`);
+  };
+  server.close = async () => {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return server;
+}
+
+module.exports = { startServer, TOKENS, USERS };
