@@ -1,14 +1,24 @@
 'use strict';
-// The main job until the history server and the Vue app exist: review an
-// AI proposal on a real graph, reject one change, approve, print the audit.
-//   node examples/demo.js [graph.json]
+// Review an AI proposal on a real graph, reject one change, approve, and —
+// given a running history server — save it and read the history back.
+//   node examples/demo.js [--server URL --token TOKEN (--graph-id ID | --graph-title PREFIX)] [graph.json]
 const fs = require('fs');
 const path = require('path');
 const kg = require('../pkg/node');
 const { generateGraph } = require('../pkg-tests/support/generate');
 
-function loadGraph() {
-  const candidates = [process.argv[2], path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'vegvisr', 'stine-oksvold-design-graf-dyp.json')];
+const args = process.argv.slice(2);
+const option = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args.splice(i, 2)[1] : undefined;
+};
+const serverUrl = option('--server');
+const token = option('--token');
+const graphTitle = option('--graph-title');
+let graphIdArg = option('--graph-id');
+
+function loadLocalGraph() {
+  const candidates = [args[0], path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'vegvisr', 'stine-oksvold-design-graf-dyp.json')];
   for (const file of candidates) {
     if (file && fs.existsSync(file)) {
       const doc = JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
@@ -18,37 +28,65 @@ function loadGraph() {
   return { name: 'a generated graph (fixtures not found)', graph: generateGraph(20, { seed: 1, infoBytes: [200, 600], htmlEvery: 0 }) };
 }
 
-const { name, graph } = loadGraph();
-const [first, second, third] = graph.nodes;
-const word = (second.info || 'text').split(/\s+/).find((w) => w.length > 5) || second.info;
-const proposal = {
-  nodes: [
-    { id: first.id, label: `${first.label} (AI)`, position: { ...first.position } },
-    { id: 'ai-summary', label: 'Summary', type: 'fulltext', info: 'A short **summary** written by the AI.' },
-    { id: third.id, color: '#ffeeaa', updatedAt: '1999-01-01T00:00:00Z' },
-  ],
-  searchReplace: [{ nodeId: second.id, search: word, replace: word.toUpperCase() }],
-  edges: [{ source: first.id, target: 'ai-summary', label: 'summarised by' }],
-};
-
-const session = new kg.ApprovalSession(graph);
-const review = session.propose(proposal, { source: 'ai', model: 'demo-model', reason: 'tidy labels and add a summary', runId: 'demo-1' });
-
-console.log(`Graph: ${name} — ${graph.nodes.length} nodes, ${(graph.edges || []).length} edges, version ${session.baseVersion}`);
-console.log(`\nReview of proposal ${review.proposalId}:`, JSON.stringify(review.summary));
-for (const c of review.changes) {
-  const show = (v) => (v === undefined ? '(absent)' : JSON.stringify(v).slice(0, 70));
-  console.log(`  [${c.id}] ${c.kind} ${c.target} "${c.label}"${c.field ? ` .${c.field}` : ''}: ${show(c.old)} → ${show(c.new)}`);
-  if (c.text && c.field === 'info') {
-    const edits = c.text.ops.filter((o) => o.op !== 'equal').map((o) => `${o.op === 'insert' ? '+' : '-'}${JSON.stringify(o.text)}`);
-    console.log(`      ${c.text.granularity} diff: ${edits.join(' ')}`);
-  }
+function proposalFor(graph) {
+  const [first, second, third] = graph.nodes;
+  const word = (second.info || 'text').split(/\s+/).find((w) => w.length > 5) || second.info;
+  return {
+    nodes: [
+      { id: first.id, label: `${first.label} (AI)`, position: { ...first.position } },
+      { id: 'ai-summary', label: 'Summary', type: 'fulltext', info: 'A short **summary** written by the AI.' },
+      { id: third.id, color: '#ffeeaa', updatedAt: '1999-01-01T00:00:00Z' },
+    ],
+    searchReplace: [{ nodeId: second.id, search: word, replace: word.toUpperCase() }],
+    edges: [{ source: first.id, target: 'ai-summary', label: 'summarised by' }],
+  };
 }
-for (const w of review.warnings) console.log(`  warning ${w.code}: ${w.message}`);
 
-const colour = review.changes.find((c) => c.field === 'color');
-console.log(`\nThe reviewer rejects ${colour.id}; it changes: ${JSON.stringify(session.reject(colour.id))}`);
-const approved = session.approve({ user: 'reviewer@example.com', reason: 'label and summary are good; keep the colour' });
-console.log(`Approved at ${approved.audit.at} by ${approved.audit.user}: changed nodes ${JSON.stringify(approved.changedNodeIds)}`);
-console.log('\nAudit entry:');
-console.log(JSON.stringify(approved.audit, null, 2));
+async function main() {
+  const client = serverUrl && new kg.HistoryClient({ baseUrl: serverUrl, token });
+  if (client && !graphIdArg) {
+    // GET /getknowgraphs is this project's server's list of graphs.
+    const { graphs } = await (await fetch(`${serverUrl}/getknowgraphs`)).json();
+    const found = graphs.find((g) => String(g.title ?? '').startsWith(graphTitle ?? '')) || graphs[0];
+    if (!found) throw new Error(`no graph on ${serverUrl}`);
+    graphIdArg = found.id;
+  }
+  const { name, graph } = client ? { name: `graph ${graphIdArg} on ${serverUrl}`, graph: await client.load(graphIdArg) } : loadLocalGraph();
+  const session = new kg.ApprovalSession(graph, graphIdArg ? { graphId: graphIdArg } : undefined);
+  const review = session.propose(proposalFor(graph), { source: 'ai', model: 'demo-model', reason: 'tidy labels and add a summary', runId: 'demo-1' });
+
+  console.log(`Graph: ${name} — ${graph.nodes.length} nodes, ${(graph.edges || []).length} edges, version ${session.baseVersion}`);
+  console.log(`\nReview of proposal ${review.proposalId}:`, JSON.stringify(review.summary));
+  for (const c of review.changes) {
+    const show = (v) => (v === undefined ? '(absent)' : JSON.stringify(v).slice(0, 70));
+    console.log(`  [${c.id}] ${c.kind} ${c.target} "${c.label}"${c.field ? ` .${c.field}` : ''}: ${show(c.old)} → ${show(c.new)}`);
+    if (c.text && c.field === 'info') {
+      const edits = c.text.ops.filter((o) => o.op !== 'equal').map((o) => `${o.op === 'insert' ? '+' : '-'}${JSON.stringify(o.text)}`);
+      console.log(`      ${c.text.granularity} diff: ${edits.join(' ')}`);
+    }
+  }
+  for (const w of review.warnings) console.log(`  warning ${w.code}: ${w.message}`);
+
+  const colour = review.changes.find((c) => c.field === 'color');
+  console.log(`\nThe reviewer rejects ${colour.id}; it changes: ${JSON.stringify(session.reject(colour.id))}`);
+  const user = client ? 'demo@example.com' : 'reviewer@example.com';
+  const approved = session.approve({ user, reason: 'label and summary are good; keep the colour' });
+  console.log(`Approved at ${approved.audit.at} by ${approved.audit.user}: changed nodes ${JSON.stringify(approved.changedNodeIds)}`);
+
+  if (!client) {
+    console.log('\nAudit entry:');
+    console.log(JSON.stringify(approved.audit, null, 2));
+    return;
+  }
+  const { newVersion } = await client.save(approved);
+  session.markSaved(approved.audit.approvalId, newVersion);
+  console.log(`Saved as version ${newVersion}. History:`);
+  for (const h of await client.history(graphIdArg)) console.log(`  v${h.version} ${h.timestamp} ${h.user} [${h.source}] ${h.reason ?? ''}`);
+  const verify = await client.verify(graphIdArg);
+  console.log(`Hash chain: ${verify.ok ? 'intact' : `broken at version ${verify.firstBroken.version}`} over ${verify.versions} versions.`);
+}
+
+main().catch((e) => {
+  console.error(`${e.code ?? 'error'}: ${e.message}`);
+  process.exit(1);
+});

@@ -1,8 +1,31 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build the package, and run the demo
-# review-and-approve on a fixture graph.
+# The main job: build everything, start the history server on 127.0.0.1:8787
+# (SQLite file kg-history.sqlite, the fixture graphs seeded under UUID ids, a
+# demo token), run the review-approve-save demo against it, and keep serving.
+#   KG_ADDR, KG_DB, KG_TOKEN override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+addr=${KG_ADDR:-127.0.0.1:8787}
+db=${KG_DB:-kg-history.sqlite}
+token=${KG_TOKEN:-demo-token-0001}
+
 bash scripts/setup.sh
 bash scripts/build-pkg.sh
-node examples/demo.js "$@"
+cargo build --release -p kg-approval-server
+
+args=(--addr "$addr" --db "$db" --token "$token=demo@example.com")
+fixtures=../shared/fixtures/vegvisr
+[ -d "$fixtures" ] && args+=(--seed "$fixtures")
+[ -d www/dist ] && args+=(--www www/dist)
+target/release/kg-approval-server "${args[@]}" &
+server=$!
+trap 'kill $server 2>/dev/null' EXIT
+for _ in $(seq 50); do curl -sf "http://$addr/getknowgraphhistory?id=probe" >/dev/null && break; sleep 0.2; done
+
+if [ -d "$fixtures" ]; then
+  node examples/demo.js --server "http://$addr" --token "$token" --graph-title "Stine Oksvold" || true
+fi
+echo
+echo "History server on http://$addr (token $token = demo@example.com). Ctrl-C stops it."
+wait $server

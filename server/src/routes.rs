@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let api = Router::new()
         .route("/saveGraphWithHistory", post(save_graph))
+        .route("/getknowgraphs", get(list_graphs))
         .route("/getknowgraph", get(get_graph))
         .route("/getknowgraphhistory", get(get_history))
         .route("/getknowgraphversion", get(get_version))
@@ -142,6 +143,20 @@ fn json_text(text: String) -> Response {
 async fn read<T: Send + 'static>(state: &AppState, f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static) -> Result<T, ApiError> {
     let store = state.store.clone();
     blocking(move || store.read(f).map_err(ApiError::from)).await
+}
+
+/// Not in the real service: the graphs this server holds, for a picker.
+async fn list_graphs(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let rows = read(&state, store::graphs).await?;
+    let graphs: Vec<Value> = rows
+        .iter()
+        .map(|v| {
+            let graph: Value = v.graph_json.as_deref().and_then(|g| serde_json::from_str(g).ok()).unwrap_or(Value::Null);
+            let meta = &graph["metadata"];
+            json!({ "id": v.graph_id, "version": v.version, "title": meta["title"], "nodes": graph["nodes"].as_array().map_or(0, Vec::len), "updatedAt": v.saved_at, "updatedBy": v.user })
+        })
+        .collect();
+    Ok(axum::Json(json!({ "graphs": graphs })).into_response())
 }
 
 async fn get_graph(State(state): State<AppState>, Query(params): Params) -> Result<Response, ApiError> {

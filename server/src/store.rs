@@ -148,6 +148,14 @@ pub fn all_versions(conn: &Connection, graph_id: &str) -> rusqlite::Result<Vec<V
     stmt.query_map([graph_id], row)?.collect()
 }
 
+/// Every graph's newest version, by graph id.
+pub fn graphs(conn: &Connection) -> rusqlite::Result<Vec<VersionRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM versions v WHERE version = (SELECT MAX(version) FROM versions w WHERE w.graph_id = v.graph_id) ORDER BY graph_id"
+    ))?;
+    stmt.query_map([], row)?.collect()
+}
+
 /// Versions newest first, without their snapshots.
 pub fn history(conn: &Connection, graph_id: &str) -> rusqlite::Result<Vec<VersionRow>> {
     let mut stmt = conn.prepare(

@@ -89,6 +89,9 @@ async fn save_load_history_and_versions() {
     let timestamp = results[0]["timestamp"].as_str().unwrap();
     assert!(timestamp.len() == 19 && timestamp.as_bytes()[10] == b' ', "SQLite-style timestamp like the real service: {timestamp}");
 
+    let (_, list) = s.get("/getknowgraphs").await;
+    assert_eq!(list["graphs"], json!([{"id": id, "version": 2, "title": "T", "nodes": 2, "updatedAt": list["graphs"][0]["updatedAt"], "updatedBy": "ann@example.com"}]));
+
     let (_, v1) = s.get(&format!("/getknowgraphversion?id={id}&version=1")).await;
     assert_eq!(v1["nodes"][0]["label"], "A");
     assert_eq!(s.get(&format!("/getknowgraphversion?id={id}&version=9")).await.0, StatusCode::NOT_FOUND);
