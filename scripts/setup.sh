@@ -33,6 +33,13 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
+# Real Chromium for the browser tests, from Debian (a test tool's own browser
+# download does not work here: see TOOLCHAIN.md).
+if [ ! -x /usr/bin/chromium ]; then
+  step "apt-get install chromium"
+  apt-get update -qq && apt-get install -y -qq chromium
+fi
+
 # npm ci only when the lockfile changed since the last install.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "npm ci"

@@ -1,0 +1,88 @@
+'use strict';
+// The web build in real Chromium: the page comes from one origin and the
+// history server is another, so every save goes through CORS (a preflight
+// for X-API-Token and Idempotency-Key) and WASM's fetch is the browser's.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('path');
+const { randomUUID } = require('crypto');
+const { repo } = require('./support/kg');
+const { startServer, TOKENS, USERS } = require('./support/server');
+const { launchBrowser, serveStatic } = require('./support/browser');
+
+let api;
+let pages;
+let chromium;
+test.before(async () => {
+  api = await startServer();
+  pages = await serveStatic({ '/pkg/': path.join(repo, 'pkg'), '/t/': path.join(__dirname, 'browser') });
+  chromium = await launchBrowser();
+});
+test.after(async () => {
+  await chromium?.close();
+  await pages?.close();
+  await api?.close();
+});
+
+test('in Chromium: review, approve, save across origins, conflict, history', async () => {
+  const page = await chromium.browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${pages.url}/t/client.html`);
+  const result = await page.evaluate(
+    async ({ baseUrl, token, user, graphId }) => {
+      const kg = await window.kgReady;
+      const client = new kg.HistoryClient({ baseUrl, token, retries: 1, retryDelayMs: 5 });
+      const graph = { metadata: { title: 'In the browser' }, nodes: [{ id: 'a', label: 'A', info: '<img src=x onerror=alert(1)>' }, { id: 'h', visible: false }], edges: [] };
+      const session = new kg.ApprovalSession(graph, { graphId });
+      session.propose({ nodes: [{ id: 'a', label: 'A2', info: 'safe text' }] });
+      session.reject('node/a/info');
+      const approved = session.approve({ user });
+      const first = await client.save(approved);
+      session.markSaved(approved.audit.approvalId, first.newVersion);
+
+      // A stale save from a second session is refused with a ConflictError.
+      const stale = new kg.ApprovalSession(graph, { graphId });
+      stale.propose({ nodes: [{ id: 'a', label: 'stale' }] });
+      let conflict;
+      try {
+        await client.save(stale.approve({ user }));
+      } catch (e) {
+        conflict = { isConflict: e instanceof kg.ConflictError, isBase: e instanceof kg.KgApprovalError, code: e.code, currentVersion: e.currentVersion };
+      }
+      const loaded = await client.load(graphId);
+      const history = await client.history(graphId);
+      return { first, conflict, loaded, history, pending: session.pendingSaves().length };
+    },
+    { baseUrl: api.url, token: TOKENS.ann, user: USERS.ann, graphId: randomUUID() },
+  );
+  assert.deepEqual(errors, []);
+  assert.equal(result.first.newVersion, 1);
+  assert.deepEqual(result.conflict, { isConflict: true, isBase: true, code: 'version_conflict', currentVersion: 1 });
+  assert.equal(result.loaded.nodes[0].label, 'A2');
+  assert.equal(result.loaded.nodes[0].info, '<img src=x onerror=alert(1)>', 'the rejected field kept its old value');
+  assert.equal(result.loaded.nodes[1].visible, false);
+  assert.deepEqual(result.history.map((h) => [h.version, h.user]), [[1, USERS.ann]]);
+  assert.equal(result.pending, 0);
+  await page.close();
+});
+
+test('in Chromium: a save to a stopped server is reported and kept for retry', async () => {
+  const page = await chromium.browser.newPage();
+  await page.goto(`${pages.url}/t/client.html`);
+  const result = await page.evaluate(async ({ token, user }) => {
+    const kg = await window.kgReady;
+    const client = new kg.HistoryClient({ baseUrl: 'http://127.0.0.1:9', token, retries: 1, retryDelayMs: 5 });
+    const session = new kg.ApprovalSession({ nodes: [{ id: 'a', label: 'A' }] }, { graphId: crypto.randomUUID() });
+    session.propose({ nodes: [{ id: 'a', label: 'B' }] });
+    const approved = session.approve({ user });
+    try {
+      await client.save(approved);
+      return { saved: true };
+    } catch (e) {
+      return { code: e.code, attempts: e.attempts, pending: session.pendingSaves().length };
+    }
+  }, { token: TOKENS.ann, user: USERS.ann });
+  assert.deepEqual(result, { code: 'network_error', attempts: 2, pending: 1 });
+  await page.close();
+});
