@@ -245,3 +245,29 @@ test('bad client arguments are errors, not traps', async () => {
   await expectReject(client().save({ graph: { nodes: [] }, audit: {} }), 'invalid_argument');
   await expectReject(client().load(42), 'invalid_argument');
 });
+
+test("the real service's quirks: JSON without a JSON content type, SQLite timestamps", async () => {
+  // The proxy answers the way the real service does (CONTRACT.md), instead of our server.
+  const proxy = await startProxy(server.url);
+  try {
+    const real = new kg.HistoryClient({ baseUrl: proxy.url, token: TOKENS.ann, ...fast });
+    proxy.inject(
+      { status: 200, headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ graphId: 'g', history: { results: [{ version: 2, timestamp: '2026-02-04 14:30:45' }, { version: 1, timestamp: '2026-02-03 09:00:00' }], success: true, meta: {} } }) },
+      { status: 200, body: JSON.stringify({ message: 'Graph with history saved successfully', id: 'g', newVersion: 3 }) },
+      { status: 400, body: JSON.stringify({ error: 'A new graph id must be a UUID v4.', expected: 'uuid', received: 'g' }) },
+    );
+    const history = await real.history('g');
+    assert.deepEqual(history, [
+      { version: 2, timestamp: '2026-02-04T14:30:45.000Z', user: null, reason: null, source: null },
+      { version: 1, timestamp: '2026-02-03T09:00:00.000Z', user: null, reason: null, source: null },
+    ]);
+    const approved = { graph: { nodes: [] }, audit: { graphId: 'g', baseVersion: 2, approvalId: 'x' } };
+    assert.deepEqual(await real.save(approved), { id: 'g', newVersion: 3 });
+    const sent = JSON.parse(JSON.stringify(proxy.seen[1].headers));
+    assert.equal(sent['x-api-token'], TOKENS.ann);
+    const err = await expectReject(real.save(approved), 'http_error');
+    assert.deepEqual([err.status, err.serverError], [400, 'A new graph id must be a UUID v4.']);
+  } finally {
+    await proxy.close();
+  }
+});
