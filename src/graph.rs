@@ -118,6 +118,23 @@ fn edge_key(fields: &Map<String, Value>) -> Option<String> {
     }
 }
 
+/// What to call an edge on screen: its own `label`, or `Source → Target`
+/// with the endpoints' names as `name_of` gives them (their ids otherwise).
+pub fn edge_label(fields: &Map<String, Value>, name_of: impl Fn(&str) -> Option<String>) -> String {
+    if let Some(label) = as_text(fields, "label").filter(|l| !l.is_empty()) {
+        return label.to_owned();
+    }
+    let name = |end: Option<&str>| end.map_or_else(|| "?".to_owned(), |id| name_of(id).unwrap_or_else(|| id.to_owned()));
+    format!("{} → {}", name(endpoint(fields, "source", "from")), name(endpoint(fields, "target", "to")))
+}
+
+impl Graph {
+    /// [`edge_label`] with the endpoints named by this graph's node labels.
+    pub fn edge_label(&self, fields: &Map<String, Value>) -> String {
+        edge_label(fields, |id| self.node(id).map(|n| n.display_label().to_owned()))
+    }
+}
+
 /// The editor's default edge id.
 pub fn default_edge_id(source: &str, target: &str) -> String {
     format!("{source}_{target}")

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::change::{Change, ChangeKind, Summary, Target, diff_fields};
-use crate::graph::{Edge, Graph};
+use crate::graph::Graph;
 use crate::text_diff::TextDiffOptions;
 
 /// The differences between two graphs.
@@ -56,13 +56,13 @@ pub fn diff_graphs(before: &Graph, after: &Graph, text: Option<&TextDiffOptions>
             Some(i) => {
                 matched[i] = true;
                 let next = &after.edges()[i];
-                fields(&mut changes, Target::Edge, edge.key(), &edge_label(after, next), edge.fields(), next.fields(), text);
+                fields(&mut changes, Target::Edge, edge.key(), &after.edge_label(next.fields()), edge.fields(), next.fields(), text);
             }
-            None => changes.push(Change::whole(Target::Edge, ChangeKind::Removed, edge.key(), &edge_label(before, edge), Value::Object(edge.fields().clone()))),
+            None => changes.push(Change::whole(Target::Edge, ChangeKind::Removed, edge.key(), &before.edge_label(edge.fields()), Value::Object(edge.fields().clone()))),
         }
     }
     for (edge, _) in after.edges().iter().zip(&matched).filter(|(_, m)| !**m) {
-        changes.push(Change::whole(Target::Edge, ChangeKind::Added, edge.key(), &edge_label(after, edge), Value::Object(edge.fields().clone())));
+        changes.push(Change::whole(Target::Edge, ChangeKind::Added, edge.key(), &after.edge_label(edge.fields()), Value::Object(edge.fields().clone())));
     }
 
     let empty = Map::new();
@@ -81,12 +81,4 @@ fn fields(changes: &mut Vec<Change>, target: Target, entity: &str, label: &str, 
             None => change,
         });
     }
-}
-
-fn edge_label(graph: &Graph, edge: &Edge) -> String {
-    if let Some(label) = edge.fields().get("label").and_then(Value::as_str).filter(|l| !l.is_empty()) {
-        return label.to_owned();
-    }
-    let name = |end: Option<&str>| end.map(|id| graph.node(id).map_or(id, |n| n.display_label())).unwrap_or("?").to_owned();
-    format!("{} → {}", name(edge.source()), name(edge.target()))
 }

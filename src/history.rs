@@ -177,7 +177,7 @@ pub fn read_history(body: &Value) -> Result<Vec<HistoryEntry>> {
             Ok(HistoryEntry { version, timestamp, user: text(row, "user"), reason: text(row, "reason"), source: text(row, "source") })
         })
         .collect::<Result<Vec<_>>>()?;
-    entries.sort_by(|a, b| b.version.cmp(&a.version));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.version));
     Ok(entries)
 }
 

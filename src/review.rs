@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 
 use crate::change::{Change, ChangeKind, Summary, Target, change_id};
 use crate::error::{Error, ErrorCode, Result};
-use crate::graph::{Edge, EdgeLookup, Graph, Node, endpoint};
+use crate::graph::{Edge, EdgeLookup, Graph, Node, edge_label, endpoint};
 use crate::proposal::{EdgePatch, Proposal};
 use crate::text_diff::TextDiffOptions;
 use crate::value::{as_text, json_eq, merge_value, set_field, type_name};
@@ -327,20 +327,12 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// An edge's own label, or `Source → Target` by node labels.
+    /// An edge's label; endpoints may be nodes this proposal adds.
     fn edge_label(&self, fields: &Map<String, Value>) -> String {
-        if let Some(label) = as_text(fields, "label").filter(|l| !l.is_empty()) {
-            return label.to_owned();
-        }
-        let name = |end: Option<&str>| -> String {
-            let Some(id) = end else { return "?".to_owned() };
-            if let Some(node) = self.graph.node(id) {
-                return node.display_label().to_owned();
-            }
-            let drafted = self.draft_at.get(id).and_then(|&d| as_text(&self.drafts[d].fields, "label"));
-            drafted.unwrap_or(id).to_owned()
-        };
-        format!("{} → {}", name(endpoint(fields, "source", "from")), name(endpoint(fields, "target", "to")))
+        edge_label(fields, |id| match self.graph.node(id) {
+            Some(node) => Some(node.display_label().to_owned()),
+            None => self.draft_at.get(id).and_then(|&d| as_text(&self.drafts[d].fields, "label")).map(str::to_owned),
+        })
     }
 }
 

@@ -281,12 +281,7 @@ impl ApprovalSession {
         let pending = self.pending.as_mut().ok_or_else(no_review)?;
         let mut changed = Vec::new();
         for change in pending.review.changes.iter_mut() {
-            let unresolved = change.conflict.as_ref().is_some_and(|k| !k.resolved);
-            if let Some(conflict) = change.conflict.as_mut() {
-                conflict.resolved = true;
-            }
-            if change.accepted != accept || unresolved {
-                change.accepted = accept;
+            if decide(change, accept) {
                 changed.push(change.id.clone());
             }
         }
@@ -305,15 +300,9 @@ impl ApprovalSession {
         let mut changed = Vec::new();
         while let Some(i) = stack.pop() {
             let change = &mut pending.review.changes[i];
-            // Deciding a conflict resolves it, even when the flag stays as it was.
-            let unresolved = change.conflict.as_ref().is_some_and(|k| !k.resolved);
-            if let Some(conflict) = change.conflict.as_mut() {
-                conflict.resolved = true;
-            }
-            if change.accepted == accept && !unresolved {
+            if !decide(change, accept) {
                 continue;
             }
-            change.accepted = accept;
             changed.push(change.id.clone());
             if accept {
                 stack.extend(change.requires.iter().filter_map(|r| pending.position.get(r)));
@@ -323,6 +312,18 @@ impl ApprovalSession {
         }
         Ok(changed)
     }
+}
+
+/// Sets one decision; true if it changed anything. Deciding a conflict
+/// resolves it, even when the accepted flag stays as it was.
+fn decide(change: &mut Change, accept: bool) -> bool {
+    let was_open = change.conflict.as_ref().is_some_and(|k| !k.resolved);
+    if let Some(conflict) = change.conflict.as_mut() {
+        conflict.resolved = true;
+    }
+    let changed = change.accepted != accept || was_open;
+    change.accepted = accept;
+    changed
 }
 
 fn no_review() -> Error {

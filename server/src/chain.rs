@@ -41,9 +41,8 @@ pub struct Broken {
 /// version that does not match.
 pub fn verify(rows: &[VersionRow]) -> Verification {
     let mut prev_hash = String::new();
-    let mut expected_version = 1;
     let mut pruned = 0;
-    for row in rows {
+    for (expected_version, row) in (1..).zip(rows) {
         let broken = |reason: String| Verification { versions: rows.len(), pruned, ok: false, first_broken: Some(Broken { version: row.version, reason }) };
         if row.version != expected_version {
             return broken(format!("expected version {expected_version}, found {}", row.version));
@@ -63,7 +62,6 @@ pub fn verify(rows: &[VersionRow]) -> Verification {
             None => pruned += 1,
         }
         prev_hash = row.hash.clone();
-        expected_version += 1;
     }
     Verification { versions: rows.len(), pruned, ok: true, first_broken: None }
 }

@@ -55,6 +55,8 @@ pub struct VersionRow {
 }
 
 const COLUMNS: &str = "graph_id, version, saved_at, user, source, reason, run_id, idempotency_key, graph_json, audit_json, prev_hash, hash";
+/// The same columns without the snapshot, for listings.
+const COLUMNS_NO_GRAPH: &str = "graph_id, version, saved_at, user, source, reason, run_id, idempotency_key, NULL, audit_json, prev_hash, hash";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
     Ok(VersionRow {
@@ -158,10 +160,7 @@ pub fn graphs(conn: &Connection) -> rusqlite::Result<Vec<VersionRow>> {
 
 /// Versions newest first, without their snapshots.
 pub fn history(conn: &Connection, graph_id: &str) -> rusqlite::Result<Vec<VersionRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT graph_id, version, saved_at, user, source, reason, run_id, idempotency_key, NULL, audit_json, prev_hash, hash
-         FROM versions WHERE graph_id = ?1 ORDER BY version DESC",
-    )?;
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS_NO_GRAPH} FROM versions WHERE graph_id = ?1 ORDER BY version DESC"))?;
     stmt.query_map([graph_id], row)?.collect()
 }
 
@@ -173,10 +172,7 @@ pub fn audit(conn: &Connection, graph_id: &str, filter: &AuditFilter) -> rusqlit
         AND (?4 IS NULL OR run_id = ?4)";
     let args = params![graph_id, filter.node_id, filter.user, filter.run_id];
     let total = conn.query_row(&format!("SELECT COUNT(*) FROM versions WHERE {condition}"), args, |r| r.get(0))?;
-    let mut stmt = conn.prepare(&format!(
-        "SELECT graph_id, version, saved_at, user, source, reason, run_id, idempotency_key, NULL, audit_json, prev_hash, hash
-         FROM versions WHERE {condition} ORDER BY version DESC LIMIT ?5 OFFSET ?6"
-    ))?;
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS_NO_GRAPH} FROM versions WHERE {condition} ORDER BY version DESC LIMIT ?5 OFFSET ?6"))?;
     let rows = stmt.query_map(params![graph_id, filter.node_id, filter.user, filter.run_id, filter.limit, filter.offset], row)?.collect::<rusqlite::Result<_>>()?;
     Ok((total, rows))
 }

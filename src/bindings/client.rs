@@ -93,7 +93,7 @@ impl HistoryClient {
     /// The current version of a graph (`GET /getknowgraph`).
     #[wasm_bindgen(unchecked_return_type = "Promise<GraphData>")]
     pub fn load(&self, #[wasm_bindgen(js_name = "graphId", unchecked_param_type = "string")] graph_id: JsValue) -> js_sys::Promise {
-        self.get(text_arg(&graph_id, "graphId").map(|id| format!("/getknowgraph?id={}", encode(&id))), |v| Ok(v))
+        self.get(text_arg(&graph_id, "graphId").map(|id| format!("/getknowgraph?id={}", encode(&id))), Ok)
     }
 
     /// The versions of a graph, newest first (`GET /getknowgraphhistory`).
@@ -107,7 +107,7 @@ impl HistoryClient {
     /// One stored version of a graph (`GET /getknowgraphversion`).
     #[wasm_bindgen(unchecked_return_type = "Promise<GraphData>")]
     pub fn version(&self, #[wasm_bindgen(js_name = "graphId", unchecked_param_type = "string")] graph_id: JsValue, version: u32) -> js_sys::Promise {
-        self.get(text_arg(&graph_id, "graphId").map(|id| format!("/getknowgraphversion?id={}&version={version}", encode(&id))), |v| Ok(v))
+        self.get(text_arg(&graph_id, "graphId").map(|id| format!("/getknowgraphversion?id={}&version={version}", encode(&id))), Ok)
     }
 
     /// The audit trail of a graph, newest first (`GET /getknowgraphaudit`;
@@ -124,13 +124,13 @@ impl HistoryClient {
             }
             Ok(path)
         });
-        self.get(path, |v| Ok(v))
+        self.get(path, Ok)
     }
 
     /// Recomputes a graph's hash chain on the server (`GET /verifyknowgraph`).
     #[wasm_bindgen(unchecked_return_type = "Promise<Verification>")]
     pub fn verify(&self, #[wasm_bindgen(js_name = "graphId", unchecked_param_type = "string")] graph_id: JsValue) -> js_sys::Promise {
-        self.get(text_arg(&graph_id, "graphId").map(|id| format!("/verifyknowgraph?id={}", encode(&id))), |v| Ok(v))
+        self.get(text_arg(&graph_id, "graphId").map(|id| format!("/verifyknowgraph?id={}", encode(&id))), Ok)
     }
 
     fn get(&self, path: JsResult<String>, then: fn(Value) -> JsResult<Value>) -> js_sys::Promise {

@@ -63,8 +63,9 @@ fn parse_value(value: &JsValue, argument: &str) -> JsResult<Value> {
     serde_json::from_str(&text).map_err(|_| deep_path(value, argument))
 }
 
-fn parse_graph(value: &JsValue) -> JsResult<Graph> {
-    Graph::from_value(parse_value(value, "graph")?).map_err(|e| js_error(e, "graph"))
+/// A graph argument; `argument` names it in errors (`graph`, `before`, `latest`...).
+fn parse_graph(value: &JsValue, argument: &str) -> JsResult<Graph> {
+    Graph::from_value(parse_value(value, argument)?).map_err(|e| js_error(e, argument))
 }
 
 fn parse_proposal(value: &JsValue) -> JsResult<Proposal> {
@@ -90,7 +91,7 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 #[wasm_bindgen(js_name = reviewProposal, unchecked_return_type = "Review")]
 pub fn review_proposal(graph: GraphArg, proposal: ProposalArg, options: Option<DiffOptionsArg>) -> JsResult<JsValue> {
     let options: DiffOptions = parse_options(options.as_deref(), "options")?;
-    let graph = parse_graph(&graph)?;
+    let graph = parse_graph(&graph, "graph")?;
     let proposal = parse_proposal(&proposal)?;
     let options = ReviewOptions { text: options.text()? };
     let review = review(&graph, &proposal, &options).map_err(|e| js_error(e, "proposal"))?;
@@ -114,8 +115,8 @@ pub fn diff_text_js(
 #[wasm_bindgen(js_name = diffGraphs, unchecked_return_type = "GraphDiff")]
 pub fn diff_graphs_js(before: GraphArg, after: GraphArg, options: Option<DiffOptionsArg>) -> JsResult<JsValue> {
     let options: DiffOptions = parse_options(options.as_deref(), "options")?;
-    let before = Graph::from_value(parse_value(&before, "before")?).map_err(|e| js_error(e, "before"))?;
-    let after = Graph::from_value(parse_value(&after, "after")?).map_err(|e| js_error(e, "after"))?;
+    let before = parse_graph(&before, "before")?;
+    let after = parse_graph(&after, "after")?;
     let diff: graph_diff::GraphDiff = diff_graphs(&before, &after, Some(&options.text()?));
     Ok(to_js(&diff))
 }
@@ -133,7 +134,7 @@ impl ApprovalSession {
     pub fn new(graph: GraphArg, options: Option<SessionOptionsArg>) -> JsResult<ApprovalSession> {
         let options: SessionOptions = parse_options(options.as_deref(), "options")?;
         let text = options.text()?;
-        let mut inner = Session::new(parse_graph(&graph)?, options.graph_id);
+        let mut inner = Session::new(parse_graph(&graph, "graph")?, options.graph_id);
         inner.set_review_options(ReviewOptions { text });
         Ok(ApprovalSession { inner })
     }
@@ -248,7 +249,7 @@ impl ApprovalSession {
     /// only we changed merge; fields both changed become conflicts to decide.
     #[wasm_bindgen(unchecked_return_type = "Review")]
     pub fn rebase(&mut self, latest: GraphArg, #[wasm_bindgen(js_name = "latestVersion")] latest_version: Option<f64>) -> JsResult<JsValue> {
-        let latest = Graph::from_value(parse_value(&latest, "latest")?).map_err(|e| js_error(e, "latest"))?;
+        let latest = parse_graph(&latest, "latest")?;
         let version = latest_version.filter(|v| v.is_finite() && v.fract() == 0.0).map(|v| serde_json::json!(v as i64));
         let review = self.inner.rebase(latest, version).map_err(|e| js_error(e, "latest"))?;
         Ok(to_js(review))
@@ -258,7 +259,7 @@ impl ApprovalSession {
     /// it records `source: "revert"`; saving it makes a new version.
     #[wasm_bindgen(js_name = revertTo, unchecked_return_type = "Review")]
     pub fn revert_to(&mut self, version: GraphArg) -> JsResult<JsValue> {
-        let target = Graph::from_value(parse_value(&version, "version")?).map_err(|e| js_error(e, "version"))?;
+        let target = parse_graph(&version, "version")?;
         let review = self.inner.revert_to(&target).map_err(|e| js_error(e, "version"))?;
         Ok(to_js(review))
     }
