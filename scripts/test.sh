@@ -7,6 +7,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 bash scripts/setup.sh
 
+echo "== cargo fmt --check"
+cargo fmt --all --check
+
 echo "== cargo test --workspace (core and history server, native)"
 cargo test --workspace --quiet
 

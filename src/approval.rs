@@ -170,11 +170,24 @@ impl<'c> Plan<'c> {
         let mut plan = Plan { accepted: Vec::new(), any_accepted: false, added_nodes: Vec::new(), added_edges: Vec::new() };
         for change in changes.iter().filter(|c| c.accepted) {
             if let Some(missing) = change.requires.iter().find(|r| decided.get(r.as_str()) != Some(&true)) {
-                return Err(Error::new(ErrorCode::InconsistentDecision, format!("change '{}' needs change '{missing}', which is not accepted", change.id)));
+                return Err(Error::new(
+                    ErrorCode::InconsistentDecision,
+                    format!("change '{}' needs change '{missing}', which is not accepted", change.id),
+                ));
             }
             let entity = change.entity().unwrap_or_default();
-            let gone = |what: &str| Error::new(ErrorCode::InconsistentDecision, format!("change '{}' is about {what} '{entity}', which the graph no longer has", change.id));
-            let exists = |what: &str| Error::new(ErrorCode::InconsistentDecision, format!("change '{}' adds {what} '{entity}', which the graph already has", change.id));
+            let gone = |what: &str| {
+                Error::new(
+                    ErrorCode::InconsistentDecision,
+                    format!("change '{}' is about {what} '{entity}', which the graph no longer has", change.id),
+                )
+            };
+            let exists = |what: &str| {
+                Error::new(
+                    ErrorCode::InconsistentDecision,
+                    format!("change '{}' adds {what} '{entity}', which the graph already has", change.id),
+                )
+            };
             match (change.target, change.kind) {
                 (Target::Node, ChangeKind::Added) if graph.node(entity).is_some() => return Err(exists("node")),
                 (Target::Edge, ChangeKind::Added) if graph.edge_lookup(entity) != EdgeLookup::Missing => return Err(exists("edge")),
@@ -193,7 +206,9 @@ impl<'c> Plan<'c> {
 
 fn whole<T>(change: &Change, make: fn(serde_json::Map<String, Value>) -> Result<T>) -> Result<T> {
     match &change.new {
-        Some(Value::Object(fields)) => make(fields.clone()).map_err(|e| Error::new(ErrorCode::InvalidProposal, format!("change '{}': {e}", change.id))),
+        Some(Value::Object(fields)) => {
+            make(fields.clone()).map_err(|e| Error::new(ErrorCode::InvalidProposal, format!("change '{}': {e}", change.id)))
+        }
         _ => Err(Error::new(ErrorCode::InvalidProposal, format!("change '{}' carries no object to add", change.id))),
     }
 }

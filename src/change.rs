@@ -224,8 +224,10 @@ pub fn link_requirements(changes: &mut [Change]) {
         [get("source", "from"), get("target", "to")]
     }
     let whole = |c: &Change, target, kind| c.target == target && c.kind == kind;
-    let added_nodes: HashSet<String> = changes.iter().filter(|c| whole(c, Target::Node, ChangeKind::Added)).filter_map(|c| c.node_id.clone()).collect();
-    let removed_nodes: HashSet<String> = changes.iter().filter(|c| whole(c, Target::Node, ChangeKind::Removed)).filter_map(|c| c.node_id.clone()).collect();
+    let added_nodes: HashSet<String> =
+        changes.iter().filter(|c| whole(c, Target::Node, ChangeKind::Added)).filter_map(|c| c.node_id.clone()).collect();
+    let removed_nodes: HashSet<String> =
+        changes.iter().filter(|c| whole(c, Target::Node, ChangeKind::Removed)).filter_map(|c| c.node_id.clone()).collect();
     let mut node_needs: HashMap<String, Vec<String>> = HashMap::new();
     for change in changes.iter_mut() {
         if whole(change, Target::Edge, ChangeKind::Added) {
@@ -252,7 +254,10 @@ pub fn link_requirements(changes: &mut [Change]) {
 
 /// Field-level differences between two field maps: fields in `old` order,
 /// then fields only `new` has. Used to diff whole graphs.
-pub(crate) fn diff_fields<'a>(old: &'a Map<String, Value>, new: &'a Map<String, Value>) -> Vec<(&'a str, Option<&'a Value>, Option<&'a Value>)> {
+pub(crate) fn diff_fields<'a>(
+    old: &'a Map<String, Value>,
+    new: &'a Map<String, Value>,
+) -> Vec<(&'a str, Option<&'a Value>, Option<&'a Value>)> {
     let mut out = Vec::new();
     for (key, before) in old {
         match new.get(key) {

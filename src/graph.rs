@@ -180,8 +180,8 @@ impl Graph {
     /// Parses JSON text (a leading UTF-8 byte-order mark is allowed).
     pub fn from_json(text: &str) -> Result<Graph> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::new(ErrorCode::InvalidGraph, format!("graph is not valid JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| Error::new(ErrorCode::InvalidGraph, format!("graph is not valid JSON: {e}")))?;
         Graph::from_value(value)
     }
 
@@ -217,11 +217,23 @@ impl Graph {
             }
         };
 
-        let mut graph = Graph { root, metadata, nodes: Vec::with_capacity(nodes.len()), edges: Vec::with_capacity(edges.len()), node_index: HashMap::new(), edge_index: HashMap::new(), adjacency: HashMap::new() };
+        let mut graph = Graph {
+            root,
+            metadata,
+            nodes: Vec::with_capacity(nodes.len()),
+            edges: Vec::with_capacity(edges.len()),
+            node_index: HashMap::new(),
+            edge_index: HashMap::new(),
+            adjacency: HashMap::new(),
+        };
         for (i, item) in nodes.into_iter().enumerate() {
             let node = parse_item(item, "nodes", i, Node::from_fields)?;
             if let Some(first) = graph.node_index.get(node.id()) {
-                return Err(Error::at(ErrorCode::DuplicateNodeId, format!("nodes[{i}].id"), format!("'{}' is also the id of nodes[{first}]", node.id())));
+                return Err(Error::at(
+                    ErrorCode::DuplicateNodeId,
+                    format!("nodes[{i}].id"),
+                    format!("'{}' is also the id of nodes[{first}]", node.id()),
+                ));
             }
             graph.node_index.insert(node.id.clone(), i);
             graph.nodes.push(node);
@@ -351,10 +363,7 @@ impl Graph {
         self.adjacency.clear();
         let edges = std::mem::take(&mut self.edges);
         for (i, edge) in edges.iter().enumerate() {
-            self.edge_index
-                .entry(edge.key.clone())
-                .and_modify(|slot| *slot = EdgeLookup::Ambiguous)
-                .or_insert(EdgeLookup::Found(i));
+            self.edge_index.entry(edge.key.clone()).and_modify(|slot| *slot = EdgeLookup::Ambiguous).or_insert(EdgeLookup::Found(i));
             self.index_endpoints(i, edge);
         }
         self.edges = edges;

@@ -38,7 +38,13 @@ pub fn diff_graphs(before: &Graph, after: &Graph, text: Option<&TextDiffOptions>
     for node in before.nodes() {
         match after.node(node.id()) {
             Some(next) => fields(&mut changes, Target::Node, node.id(), next.display_label(), node.fields(), next.fields(), text),
-            None => changes.push(Change::whole(Target::Node, ChangeKind::Removed, node.id(), node.display_label(), Value::Object(node.fields().clone()))),
+            None => changes.push(Change::whole(
+                Target::Node,
+                ChangeKind::Removed,
+                node.id(),
+                node.display_label(),
+                Value::Object(node.fields().clone()),
+            )),
         }
     }
     for node in after.nodes().iter().filter(|n| before.node(n.id()).is_none()) {
@@ -58,11 +64,23 @@ pub fn diff_graphs(before: &Graph, after: &Graph, text: Option<&TextDiffOptions>
                 let next = &after.edges()[i];
                 fields(&mut changes, Target::Edge, edge.key(), &after.edge_label(next.fields()), edge.fields(), next.fields(), text);
             }
-            None => changes.push(Change::whole(Target::Edge, ChangeKind::Removed, edge.key(), &before.edge_label(edge.fields()), Value::Object(edge.fields().clone()))),
+            None => changes.push(Change::whole(
+                Target::Edge,
+                ChangeKind::Removed,
+                edge.key(),
+                &before.edge_label(edge.fields()),
+                Value::Object(edge.fields().clone()),
+            )),
         }
     }
     for (edge, _) in after.edges().iter().zip(&matched).filter(|(_, m)| !**m) {
-        changes.push(Change::whole(Target::Edge, ChangeKind::Added, edge.key(), &after.edge_label(edge.fields()), Value::Object(edge.fields().clone())));
+        changes.push(Change::whole(
+            Target::Edge,
+            ChangeKind::Added,
+            edge.key(),
+            &after.edge_label(edge.fields()),
+            Value::Object(edge.fields().clone()),
+        ));
     }
 
     let empty = Map::new();
@@ -73,7 +91,15 @@ pub fn diff_graphs(before: &Graph, after: &Graph, text: Option<&TextDiffOptions>
     GraphDiff { changes, summary }
 }
 
-fn fields(changes: &mut Vec<Change>, target: Target, entity: &str, label: &str, old: &Map<String, Value>, new: &Map<String, Value>, text: Option<&TextDiffOptions>) {
+fn fields(
+    changes: &mut Vec<Change>,
+    target: Target,
+    entity: &str,
+    label: &str,
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+    text: Option<&TextDiffOptions>,
+) {
     for (field, before, after) in diff_fields(old, new) {
         let change = Change::field(target, entity, label, field, before.cloned(), after.cloned());
         changes.push(match text {

@@ -124,7 +124,12 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { retries: 4, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(5), max_total: Duration::from_secs(30) }
+        RetryPolicy {
+            retries: 4,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            max_total: Duration::from_secs(30),
+        }
     }
 }
 
@@ -171,9 +176,13 @@ pub fn read_history(body: &Value) -> Result<Vec<HistoryEntry>> {
         .iter()
         .enumerate()
         .map(|(i, row)| {
-            let version = row.get("version").and_then(Value::as_i64).ok_or_else(|| Error::at(ErrorCode::InvalidValue, format!("history.results[{i}].version"), "is not an integer"))?;
+            let version = row
+                .get("version")
+                .and_then(Value::as_i64)
+                .ok_or_else(|| Error::at(ErrorCode::InvalidValue, format!("history.results[{i}].version"), "is not an integer"))?;
             let stamp = text(row, "createdAt").or_else(|| text(row, "timestamp")).or_else(|| text(row, "created_at")).unwrap_or_default();
-            let timestamp = iso_timestamp(&stamp).map_err(|e| Error::at(ErrorCode::InvalidValue, format!("history.results[{i}].timestamp"), e.detail()))?;
+            let timestamp = iso_timestamp(&stamp)
+                .map_err(|e| Error::at(ErrorCode::InvalidValue, format!("history.results[{i}].timestamp"), e.detail()))?;
             Ok(HistoryEntry { version, timestamp, user: text(row, "user"), reason: text(row, "reason"), source: text(row, "source") })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -200,7 +209,10 @@ mod tests {
             read_reply(409, r#"{"error": "Version mismatch.", "currentVersion": 7}"#, None),
             Reply::Conflict { current_version: Some(json!(7)), message: "Version mismatch.".into() }
         );
-        assert_eq!(read_reply(503, "upstream down", Some("2")), Reply::Retry { status: 503, message: "upstream down".into(), retry_after: Some(Duration::from_secs(2)) });
+        assert_eq!(
+            read_reply(503, "upstream down", Some("2")),
+            Reply::Retry { status: 503, message: "upstream down".into(), retry_after: Some(Duration::from_secs(2)) }
+        );
         assert_eq!(read_reply(429, "{}", Some("soon")), Reply::Retry { status: 429, message: "{}".into(), retry_after: None });
         assert_eq!(read_reply(403, r#"{"error": "no scope"}"#, None), Reply::Fail { status: 403, message: "no scope".into() });
         assert!(matches!(read_reply(200, "<html>", None), Reply::Fail { status: 200, .. }));
@@ -224,11 +236,10 @@ mod tests {
             {"version": 2, "createdAt": "2026-02-04T15:00:00.5+01:00"}
         ], "success": true}});
         let rows = read_history(&body).unwrap();
-        assert_eq!(rows.iter().map(|r| (r.version, r.timestamp.as_str())).collect::<Vec<_>>(), [
-            (3, "2026-02-05T08:00:00.000Z"),
-            (2, "2026-02-04T14:00:00.500Z"),
-            (1, "2026-02-04T14:30:45.000Z"),
-        ]);
+        assert_eq!(
+            rows.iter().map(|r| (r.version, r.timestamp.as_str())).collect::<Vec<_>>(),
+            [(3, "2026-02-05T08:00:00.000Z"), (2, "2026-02-04T14:00:00.500Z"), (1, "2026-02-04T14:30:45.000Z"),]
+        );
         assert_eq!(rows[0].user.as_deref(), Some("ann"));
         assert_eq!(read_history(&json!({"results": [{"version": 1, "created_at": "2026-01-01 00:00:00"}]})).unwrap().len(), 1);
         assert!(read_history(&json!({"history": {}})).is_err());
@@ -237,7 +248,8 @@ mod tests {
 
     #[test]
     fn the_save_body_carries_the_base_version_and_refuses_without_a_graph_id() {
-        let approved = json!({"graph": {"metadata": {"version": 99, "title": "T"}, "nodes": []}, "audit": {"graphId": "g", "baseVersion": null}});
+        let approved =
+            json!({"graph": {"metadata": {"version": 99, "title": "T"}, "nodes": []}, "audit": {"graphId": "g", "baseVersion": null}});
         let body: Value = serde_json::from_str(&save_body(&approved).unwrap().body).unwrap();
         assert_eq!(body["graphData"]["metadata"], json!({"title": "T"}), "a new graph sends no version");
         assert_eq!(save_body(&json!({"graph": {}, "audit": {}})).unwrap_err().code(), ErrorCode::InvalidArgument);

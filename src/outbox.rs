@@ -78,7 +78,13 @@ impl Outbox {
                 }
                 Ok(saved)
             }
-            Some(_) => Err(Error::new(ErrorCode::InvalidArgument, format!("approval '{approval_id}' must wait: pending approvals are saved in order, oldest first ('{}')", self.0[0].approval_id()))),
+            Some(_) => Err(Error::new(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "approval '{approval_id}' must wait: pending approvals are saved in order, oldest first ('{}')",
+                    self.0[0].approval_id()
+                ),
+            )),
             None => Err(Error::new(ErrorCode::UnknownApproval, format!("no pending save has approval id '{approval_id}'"))),
         }
     }

@@ -28,16 +28,8 @@ pub const RESERVED_ITEM_FIELDS: [&str; 4] = ["updatedAt", "updatedBy", "createdA
 /// Audit fields of graph metadata, written only by approval (or the server).
 pub const RESERVED_METADATA_FIELDS: [&str; 5] = ["version", "updated", "updatedBy", "created", "createdBy"];
 
-const KNOWN_KEYS: [&str; 8] = [
-    "nodes",
-    "replaceAllNodes",
-    "preserveExistingFulltextImages",
-    "removeNodeIds",
-    "edges",
-    "removeEdgeIds",
-    "searchReplace",
-    "metadata",
-];
+const KNOWN_KEYS: [&str; 8] =
+    ["nodes", "replaceAllNodes", "preserveExistingFulltextImages", "removeNodeIds", "edges", "removeEdgeIds", "searchReplace", "metadata"];
 
 /// New values for some fields of one node (or a whole new node).
 #[derive(Clone, Debug, PartialEq)]
@@ -116,7 +108,11 @@ impl Proposal {
                 None => return Err(invalid(format!("{path}.id"), "is missing")),
             };
             if let Some(first) = seen.insert(id.clone(), i) {
-                return Err(Error::at(ErrorCode::DuplicateNodeId, format!("{path}.id"), format!("node '{id}' is already patched by nodes[{first}]")));
+                return Err(Error::at(
+                    ErrorCode::DuplicateNodeId,
+                    format!("{path}.id"),
+                    format!("node '{id}' is already patched by nodes[{first}]"),
+                ));
             }
             strip_reserved(&mut fields, &RESERVED_ITEM_FIELDS, &mut p.warnings, |w| w.node(&id));
             p.nodes.push(NodePatch { id, fields });
@@ -132,15 +128,18 @@ impl Proposal {
             for name in ["id", "source", "target", "from", "to"] {
                 match fields.get(name) {
                     Some(Value::String(s)) if !s.is_empty() => {}
-                    Some(other) => return Err(invalid(format!("{path}.{name}"), format!("must be a non-empty string, got {}", describe(other)))),
+                    Some(other) => {
+                        return Err(invalid(format!("{path}.{name}"), format!("must be a non-empty string, got {}", describe(other))));
+                    }
                     None => {}
                 }
             }
-            let key = match (fields.get("id").and_then(Value::as_str), endpoint(&fields, "source", "from"), endpoint(&fields, "target", "to")) {
-                (Some(id), _, _) => id.to_owned(),
-                (None, Some(s), Some(t)) => default_edge_id(s, t),
-                _ => return Err(invalid(&path, "an edge needs an id or both source and target")),
-            };
+            let key =
+                match (fields.get("id").and_then(Value::as_str), endpoint(&fields, "source", "from"), endpoint(&fields, "target", "to")) {
+                    (Some(id), _, _) => id.to_owned(),
+                    (None, Some(s), Some(t)) => default_edge_id(s, t),
+                    _ => return Err(invalid(&path, "an edge needs an id or both source and target")),
+                };
             if let Some(first) = seen_edges.insert(key.clone(), i) {
                 return Err(invalid(&path, format!("edge '{key}' is already given by edges[{first}]")));
             }
@@ -227,7 +226,10 @@ fn search_replace(item: &Map<String, Value>, i: usize) -> Result<SearchReplace> 
             Some(Value::String(s)) if allow_empty || !s.is_empty() => Ok(Some(s.clone())),
             None if !required => Ok(None),
             None => Err(invalid(path(name), "is missing")),
-            Some(other) => Err(invalid(path(name), format!("must be a{} string, got {}", if allow_empty { "" } else { " non-empty" }, describe(other)))),
+            Some(other) => Err(invalid(
+                path(name),
+                format!("must be a{} string, got {}", if allow_empty { "" } else { " non-empty" }, describe(other)),
+            )),
         }
     };
     let replace_all = match item.get("replaceAll") {

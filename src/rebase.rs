@@ -46,7 +46,10 @@ pub fn rebase_changes(latest: &Graph, ours: &Graph, accepted: &[Change], text: &
                     // The other editor removed what we changed: offer to re-add our version.
                     if readded.insert(change_id(change.target, entity, None)) {
                         if let Some(ours_fields) = fields_of(ours, change.target, entity) {
-                            out.push(conflict(Change::whole(change.target, ChangeKind::Added, entity, &change.label, Value::Object(ours_fields.clone())), None));
+                            out.push(conflict(
+                                Change::whole(change.target, ChangeKind::Added, entity, &change.label, Value::Object(ours_fields.clone())),
+                                None,
+                            ));
                         }
                     }
                     continue;
@@ -56,7 +59,8 @@ pub fn rebase_changes(latest: &Graph, ours: &Graph, accepted: &[Change], text: &
                 if same(theirs, change.new.as_ref()) {
                     continue;
                 }
-                let rebased = Change::field(change.target, entity, &change.label, field, theirs.cloned(), change.new.clone()).with_text_diff(text);
+                let rebased =
+                    Change::field(change.target, entity, &change.label, field, theirs.cloned(), change.new.clone()).with_text_diff(text);
                 out.push(if same(theirs, change.old.as_ref()) { rebased } else { conflict(rebased, change.old.clone()) });
             }
             ChangeKind::Added => match theirs_entity {
@@ -67,7 +71,11 @@ pub fn rebase_changes(latest: &Graph, ours: &Graph, accepted: &[Change], text: &
                     for (field, value) in ours_fields.iter().filter(|(f, _)| !RESERVED_ITEM_FIELDS.contains(&f.as_str())) {
                         let theirs = theirs_fields.get(field);
                         if !same(theirs, Some(value)) {
-                            out.push(conflict(Change::field(change.target, entity, &change.label, field, theirs.cloned(), Some(value.clone())).with_text_diff(text), None));
+                            out.push(conflict(
+                                Change::field(change.target, entity, &change.label, field, theirs.cloned(), Some(value.clone()))
+                                    .with_text_diff(text),
+                                None,
+                            ));
                         }
                     }
                 }
@@ -123,7 +131,13 @@ fn remove_edges_of_removed_nodes(latest: &Graph, changes: &mut Vec<Change>) {
         for edge in latest.edges_touching(&node) {
             let id = change_id(Target::Edge, edge.key(), None);
             if !changes.iter().any(|c| c.id == id) {
-                let mut removal = Change::whole(Target::Edge, ChangeKind::Removed, edge.key(), &latest.edge_label(edge.fields()), Value::Object(edge.fields().clone()));
+                let mut removal = Change::whole(
+                    Target::Edge,
+                    ChangeKind::Removed,
+                    edge.key(),
+                    &latest.edge_label(edge.fields()),
+                    Value::Object(edge.fields().clone()),
+                );
                 removal.accepted = !is_conflict;
                 changes.push(removal);
             }
@@ -196,7 +210,10 @@ mod tests {
     #[test]
     fn no_overlap_means_no_conflict() {
         let latest = json!({"metadata": {"title": "T", "x": 1}, "nodes": [{"id": "a", "label": "A", "info": "x", "color": "red"}, {"id": "b", "label": "B"}, {"id": "c", "label": "C"}, {"id": "z"}], "edges": [{"id": "a_b", "source": "a", "target": "b"}]});
-        let out = rebase(latest, json!({"nodes": [{"id": "a", "info": "y"}, {"id": "n", "label": "N"}], "edges": [{"source": "c", "target": "n"}], "metadata": {"title": "U"}}));
+        let out = rebase(
+            latest,
+            json!({"nodes": [{"id": "a", "info": "y"}, {"id": "n", "label": "N"}], "edges": [{"source": "c", "target": "n"}], "metadata": {"title": "U"}}),
+        );
         assert!(out.iter().all(|c| c.conflict.is_none() && c.accepted), "{out:?}");
         assert_eq!(out.len(), 4);
     }

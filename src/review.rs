@@ -55,7 +55,16 @@ impl Review {
 
 /// Reviews `proposal` against `graph`. See the [module docs](self).
 pub fn review(graph: &Graph, proposal: &Proposal, options: &ReviewOptions) -> Result<Review> {
-    let mut planner = Planner { graph, proposal, options, warnings: proposal.warnings.clone(), drafts: Vec::new(), draft_at: HashMap::new(), removed: Vec::new(), removed_ids: HashSet::new() };
+    let mut planner = Planner {
+        graph,
+        proposal,
+        options,
+        warnings: proposal.warnings.clone(),
+        drafts: Vec::new(),
+        draft_at: HashMap::new(),
+        removed: Vec::new(),
+        removed_ids: HashSet::new(),
+    };
     planner.draft_nodes();
     planner.plan_removals()?;
     planner.search_and_replace()?;
@@ -109,11 +118,17 @@ impl<'a> Planner<'a> {
     fn plan_removals(&mut self) -> Result<()> {
         for (i, id) in self.proposal.remove_node_ids.iter().enumerate() {
             if let Some(&d) = self.draft_at.get(id.as_str()) {
-                return Err(Error::at(ErrorCode::ConflictingOperations, format!("removeNodeIds[{i}]"), format!("node '{id}' is both patched (nodes[{d}]) and removed")));
+                return Err(Error::at(
+                    ErrorCode::ConflictingOperations,
+                    format!("removeNodeIds[{i}]"),
+                    format!("node '{id}' is both patched (nodes[{d}]) and removed"),
+                ));
             }
             match self.graph.node(id) {
                 Some(node) => self.remove(node),
-                None => self.warnings.push(Warning::new(WarningCode::NodeNotFound, format!("node '{id}' to remove is not in the graph")).node(id)),
+                None => self
+                    .warnings
+                    .push(Warning::new(WarningCode::NodeNotFound, format!("node '{id}' to remove is not in the graph")).node(id)),
             }
         }
         if self.proposal.replace_all_nodes {
@@ -122,7 +137,10 @@ impl<'a> Planner<'a> {
                     continue;
                 }
                 if node.is_hidden() {
-                    let message = format!("hidden node '{}' was kept: replaceAllNodes only removes visible nodes; list it in removeNodeIds to remove it", node.display_label());
+                    let message = format!(
+                        "hidden node '{}' was kept: replaceAllNodes only removes visible nodes; list it in removeNodeIds to remove it",
+                        node.display_label()
+                    );
                     self.warnings.push(Warning::new(WarningCode::HiddenNodeKept, message).node(node.id()));
                 } else {
                     self.remove(node);
@@ -142,12 +160,18 @@ impl<'a> Planner<'a> {
         for (i, sr) in self.proposal.search_replace.iter().enumerate() {
             let at = |name: &str| format!("searchReplace[{i}].{name}");
             if self.removed_ids.contains(sr.node_id.as_str()) {
-                return Err(Error::at(ErrorCode::ConflictingOperations, at("nodeId"), format!("node '{}' is removed by this proposal", sr.node_id)));
+                return Err(Error::at(
+                    ErrorCode::ConflictingOperations,
+                    at("nodeId"),
+                    format!("node '{}' is removed by this proposal", sr.node_id),
+                ));
             }
             let d = match self.draft_at.get(sr.node_id.as_str()) {
                 Some(&d) => d,
                 None => {
-                    let node = self.graph.node(&sr.node_id).ok_or_else(|| Error::at(ErrorCode::UnknownNode, at("nodeId"), format!("node '{}' is not in the graph", sr.node_id)))?;
+                    let node = self.graph.node(&sr.node_id).ok_or_else(|| {
+                        Error::at(ErrorCode::UnknownNode, at("nodeId"), format!("node '{}' is not in the graph", sr.node_id))
+                    })?;
                     self.draft_at.insert(node.id(), self.drafts.len());
                     self.drafts.push(Draft { id: node.id(), existing: Some(node), fields: Map::new() });
                     self.drafts.len() - 1
@@ -157,8 +181,20 @@ impl<'a> Planner<'a> {
             let current = draft.fields.get(&sr.field).or_else(|| draft.existing.and_then(|n| n.fields().get(&sr.field)));
             let text = match current {
                 Some(Value::String(text)) => text,
-                Some(other) => return Err(Error::at(ErrorCode::FieldNotText, at("field"), format!("field '{}' of node '{}' is {}, not a string", sr.field, sr.node_id, type_name(other)))),
-                None => return Err(Error::at(ErrorCode::FieldNotText, at("field"), format!("node '{}' has no field '{}'", sr.node_id, sr.field))),
+                Some(other) => {
+                    return Err(Error::at(
+                        ErrorCode::FieldNotText,
+                        at("field"),
+                        format!("field '{}' of node '{}' is {}, not a string", sr.field, sr.node_id, type_name(other)),
+                    ));
+                }
+                None => {
+                    return Err(Error::at(
+                        ErrorCode::FieldNotText,
+                        at("field"),
+                        format!("node '{}' has no field '{}'", sr.node_id, sr.field),
+                    ));
+                }
             };
             if !text.contains(&sr.search) {
                 let message = format!("'{}' does not occur in field '{}' of node '{}'", excerpt(&sr.search), sr.field, sr.node_id);
@@ -201,10 +237,16 @@ impl<'a> Planner<'a> {
                         if old.is_some_and(|old| json_eq(old, new)) {
                             continue;
                         }
-                        changes.push(Change::field(Target::Node, draft.id, node.display_label(), field, old.cloned(), Some(new.clone())).with_text_diff(text));
+                        changes.push(
+                            Change::field(Target::Node, draft.id, node.display_label(), field, old.cloned(), Some(new.clone()))
+                                .with_text_diff(text),
+                        );
                     }
                     if changes.len() == before {
-                        self.warnings.push(Warning::new(WarningCode::NoChange, format!("the proposal changes nothing in node '{}'", node.display_label())).node(draft.id));
+                        self.warnings.push(
+                            Warning::new(WarningCode::NoChange, format!("the proposal changes nothing in node '{}'", node.display_label()))
+                                .node(draft.id),
+                        );
                     }
                 }
                 None => {
@@ -214,7 +256,13 @@ impl<'a> Planner<'a> {
             }
         }
         for node in &self.removed {
-            changes.push(Change::whole(Target::Node, ChangeKind::Removed, node.id(), node.display_label(), Value::Object(node.fields().clone())));
+            changes.push(Change::whole(
+                Target::Node,
+                ChangeKind::Removed,
+                node.id(),
+                node.display_label(),
+                Value::Object(node.fields().clone()),
+            ));
         }
         changes
     }
@@ -237,7 +285,9 @@ impl<'a> Planner<'a> {
                     removals.push(&self.graph.edges()[e]);
                 }
                 EdgeLookup::Ambiguous => return Err(ambiguous(format!("removeEdgeIds[{i}]"), key)),
-                EdgeLookup::Missing => self.warnings.push(Warning::new(WarningCode::EdgeNotFound, format!("edge '{key}' to remove is not in the graph")).edge(key)),
+                EdgeLookup::Missing => self
+                    .warnings
+                    .push(Warning::new(WarningCode::EdgeNotFound, format!("edge '{key}' to remove is not in the graph")).edge(key)),
             }
         }
         for (i, patch) in self.proposal.edges.iter().enumerate() {
@@ -266,12 +316,25 @@ impl<'a> Planner<'a> {
             change.requires = change.node_id.as_deref().and_then(|id| requires.remove(id)).unwrap_or_default();
         }
         for edge in removals {
-            changes.push(Change::whole(Target::Edge, ChangeKind::Removed, edge.key(), &self.edge_label(edge.fields()), Value::Object(edge.fields().clone())));
+            changes.push(Change::whole(
+                Target::Edge,
+                ChangeKind::Removed,
+                edge.key(),
+                &self.edge_label(edge.fields()),
+                Value::Object(edge.fields().clone()),
+            ));
         }
         Ok(())
     }
 
-    fn edge_update(&self, edge: &Edge, patch: &EdgePatch, removed_keys: &HashSet<&str>, path: &str, changes: &mut Vec<Change>) -> Result<()> {
+    fn edge_update(
+        &self,
+        edge: &Edge,
+        patch: &EdgePatch,
+        removed_keys: &HashSet<&str>,
+        path: &str,
+        changes: &mut Vec<Change>,
+    ) -> Result<()> {
         let ends = [edge.source(), edge.target()];
         if removed_keys.contains(edge.key()) || ends.iter().flatten().any(|end| self.removed_ids.contains(end)) {
             return Err(Error::at(ErrorCode::ConflictingOperations, path, format!("edge '{}' is removed by this proposal", edge.key())));
@@ -283,7 +346,9 @@ impl<'a> Planner<'a> {
             let old = edge.fields().get(field);
             let new = merge_value(old, value);
             if !old.is_some_and(|old| json_eq(old, &new)) {
-                changes.push(Change::field(Target::Edge, edge.key(), &label, field, old.cloned(), Some(new)).with_text_diff(&self.options.text));
+                changes.push(
+                    Change::field(Target::Edge, edge.key(), &label, field, old.cloned(), Some(new)).with_text_diff(&self.options.text),
+                );
             }
         }
         Ok(())
@@ -292,12 +357,20 @@ impl<'a> Planner<'a> {
     fn edge_addition(&mut self, patch: &EdgePatch, path: &str) -> Result<Change> {
         let ends = (endpoint(&patch.fields, "source", "from"), endpoint(&patch.fields, "target", "to"));
         let (Some(source), Some(target)) = ends else {
-            return Err(Error::at(ErrorCode::UnknownEdge, path, format!("there is no edge '{}' to update, and no source and target to add it", patch.key)));
+            return Err(Error::at(
+                ErrorCode::UnknownEdge,
+                path,
+                format!("there is no edge '{}' to update, and no source and target to add it", patch.key),
+            ));
         };
         let mut requires = Vec::new();
         for end in [source, target] {
             if self.removed_ids.contains(end) {
-                return Err(Error::at(ErrorCode::ConflictingOperations, path, format!("edge '{}' ends at node '{end}', which this proposal removes", patch.key)));
+                return Err(Error::at(
+                    ErrorCode::ConflictingOperations,
+                    path,
+                    format!("edge '{}' ends at node '{end}', which this proposal removes", patch.key),
+                ));
             }
             if self.is_added(end) {
                 requires.push(change_id(Target::Node, end, None));
@@ -322,7 +395,9 @@ impl<'a> Planner<'a> {
             let old = old_meta.and_then(|m| m.get(field));
             let new = merge_value(old, value);
             if !old.is_some_and(|old| json_eq(old, &new)) {
-                changes.push(Change::field(Target::Metadata, "", "metadata", field, old.cloned(), Some(new)).with_text_diff(&self.options.text));
+                changes.push(
+                    Change::field(Target::Metadata, "", "metadata", field, old.cloned(), Some(new)).with_text_diff(&self.options.text),
+                );
             }
         }
     }

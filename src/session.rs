@@ -131,7 +131,12 @@ impl ApprovalSession {
         let accepted: Vec<Change> = stale.changes.clone();
         let changes = rebase_changes(&latest, &ours, &accepted, &self.options.text);
         let audit = &stale.audit;
-        let provenance = Provenance { source: audit.source.clone(), model: audit.model.clone(), reason: audit.proposal_reason.clone(), run_id: audit.run_id.clone() };
+        let provenance = Provenance {
+            source: audit.source.clone(),
+            model: audit.model.clone(),
+            reason: audit.proposal_reason.clone(),
+            run_id: audit.run_id.clone(),
+        };
         let review = Review { proposal_id: audit.proposal_id.clone(), summary: Summary::of(&changes), changes, warnings: Vec::new() };
         let supersedes = Some(audit.approval_id.clone());
         self.base_version = latest_version.or_else(|| latest.version().cloned());
@@ -227,9 +232,13 @@ impl ApprovalSession {
     /// approval is refused, nothing changes.
     pub fn approve(&mut self, approver: &Approver, reason: Option<&str>) -> Result<Approved> {
         let pending = self.pending.as_ref().ok_or_else(no_review)?;
-        let open: Vec<&str> = pending.review.changes.iter().filter(|c| c.conflict.as_ref().is_some_and(|k| !k.resolved)).map(|c| c.id.as_str()).collect();
+        let open: Vec<&str> =
+            pending.review.changes.iter().filter(|c| c.conflict.as_ref().is_some_and(|k| !k.resolved)).map(|c| c.id.as_str()).collect();
         if !open.is_empty() {
-            return Err(Error::new(ErrorCode::UnresolvedConflict, format!("decide the conflicting changes first (accept keeps ours, reject keeps theirs): {}", open.join(", "))));
+            return Err(Error::new(
+                ErrorCode::UnresolvedConflict,
+                format!("decide the conflicting changes first (accept keeps ours, reject keeps theirs): {}", open.join(", ")),
+            ));
         }
         let applied = apply_accepted(&mut self.graph, &pending.review.changes, approver)?;
         let context = AuditContext {
@@ -294,7 +303,10 @@ impl ApprovalSession {
         let pending = self.pending.as_mut().ok_or_else(no_review)?;
         let mut stack = Vec::with_capacity(ids.len());
         for id in ids {
-            let i = *pending.position.get(*id).ok_or_else(|| Error::new(ErrorCode::UnknownChange, format!("'{id}' is not a change of the pending review")))?;
+            let i = *pending
+                .position
+                .get(*id)
+                .ok_or_else(|| Error::new(ErrorCode::UnknownChange, format!("'{id}' is not a change of the pending review")))?;
             stack.push(i);
         }
         let mut changed = Vec::new();

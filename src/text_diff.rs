@@ -19,8 +19,8 @@ use std::ops::Range;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use unicode_segmentation::UnicodeSegmentation;
 use similar::{DiffTag, TextDiff as Similar, TextDiffConfig};
+use unicode_segmentation::UnicodeSegmentation;
 // The clock similar checks its deadline against: performance.now() in WASM.
 #[cfg(target_arch = "wasm32")]
 use similar::Instant;
@@ -262,8 +262,20 @@ impl Ops {
 }
 
 const MERMAID_KEYWORDS: [&str; 14] = [
-    "graph", "flowchart", "sequenceDiagram", "classDiagram", "stateDiagram", "stateDiagram-v2", "erDiagram", "gantt",
-    "pie", "journey", "mindmap", "timeline", "gitGraph", "quadrantChart",
+    "graph",
+    "flowchart",
+    "sequenceDiagram",
+    "classDiagram",
+    "stateDiagram",
+    "stateDiagram-v2",
+    "erDiagram",
+    "gantt",
+    "pie",
+    "journey",
+    "mindmap",
+    "timeline",
+    "gitGraph",
+    "quadrantChart",
 ];
 
 /// Markup, stylesheets, diagrams and JSON read best line by line.
@@ -362,7 +374,8 @@ mod tests {
 
     #[test]
     fn trimming_respects_char_boundaries() {
-        for (old, new) in [("aé", "aè"), ("éa", "èa"), ("日本", "日本語"), ("👩‍👩‍👧", "👩‍👩‍👦"), ("", "x"), ("ab", "ab")] {
+        for (old, new) in [("aé", "aè"), ("éa", "èa"), ("日本", "日本語"), ("👩‍👩‍👧", "👩‍👩‍👦"), ("", "x"), ("ab", "ab")]
+        {
             let mut ops = Ops::default();
             push_trimmed(&mut ops, old, new);
             let d = TextDiff { granularity: Granularity::Line, degraded: true, ops: ops.0 };

@@ -73,7 +73,9 @@ fn a_session_approves_only_accepted_changes_with_stamps() {
     let changed = session.reject("node/a/info".into()).unwrap();
     assert_eq!(changed, ["node/a/info"]);
     assert_eq!(code_of(session.reject("node/zz/info".into()).unwrap_err()), "unknown_change");
-    let approved = session.approve(js(r#"{"user":"ann@example.com","now":"2026-02-04T14:30:45.123Z","reason":"label only"}"#).unchecked_into()).unwrap();
+    let approved = session
+        .approve(js(r#"{"user":"ann@example.com","now":"2026-02-04T14:30:45.123Z","reason":"label only"}"#).unchecked_into())
+        .unwrap();
     let nodes = js_sys::Array::from(&get(&get(&approved, "graph"), "nodes"));
     let a = nodes.get(0);
     assert_eq!(get(&a, "label").as_string().as_deref(), Some("B"));

@@ -43,7 +43,12 @@ pub fn verify(rows: &[VersionRow]) -> Verification {
     let mut prev_hash = String::new();
     let mut pruned = 0;
     for (expected_version, row) in (1..).zip(rows) {
-        let broken = |reason: String| Verification { versions: rows.len(), pruned, ok: false, first_broken: Some(Broken { version: row.version, reason }) };
+        let broken = |reason: String| Verification {
+            versions: rows.len(),
+            pruned,
+            ok: false,
+            first_broken: Some(Broken { version: row.version, reason }),
+        };
         if row.version != expected_version {
             return broken(format!("expected version {expected_version}, found {}", row.version));
         }
@@ -52,7 +57,8 @@ pub fn verify(rows: &[VersionRow]) -> Verification {
         }
         match &row.graph_json {
             Some(graph_json) => {
-                let (Ok(graph), Ok(audit)) = (serde_json::from_str::<Value>(graph_json), serde_json::from_str::<Value>(&row.audit_json)) else {
+                let (Ok(graph), Ok(audit)) = (serde_json::from_str::<Value>(graph_json), serde_json::from_str::<Value>(&row.audit_json))
+                else {
                     return broken("its stored JSON is unreadable".to_owned());
                 };
                 if version_hash(&row.prev_hash, &graph, &audit) != row.hash {

@@ -11,14 +11,20 @@ use serde_json::{Value, json};
 pub enum ApiError {
     BadRequest(String),
     /// A new graph id that is not a UUID v4.
-    InvalidNewId { received: String },
+    InvalidNewId {
+        received: String,
+    },
     Unauthorized(String),
     Forbidden(String),
     NotFound(String),
     /// The snapshot of a version was pruned by the retention setting.
     Gone(String),
-    Conflict { current_version: i64 },
-    PayloadTooLarge { limit: usize },
+    Conflict {
+        current_version: i64,
+    },
+    PayloadTooLarge {
+        limit: usize,
+    },
     Internal(String),
 }
 
@@ -38,7 +44,9 @@ impl ApiError {
 
     pub fn body(&self) -> Value {
         match self {
-            ApiError::BadRequest(m) | ApiError::Unauthorized(m) | ApiError::Forbidden(m) | ApiError::NotFound(m) | ApiError::Gone(m) => json!({ "error": m }),
+            ApiError::BadRequest(m) | ApiError::Unauthorized(m) | ApiError::Forbidden(m) | ApiError::NotFound(m) | ApiError::Gone(m) => {
+                json!({ "error": m })
+            }
             ApiError::InvalidNewId { received } => json!({
                 "error": "A new graph id must be a UUID v4.",
                 "expected": "UUID v4, e.g. 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",

@@ -77,7 +77,8 @@ async fn main() -> Result<(), String> {
             tracing::info!(%file, %id, "seeded");
         }
     }
-    let settings = Settings { body_limit: args.body_limit, keep_versions: args.keep_versions, allowed_origins: args.allow_origin, www: args.www };
+    let settings =
+        Settings { body_limit: args.body_limit, keep_versions: args.keep_versions, allowed_origins: args.allow_origin, www: args.www };
     let app = router(AppState { store: Arc::new(store), tokens: Arc::new(tokens), settings: Arc::new(settings) });
 
     let listener = tokio::net::TcpListener::bind(args.addr).await.map_err(|e| format!("{}: {e}", args.addr))?;

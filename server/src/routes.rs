@@ -119,7 +119,8 @@ async fn save_graph(State(state): State<AppState>, headers: HeaderMap, body: Res
     let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let keep_versions = state.settings.keep_versions;
     let store = state.store.clone();
-    let saved = blocking(move || save(&store, body, SaveContext { user: &user, idempotency_key, now: Timestamp::now(), keep_versions })).await?;
+    let saved =
+        blocking(move || save(&store, body, SaveContext { user: &user, idempotency_key, now: Timestamp::now(), keep_versions })).await?;
     tracing::info!(graph = %id, version = saved.version, replayed = saved.replayed, "saved");
     let body = json!({ "message": "Graph with history saved successfully", "id": id, "newVersion": saved.version });
     let replayed = HeaderValue::from_static(if saved.replayed { "true" } else { "false" });
@@ -140,7 +141,10 @@ fn json_text(text: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 
-async fn read<T: Send + 'static>(state: &AppState, f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static) -> Result<T, ApiError> {
+async fn read<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
     let store = state.store.clone();
     blocking(move || store.read(f).map_err(ApiError::from)).await
 }
@@ -175,7 +179,9 @@ async fn get_version(State(state): State<AppState>, Query(params): Params) -> Re
     let row = read(&state, move |c| store::version(c, &owned_id, number)).await?;
     match row {
         None => Err(ApiError::NotFound(format!("No data found for graph ID: {id} and version: {number}."))),
-        Some(VersionRow { graph_json: None, .. }) => Err(ApiError::Gone(format!("Version {number} of {id} was pruned by the retention setting."))),
+        Some(VersionRow { graph_json: None, .. }) => {
+            Err(ApiError::Gone(format!("Version {number} of {id} was pruned by the retention setting.")))
+        }
         Some(VersionRow { graph_json: Some(graph), .. }) => Ok(json_text(graph)),
     }
 }
@@ -197,7 +203,11 @@ async fn get_audit(State(state): State<AppState>, Query(params): Params) -> Resu
     let number = |name: &str, default: i64, max: i64| -> Result<i64, ApiError> {
         match param(&params, name) {
             None => Ok(default),
-            Some(text) => text.parse::<i64>().ok().filter(|n| (0..=max).contains(n)).ok_or_else(|| ApiError::BadRequest(format!("{name} must be an integer from 0 to {max}."))),
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..=max).contains(n))
+                .ok_or_else(|| ApiError::BadRequest(format!("{name} must be an integer from 0 to {max}."))),
         }
     };
     let filter = AuditFilter {
@@ -210,7 +220,8 @@ async fn get_audit(State(state): State<AppState>, Query(params): Params) -> Resu
     let (owned, page) = (id.clone(), filter.clone());
     let (total, rows) = read(&state, move |c| store::audit(c, &owned, &page)).await?;
     let entries: Vec<Value> = rows.iter().map(|v| serde_json::from_str(&v.audit_json).unwrap_or(Value::Null)).collect();
-    Ok(axum::Json(json!({ "graphId": id, "total": total, "limit": filter.limit, "offset": filter.offset, "entries": entries })).into_response())
+    Ok(axum::Json(json!({ "graphId": id, "total": total, "limit": filter.limit, "offset": filter.offset, "entries": entries }))
+        .into_response())
 }
 
 async fn verify_graph(State(state): State<AppState>, Query(params): Params) -> Result<Response, ApiError> {

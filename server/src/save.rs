@@ -184,7 +184,8 @@ fn set_version(graph: &mut Value, version: i64) {
 /// Stamps on what this save changed must name the token's user: nobody
 /// writes as someone else.
 fn check_stamps(graph: &Graph, changes: &[kg_approval::Change], user: &str) -> Result<(), ApiError> {
-    let forged = |what: String, by: &str| ApiError::Forbidden(format!("{what} is stamped updatedBy '{by}', but the token belongs to '{user}'"));
+    let forged =
+        |what: String, by: &str| ApiError::Forbidden(format!("{what} is stamped updatedBy '{by}', but the token belongs to '{user}'"));
     for change in changes {
         let stamp = match (change.node_id.as_deref(), change.edge_id.as_deref()) {
             (Some(id), _) => graph.node(id).and_then(|n| n.fields().get("updatedBy")).map(|by| (format!("node '{id}'"), by)),

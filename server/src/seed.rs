@@ -21,7 +21,12 @@ pub fn uuid_for(name: &str) -> String {
 
 /// Imports every `*.json` in `dir` not imported yet. Returns `(file, graph id)` pairs.
 pub fn seed_dir(store: &Store, dir: &Path, user: &str) -> Result<Vec<(String, String)>, String> {
-    let mut files: Vec<_> = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
     files.sort();
     let mut seeded = Vec::new();
     for path in files {

@@ -11,8 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how
 /// many have run.
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE versions (
+const MIGRATIONS: &[&str] = &["CREATE TABLE versions (
         graph_id TEXT NOT NULL,
         version INTEGER NOT NULL,
         saved_at TEXT NOT NULL,
@@ -33,8 +32,7 @@ const MIGRATIONS: &[&str] = &[
         node_id TEXT NOT NULL,
         version INTEGER NOT NULL,
         PRIMARY KEY (graph_id, node_id, version)
-    ) WITHOUT ROWID;",
-];
+    ) WITHOUT ROWID;"];
 
 /// One stored version.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,7 +54,8 @@ pub struct VersionRow {
 
 const COLUMNS: &str = "graph_id, version, saved_at, user, source, reason, run_id, idempotency_key, graph_json, audit_json, prev_hash, hash";
 /// The same columns without the snapshot, for listings.
-const COLUMNS_NO_GRAPH: &str = "graph_id, version, saved_at, user, source, reason, run_id, idempotency_key, NULL, audit_json, prev_hash, hash";
+const COLUMNS_NO_GRAPH: &str =
+    "graph_id, version, saved_at, user, source, reason, run_id, idempotency_key, NULL, audit_json, prev_hash, hash";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
     Ok(VersionRow {
@@ -137,11 +136,13 @@ pub fn latest(conn: &Connection, graph_id: &str) -> rusqlite::Result<Option<Vers
 }
 
 pub fn version(conn: &Connection, graph_id: &str, version: i64) -> rusqlite::Result<Option<VersionRow>> {
-    conn.query_row(&format!("SELECT {COLUMNS} FROM versions WHERE graph_id = ?1 AND version = ?2"), params![graph_id, version], row).optional()
+    conn.query_row(&format!("SELECT {COLUMNS} FROM versions WHERE graph_id = ?1 AND version = ?2"), params![graph_id, version], row)
+        .optional()
 }
 
 pub fn by_idempotency_key(conn: &Connection, graph_id: &str, key: &str) -> rusqlite::Result<Option<i64>> {
-    conn.query_row("SELECT version FROM versions WHERE graph_id = ?1 AND idempotency_key = ?2", params![graph_id, key], |r| r.get(0)).optional()
+    conn.query_row("SELECT version FROM versions WHERE graph_id = ?1 AND idempotency_key = ?2", params![graph_id, key], |r| r.get(0))
+        .optional()
 }
 
 /// All versions of a graph, oldest first.
@@ -172,15 +173,31 @@ pub fn audit(conn: &Connection, graph_id: &str, filter: &AuditFilter) -> rusqlit
         AND (?4 IS NULL OR run_id = ?4)";
     let args = params![graph_id, filter.node_id, filter.user, filter.run_id];
     let total = conn.query_row(&format!("SELECT COUNT(*) FROM versions WHERE {condition}"), args, |r| r.get(0))?;
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS_NO_GRAPH} FROM versions WHERE {condition} ORDER BY version DESC LIMIT ?5 OFFSET ?6"))?;
-    let rows = stmt.query_map(params![graph_id, filter.node_id, filter.user, filter.run_id, filter.limit, filter.offset], row)?.collect::<rusqlite::Result<_>>()?;
+    let mut stmt =
+        conn.prepare(&format!("SELECT {COLUMNS_NO_GRAPH} FROM versions WHERE {condition} ORDER BY version DESC LIMIT ?5 OFFSET ?6"))?;
+    let rows = stmt
+        .query_map(params![graph_id, filter.node_id, filter.user, filter.run_id, filter.limit, filter.offset], row)?
+        .collect::<rusqlite::Result<_>>()?;
     Ok((total, rows))
 }
 
 pub fn insert(tx: &Transaction<'_>, v: &VersionRow, touched_nodes: &[String]) -> rusqlite::Result<()> {
     tx.execute(
         &format!("INSERT INTO versions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
-        params![v.graph_id, v.version, v.saved_at, v.user, v.source, v.reason, v.run_id, v.idempotency_key, v.graph_json, v.audit_json, v.prev_hash, v.hash],
+        params![
+            v.graph_id,
+            v.version,
+            v.saved_at,
+            v.user,
+            v.source,
+            v.reason,
+            v.run_id,
+            v.idempotency_key,
+            v.graph_json,
+            v.audit_json,
+            v.prev_hash,
+            v.hash
+        ],
     )?;
     let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO version_nodes (graph_id, node_id, version) VALUES (?1, ?2, ?3)")?;
     for node in touched_nodes {
@@ -192,5 +209,8 @@ pub fn insert(tx: &Transaction<'_>, v: &VersionRow, touched_nodes: &[String]) ->
 /// Drops the snapshots of versions older than the newest `keep` (rows,
 /// hashes and audit entries stay). Returns how many were pruned.
 pub fn prune(tx: &Transaction<'_>, graph_id: &str, newest: i64, keep: i64) -> rusqlite::Result<usize> {
-    tx.execute("UPDATE versions SET graph_json = NULL WHERE graph_id = ?1 AND version <= ?2 AND graph_json IS NOT NULL", params![graph_id, newest - keep])
+    tx.execute(
+        "UPDATE versions SET graph_json = NULL WHERE graph_id = ?1 AND version <= ?2 AND graph_json IS NOT NULL",
+        params![graph_id, newest - keep],
+    )
 }

@@ -13,7 +13,8 @@ pub struct Tokens(HashMap<String, String>);
 impl Tokens {
     pub fn from_file(path: &Path) -> Result<Tokens, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let map: HashMap<String, String> = serde_json::from_str(&text).map_err(|e| format!("{}: expected {{\"token\": \"user\"}}: {e}", path.display()))?;
+        let map: HashMap<String, String> =
+            serde_json::from_str(&text).map_err(|e| format!("{}: expected {{\"token\": \"user\"}}: {e}", path.display()))?;
         let mut tokens = Tokens::default();
         for (token, user) in map {
             tokens.insert(&token, &user)?;

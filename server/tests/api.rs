@@ -72,25 +72,41 @@ impl Server {
 async fn save_load_history_and_versions() {
     let s = start(Settings::default()).await;
     let id = s.create().await;
-    let (status, body) = s.save(Some(ANN), json!({"id": id, "graphData": graph(Some(1), "A2"), "override": false, "audit": {"reason": "rename", "source": "ai"}}), None).await;
+    let (status, body) = s
+        .save(
+            Some(ANN),
+            json!({"id": id, "graphData": graph(Some(1), "A2"), "override": false, "audit": {"reason": "rename", "source": "ai"}}),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({"message": "Graph with history saved successfully", "id": id, "newVersion": 2}));
 
     let (_, current) = s.get(&format!("/getknowgraph?id={id}")).await;
     assert_eq!(current["nodes"][0]["label"], "A2");
     assert_eq!(current["metadata"]["version"], 2);
-    assert_eq!(current["edges"][0], json!({"id": "a_b", "source": "a", "target": "b", "label": "kept whole", "type": "x"}), "edges stored whole");
+    assert_eq!(
+        current["edges"][0],
+        json!({"id": "a_b", "source": "a", "target": "b", "label": "kept whole", "type": "x"}),
+        "edges stored whole"
+    );
     assert_eq!(current["nodes"][1]["visible"], false);
 
     let (_, history) = s.get(&format!("/getknowgraphhistory?id={id}")).await;
     let results = history["history"]["results"].as_array().unwrap();
     assert_eq!(results.iter().map(|r| r["version"].as_i64().unwrap()).collect::<Vec<_>>(), [2, 1], "newest first");
-    assert_eq!((results[0]["user"].as_str(), results[0]["reason"].as_str(), results[0]["source"].as_str()), (Some("ann@example.com"), Some("rename"), Some("ai")));
+    assert_eq!(
+        (results[0]["user"].as_str(), results[0]["reason"].as_str(), results[0]["source"].as_str()),
+        (Some("ann@example.com"), Some("rename"), Some("ai"))
+    );
     let timestamp = results[0]["timestamp"].as_str().unwrap();
     assert!(timestamp.len() == 19 && timestamp.as_bytes()[10] == b' ', "SQLite-style timestamp like the real service: {timestamp}");
 
     let (_, list) = s.get("/getknowgraphs").await;
-    assert_eq!(list["graphs"], json!([{"id": id, "version": 2, "title": "T", "nodes": 2, "updatedAt": list["graphs"][0]["updatedAt"], "updatedBy": "ann@example.com"}]));
+    assert_eq!(
+        list["graphs"],
+        json!([{"id": id, "version": 2, "title": "T", "nodes": 2, "updatedAt": list["graphs"][0]["updatedAt"], "updatedBy": "ann@example.com"}])
+    );
 
     let (_, v1) = s.get(&format!("/getknowgraphversion?id={id}&version=1")).await;
     assert_eq!(v1["nodes"][0]["label"], "A");
@@ -153,7 +169,9 @@ async fn concurrent_saves_get_unique_contiguous_versions_or_409() {
     let racers: Vec<_> = (0..24)
         .map(|i| {
             let (s, id) = (s.clone(), id.clone());
-            tokio::spawn(async move { s.save(Some(ANN), json!({"id": id, "graphData": graph(Some(1), &format!("racer {i}"))}), None).await.0 })
+            tokio::spawn(
+                async move { s.save(Some(ANN), json!({"id": id, "graphData": graph(Some(1), &format!("racer {i}"))}), None).await.0 },
+            )
         })
         .collect();
     let mut statuses = Vec::new();
@@ -208,7 +226,15 @@ async fn writes_need_a_token_and_only_as_its_user() {
 async fn bad_bodies_get_400_and_large_ones_413() {
     let s = start(Settings { body_limit: 4096, ..Settings::default() }).await;
     let post = |body: String| s.http.post(format!("{}/saveGraphWithHistory", s.url)).header("X-API-Token", ANN).body(body).send();
-    for bad in ["{not json", "[]", r#"{"graphData": {}}"#, r#"{"id": "x"}"#, r#"{"id": 5, "graphData": {}}"#, r#"{"id": "x", "graphData": []}"#, r#"{"id": "x", "graphData": {"nodes": {}}}"#] {
+    for bad in [
+        "{not json",
+        "[]",
+        r#"{"graphData": {}}"#,
+        r#"{"id": "x"}"#,
+        r#"{"id": 5, "graphData": {}}"#,
+        r#"{"id": "x", "graphData": []}"#,
+        r#"{"id": "x", "graphData": {"nodes": {}}}"#,
+    ] {
         let response = post(bad.to_owned()).await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
         let body: Value = response.json().await.unwrap();
@@ -232,12 +258,18 @@ async fn the_audit_trail_is_computed_by_the_server_and_filterable() {
     assert_eq!(s.save(Some(ANN), json!({"id": id, "graphData": v, "audit": audit}), None).await.0, StatusCode::OK);
     let mut v3 = graph(Some(2), "A3");
     v3["nodes"][1]["info"] = json!("hidden note");
-    assert_eq!(s.save(Some(BOB), json!({"id": id, "graphData": v3, "audit": {"runId": "run-2", "source": "user"}}), None).await.0, StatusCode::OK);
+    assert_eq!(
+        s.save(Some(BOB), json!({"id": id, "graphData": v3, "audit": {"runId": "run-2", "source": "user"}}), None).await.0,
+        StatusCode::OK
+    );
 
     let (_, all) = s.get(&format!("/getknowgraphaudit?id={id}")).await;
     assert_eq!(all["total"], 3);
     let newest = &all["entries"][0];
-    assert_eq!((newest["version"].as_i64(), newest["user"].as_str(), newest["source"].as_str()), (Some(3), Some("bob@example.com"), Some("user")));
+    assert_eq!(
+        (newest["version"].as_i64(), newest["user"].as_str(), newest["source"].as_str()),
+        (Some(3), Some("bob@example.com"), Some("user"))
+    );
     let second = &all["entries"][1];
     let ids: Vec<&str> = second["changes"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["node/a/label", "node/b/info", "metadata/version"]);
@@ -245,7 +277,9 @@ async fn the_audit_trail_is_computed_by_the_server_and_filterable() {
     assert_eq!((second["model"].as_str(), second["approvalId"].as_str()), (Some("m1"), Some("ap-1")));
     assert_eq!(second["rejected"], json!(["node/a/info"]));
 
-    for (query, expected) in [("nodeId=b", vec![2, 1]), ("user=bob@example.com", vec![3]), ("runId=run-1", vec![2]), ("limit=1&offset=1", vec![2])] {
+    for (query, expected) in
+        [("nodeId=b", vec![2, 1]), ("user=bob@example.com", vec![3]), ("runId=run-1", vec![2]), ("limit=1&offset=1", vec![2])]
+    {
         let (_, page) = s.get(&format!("/getknowgraphaudit?id={id}&{query}")).await;
         let versions: Vec<i64> = page["entries"].as_array().unwrap().iter().map(|e| e["version"].as_i64().unwrap()).collect();
         assert_eq!(versions, expected, "{query}");
@@ -264,12 +298,16 @@ async fn the_hash_chain_detects_edits_behind_the_servers_back() {
     assert_eq!((ok["ok"].clone(), ok["versions"].clone()), (json!(true), json!(4)));
 
     let sneaky = rusqlite::Connection::open(&s.db).unwrap();
-    sneaky.execute("UPDATE versions SET graph_json = replace(graph_json, 'three', 'THREE') WHERE graph_id = ?1 AND version = 3", [&id]).unwrap();
+    sneaky
+        .execute("UPDATE versions SET graph_json = replace(graph_json, 'three', 'THREE') WHERE graph_id = ?1 AND version = 3", [&id])
+        .unwrap();
     let (_, broken) = s.get(&format!("/verifyknowgraph?id={id}")).await;
     assert_eq!(broken["ok"], false);
     assert_eq!(broken["firstBroken"]["version"], 3);
 
-    sneaky.execute("UPDATE versions SET graph_json = replace(graph_json, 'THREE', 'three') WHERE graph_id = ?1 AND version = 3", [&id]).unwrap();
+    sneaky
+        .execute("UPDATE versions SET graph_json = replace(graph_json, 'THREE', 'three') WHERE graph_id = ?1 AND version = 3", [&id])
+        .unwrap();
     assert_eq!(s.get(&format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
     sneaky.execute("DELETE FROM versions WHERE graph_id = ?1 AND version = 2", [&id]).unwrap();
     let (_, gap) = s.get(&format!("/verifyknowgraph?id={id}")).await;

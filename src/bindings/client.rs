@@ -69,7 +69,12 @@ impl HistoryClient {
             max_delay: o.max_retry_delay_ms.map_or(defaults.max_delay, |ms| Duration::from_millis(ms.into())),
             max_total: defaults.max_total,
         };
-        let config = Config { base_url: o.base_url.trim_end_matches('/').to_owned(), token: o.token, timeout: Duration::from_millis(timeout_ms.into()), policy };
+        let config = Config {
+            base_url: o.base_url.trim_end_matches('/').to_owned(),
+            token: o.token,
+            timeout: Duration::from_millis(timeout_ms.into()),
+            policy,
+        };
         Ok(HistoryClient { config: Rc::new(config) })
     }
 
@@ -106,18 +111,32 @@ impl HistoryClient {
 
     /// One stored version of a graph (`GET /getknowgraphversion`).
     #[wasm_bindgen(unchecked_return_type = "Promise<GraphData>")]
-    pub fn version(&self, #[wasm_bindgen(js_name = "graphId", unchecked_param_type = "string")] graph_id: JsValue, version: u32) -> js_sys::Promise {
+    pub fn version(
+        &self,
+        #[wasm_bindgen(js_name = "graphId", unchecked_param_type = "string")] graph_id: JsValue,
+        version: u32,
+    ) -> js_sys::Promise {
         self.get(text_arg(&graph_id, "graphId").map(|id| format!("/getknowgraphversion?id={}&version={version}", encode(&id))), Ok)
     }
 
     /// The audit trail of a graph, newest first (`GET /getknowgraphaudit`;
     /// this project's server). Filter keys: nodeId, user, runId, limit, offset.
     #[wasm_bindgen(unchecked_return_type = "Promise<AuditPage>")]
-    pub fn audit(&self, #[wasm_bindgen(js_name = "graphId", unchecked_param_type = "string")] graph_id: JsValue, filter: Option<AuditFilterArg>) -> js_sys::Promise {
+    pub fn audit(
+        &self,
+        #[wasm_bindgen(js_name = "graphId", unchecked_param_type = "string")] graph_id: JsValue,
+        filter: Option<AuditFilterArg>,
+    ) -> js_sys::Promise {
         let path = text_arg(&graph_id, "graphId").and_then(|id| {
             let filter: AuditFilter = super::parse_options(filter.as_deref(), "filter")?;
             let mut path = format!("/getknowgraphaudit?id={}", encode(&id));
-            for (key, value) in [("nodeId", filter.node_id), ("user", filter.user), ("runId", filter.run_id), ("limit", filter.limit.map(|n| n.to_string())), ("offset", filter.offset.map(|n| n.to_string()))] {
+            for (key, value) in [
+                ("nodeId", filter.node_id),
+                ("user", filter.user),
+                ("runId", filter.run_id),
+                ("limit", filter.limit.map(|n| n.to_string())),
+                ("offset", filter.offset.map(|n| n.to_string())),
+            ] {
                 if let Some(value) = value {
                     path.push_str(&format!("&{key}={}", encode(&value)));
                 }
@@ -164,14 +183,27 @@ async fn send(config: &Config, method: Method, path: &str, body: Option<String>,
         let (failure, retry_after) = match once(config, &method, &url, body.as_deref(), key.as_deref()).await {
             Ok(Reply::Success(value)) => return Ok(value),
             Ok(Reply::Conflict { current_version, message }) => {
-                return Err(detailed("version_conflict", &format!("{what}: {message}"), json!({ "status": 409, "currentVersion": current_version })));
+                return Err(detailed(
+                    "version_conflict",
+                    &format!("{what}: {message}"),
+                    json!({ "status": 409, "currentVersion": current_version }),
+                ));
             }
             Ok(Reply::Fail { status, message }) => {
-                return Err(detailed("http_error", &format!("{what}: HTTP {status}: {message}"), json!({ "status": status, "serverError": message, "attempts": attempt + 1 })));
+                return Err(detailed(
+                    "http_error",
+                    &format!("{what}: HTTP {status}: {message}"),
+                    json!({ "status": status, "serverError": message, "attempts": attempt + 1 }),
+                ));
             }
-            Ok(Reply::Retry { status, message, retry_after }) => {
-                (detailed("http_error", &format!("{what}: HTTP {status}: {message}"), json!({ "status": status, "serverError": message, "attempts": attempt + 1 })), retry_after)
-            }
+            Ok(Reply::Retry { status, message, retry_after }) => (
+                detailed(
+                    "http_error",
+                    &format!("{what}: HTTP {status}: {message}"),
+                    json!({ "status": status, "serverError": message, "attempts": attempt + 1 }),
+                ),
+                retry_after,
+            ),
             Err((code, message)) => (detailed(code, &format!("{what}: {message}"), json!({ "attempts": attempt + 1 })), None),
         };
         let elapsed = Duration::from_millis((js_sys::Date::now() - started).max(0.0) as u64);

@@ -21,9 +21,9 @@ use serde_json::value::RawValue;
 use crate::approval::Approver;
 use crate::audit::{AuditEntry, Provenance};
 use crate::change::Change;
-use crate::outbox::PendingSave;
 use crate::error::Error;
 use crate::graph::Graph;
+use crate::outbox::PendingSave;
 use crate::proposal::Proposal;
 use crate::review::{ReviewOptions, review};
 use crate::session::ApprovalSession as Session;
@@ -168,13 +168,19 @@ impl ApprovalSession {
     }
 
     #[wasm_bindgen(js_name = acceptNode)]
-    pub fn accept_node(&mut self, #[wasm_bindgen(js_name = "nodeId", unchecked_param_type = "string")] id: JsValue) -> JsResult<Vec<String>> {
+    pub fn accept_node(
+        &mut self,
+        #[wasm_bindgen(js_name = "nodeId", unchecked_param_type = "string")] id: JsValue,
+    ) -> JsResult<Vec<String>> {
         let id = text_arg(&id, "nodeId")?;
         self.inner.accept_node(&id).map_err(|e| js_error(e, "nodeId"))
     }
 
     #[wasm_bindgen(js_name = rejectNode)]
-    pub fn reject_node(&mut self, #[wasm_bindgen(js_name = "nodeId", unchecked_param_type = "string")] id: JsValue) -> JsResult<Vec<String>> {
+    pub fn reject_node(
+        &mut self,
+        #[wasm_bindgen(js_name = "nodeId", unchecked_param_type = "string")] id: JsValue,
+    ) -> JsResult<Vec<String>> {
         let id = text_arg(&id, "nodeId")?;
         self.inner.reject_node(&id).map_err(|e| js_error(e, "nodeId"))
     }
@@ -198,7 +204,8 @@ impl ApprovalSession {
     /// the current time), and returns the new graph and the audit entry.
     #[wasm_bindgen(unchecked_return_type = "Approved")]
     pub fn approve(&mut self, approval: ApproveArg) -> JsResult<JsValue> {
-        let approval: Approval = serde_json::from_value(parse_value(&approval, "approval")?).map_err(|e| invalid_argument("approval", e))?;
+        let approval: Approval =
+            serde_json::from_value(parse_value(&approval, "approval")?).map_err(|e| invalid_argument("approval", e))?;
         let at = match &approval.now {
             Some(now) => Timestamp::parse(now),
             None => Timestamp::from_unix_millis(js_sys::Date::now() as i64),
@@ -208,10 +215,24 @@ impl ApprovalSession {
         let approved = self.inner.approve(&approver, approval.reason.as_deref()).map_err(|e| js_error(e, "approval"))?;
         // A queued approval already holds its graph as JSON text: reuse it.
         let out = match self.inner.pending_saves().last().filter(|p| approved.queued && p.approval_id() == approved.audit.approval_id) {
-            Some(p) => ApprovedOut { graph: &p.graph, audit: &p.audit, changed_node_ids: &p.changed_node_ids, removed_node_ids: &p.removed_node_ids, changes: &p.changes, queued: true },
+            Some(p) => ApprovedOut {
+                graph: &p.graph,
+                audit: &p.audit,
+                changed_node_ids: &p.changed_node_ids,
+                removed_node_ids: &p.removed_node_ids,
+                changes: &p.changes,
+                queued: true,
+            },
             None => {
                 let graph = RawValue::from_string(self.inner.graph().to_json()).map_err(|e| invalid_argument("approval", e))?;
-                let out = ApprovedOut { graph: &graph, audit: &approved.audit, changed_node_ids: &approved.applied.changed_node_ids, removed_node_ids: &approved.applied.removed_node_ids, changes: &[], queued: false };
+                let out = ApprovedOut {
+                    graph: &graph,
+                    audit: &approved.audit,
+                    changed_node_ids: &approved.applied.changed_node_ids,
+                    removed_node_ids: &approved.applied.removed_node_ids,
+                    changes: &[],
+                    queued: false,
+                };
                 return Ok(to_js(&out));
             }
         };
@@ -236,7 +257,11 @@ impl ApprovalSession {
 
     /// Acknowledges the oldest pending save, stored by the server as `version`.
     #[wasm_bindgen(js_name = markSaved)]
-    pub fn mark_saved(&mut self, #[wasm_bindgen(js_name = "approvalId", unchecked_param_type = "string")] approval_id: JsValue, version: f64) -> JsResult<()> {
+    pub fn mark_saved(
+        &mut self,
+        #[wasm_bindgen(js_name = "approvalId", unchecked_param_type = "string")] approval_id: JsValue,
+        version: f64,
+    ) -> JsResult<()> {
         let approval_id = text_arg(&approval_id, "approvalId")?;
         if !(version.is_finite() && version.fract() == 0.0 && version >= 1.0) {
             return Err(invalid_argument("version", format!("must be a positive integer, got {version}")));
@@ -248,7 +273,11 @@ impl ApprovalSession {
     /// graph (version `latestVersion`, default its metadata.version). Fields
     /// only we changed merge; fields both changed become conflicts to decide.
     #[wasm_bindgen(unchecked_return_type = "Review")]
-    pub fn rebase(&mut self, latest: GraphArg, #[wasm_bindgen(js_name = "latestVersion")] latest_version: Option<f64>) -> JsResult<JsValue> {
+    pub fn rebase(
+        &mut self,
+        latest: GraphArg,
+        #[wasm_bindgen(js_name = "latestVersion")] latest_version: Option<f64>,
+    ) -> JsResult<JsValue> {
         let latest = parse_graph(&latest, "latest")?;
         let version = latest_version.filter(|v| v.is_finite() && v.fract() == 0.0).map(|v| serde_json::json!(v as i64));
         let review = self.inner.rebase(latest, version).map_err(|e| js_error(e, "latest"))?;

@@ -62,12 +62,15 @@ fn bug3_equal_objects_and_arrays_are_not_changes() {
 fn bug4_falsy_values_are_exact() {
     let r = run(json!({"nodes": [{"id": "b", "order": false, "flag": 0, "label": ""}, {"id": "c", "extra": null}]})).unwrap();
     let pairs: Vec<_> = r.changes.iter().map(|c| (c.old.clone(), c.new.clone())).collect();
-    assert_eq!(pairs, [
-        (Some(json!(0)), Some(json!(false))),
-        (Some(json!(false)), Some(json!(0))),
-        (Some(json!("B")), Some(json!(""))),
-        (Some(json!({"keep": 1})), Some(json!(null))),
-    ]);
+    assert_eq!(
+        pairs,
+        [
+            (Some(json!(0)), Some(json!(false))),
+            (Some(json!(false)), Some(json!(0))),
+            (Some(json!("B")), Some(json!(""))),
+            (Some(json!({"keep": 1})), Some(json!(null))),
+        ]
+    );
 }
 
 #[test]
@@ -127,14 +130,26 @@ fn search_not_found_is_an_error() {
     let e = run(json!({"searchReplace": [{"nodeId": "a", "search": "absent", "replace": "x"}]})).unwrap_err();
     assert_eq!(e.code(), ErrorCode::SearchNotFound);
     assert_eq!(e.path(), Some("searchReplace[0].search"));
-    assert_eq!(run(json!({"searchReplace": [{"nodeId": "zz", "search": "a", "replace": "x"}]})).unwrap_err().code(), ErrorCode::UnknownNode);
-    assert_eq!(run(json!({"searchReplace": [{"nodeId": "a", "field": "position", "search": "a", "replace": "x"}]})).unwrap_err().code(), ErrorCode::FieldNotText);
+    assert_eq!(
+        run(json!({"searchReplace": [{"nodeId": "zz", "search": "a", "replace": "x"}]})).unwrap_err().code(),
+        ErrorCode::UnknownNode
+    );
+    assert_eq!(
+        run(json!({"searchReplace": [{"nodeId": "a", "field": "position", "search": "a", "replace": "x"}]})).unwrap_err().code(),
+        ErrorCode::FieldNotText
+    );
 }
 
 #[test]
 fn contradictions_are_refused() {
-    assert_eq!(run(json!({"nodes": [{"id": "a", "label": "x"}], "removeNodeIds": ["a"]})).unwrap_err().code(), ErrorCode::ConflictingOperations);
-    assert_eq!(run(json!({"removeNodeIds": ["b"], "edges": [{"id": "a_b", "label": "x"}]})).unwrap_err().code(), ErrorCode::ConflictingOperations);
+    assert_eq!(
+        run(json!({"nodes": [{"id": "a", "label": "x"}], "removeNodeIds": ["a"]})).unwrap_err().code(),
+        ErrorCode::ConflictingOperations
+    );
+    assert_eq!(
+        run(json!({"removeNodeIds": ["b"], "edges": [{"id": "a_b", "label": "x"}]})).unwrap_err().code(),
+        ErrorCode::ConflictingOperations
+    );
     assert_eq!(run(json!({"edges": [{"id": "nope", "label": "x"}]})).unwrap_err().code(), ErrorCode::UnknownEdge);
 }
 
@@ -160,7 +175,9 @@ fn metadata_changes_are_listed_and_reserved_keys_ignored() {
 
 #[test]
 fn preserve_fulltext_images_puts_images_back() {
-    let g = Graph::from_value(json!({"nodes": [{"id": "a", "type": "fulltext", "info": "![Header|width:100%](https://x/img.png) Old text"}]})).unwrap();
+    let g =
+        Graph::from_value(json!({"nodes": [{"id": "a", "type": "fulltext", "info": "![Header|width:100%](https://x/img.png) Old text"}]}))
+            .unwrap();
     let p = Proposal::from_value(json!({"preserveExistingFulltextImages": true, "nodes": [{"id": "a", "info": "New text"}]})).unwrap();
     let r = review(&g, &p, &ReviewOptions::default()).unwrap();
     assert_eq!(r.changes[0].new, Some(json!("![Header|width:100%](https://x/img.png)\n\nNew text")));
@@ -176,6 +193,11 @@ fn markdown_images_are_found_in_order() {
 fn review_leaves_the_graph_alone() {
     let g = graph();
     let before = g.to_json();
-    review(&g, &Proposal::from_value(json!({"replaceAllNodes": true, "nodes": [{"id": "a", "label": "z"}]})).unwrap(), &ReviewOptions::default()).unwrap();
+    review(
+        &g,
+        &Proposal::from_value(json!({"replaceAllNodes": true, "nodes": [{"id": "a", "label": "z"}]})).unwrap(),
+        &ReviewOptions::default(),
+    )
+    .unwrap();
     assert_eq!(g.to_json(), before);
 }

@@ -102,7 +102,10 @@ fn a_rebase_merges_untouched_fields_and_blocks_on_conflicts() {
 fn rejecting_a_conflict_keeps_theirs() {
     let mut s = ApprovalSession::new(graph(), None);
     approve(&mut s, json!({"nodes": [{"id": "a", "label": "Ours"}]}));
-    let latest = Graph::from_value(json!({"metadata": {"version": 5}, "nodes": [{"id": "a", "label": "Theirs", "info": "x"}, {"id": "b", "label": "B"}]})).unwrap();
+    let latest = Graph::from_value(
+        json!({"metadata": {"version": 5}, "nodes": [{"id": "a", "label": "Theirs", "info": "x"}, {"id": "b", "label": "B"}]}),
+    )
+    .unwrap();
     s.rebase(latest, Some(json!(5))).unwrap();
     assert_eq!(s.reject("node/a/label").unwrap(), ["node/a/label"], "deciding a conflict is a change even if the flag stays");
     let approved = s.approve(&who("ann"), None).unwrap();
@@ -115,7 +118,10 @@ fn rejecting_a_conflict_keeps_theirs() {
 fn revert_to_reviews_the_way_back_without_audit_fields() {
     let mut s = ApprovalSession::new(graph(), Some("g".into()));
     let old = graph();
-    approve(&mut s, json!({"nodes": [{"id": "a", "label": "A1"}, {"id": "n", "label": "N"}], "edges": [{"source": "n", "target": "a"}], "removeNodeIds": ["b"]}));
+    approve(
+        &mut s,
+        json!({"nodes": [{"id": "a", "label": "A1"}, {"id": "n", "label": "N"}], "edges": [{"source": "n", "target": "a"}], "removeNodeIds": ["b"]}),
+    );
     let review = s.revert_to(&old).unwrap();
     let ids: Vec<_> = review.changes.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["node/a/label", "node/n", "node/b", "edge/n_a", "edge/a_b"]);
