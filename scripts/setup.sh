@@ -13,6 +13,11 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+if ! cargo fmt --version >/dev/null 2>&1; then
+  step "rustup component add rustfmt"
+  rustup component add rustfmt
+fi
+
 # The CLI must match the wasm-bindgen crate in Cargo.lock exactly.
 want=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
