@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/saveGraphWithHistory", post(save_graph))
         .route("/getknowgraphs", get(list_graphs))
+        .route("/whoami", get(whoami))
         .route("/getknowgraph", get(get_graph))
         .route("/getknowgraphhistory", get(get_history))
         .route("/getknowgraphversion", get(get_version))
@@ -147,6 +148,13 @@ async fn read<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let store = state.store.clone();
     blocking(move || store.read(f).map_err(ApiError::from)).await
+}
+
+/// Not in the real service: the user a token belongs to, so an app stamps
+/// approvals as that user (the only one the server will accept).
+async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let user = authenticate(&state, &headers)?;
+    Ok(axum::Json(json!({ "user": user })).into_response())
 }
 
 /// Not in the real service: the graphs this server holds, for a picker.

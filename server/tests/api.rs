@@ -220,6 +220,9 @@ async fn writes_need_a_token_and_only_as_its_user() {
     assert_eq!(s.save(Some(BOB), json!({"id": id, "graphData": meta}), None).await.0, StatusCode::FORBIDDEN);
     // Reads are open.
     assert_eq!(s.get(&format!("/getknowgraph?id={id}")).await.0, StatusCode::OK);
+    let whoami = |token: &'static str| s.http.get(format!("{}/whoami", s.url)).header("X-API-Token", token).send();
+    assert_eq!(whoami(BOB).await.unwrap().json::<Value>().await.unwrap(), json!({"user": "bob@example.com"}));
+    assert_eq!(whoami("nope-nope-nope").await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
