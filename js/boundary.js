@@ -111,11 +111,15 @@ function refuse(value, argument) {
 }
 
 // JSON text of `value`, or a thrown `invalid_value` error naming the path.
-export function toJson(value, argument) {
+// For option objects (`options`), an `undefined` property means "not given",
+// as JS callers expect; in graphs and proposals it is refused, because it
+// could mean "delete" or "null" and JSON would silently drop it.
+export function toJson(value, argument, options) {
   let refused = false;
   let text;
   try {
     text = JSON.stringify(value, function (key, v) {
+      if (options && v === undefined && key !== '' && !Array.isArray(this)) return undefined;
       // `this[key]` is the value before toJSON (a Date, not its string).
       if (refusal(this[key]) !== null || !isWellFormed(key)) {
         refused = true;

@@ -162,6 +162,18 @@ test('session calls out of order or with unknown ids are errors, not traps', () 
   assert.equal(approved.graph.nodes[0].label, 'A2');
 });
 
+test('undefined in an option object means "not given"; in data it is refused', () => {
+  const session = new kg.ApprovalSession(graph, { graphId: undefined, granularity: undefined });
+  session.propose(okProposal, { source: 'ai', model: undefined });
+  const approved = session.approve({ user: 'ann', reason: undefined, now: '2026-02-04T14:30:45.123Z' });
+  assert.equal(approved.audit.reason, null);
+  assert.equal(kg.diffText('a', 'b', { budgetMs: undefined }).ops.length, 2);
+  expectError(() => kg.reviewProposal(graph, { nodes: [{ id: 'a', label: undefined }] }), 'invalid_value');
+  session.propose(okProposal);
+  const err = expectError(() => session.approve({ user: undefined }), 'invalid_argument');
+  assert.match(err.message, /missing field `user`/);
+});
+
 test('bad options are refused by name', () => {
   expectError(() => kg.diffText('a', 'b', { granularity: 'sentence' }), 'invalid_argument');
   expectError(() => kg.diffText('a', 'b', { budgetMs: -1 }), 'invalid_argument');

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: build everything, start the history server on 127.0.0.1:8787
 # (SQLite file kg-history.sqlite, the fixture graphs seeded under UUID ids, a
-# demo token), run the review-approve-save demo against it, and keep serving.
+# demo token) serving the www/ app at /, run the review-approve-save demo
+# against it, and keep serving.
 #   KG_ADDR, KG_DB, KG_TOKEN override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,7 @@ token=${KG_TOKEN:-demo-token-0001}
 
 bash scripts/setup.sh
 bash scripts/build-pkg.sh
+(cd www && npx vite build --logLevel warn)
 cargo build --release -p kg-approval-server
 
 args=(--addr "$addr" --db "$db" --token "$token=demo@example.com")
@@ -27,5 +29,5 @@ if [ -d "$fixtures" ]; then
   node examples/demo.js --server "http://$addr" --token "$token" --graph-title "Stine Oksvold" || true
 fi
 echo
-echo "History server on http://$addr (token $token = demo@example.com). Ctrl-C stops it."
+echo "Open http://$addr/ and sign in with the token $token (demo@example.com). Ctrl-C stops the server."
 wait $server

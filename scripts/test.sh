@@ -16,8 +16,9 @@ cargo test --workspace --quiet
 echo "== cargo test --target wasm32-unknown-unknown (bindings, in Node)"
 cargo test --target wasm32-unknown-unknown --test wasm
 
-echo "== build pkg/node and pkg/web, and the history server the Node tests start"
+echo "== build pkg/node and pkg/web, the www app, and the history server the Node tests start"
 bash scripts/build-pkg.sh
+(cd www && npx vite build --logLevel warn)
 cargo build -p kg-approval-server
 
 echo "== node --test pkg-tests/"

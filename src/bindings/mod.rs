@@ -38,7 +38,7 @@ pub use typescript::*;
 #[wasm_bindgen(module = "/js/boundary.js")]
 extern "C" {
     #[wasm_bindgen(catch, js_name = toJson)]
-    fn to_json(value: &JsValue, argument: &str) -> Result<String, JsValue>;
+    fn to_json(value: &JsValue, argument: &str, options: bool) -> Result<String, JsValue>;
     #[wasm_bindgen(js_name = makeError)]
     fn make_error(code: &str, message: &str, path: Option<String>, argument: &str) -> JsValue;
     #[wasm_bindgen(js_name = deepPath)]
@@ -57,8 +57,18 @@ fn invalid_argument(argument: &str, message: impl std::fmt::Display) -> JsValue 
     make_error("invalid_argument", &format!("{argument}: {message}"), None, argument)
 }
 
+/// Data (graphs, proposals, approvals): every value must survive as JSON.
 fn parse_value(value: &JsValue, argument: &str) -> JsResult<Value> {
-    let text = to_json(value, argument)?;
+    parse_json(value, argument, false)
+}
+
+/// An option object: `undefined` properties count as not given.
+fn parse_option_value(value: &JsValue, argument: &str) -> JsResult<Value> {
+    parse_json(value, argument, true)
+}
+
+fn parse_json(value: &JsValue, argument: &str, options: bool) -> JsResult<Value> {
+    let text = to_json(value, argument, options)?;
     // The text is valid JSON; the parser refuses only nesting past its limit.
     serde_json::from_str(&text).map_err(|_| deep_path(value, argument))
 }
@@ -77,7 +87,7 @@ fn parse_options<T: DeserializeOwned + Default>(value: Option<&JsValue>, argumen
     match value {
         None => Ok(T::default()),
         Some(v) if v.is_undefined() || v.is_null() => Ok(T::default()),
-        Some(v) => serde_json::from_value(parse_value(v, argument)?).map_err(|e| invalid_argument(argument, e)),
+        Some(v) => serde_json::from_value(parse_option_value(v, argument)?).map_err(|e| invalid_argument(argument, e)),
     }
 }
 
@@ -205,7 +215,7 @@ impl ApprovalSession {
     #[wasm_bindgen(unchecked_return_type = "Approved")]
     pub fn approve(&mut self, approval: ApproveArg) -> JsResult<JsValue> {
         let approval: Approval =
-            serde_json::from_value(parse_value(&approval, "approval")?).map_err(|e| invalid_argument("approval", e))?;
+            serde_json::from_value(parse_option_value(&approval, "approval")?).map_err(|e| invalid_argument("approval", e))?;
         let at = match &approval.now {
             Some(now) => Timestamp::parse(now),
             None => Timestamp::from_unix_millis(js_sys::Date::now() as i64),
@@ -250,7 +260,7 @@ impl ApprovalSession {
     /// becomes the newest one's.
     #[wasm_bindgen(js_name = restorePendingSaves)]
     pub fn restore_pending_saves(&mut self, saves: PendingSavesArg) -> JsResult<()> {
-        let text = to_json(&saves, "saves")?;
+        let text = to_json(&saves, "saves", false)?;
         let saves: Vec<PendingSave> = serde_json::from_str(&text).map_err(|e| invalid_argument("saves", e))?;
         self.inner.restore_pending_saves(saves).map_err(|e| js_error(e, "saves"))
     }
