@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{ApprovedArg, AuditFilterArg, ClientOptionsArg, JsResult, invalid_argument, js_error, parse_option_value, parse_value, text_arg, to_js};
+use super::{
+    ApprovedArg, AuditFilterArg, ClientOptionsArg, JsResult, invalid_argument, js_error, parse_option_value, parse_value, text_arg, to_js,
+};
 use crate::history::{Reply, RetryPolicy, read_history, read_reply, save_body};
 
 #[wasm_bindgen(module = "/js/boundary.js")]
@@ -54,7 +56,8 @@ fn detailed(code: &str, message: &str, details: Value) -> JsValue {
 impl HistoryClient {
     #[wasm_bindgen(constructor)]
     pub fn new(options: ClientOptionsArg) -> JsResult<HistoryClient> {
-        let o: ClientOptions = serde_json::from_value(parse_option_value(&options, "options")?).map_err(|e| invalid_argument("options", e))?;
+        let o: ClientOptions =
+            serde_json::from_value(parse_option_value(&options, "options")?).map_err(|e| invalid_argument("options", e))?;
         if !(o.base_url.starts_with("http://") || o.base_url.starts_with("https://")) {
             return Err(invalid_argument("options.baseUrl", format!("must be an absolute http(s) URL, got '{}'", o.base_url)));
         }
