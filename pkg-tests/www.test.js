@@ -153,7 +153,7 @@ test('a conflict: someone saves first, the reviewer decides the rebased change, 
   await page.close();
 });
 
-test('a save that fails keeps the approval and succeeds on Retry after the server is back', async () => {
+test('a save that fails keeps the approval, across a reload, and succeeds on Retry after the server is back', async () => {
   const { page, id } = await openApp('Retry graph');
   const graph = await api().load(id);
   await server.stop();
@@ -162,6 +162,11 @@ test('a save that fails keeps the approval and succeeds on Retry after the serve
   await page.waitForSelector('[data-test=retry]', { timeout: 30000 });
   assert.match(await page.textContent('[data-test=save-status]'), /Not saved: .*network_error.*kept/);
   await server.restart();
+  // The reviewer reloads the page: the approval comes back from localStorage.
+  await page.reload();
+  await page.waitForSelector('[data-test=user]');
+  await page.waitForSelector('[data-test=save-status]:has-text("not been saved yet")');
+  assert.ok((await page.textContent('table.node-list')).includes('Saved later'), 'the approved change is shown');
   await page.click('[data-test=retry]');
   await saved(page, 2);
   assert.equal((await api().load(id)).nodes[1].label, 'Saved later');
