@@ -21,5 +21,8 @@ bash scripts/build-pkg.sh
 (cd www && npx vite build --logLevel warn)
 cargo build -p kg-approval-server
 
+echo "== benchmark harness, smoke run (tiny inputs; the figures come from npm run bench)"
+node bench/run.js --smoke > /dev/null
+
 echo "== node --test pkg-tests/"
 node --test pkg-tests/

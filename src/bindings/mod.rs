@@ -9,6 +9,7 @@
 
 mod args;
 mod client;
+mod memory;
 mod typescript;
 
 use serde::Serialize;
@@ -33,6 +34,7 @@ use crate::{diff_graphs, graph_diff};
 
 use args::{Approval, DiffOptions, ProposeContext, SessionOptions};
 pub use client::HistoryClient;
+pub use memory::wasm_memory;
 pub use typescript::*;
 
 #[wasm_bindgen(module = "/js/boundary.js")]
