@@ -140,6 +140,39 @@ export function deepPath(value, argument) {
   return refuse(value, argument);
 }
 
+const GRAPH_TEXT = Symbol('kg-approval: approved graph text');
+
+// approve()'s result. The graph is parsed from its JSON text only when read,
+// and until then the text itself can go into the save body, so approving a
+// big graph does not serialize it twice. `versionMatches`: the graph's
+// metadata.version is already the base version the body must carry.
+export function makeApproved(graphText, restText, versionMatches) {
+  let graph;
+  const approved = {
+    get graph() {
+      if (graph === undefined) graph = JSON.parse(graphText);
+      return graph;
+    },
+    set graph(value) {
+      graph = value;
+    },
+  };
+  Object.assign(approved, JSON.parse(restText));
+  // Usable only while the graph object was never handed out (so never edited).
+  Object.defineProperty(approved, GRAPH_TEXT, { value: () => (graph === undefined && versionMatches ? graphText : null) });
+  return approved;
+}
+
+// The save body straight from approve()'s kept text, or null when it must be
+// built from the graph object.
+export function fastSaveBody(approved) {
+  const text = approved && typeof approved[GRAPH_TEXT] === 'function' ? approved[GRAPH_TEXT]() : null;
+  const audit = approved && approved.audit;
+  if (text === null || !audit || typeof audit.graphId !== 'string' || audit.graphId === '') return null;
+  const id = JSON.stringify(audit.graphId);
+  return `{"id":${id},"graphData":${text},"override":false,"audit":${toJson(audit, 'approved.audit')}}`;
+}
+
 // A string argument (not JSON-encoded), checked so that it reaches Rust intact.
 export function textArg(value, argument) {
   if (typeof value !== 'string') {

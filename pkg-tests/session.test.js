@@ -167,3 +167,31 @@ test('search and replace changes one occurrence, or all, and composes with a pat
   const composed = kg.reviewProposal(g, { nodes: [{ id: 'a', info: 'x z' }], searchReplace: [{ nodeId: 'a', search: 'z', replace: 'w' }] });
   assert.equal(composed.changes[0].new, 'x w');
 });
+
+test('saveBody: the body client.save posts, from the kept text or from an edited graph', () => {
+  const session = new kg.ApprovalSession(base, { graphId: 'g-1' });
+  session.propose({ nodes: [{ id: 'a', label: 'fast' }] });
+  const approved = session.approve({ user: 'ann', now: NOW });
+  const fast = JSON.parse(kg.saveBody(approved));
+  assert.deepEqual(Object.keys(fast), ['id', 'graphData', 'override', 'audit']);
+  assert.deepEqual([fast.id, fast.override, fast.graphData.metadata.version], ['g-1', false, 7]);
+  assert.deepEqual(fast.audit, approved.audit);
+  // Reading the graph switches to building the body from the object, so an edit counts.
+  assert.deepEqual(fast.graphData, approved.graph);
+  approved.graph.nodes[0].label = 'edited by the caller';
+  assert.equal(JSON.parse(kg.saveBody(approved)).graphData.nodes[0].label, 'edited by the caller');
+  // JSON.stringify of an approval still carries the graph.
+  assert.equal(JSON.parse(JSON.stringify(approved)).graph.nodes[0].label, 'edited by the caller');
+});
+
+test('saveBody of a chained approval carries the version its predecessor was saved as', () => {
+  const session = new kg.ApprovalSession(base, { graphId: 'g-2' });
+  session.propose({ nodes: [{ id: 'a', label: 'one' }] });
+  const first = session.approve({ user: 'ann', now: NOW });
+  session.propose({ nodes: [{ id: 'a', label: 'two' }] });
+  session.approve({ user: 'ann', now: NOW });
+  assert.equal(JSON.parse(kg.saveBody(first)).graphData.metadata.version, 7);
+  session.markSaved(first.audit.approvalId, 8);
+  const [second] = session.pendingSaves();
+  assert.equal(JSON.parse(kg.saveBody(second)).graphData.metadata.version, 8);
+});

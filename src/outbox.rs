@@ -5,7 +5,6 @@
 //! serializes to JSON so an app can keep it in `localStorage` across reloads.
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use crate::audit::AuditEntry;
 use crate::change::Change;
@@ -17,8 +16,10 @@ use crate::graph::Graph;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingSave {
-    /// The approved graph, as JSON text (serialized once, at approval).
-    pub graph: Box<RawValue>,
+    /// The approved graph as JSON text, serialized once at approval; it is
+    /// embedded as JSON (not as a string) when the outbox is serialized.
+    #[serde(with = "raw_json")]
+    pub graph: String,
     pub audit: AuditEntry,
     pub changed_node_ids: Vec<String>,
     pub removed_node_ids: Vec<String>,
@@ -32,7 +33,22 @@ impl PendingSave {
 
     /// The approved graph, parsed.
     pub fn parse_graph(&self) -> Result<Graph> {
-        Graph::from_json(self.graph.get())
+        Graph::from_json(&self.graph)
+    }
+}
+
+/// JSON text kept as text, (de)serialized as the JSON it holds.
+mod raw_json {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::value::RawValue;
+
+    pub fn serialize<S: Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw: &RawValue = serde_json::from_str(text).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(|raw| raw.get().to_owned())
     }
 }
 

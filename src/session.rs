@@ -257,10 +257,8 @@ impl ApprovalSession {
             self.outbox.remove(stale);
         }
         if queued {
-            let graph = serde_json::value::RawValue::from_string(self.graph.to_json())
-                .map_err(|e| Error::new(ErrorCode::InvalidGraph, format!("approved graph: {e}")))?;
             self.outbox.push(PendingSave {
-                graph,
+                graph: self.graph.to_json(),
                 audit: audit.clone(),
                 changed_node_ids: applied.changed_node_ids.clone(),
                 removed_node_ids: applied.removed_node_ids.clone(),

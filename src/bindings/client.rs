@@ -13,10 +13,8 @@ use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{
-    ApprovedArg, AuditFilterArg, ClientOptionsArg, JsResult, invalid_argument, js_error, parse_option_value, parse_value, text_arg, to_js,
-};
-use crate::history::{Reply, RetryPolicy, read_history, read_reply, save_body};
+use super::{ApprovedArg, AuditFilterArg, ClientOptionsArg, JsResult, invalid_argument, js_error, parse_option_value, text_arg, to_js};
+use crate::history::{Reply, RetryPolicy, read_history, read_reply};
 
 #[wasm_bindgen(module = "/js/boundary.js")]
 extern "C" {
@@ -85,16 +83,16 @@ impl HistoryClient {
     /// version, refusing to overwrite a newer one (`ConflictError`).
     #[wasm_bindgen(unchecked_return_type = "Promise<SaveResult>")]
     pub fn save(&self, approved: ApprovedArg) -> js_sys::Promise {
-        let request = parse_value(&approved, "approved").and_then(|v| save_body(&v).map_err(|e| js_error(e, "approved")));
+        let request = super::save_request(&approved);
         let config = self.config.clone();
         future_to_promise(async move {
-            let request = request?;
-            let reply = send(&config, Method::POST, "/saveGraphWithHistory", Some(request.body), request.idempotency_key).await?;
+            let (body, graph_id, key) = request?;
+            let reply = send(&config, Method::POST, "/saveGraphWithHistory", Some(body), key).await?;
             let version = reply.get("newVersion").cloned().unwrap_or(Value::Null);
             if !version.is_i64() {
                 return Err(detailed("http_error", "the server accepted the save but sent no newVersion", json!({ "status": 200 })));
             }
-            Ok(to_js(&json!({ "id": request.graph_id, "newVersion": version })))
+            Ok(to_js(&json!({ "id": graph_id, "newVersion": version })))
         })
     }
 
@@ -177,13 +175,13 @@ fn encode(text: &str) -> String {
 
 /// One request with retries: network errors, timeouts, 429 and 5xx are
 /// retried under the policy; a 409 or another 4xx is final.
-async fn send(config: &Config, method: Method, path: &str, body: Option<String>, key: Option<String>) -> JsResult<Value> {
+async fn send(config: &Config, method: Method, path: &str, body: Option<JsValue>, key: Option<String>) -> JsResult<Value> {
     let url = format!("{}{path}", config.base_url);
     let what = format!("{method} {path}");
     let started = js_sys::Date::now();
     let mut attempt = 0;
     loop {
-        let (failure, retry_after) = match once(config, &method, &url, body.as_deref(), key.as_deref()).await {
+        let (failure, retry_after) = match once(config, &method, &url, body.as_ref(), key.as_deref()).await {
             Ok(Reply::Success(value)) => return Ok(value),
             Ok(Reply::Conflict { current_version, message }) => {
                 return Err(detailed(
@@ -220,7 +218,13 @@ async fn send(config: &Config, method: Method, path: &str, body: Option<String>,
 }
 
 /// One attempt, aborted after the timeout (reading the body included).
-async fn once(config: &Config, method: &Method, url: &str, body: Option<&str>, key: Option<&str>) -> Result<Reply, (&'static str, String)> {
+async fn once(
+    config: &Config,
+    method: &Method,
+    url: &str,
+    body: Option<&JsValue>,
+    key: Option<&str>,
+) -> Result<Reply, (&'static str, String)> {
     let controller = web_sys::AbortController::new().map_err(|_| ("network_error", "AbortController is not available".to_owned()))?;
     let signal = controller.signal();
     let timeout_ms = config.timeout.as_millis() as u32;
@@ -236,7 +240,7 @@ async fn once(config: &Config, method: &Method, url: &str, body: Option<&str>, k
         request = request.header("Idempotency-Key", key);
     }
     let response = match body {
-        Some(body) => request.header("Content-Type", "application/json").body(body).map_err(failed)?.send().await,
+        Some(body) => request.header("Content-Type", "application/json").body(body.clone()).map_err(failed)?.send().await,
         None => request.send().await,
     }
     .map_err(failed)?;

@@ -17,8 +17,6 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use serde_json::value::RawValue;
-
 use crate::approval::Approver;
 use crate::audit::{AuditEntry, Provenance};
 use crate::change::Change;
@@ -47,6 +45,32 @@ extern "C" {
     fn deep_path(value: &JsValue, argument: &str) -> JsValue;
     #[wasm_bindgen(catch, js_name = textArg)]
     fn text_arg(value: &JsValue, argument: &str) -> Result<String, JsValue>;
+    #[wasm_bindgen(js_name = makeApproved)]
+    fn make_approved(graph_text: &str, rest_text: &str, version_matches: bool) -> JsValue;
+    #[wasm_bindgen(catch, js_name = fastSaveBody)]
+    fn fast_save_body(approved: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// The body `HistoryClient.save` posts for an approval: from approve()'s kept
+/// JSON text when its graph was not read, else built from the graph object.
+pub(crate) fn save_request(approved: &JsValue) -> JsResult<(JsValue, String, Option<String>)> {
+    let audit = js_sys::Reflect::get(approved, &"audit".into()).unwrap_or(JsValue::UNDEFINED);
+    let text_of = |key: &str| js_sys::Reflect::get(&audit, &key.into()).ok().and_then(|v| v.as_string());
+    let fast = fast_save_body(approved)?;
+    // is_string, not as_string: the body may be megabytes, and stays in JS.
+    if let (true, Some(graph_id)) = (fast.is_string(), text_of("graphId")) {
+        return Ok((fast, graph_id, text_of("approvalId")));
+    }
+    let request = crate::history::save_body(&parse_value(approved, "approved")?).map_err(|e| js_error(e, "approved"))?;
+    Ok((JsValue::from_str(&request.body), request.graph_id, request.idempotency_key))
+}
+
+/// The JSON body `HistoryClient.save` would post for an approval, for callers
+/// who send it themselves: `{id, graphData, override: false, audit}` with
+/// `graphData.metadata.version` set to the version the review was based on.
+#[wasm_bindgen(js_name = saveBody, unchecked_return_type = "string")]
+pub fn save_body_js(approved: ApprovedArg) -> JsResult<JsValue> {
+    save_request(&approved).map(|(body, _, _)| body)
 }
 
 type JsResult<T> = Result<T, JsValue>;
@@ -225,30 +249,28 @@ impl ApprovalSession {
         .map_err(|e| js_error(e, "approval.now"))?;
         let approver = Approver::new(&approval.user, at).map_err(|e| js_error(e, "approval"))?;
         let approved = self.inner.approve(&approver, approval.reason.as_deref()).map_err(|e| js_error(e, "approval"))?;
-        // A queued approval already holds its graph as JSON text: reuse it.
-        let out = match self.inner.pending_saves().last().filter(|p| approved.queued && p.approval_id() == approved.audit.approval_id) {
-            Some(p) => ApprovedOut {
-                graph: &p.graph,
-                audit: &p.audit,
-                changed_node_ids: &p.changed_node_ids,
-                removed_node_ids: &p.removed_node_ids,
-                changes: &p.changes,
-                queued: true,
-            },
+        // The graph goes to JS as text, parsed there only when read; a queued
+        // approval already holds that text.
+        let empty: &[Change] = &[];
+        let queued = self.inner.pending_saves().last().filter(|p| approved.queued && p.approval_id() == approved.audit.approval_id);
+        let fresh;
+        let (graph_text, changes) = match queued {
+            Some(p) => (p.graph.as_str(), p.changes.as_slice()),
             None => {
-                let graph = RawValue::from_string(self.inner.graph().to_json()).map_err(|e| invalid_argument("approval", e))?;
-                let out = ApprovedOut {
-                    graph: &graph,
-                    audit: &approved.audit,
-                    changed_node_ids: &approved.applied.changed_node_ids,
-                    removed_node_ids: &approved.applied.removed_node_ids,
-                    changes: &[],
-                    queued: false,
-                };
-                return Ok(to_js(&out));
+                fresh = self.inner.graph().to_json();
+                (fresh.as_str(), empty)
             }
         };
-        Ok(to_js(&out))
+        let rest = ApprovedRest {
+            audit: &approved.audit,
+            changed_node_ids: &approved.applied.changed_node_ids,
+            removed_node_ids: &approved.applied.removed_node_ids,
+            changes,
+            queued: approved.queued,
+        };
+        let rest = serde_json::to_string(&rest).map_err(|e| invalid_argument("approval", e))?;
+        let version_matches = self.inner.graph().version() == approved.audit.base_version.as_ref();
+        Ok(make_approved(graph_text, &rest, version_matches))
     }
 
     /// Approvals not yet acknowledged by the server, oldest first. Plain data:
@@ -323,10 +345,10 @@ impl ApprovalSession {
     }
 }
 
+/// Everything of approve()'s result but the graph (which travels as text).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ApprovedOut<'a> {
-    graph: &'a RawValue,
+struct ApprovedRest<'a> {
     audit: &'a AuditEntry,
     changed_node_ids: &'a [String],
     removed_node_ids: &'a [String],
