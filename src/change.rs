@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::graph::{Edge, Graph, Node};
 use crate::text_diff::{TextDiff, TextDiffOptions, diff_text};
 
 /// What a change is about.
@@ -97,6 +98,16 @@ impl Change {
             _ => change.new = Some(value),
         }
         change
+    }
+
+    /// A whole node of a graph, added or removed.
+    pub fn node(kind: ChangeKind, node: &Node) -> Change {
+        Change::whole(Target::Node, kind, node.id(), node.display_label(), Value::Object(node.fields().clone()))
+    }
+
+    /// A whole edge of `graph`, added or removed (labelled by its endpoints' names if it has no label).
+    pub fn edge(kind: ChangeKind, edge: &Edge, graph: &Graph) -> Change {
+        Change::whole(Target::Edge, kind, edge.key(), &graph.edge_label(edge.fields()), Value::Object(edge.fields().clone()))
     }
 
     fn base(target: Target, kind: ChangeKind, entity: &str, label: &str) -> Change {

@@ -38,17 +38,11 @@ pub fn diff_graphs(before: &Graph, after: &Graph, text: Option<&TextDiffOptions>
     for node in before.nodes() {
         match after.node(node.id()) {
             Some(next) => fields(&mut changes, Target::Node, node.id(), next.display_label(), node.fields(), next.fields(), text),
-            None => changes.push(Change::whole(
-                Target::Node,
-                ChangeKind::Removed,
-                node.id(),
-                node.display_label(),
-                Value::Object(node.fields().clone()),
-            )),
+            None => changes.push(Change::node(ChangeKind::Removed, node)),
         }
     }
     for node in after.nodes().iter().filter(|n| before.node(n.id()).is_none()) {
-        changes.push(Change::whole(Target::Node, ChangeKind::Added, node.id(), node.display_label(), Value::Object(node.fields().clone())));
+        changes.push(Change::node(ChangeKind::Added, node));
     }
 
     // Edges pair up by key; edges sharing a key pair up in order.
@@ -64,23 +58,11 @@ pub fn diff_graphs(before: &Graph, after: &Graph, text: Option<&TextDiffOptions>
                 let next = &after.edges()[i];
                 fields(&mut changes, Target::Edge, edge.key(), &after.edge_label(next.fields()), edge.fields(), next.fields(), text);
             }
-            None => changes.push(Change::whole(
-                Target::Edge,
-                ChangeKind::Removed,
-                edge.key(),
-                &before.edge_label(edge.fields()),
-                Value::Object(edge.fields().clone()),
-            )),
+            None => changes.push(Change::edge(ChangeKind::Removed, edge, before)),
         }
     }
     for (edge, _) in after.edges().iter().zip(&matched).filter(|(_, m)| !**m) {
-        changes.push(Change::whole(
-            Target::Edge,
-            ChangeKind::Added,
-            edge.key(),
-            &after.edge_label(edge.fields()),
-            Value::Object(edge.fields().clone()),
-        ));
+        changes.push(Change::edge(ChangeKind::Added, edge, after));
     }
 
     let empty = Map::new();

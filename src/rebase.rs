@@ -131,13 +131,7 @@ fn remove_edges_of_removed_nodes(latest: &Graph, changes: &mut Vec<Change>) {
         for edge in latest.edges_touching(&node) {
             let id = change_id(Target::Edge, edge.key(), None);
             if !changes.iter().any(|c| c.id == id) {
-                let mut removal = Change::whole(
-                    Target::Edge,
-                    ChangeKind::Removed,
-                    edge.key(),
-                    &latest.edge_label(edge.fields()),
-                    Value::Object(edge.fields().clone()),
-                );
+                let mut removal = Change::edge(ChangeKind::Removed, edge, latest);
                 removal.accepted = !is_conflict;
                 changes.push(removal);
             }

@@ -256,13 +256,7 @@ impl<'a> Planner<'a> {
             }
         }
         for node in &self.removed {
-            changes.push(Change::whole(
-                Target::Node,
-                ChangeKind::Removed,
-                node.id(),
-                node.display_label(),
-                Value::Object(node.fields().clone()),
-            ));
+            changes.push(Change::node(ChangeKind::Removed, node));
         }
         changes
     }
@@ -316,13 +310,7 @@ impl<'a> Planner<'a> {
             change.requires = change.node_id.as_deref().and_then(|id| requires.remove(id)).unwrap_or_default();
         }
         for edge in removals {
-            changes.push(Change::whole(
-                Target::Edge,
-                ChangeKind::Removed,
-                edge.key(),
-                &self.edge_label(edge.fields()),
-                Value::Object(edge.fields().clone()),
-            ));
+            changes.push(Change::edge(ChangeKind::Removed, edge, self.graph));
         }
         Ok(())
     }
