@@ -349,3 +349,46 @@ async fn cors_echoes_allowed_origins_and_preflight_is_204() {
     let denied = preflight("http://evil.test").await.unwrap();
     assert!(denied.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn sql_metacharacters_in_every_parameter_are_just_data() {
+    let s = start(Settings::default()).await;
+    let id = s.create().await;
+    let hostile = ["'; DROP TABLE versions; --", "\" OR 1=1 --", "%' OR '%'='", "x\u{0}y", "1; DELETE FROM versions"];
+    for bad in hostile {
+        let q = |name: &str| format!("{name}={}", urlencode(bad));
+        for path in [
+            format!("/getknowgraph?{}", q("id")),
+            format!("/getknowgraphhistory?{}", q("id")),
+            format!("/getknowgraphversion?{}&version=1", q("id")),
+            format!("/getknowgraphversion?id={id}&{}", q("version")),
+            format!("/getknowgraphaudit?id={id}&{}&{}&{}", q("nodeId"), q("user"), q("runId")),
+            format!("/getknowgraphaudit?id={id}&{}", q("limit")),
+            format!("/verifyknowgraph?{}", q("id")),
+        ] {
+            let (status, body) = s.get(&path).await;
+            assert!(status.is_client_error() || status == StatusCode::OK, "{path}: {status} {body}");
+            assert!(body["error"].is_string() || status == StatusCode::OK, "{path}: {body}");
+        }
+        // A NUL cannot travel in a header at all (the HTTP client refuses it).
+        let key = bad.chars().all(|c| !c.is_control()).then_some(bad);
+        let (status, _) = s.save(Some(ANN), json!({"id": bad, "graphData": graph(None, bad)}), key).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "a non-UUID id is refused, not executed");
+        let mut labelled = graph(Some(1), bad);
+        labelled["nodes"][0]["id"] = json!("a");
+        let (status, _) = s
+            .save(Some(ANN), json!({"id": id, "graphData": labelled, "override": true, "audit": {"reason": bad, "runId": bad}}), key)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    // Everything is still there and intact.
+    let (_, history) = s.get(&format!("/getknowgraphhistory?id={id}")).await;
+    assert_eq!(history["history"]["results"].as_array().unwrap().len(), 1 + hostile.len());
+    let (_, audit) = s.get(&format!("/getknowgraphaudit?id={id}&runId={}", urlencode(hostile[0]))).await;
+    assert_eq!(audit["total"], 1, "the hostile runId is stored and matched as data");
+    assert_eq!(s.get(&format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
