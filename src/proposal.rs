@@ -161,17 +161,6 @@ impl Proposal {
         }
         Ok(p)
     }
-
-    /// True when the proposal asks for nothing at all.
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
-            && !self.replace_all_nodes
-            && self.remove_node_ids.is_empty()
-            && self.edges.is_empty()
-            && self.remove_edge_ids.is_empty()
-            && self.search_replace.is_empty()
-            && self.metadata.is_empty()
-    }
 }
 
 fn invalid(path: impl Into<String>, message: impl Into<String>) -> Error {

@@ -261,10 +261,6 @@ impl<'a> Planner<'a> {
         changes
     }
 
-    fn will_exist(&self, id: &str) -> bool {
-        (self.graph.node(id).is_some() && !self.removed_ids.contains(id)) || self.is_added(id)
-    }
-
     fn is_added(&self, id: &str) -> bool {
         self.draft_at.get(id).is_some_and(|&d| self.drafts[d].existing.is_none())
     }
@@ -362,7 +358,7 @@ impl<'a> Planner<'a> {
             }
             if self.is_added(end) {
                 requires.push(change_id(Target::Node, end, None));
-            } else if !self.will_exist(end) {
+            } else if self.graph.node(end).is_none() {
                 let message = format!("edge '{}' ends at node '{end}', which is not in the graph", patch.key);
                 self.warnings.push(Warning::new(WarningCode::DanglingEdge, message).edge(&patch.key));
             }
