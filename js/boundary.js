@@ -57,14 +57,28 @@ function refusal(value) {
     case 'symbol':
       return `is a ${typeof value}, which is not data`;
     default: {
-      if (value === null || Array.isArray(value)) return null;
+      if (value === null) return null;
+      if (Array.isArray(value)) return symbolKeys(value);
       const proto = Object.getPrototypeOf(value);
-      if (proto === Object.prototype || proto === null) return null;
+      if (proto === Object.prototype || proto === null) {
+        // JSON.stringify would call toJSON and send its result instead.
+        if (typeof value.toJSON === 'function') return 'has a toJSON method: pass the data it stands for';
+        return symbolKeys(value);
+      }
       const name = (proto && proto.constructor && proto.constructor.name) || 'object';
       const hint = value instanceof Date ? ': pass date.toISOString()' : ': pass a plain object';
       return `is a ${name}, not plain data${hint}`;
     }
   }
+}
+
+// JSON.stringify drops enumerable Symbol keys without a word; refuse them
+// instead. (Non-enumerable ones, like non-enumerable string keys, are not data.)
+const isEnumerable = Object.prototype.propertyIsEnumerable;
+function symbolKeys(value) {
+  const symbols = Object.getOwnPropertySymbols(value);
+  if (symbols.length === 0 || !symbols.some((s) => isEnumerable.call(value, s))) return null;
+  return 'has a Symbol key, which JSON would drop';
 }
 
 const MAX_DEPTH = 128;
@@ -92,20 +106,33 @@ function locate(value) {
     if (item.depth >= MAX_DEPTH) return { path: item.path, reason: `nests deeper than ${MAX_DEPTH} levels` };
     ancestors.add(v);
     stack.push({ leave: v });
-    const keys = Array.isArray(v) ? v.map((_, i) => i) : Object.keys(v);
+    // Holes of sparse arrays are visited too: they read as undefined.
+    const keys = Array.isArray(v) ? Array.from({ length: v.length }, (_, i) => i) : Object.keys(v);
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i];
-      if (typeof key === 'string' && !isWellFormed(key)) {
-        return { path: item.path + segment(key), reason: 'is a key with a lone UTF-16 surrogate' };
+      const path = item.path + segment(key);
+      if (typeof key === 'string' && !isWellFormed(key)) return { path, reason: 'is a key with a lone UTF-16 surrogate' };
+      let child;
+      try {
+        child = v[key];
+      } catch (e) {
+        return { path, reason: `cannot be read (its getter threw: ${e && e.message})` };
       }
-      stack.push({ value: v[key], path: item.path + segment(key), depth: item.depth + 1 });
+      stack.push({ value: child, path, depth: item.depth + 1 });
     }
   }
   return { path: '', reason: 'cannot be converted to JSON' };
 }
 
 function refuse(value, argument) {
-  const { path, reason } = locate(value);
+  let found;
+  try {
+    found = locate(value);
+  } catch (e) {
+    // A Proxy whose traps throw: there is no path to name.
+    found = { path: '', reason: `cannot be read (${e && e.message})` };
+  }
+  const { path, reason } = found;
   const where = path ? `${argument}${path.startsWith('[') ? '' : '.'}${path.replace(/^\./, '')}` : argument;
   return makeError('invalid_value', `${where} ${reason}`, path.replace(/^\./, ''), argument);
 }

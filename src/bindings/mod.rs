@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 use crate::approval::Approver;
 use crate::audit::{AuditEntry, Provenance};
 use crate::change::Change;
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::graph::Graph;
 use crate::outbox::PendingSave;
 use crate::proposal::Proposal;
@@ -101,11 +101,22 @@ fn parse_json(value: &JsValue, argument: &str, options: bool) -> JsResult<Value>
 
 /// A graph argument; `argument` names it in errors (`graph`, `before`, `latest`...).
 fn parse_graph(value: &JsValue, argument: &str) -> JsResult<Graph> {
+    missing(value, argument, ErrorCode::InvalidGraph, "a graph {nodes, edges}")?;
     Graph::from_value(parse_value(value, argument)?).map_err(|e| js_error(e, argument))
 }
 
 fn parse_proposal(value: &JsValue) -> JsResult<Proposal> {
+    missing(value, "proposal", ErrorCode::InvalidProposal, "a proposal object")?;
     Proposal::from_value(parse_value(value, "proposal")?).map_err(|e| js_error(e, "proposal"))
+}
+
+/// A left-out argument is the wrong type for it, not an `undefined` value
+/// inside data.
+fn missing(value: &JsValue, argument: &str, code: ErrorCode, expected: &str) -> JsResult<()> {
+    if value.is_undefined() {
+        return Err(js_error(Error::new(code, format!("{argument} is missing (undefined): pass {expected}")), argument));
+    }
+    Ok(())
 }
 
 /// An options object; `undefined` and `null` mean all defaults.
