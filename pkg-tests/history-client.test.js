@@ -9,6 +9,7 @@ const { randomUUID } = require('crypto');
 const { kg } = require('./support/kg');
 const { startServer, TOKENS, USERS } = require('./support/server');
 const { startProxy } = require('./support/fault-proxy');
+const { fast, clientOf, savedSession: savedFor, expectReject } = require('./support/history');
 
 let server;
 test.before(async () => {
@@ -18,42 +19,8 @@ test.after(async () => {
   await server.close();
 });
 
-const fast = { retries: 3, retryDelayMs: 5, maxRetryDelayMs: 20, timeoutMs: 2000 };
-const client = (who = 'ann', options = {}) => new kg.HistoryClient({ baseUrl: server.url, token: TOKENS[who], ...fast, ...options });
-
-function graph() {
-  return {
-    metadata: { title: 'Client test' },
-    nodes: [
-      { id: 'a', label: 'A', info: 'alpha text', position: { x: 0, y: 0 } },
-      { id: 'b', label: 'B', info: 'beta', visible: false },
-      { id: 'c', label: 'C' },
-    ],
-    edges: [{ id: 'a_b', source: 'a', target: 'b', label: 'kept' }],
-  };
-}
-
-/** A session on a graph that is saved as version 1 on the server. */
-async function savedSession(who = 'ann') {
-  const graphId = randomUUID();
-  const session = new kg.ApprovalSession(graph(), { graphId });
-  session.propose({ metadata: { description: 'first version' } }, { source: 'import' });
-  const approved = session.approve({ user: USERS[who] });
-  const { newVersion } = await client(who).save(approved);
-  session.markSaved(approved.audit.approvalId, newVersion);
-  return { graphId, session };
-}
-
-async function expectReject(promise, code) {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(e instanceof kg.KgApprovalError, `${e}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
+const client = (who, options) => clientOf(server, who, options);
+const savedSession = (who) => savedFor(server, who);
 
 test('bug 9: save reads newVersion, and the session is based on it afterwards', async () => {
   const { graphId, session } = await savedSession();

@@ -84,6 +84,10 @@ pub enum Reply {
     Retry { status: u16, message: String, retry_after: Option<Duration> },
     /// Any other 4xx: trying again would not help.
     Fail { status: u16, message: String },
+    /// A 2xx whose body is not JSON (cut off by a proxy, or an HTML error
+    /// page): the request may have worked, but its answer was lost. Worth
+    /// trying again, because saves carry an idempotency key.
+    Unreadable { status: u16, message: String },
 }
 
 /// Classifies a response by status and body text.
@@ -98,7 +102,7 @@ pub fn read_reply(status: u16, body: &str, retry_after: Option<&str>) -> Reply {
     match status {
         200..=299 => match parsed {
             Some(value) => Reply::Success(value),
-            None => Reply::Fail { status, message: format!("the server answered {status} with a body that is not JSON: {message}") },
+            None => Reply::Unreadable { status, message: format!("the server answered {status} with a body that is not JSON: {message}") },
         },
         409 => Reply::Conflict { current_version: parsed.as_ref().and_then(|v| v.get("currentVersion")).cloned(), message },
         429 | 500..=599 => Reply::Retry { status, message, retry_after: retry_after.and_then(parse_retry_after) },
@@ -135,8 +139,9 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The wait before retry number `attempt` (0-based): exponential backoff
-    /// with full jitter (`random` in [0, 1)), at least a server's
-    /// `Retry-After`, never more than `max_delay`.
+    /// with full jitter (`random` in [0, 1)) up to `max_delay`, but at least
+    /// a server's `Retry-After` (the server knows best when it can take the
+    /// request again).
     ///
     /// ```
     /// use kg_approval::history::RetryPolicy;
@@ -144,11 +149,31 @@ impl RetryPolicy {
     /// let policy = RetryPolicy::default();
     /// assert_eq!(policy.delay(2, 0.5, None), Duration::from_millis(400));
     /// assert_eq!(policy.delay(0, 0.0, Some(Duration::from_secs(1))), Duration::from_secs(1));
+    /// assert_eq!(policy.delay(0, 0.0, Some(Duration::from_secs(9))), Duration::from_secs(9));
     /// ```
     pub fn delay(&self, attempt: u32, random: f64, retry_after: Option<Duration>) -> Duration {
         let ceiling = self.base_delay.saturating_mul(1u32 << attempt.min(16)).min(self.max_delay);
         let jittered = ceiling.mul_f64(random.clamp(0.0, 1.0));
-        jittered.max(retry_after.unwrap_or_default()).min(self.max_delay)
+        jittered.max(retry_after.unwrap_or_default())
+    }
+
+    /// Whether to retry after failed attempt number `attempt` (0-based),
+    /// `elapsed` after the first began, and after what wait: `None` once the
+    /// retries are used up or the retry would start past `max_total` (a
+    /// `Retry-After` of an hour fails now, so the caller can say so, instead
+    /// of hanging).
+    ///
+    /// ```
+    /// use kg_approval::history::RetryPolicy;
+    /// use std::time::Duration;
+    /// let policy = RetryPolicy::default();
+    /// assert_eq!(policy.next(0, Duration::ZERO, 0.5, None), Some(Duration::from_millis(100)));
+    /// assert_eq!(policy.next(4, Duration::ZERO, 0.5, None), None);
+    /// assert_eq!(policy.next(0, Duration::ZERO, 0.5, Some(Duration::from_secs(3600))), None);
+    /// ```
+    pub fn next(&self, attempt: u32, elapsed: Duration, random: f64, retry_after: Option<Duration>) -> Option<Duration> {
+        let wait = self.delay(attempt, random, retry_after);
+        (attempt < self.retries && elapsed + wait <= self.max_total).then_some(wait)
     }
 }
 
@@ -215,7 +240,8 @@ mod tests {
         );
         assert_eq!(read_reply(429, "{}", Some("soon")), Reply::Retry { status: 429, message: "{}".into(), retry_after: None });
         assert_eq!(read_reply(403, r#"{"error": "no scope"}"#, None), Reply::Fail { status: 403, message: "no scope".into() });
-        assert!(matches!(read_reply(200, "<html>", None), Reply::Fail { status: 200, .. }));
+        assert!(matches!(read_reply(200, "<html>", None), Reply::Unreadable { status: 200, .. }));
+        assert!(matches!(read_reply(200, r#"{"newVersion": 3"#, None), Reply::Unreadable { status: 200, .. }));
     }
 
     #[test]
@@ -225,7 +251,16 @@ mod tests {
         assert_eq!(p.delay(3, 1.0, None), Duration::from_millis(1600));
         assert_eq!(p.delay(30, 1.0, None), Duration::from_secs(5));
         assert_eq!(p.delay(1, 0.0, None), Duration::ZERO);
-        assert_eq!(p.delay(0, 0.5, Some(Duration::from_secs(60))), Duration::from_secs(5));
+        assert_eq!(p.delay(0, 0.5, Some(Duration::from_secs(60))), Duration::from_secs(60), "Retry-After wins over our own cap");
+    }
+
+    #[test]
+    fn retries_stop_at_the_count_or_the_total_budget() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.next(3, Duration::from_secs(1), 1.0, None), Some(Duration::from_millis(1600)));
+        assert_eq!(p.next(4, Duration::from_secs(1), 1.0, None), None, "retries used up");
+        assert_eq!(p.next(0, Duration::from_secs(29), 1.0, Some(Duration::from_secs(2))), None, "would start past 30 s");
+        assert_eq!(p.next(0, Duration::from_secs(20), 0.0, Some(Duration::from_secs(10))), Some(Duration::from_secs(10)));
     }
 
     #[test]

@@ -173,8 +173,9 @@ fn encode(text: &str) -> String {
     String::from(js_sys::encode_uri_component(text))
 }
 
-/// One request with retries: network errors, timeouts, 429 and 5xx are
-/// retried under the policy; a 409 or another 4xx is final.
+/// One request with retries: network errors, timeouts, 429, 5xx and
+/// unreadable answers are retried under the policy; a 409 or another 4xx is
+/// final.
 async fn send(config: &Config, method: Method, path: &str, body: Option<JsValue>, key: Option<String>) -> JsResult<Value> {
     let url = format!("{}{path}", config.base_url);
     let what = format!("{method} {path}");
@@ -205,13 +206,15 @@ async fn send(config: &Config, method: Method, path: &str, body: Option<JsValue>
                 ),
                 retry_after,
             ),
+            Ok(Reply::Unreadable { status, message }) => {
+                (detailed("invalid_response", &format!("{what}: {message}"), json!({ "status": status, "attempts": attempt + 1 })), None)
+            }
             Err((code, message)) => (detailed(code, &format!("{what}: {message}"), json!({ "attempts": attempt + 1 })), None),
         };
         let elapsed = Duration::from_millis((js_sys::Date::now() - started).max(0.0) as u64);
-        if attempt >= config.policy.retries || elapsed >= config.policy.max_total {
+        let Some(delay) = config.policy.next(attempt, elapsed, js_sys::Math::random(), retry_after) else {
             return Err(failure);
-        }
-        let delay = config.policy.delay(attempt, js_sys::Math::random(), retry_after);
+        };
         TimeoutFuture::new(delay.as_millis().min(u32::MAX as u128) as u32).await;
         attempt += 1;
     }

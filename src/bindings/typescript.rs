@@ -250,7 +250,7 @@ export type ErrorCode =
   | 'ambiguous_edge_id' | 'conflicting_operations' | 'search_not_found' | 'field_not_text'
   | 'unknown_change' | 'no_pending_review' | 'inconsistent_decision' | 'invalid_argument' | 'invalid_value'
   | 'unknown_approval' | 'unresolved_conflict'
-  | 'network_error' | 'timeout' | 'http_error' | 'version_conflict';
+  | 'network_error' | 'timeout' | 'http_error' | 'invalid_response' | 'version_conflict';
 "#;
 
 #[wasm_bindgen]
