@@ -14,6 +14,7 @@ test('kill -9 mid-load loses no acknowledged save and leaves no half-written ver
     const graph = generateGraph(10, { seed: 21, infoBytes: [2000, 3000], htmlEvery: 0 });
     const ids = Array.from({ length: 8 }, () => randomUUID());
     const acknowledged = new Map(ids.map((id) => [id, 0]));
+    const labels = new Map(ids.map((id) => [id, new Map()])); // version → the label it was acknowledged with
     let attempted = 0;
     const save = async (id, version, i) => {
       const graphData = { ...graph, metadata: { title: 'crash', ...(version ? { version } : {}) }, nodes: graph.nodes.map((n, k) => (k === 0 ? { ...n, label: `save ${i}` } : n)) };
@@ -31,6 +32,7 @@ test('kill -9 mid-load loses no acknowledged save and leaves no half-written ver
         try {
           const version = await save(id, acknowledged.get(id), i);
           acknowledged.set(id, version);
+          labels.get(id).set(version, `save ${i}`);
         } catch {
           return; // the server is gone
         }
@@ -53,6 +55,7 @@ test('kill -9 mid-load loses no acknowledged save and leaves no half-written ver
         const stored = await (await fetch(`${server.url}/getknowgraphversion?id=${id}&version=${v}`)).json();
         assert.equal(stored.metadata.version, v, `${id} v${v} is whole`);
         assert.equal(stored.nodes.length, graph.nodes.length);
+        if (labels.get(id).has(v)) assert.equal(stored.nodes[0].label, labels.get(id).get(v), `${id} v${v} is what was acknowledged`);
       }
       const verify = await (await fetch(`${server.url}/verifyknowgraph?id=${id}`)).json();
       assert.deepEqual([verify.ok, verify.versions], [true, versions.length], `${id}: ${JSON.stringify(verify.firstBroken)}`);
