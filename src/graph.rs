@@ -293,6 +293,19 @@ impl Graph {
         self.metadata().and_then(|m| m.get("version"))
     }
 
+    /// Sets `metadata.version` (the history server numbers what it stores).
+    ///
+    /// ```
+    /// use kg_approval::Graph;
+    /// use serde_json::json;
+    /// let mut graph = Graph::from_value(json!({"nodes": []})).unwrap();
+    /// graph.set_version(json!(3));
+    /// assert_eq!(graph.version(), Some(&json!(3)));
+    /// ```
+    pub fn set_version(&mut self, version: Value) {
+        self.metadata_mut().insert("version".to_owned(), version);
+    }
+
     /// A top-level field other than `nodes`/`edges` (e.g. `id`).
     pub fn root_field(&self, key: &str) -> Option<&Value> {
         self.root.get(key)

@@ -2,22 +2,28 @@
 //! the canonical JSON of its graph and of its audit record, so changing any
 //! stored version breaks every link after it.
 
-use kg_approval::canonical::canonical_json;
+use std::io::Write;
+
+use kg_approval::canonical::{HashWriter, write_canonical};
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::store::VersionRow;
 
-/// SHA-256 (hex) of `prev_hash`, the graph and the audit record.
+/// SHA-256 (hex) of `prev_hash`, the graph and the audit record: of
+/// `prev_hash \n canonical(graph) \n canonical(audit)`, streamed into the
+/// hasher.
 pub fn version_hash(prev_hash: &str, graph: &Value, audit: &Value) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(prev_hash.as_bytes());
-    hasher.update(b"\n");
-    hasher.update(canonical_json(graph).as_bytes());
-    hasher.update(b"\n");
-    hasher.update(canonical_json(audit).as_bytes());
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let mut hasher = HashWriter::default();
+    let written = (|| {
+        hasher.write_all(prev_hash.as_bytes())?;
+        hasher.write_all(b"\n")?;
+        write_canonical(graph, &mut hasher)?;
+        hasher.write_all(b"\n")?;
+        write_canonical(audit, &mut hasher)
+    })();
+    written.expect("hashing cannot fail");
+    hasher.hex()
 }
 
 /// The outcome of checking a graph's chain.
@@ -70,4 +76,21 @@ pub fn verify(rows: &[VersionRow]) -> Verification {
         prev_hash = row.hash.clone();
     }
     Verification { versions: rows.len(), pruned, ok: true, first_broken: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use sha2::{Digest, Sha256};
+
+    use super::version_hash;
+
+    /// The streamed hash is the hash of the documented text, so chains
+    /// stored by earlier builds keep verifying.
+    #[test]
+    fn the_hash_covers_the_documented_text() {
+        let text = "prev\n{\"a\":\"x\",\"b\":[1,{\"c\":null}]}\n{\"k\":\"\\u0000é\"}";
+        let expected: String = Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(version_hash("prev", &json!({"b": [1, {"c": null}], "a": "x"}), &json!({"k": "\u{0}é"})), expected);
+    }
 }

@@ -10,6 +10,7 @@
 
 pub mod chain;
 pub mod error;
+pub mod latest;
 pub mod routes;
 pub mod save;
 pub mod seed;

@@ -6,6 +6,8 @@
 //! who saved what and why — computing the field-level diff itself, with the
 //! same core the client uses, instead of trusting the client's.
 
+use std::sync::Arc;
+
 use kg_approval::{Graph, Timestamp, diff_graphs};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -93,14 +95,16 @@ pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved
     if let Some(user) = audit.user.as_deref().filter(|u| *u != ctx.user) {
         return Err(ApiError::Forbidden(format!("the audit names '{user}', but the token belongs to '{}'", ctx.user)));
     }
-    Graph::from_value(graph.clone()).map_err(|e| ApiError::BadRequest(format!("graphData: {e}")))?;
+    // Parsed before taking the write lock: only what needs the stored
+    // history (the version number, the diff, the hash) runs under it.
+    let mut new = Graph::from_value(graph.clone()).map_err(|e| ApiError::BadRequest(format!("graphData: {e}")))?;
 
-    store.write(|tx| {
+    let written = store.write(|tx| {
         if let Some(version) = key.as_deref().map(|k| store::by_idempotency_key(tx, &id, k)).transpose()?.flatten() {
-            return Ok(Saved { version, replayed: true });
+            return Ok(Written::Replayed(version));
         }
-        let latest = store::latest(tx, &id)?;
-        let current = latest.as_ref().map_or(0, |v| v.version);
+        let head = store::head(tx, &id)?;
+        let current = head.as_ref().map_or(0, |(version, _)| *version);
         if current == 0 && !is_uuid_v4(&id) {
             return Err(ApiError::InvalidNewId { received: id.clone() });
         }
@@ -109,10 +113,13 @@ pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved
         }
         let version = current + 1;
         set_version(&mut graph, version);
-        let new = Graph::from_value(graph.clone()).map_err(|e| ApiError::BadRequest(format!("graphData: {e}")))?;
-        let previous = match latest.as_ref().and_then(|v| v.graph_json.as_deref()) {
-            Some(text) => Graph::from_json(text).map_err(|e| ApiError::Internal(format!("stored version {current} of {id}: {e}")))?,
-            None => Graph::from_value(json!({"nodes": [], "edges": []})).map_err(|e| ApiError::Internal(e.to_string()))?,
+        new.set_version(json!(version));
+        let previous = match &head {
+            Some((v, hash)) => match store.latest.get(&id, *v, hash) {
+                Some(cached) => cached,
+                None => Arc::new(stored_graph(tx, &id, *v)?),
+            },
+            None => Arc::new(empty_graph()?),
         };
         let diff = diff_graphs(&previous, &new, None);
         check_stamps(&new, &diff.changes, ctx.user)?;
@@ -135,8 +142,10 @@ pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved
             "summary": diff.summary,
             "changes": diff.changes,
         });
-        let prev_hash = latest.map(|v| v.hash).unwrap_or_default();
+        let prev_hash = head.map(|(_, hash)| hash).unwrap_or_default();
         let touched: Vec<String> = diff.changes.iter().filter_map(|c| c.node_id.clone()).collect();
+        let graph_json = new.to_json();
+        let bytes = graph_json.len();
         let row = VersionRow {
             graph_id: id.clone(),
             version,
@@ -147,7 +156,7 @@ pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved
             run_id: audit.run_id.clone(),
             idempotency_key: key.clone(),
             hash: version_hash(&prev_hash, &graph, &record),
-            graph_json: Some(new.to_json()),
+            graph_json: Some(graph_json),
             audit_json: record.to_string(),
             prev_hash,
         };
@@ -155,8 +164,35 @@ pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved
         if let Some(keep) = ctx.keep_versions {
             store::prune(tx, &id, version, keep)?;
         }
-        Ok(Saved { version, replayed: false })
-    })
+        Ok(Written::New { version, hash: row.hash, bytes })
+    })?;
+    match written {
+        Written::Replayed(version) => Ok(Saved { version, replayed: true }),
+        Written::New { version, hash, bytes } => {
+            // Committed: the next save of this graph can diff against it as is.
+            store.latest.put(&id, version, hash, Arc::new(new), bytes);
+            Ok(Saved { version, replayed: false })
+        }
+    }
+}
+
+/// What the write transaction did.
+enum Written {
+    Replayed(i64),
+    New { version: i64, hash: String, bytes: usize },
+}
+
+/// A stored version's snapshot, parsed (an empty graph if it was pruned).
+fn stored_graph(tx: &rusqlite::Transaction<'_>, id: &str, version: i64) -> Result<Graph, ApiError> {
+    let row = store::version(tx, id, version)?;
+    match row.and_then(|r| r.graph_json) {
+        Some(text) => Graph::from_json(&text).map_err(|e| ApiError::Internal(format!("stored version {version} of {id}: {e}"))),
+        None => empty_graph(),
+    }
+}
+
+fn empty_graph() -> Result<Graph, ApiError> {
+    Graph::from_value(json!({"nodes": [], "edges": []})).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// The real service's rule, strictly: `metadata.version` must be the current

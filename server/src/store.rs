@@ -9,6 +9,8 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
+use crate::latest::LatestGraphs;
+
 /// Schema migrations, applied in order; `PRAGMA user_version` records how
 /// many have run.
 const MIGRATIONS: &[&str] = &["CREATE TABLE versions (
@@ -86,6 +88,8 @@ pub struct AuditFilter {
 
 pub struct Store {
     conn: Mutex<Connection>,
+    /// The newest parsed version of recently saved graphs.
+    pub latest: LatestGraphs,
 }
 
 impl Store {
@@ -110,7 +114,7 @@ impl Store {
             tx.pragma_update(None, "user_version", i)?;
         }
         tx.commit()?;
-        Ok(Store { conn: Mutex::new(conn) })
+        Ok(Store { conn: Mutex::new(conn), latest: LatestGraphs::default() })
     }
 
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`), committing if it
@@ -128,6 +132,14 @@ impl Store {
         let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&conn)
     }
+}
+
+/// The number and hash of the newest version of a graph.
+pub fn head(conn: &Connection, graph_id: &str) -> rusqlite::Result<Option<(i64, String)>> {
+    conn.query_row("SELECT version, hash FROM versions WHERE graph_id = ?1 ORDER BY version DESC LIMIT 1", [graph_id], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+    .optional()
 }
 
 /// The newest version of a graph.
