@@ -176,6 +176,13 @@ works(V, 'a Proxy that reads like its target (Vue reactive)', () => [new Proxy(p
 works(V, 'a null-prototype object', () => [{ nodes: [Object.assign(Object.create(null), { id: 'a', label: 'np' })] }], review, (r) => assert.equal(r.changes[0].new, 'np'));
 works(V, '-0 and 2^60 are numbers', () => [patch({ z: -0, big: 2 ** 60 })], review, (r) => assert.deepEqual(r.changes.map((c) => c.new), [0, 2 ** 60]));
 
+const doubles = [0.1 + 0.2, 2 ** 53 + 2, 1e300 / 3, 5e-324, Number.MAX_VALUE, 1.1111111111111111e44, -1e-7, 123456789.12345679];
+works(V, 'numbers come back as the same doubles, bit for bit', () => [{ nodes: [{ id: 'a', n: doubles, position: { x: 0.1 + 0.7, y: 1 / 3 } }] }], (g) => approveAll(g, patch({ label: 'x' })), (r, g) => {
+  const node = r.graph.nodes[0];
+  node.n.forEach((v, i) => assert.ok(Object.is(v, g.nodes[0].n[i]), `${v} came back for ${g.nodes[0].n[i]}`));
+  assert.deepEqual(node.position, g.nodes[0].position);
+});
+
 // --- cycles -------------------------------------------------------------------
 const C = 'cycle';
 refuses(C, 'a graph node that contains itself', 'invalid_value', () => {
