@@ -207,7 +207,10 @@ function print(size, server) {
   console.log(`\nwasm: ${JSON.stringify(size)}`);
   if (server) {
     console.log('\nhistory server (50 KB graph, loopback):');
-    for (const s of server.levels) console.log(`  ${String(s.clients).padStart(2)} clients: ${s.savesPerSecond.toFixed(0)} saves/s, p50 ${fmt(s.p50)} ms, p99 ${fmt(s.p99)} ms (${s.saves} saves)`);
+    for (const s of server.levels) {
+      const cpu = s.serverCpuMs ? `; CPU per save: server ${fmt(s.serverCpuMs)} ms, load generator ${fmt(s.clientCpuMs)} ms` : '';
+      console.log(`  ${String(s.clients).padStart(2)} clients: ${s.savesPerSecond.toFixed(0)} saves/s, p50 ${fmt(s.p50)} ms, p99 ${fmt(s.p99)} ms (${s.saves} saves${cpu})`);
+    }
     console.log(`  direct SQLite ceiling: ${server.ceiling.toFixed(0)} inserts/s`);
   }
   console.log('\ntargets:');

@@ -12,7 +12,7 @@ for (const row of r.rows) {
   last = row.workload;
 }
 const s = r.server;
-console.log(`\nHistory server, ${Math.round(s.graphBytes / 1024)} KB graph, loopback: ${s.levels.map((l) => `${l.clients} client${l.clients > 1 ? 's' : ''} ${Math.round(l.savesPerSecond)} saves/s (p50 ${fmt(l.p50)} ms, p99 ${fmt(l.p99)} ms)`).join('; ')}. Direct SQLite ceiling: ${Math.round(s.ceiling)} inserts/s.`);
+console.log(`\nHistory server, ${Math.round(s.graphBytes / 1024)} KB graph, loopback: ${s.levels.map((l) => `${l.clients} client${l.clients > 1 ? 's' : ''} ${Math.round(l.savesPerSecond)} saves/s (p50 ${fmt(l.p50)} ms, p99 ${fmt(l.p99)} ms${l.serverCpuMs ? `, server CPU ${fmt(l.serverCpuMs)} ms/save` : ''})`).join('; ')}. Direct SQLite ceiling: ${Math.round(s.ceiling)} inserts/s.`);
 console.log(`\nWASM: ${Math.round(r.size.raw / 1024)} KB raw / ${Math.round(r.size.gzip / 1024)} KB gzipped as built; after wasm-opt -Oz ${Math.round(r.size.rawOpt / 1024)} KB / ${Math.round(r.size.gzipOpt / 1024)} KB gzipped.\n`);
 console.log('| target | met | measured |');
 console.log('|---|---|---|');

@@ -25,15 +25,20 @@ async function startServer(extraArgs = []) {
       let out = '';
       let err = '';
       const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 15000);
-      child.stdout.on('data', (chunk) => {
+      const onData = (chunk) => {
         out += chunk;
         const match = out.match(/listening on (http:\/\/[\d.:]+)/);
         if (match) {
           clearTimeout(timer);
+          // From here on the log (a line per request) is drained unread,
+          // not collected and searched for the life of the server.
+          child.stdout.off('data', onData);
+          child.stdout.resume();
           resolve({ child, url: match[1] });
         }
-      });
-      child.stderr.on('data', (chunk) => (err += chunk));
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', (chunk) => (err = (err + chunk).slice(-4000)));
       child.on('exit', (code) => {
         clearTimeout(timer);
         reject(new Error(`server exited with ${code}: ${err}`));
