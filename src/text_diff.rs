@@ -15,11 +15,13 @@
 //! assert_eq!(deleted, ["quick"]);
 //! ```
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use similar::{DiffTag, TextDiff as Similar, TextDiffConfig};
+use similar::DiffTag;
+use similar::algorithms::{Capture, Compact, Replace, myers};
 use unicode_segmentation::UnicodeSegmentation;
 // The clock similar checks its deadline against: performance.now() in WASM.
 #[cfg(target_arch = "wasm32")]
@@ -118,10 +120,11 @@ pub fn diff_text(old: &str, new: &str, options: &TextDiffOptions) -> TextDiff {
     let mut ops = Ops::default();
     let mut degraded = false;
 
-    let lines = config(deadline).diff_lines(old, new);
+    let (old_lines, new_lines): (Vec<&str>, Vec<&str>) = (old.split_inclusive('\n').collect(), new.split_inclusive('\n').collect());
+    let lines = diff_tokens(&old_lines, &new_lines, deadline);
     // A line diff cut short by the deadline is coarser than it should be.
     degraded |= past(deadline);
-    for (tag, old_range, new_range) in spans(&lines) {
+    for (tag, old_range, new_range) in lines {
         let (old_part, new_part) = (&old[old_range], &new[new_range]);
         if tag == DiffTag::Equal {
             ops.push(OpKind::Equal, old_part);
@@ -158,12 +161,12 @@ fn refine(old: &str, new: &str, granularity: Granularity, deadline: Option<Insta
     }
     let old_tokens = tokenize(old, granularity, deadline)?;
     let new_tokens = tokenize(new, granularity, deadline)?;
-    let fine = config(deadline).diff_slices(&old_tokens, &new_tokens);
+    let fine = diff_tokens(&old_tokens, &new_tokens, deadline);
     if past(deadline) {
         return None;
     }
     let mut ops = Ops::default();
-    for (tag, o, n) in spans(&fine) {
+    for (tag, o, n) in fine {
         match tag {
             DiffTag::Equal => ops.push(OpKind::Equal, &old[o]),
             _ => {
@@ -210,38 +213,64 @@ fn tokenize(text: &str, granularity: Granularity, deadline: Option<Instant>) -> 
     Some(out)
 }
 
-fn config(deadline: Option<Instant>) -> TextDiffConfig {
-    let mut config = TextDiffConfig::default();
-    if let Some(deadline) = deadline {
-        config.deadline(deadline);
-    }
-    config
-}
-
 fn past(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() > d)
 }
 
-/// The diff's ops as byte ranges of the two texts. Tokens are contiguous
-/// slices of their text, so a token range maps to a byte range by prefix sums.
-fn spans(diff: &Similar<'_, '_, str>) -> Vec<(DiffTag, Range<usize>, Range<usize>)> {
-    fn offsets<'a>(tokens: impl Iterator<Item = &'a str>) -> Vec<usize> {
-        let mut offsets = vec![0];
-        let mut at = 0;
-        for token in tokens {
-            at += token.len();
-            offsets.push(at);
-        }
-        offsets
+/// Myers over two token lists (lines, words or graphemes), as byte ranges of
+/// the texts they were cut from, with similar's compaction and replace
+/// detection. Tokens are interned first, so this is one instantiation of
+/// similar's generic algorithm: its `TextDiff` API compiled about 30 copies
+/// of Myers (460 KB of the WASM).
+fn diff_tokens(old: &[&str], new: &[&str], deadline: Option<Instant>) -> Vec<(DiffTag, Range<usize>, Range<usize>)> {
+    let (old_ids, new_ids) = intern(old, new);
+    let (old_ids, new_ids) = (&old_ids[..], &new_ids[..]);
+    let mut hook = Compact::new(Replace::new(Capture::default()), old_ids, new_ids);
+    match myers::diff_deadline(&mut hook, old_ids, 0..old_ids.len(), new_ids, 0..new_ids.len(), deadline) {
+        Ok(()) => {}
+        Err(never) => match never {},
     }
-    let old = offsets(diff.iter_old_slices());
-    let new = offsets(diff.iter_new_slices());
-    diff.ops()
+    let (old_at, new_at) = (offsets(old), offsets(new));
+    hook.into_inner()
+        .into_inner()
+        .into_ops()
         .iter()
         .map(|op| {
             let (tag, o, n) = op.as_tag_tuple();
-            (tag, old[o.start]..old[o.end], new[n.start]..new[n.end])
+            (tag, old_at[o.start]..old_at[o.end], new_at[n.start]..new_at[n.end])
         })
+        .collect()
+}
+
+/// Each distinct token as a number, the same in both lists. The common
+/// prefix and suffix (most of a long text with a small edit) are numbered by
+/// position without hashing; only the tokens between are looked up.
+fn intern<'a>(old: &[&'a str], new: &[&'a str]) -> (Vec<u32>, Vec<u32>) {
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let suffix = old[prefix..].iter().rev().zip(new[prefix..].iter().rev()).take_while(|(a, b)| a == b).count();
+    let mut ids: HashMap<&'a str, u32> = HashMap::new();
+    let first_free = (prefix + suffix) as u32;
+    let mut number = |tokens: &[&'a str]| -> Vec<u32> {
+        let middle = &tokens[prefix..tokens.len() - suffix];
+        let mut out: Vec<u32> = (0..prefix as u32).collect();
+        out.extend(middle.iter().map(|t| {
+            let next = first_free + ids.len() as u32;
+            *ids.entry(t).or_insert(next)
+        }));
+        out.extend(prefix as u32..first_free);
+        out
+    };
+    (number(old), number(new))
+}
+
+/// Where each token starts in its text, and where the last one ends.
+fn offsets(tokens: &[&str]) -> Vec<usize> {
+    let mut at = 0;
+    std::iter::once(0)
+        .chain(tokens.iter().map(|t| {
+            at += t.len();
+            at
+        }))
         .collect()
 }
 
