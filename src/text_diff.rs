@@ -248,7 +248,7 @@ fn diff_tokens(old: &[&str], new: &[&str], deadline: Option<Instant>) -> Vec<(Di
 fn intern<'a>(old: &[&'a str], new: &[&'a str]) -> (Vec<u32>, Vec<u32>) {
     let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
     let suffix = old[prefix..].iter().rev().zip(new[prefix..].iter().rev()).take_while(|(a, b)| a == b).count();
-    let mut ids: HashMap<&'a str, u32> = HashMap::new();
+    let mut ids: HashMap<&'a str, u32, foldhash::fast::RandomState> = HashMap::default();
     let first_free = (prefix + suffix) as u32;
     let mut number = |tokens: &[&'a str]| -> Vec<u32> {
         let middle = &tokens[prefix..tokens.len() - suffix];
