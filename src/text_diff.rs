@@ -59,6 +59,8 @@ impl Granularity {
 pub struct TextDiffOptions {
     pub granularity: Granularity,
     /// Time after which refinement stops and the result is marked degraded.
+    /// It is checked between hunks and inside long ones, so a call can run
+    /// past it by one short hunk's diff (about 2 ms in WASM at worst).
     pub budget: Duration,
 }
 

@@ -73,7 +73,8 @@ export type Granularity = 'auto' | 'line' | 'word' | 'char';
 
 export interface DiffOptions {
   granularity?: Granularity;
-  /** Time budget per text diff in ms (default 100). */
+  /** Time budget per text diff in ms (default 100): past it, the rest stays line-level
+   *  and `degraded` is true. Checked between hunks, so a call may run ~2 ms over. */
   budgetMs?: number;
 }
 
