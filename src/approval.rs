@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use crate::change::{Change, ChangeKind, Target};
+use crate::delta::{DeltaBuilder, GraphDelta};
 use crate::error::{Error, ErrorCode, Result};
 use crate::graph::{Edge, EdgeLookup, Graph, Node};
 use crate::timestamp::Timestamp;
@@ -45,6 +46,9 @@ pub struct Applied {
     /// Edges added or with a changed field.
     pub changed_edge_ids: Vec<String>,
     pub removed_edge_ids: Vec<String>,
+    /// The same approval as a delta: applied to the graph it was based on,
+    /// it gives exactly the approved graph (what a history server stores).
+    pub delta: GraphDelta,
 }
 
 /// Applies the accepted `changes` to `graph` and stamps what they touched.
@@ -71,6 +75,7 @@ pub fn apply_accepted(graph: &mut Graph, changes: &[Change], approver: &Approver
     let mut removed_nodes: HashSet<&str> = HashSet::new();
     let mut removed_edges: HashSet<&str> = HashSet::new();
     let mut rekey = false;
+    let mut delta = DeltaBuilder::default();
 
     for change in plan.accepted {
         let entity = change.entity().unwrap_or_default();
@@ -80,6 +85,7 @@ pub fn apply_accepted(graph: &mut Graph, changes: &[Change], approver: &Approver
                 if let Some(node) = graph.node_mut(entity) {
                     write_field(node.fields_mut(), field, change.new.as_ref());
                 }
+                delta.node_field(entity, field, change.new.as_ref());
                 if stamped_nodes.insert(entity) {
                     applied.changed_node_ids.push(entity.to_owned());
                 }
@@ -88,19 +94,25 @@ pub fn apply_accepted(graph: &mut Graph, changes: &[Change], approver: &Approver
                 if let Some(edge) = graph.edge_mut(entity) {
                     write_field(edge.fields_mut(), field, change.new.as_ref());
                 }
+                delta.edge_field(entity, field, change.new.as_ref());
                 rekey |= matches!(field, "source" | "target" | "from" | "to");
                 if stamped_edges.insert(entity) {
                     applied.changed_edge_ids.push(entity.to_owned());
                 }
             }
-            (Target::Metadata, _) => write_field(graph.metadata_mut(), field, change.new.as_ref()),
+            (Target::Metadata, _) => {
+                write_field(graph.metadata_mut(), field, change.new.as_ref());
+                delta.metadata_field(field, change.new.as_ref());
+            }
             (Target::Node, ChangeKind::Removed) => {
                 removed_nodes.insert(entity);
                 applied.removed_node_ids.push(entity.to_owned());
+                delta.remove_node(entity);
             }
             (Target::Edge, ChangeKind::Removed) => {
                 removed_edges.insert(entity);
                 applied.removed_edge_ids.push(entity.to_owned());
+                delta.remove_edge(entity);
             }
             // Added nodes and edges were built by Plan::check.
             (_, ChangeKind::Added) => {}
@@ -110,31 +122,40 @@ pub fn apply_accepted(graph: &mut Graph, changes: &[Change], approver: &Approver
         if let Some(node) = graph.node_mut(id) {
             stamp(node.fields_mut(), &at, &user, false);
         }
+        delta.node_field(id, "updatedAt", Some(&at));
+        delta.node_field(id, "updatedBy", Some(&user));
     }
     for id in &applied.changed_edge_ids {
         if let Some(edge) = graph.edge_mut(id) {
             stamp(edge.fields_mut(), &at, &user, false);
         }
+        delta.edge_field(id, "updatedAt", Some(&at));
+        delta.edge_field(id, "updatedBy", Some(&user));
     }
     for mut node in plan.added_nodes {
         stamp(node.fields_mut(), &at, &user, true);
         applied.changed_node_ids.push(node.id().to_owned());
+        delta.add_node(&node);
         graph.push_node(node);
     }
     for mut edge in plan.added_edges {
         stamp(edge.fields_mut(), &at, &user, true);
         applied.changed_edge_ids.push(edge.key().to_owned());
+        delta.add_edge(&edge);
         graph.push_edge(edge);
     }
     if plan.any_accepted {
         let meta = graph.metadata_mut();
         set_field(meta, "updated", at.clone());
         set_field(meta, "updatedBy", user.clone());
+        delta.metadata_field("updated", Some(&at));
+        delta.metadata_field("updatedBy", Some(&user));
     }
     graph.remove(&removed_nodes, &removed_edges);
     if rekey {
         graph.rekey_edges();
     }
+    applied.delta = delta.finish();
     Ok(applied)
 }
 

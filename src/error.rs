@@ -43,6 +43,11 @@ pub enum ErrorCode {
     /// A JS value JSON cannot carry faithfully: `undefined`, `NaN`, a function,
     /// a `Map`, a cycle, a lone surrogate, nesting deeper than the limit.
     InvalidValue,
+    /// A graph delta is malformed (wrong types, an id patched twice, a
+    /// node's `id` patched).
+    InvalidDelta,
+    /// A delta would leave an edge pointing at a node it removes.
+    DanglingEdge,
 }
 
 impl ErrorCode {
@@ -65,6 +70,8 @@ impl ErrorCode {
             ErrorCode::UnresolvedConflict => "unresolved_conflict",
             ErrorCode::InvalidArgument => "invalid_argument",
             ErrorCode::InvalidValue => "invalid_value",
+            ErrorCode::InvalidDelta => "invalid_delta",
+            ErrorCode::DanglingEdge => "dangling_edge",
         }
     }
 }

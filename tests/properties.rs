@@ -147,6 +147,33 @@ proptest! {
     }
 
     #[test]
+    fn an_approvals_delta_applied_to_its_base_gives_the_approved_graph_byte_for_byte((g, p) in graph_and_proposal(), reject in prop::collection::vec(any::<bool>(), 0..8)) {
+        let (graph, mut changes) = reviewed(&g, &p);
+        // Some decisions rejected; requirements kept consistent by rejecting
+        // whatever requires a rejected change.
+        for (c, r) in changes.iter_mut().zip(&reject) {
+            c.accepted = !r;
+        }
+        loop {
+            let rejected: HashSet<String> = changes.iter().filter(|c| !c.accepted).map(|c| c.id.clone()).collect();
+            let mut changed = false;
+            for c in changes.iter_mut().filter(|c| c.accepted && c.requires.iter().any(|r| rejected.contains(r))) {
+                c.accepted = false;
+                changed = true;
+            }
+            if !changed { break; }
+        }
+        let mut after = graph.clone();
+        let applied = apply_accepted(&mut after, &changes, &Approver::new("ann", Timestamp::parse(AT).unwrap()).unwrap()).unwrap();
+        let mut replayed = graph.clone();
+        applied.delta.apply_to(&mut replayed).unwrap();
+        prop_assert_eq!(replayed.to_json(), after.to_json());
+        // And through JSON, as it travels.
+        let wire = kg_approval::GraphDelta::from_value(serde_json::to_value(&applied.delta).unwrap()).unwrap();
+        prop_assert_eq!(wire, applied.delta);
+    }
+
+    #[test]
     fn a_rebase_without_overlap_never_conflicts((g, p) in graph_and_proposal(), other in text()) {
         let (graph, changes) = reviewed(&g, &p);
         let ours = approve(&graph, &changes);
