@@ -264,11 +264,9 @@ pub fn link_requirements(changes: &mut [Change]) {
 }
 
 /// Field-level differences between two field maps: fields in `old` order,
-/// then fields only `new` has. Used to diff whole graphs.
-pub(crate) fn diff_fields<'a>(
-    old: &'a Map<String, Value>,
-    new: &'a Map<String, Value>,
-) -> Vec<(&'a str, Option<&'a Value>, Option<&'a Value>)> {
+/// then fields only `new` has. Used to diff whole graphs (and, by the
+/// history server, two stored versions of one node).
+pub fn diff_fields<'a>(old: &'a Map<String, Value>, new: &'a Map<String, Value>) -> Vec<(&'a str, Option<&'a Value>, Option<&'a Value>)> {
     let mut out = Vec::new();
     for (key, before) in old {
         match new.get(key) {

@@ -306,6 +306,13 @@ impl Graph {
         self.metadata_mut().insert("version".to_owned(), version);
     }
 
+    /// The top-level fields in order. `metadata`, `nodes` and `edges` hold
+    /// placeholders here; their content is [`Graph::metadata`],
+    /// [`Graph::nodes`] and [`Graph::edges`].
+    pub fn root(&self) -> &Map<String, Value> {
+        &self.root
+    }
+
     /// A top-level field other than `nodes`/`edges` (e.g. `id`).
     pub fn root_field(&self, key: &str) -> Option<&Value> {
         self.root.get(key)

@@ -1,18 +1,36 @@
 //! Tamper evidence: each version's hash covers the previous version's hash,
-//! the canonical JSON of its graph and of its audit record, so changing any
-//! stored version breaks every link after it.
+//! what the version changed and its audit record, so changing any stored row
+//! breaks the version it belongs to.
+//!
+//! Two schemes, recorded per version:
+//!
+//! 1. (the first storage schema) `SHA-256(prev_hash \n canonical(graph) \n
+//!    canonical(audit))` over the whole graph: a save hashed the whole graph.
+//! 2. `SHA-256("kg-approval/2" \n prev_hash \n delta_hash \n
+//!    canonical(audit))`, where `delta_hash` covers exactly the rows the
+//!    version wrote and ended: one *leaf* per written row (its kind, key,
+//!    position and stored body, whose blob references are content hashes)
+//!    and one per ended row. A save hashes what it changed; since every
+//!    version's graph is the rows of the versions before it, the chain still
+//!    commits to every version's whole graph.
+//!
+//! Identities are stored in bodies and records as written today; replacing
+//! one by a pseudonym later (erasure) means storing the pseudonym in the
+//! hashed text from the start and the person in a table outside the chain —
+//! the leaf format leaves room for that without touching old links.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
 use kg_approval::canonical::{HashWriter, write_canonical};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
-use crate::store::VersionRow;
+use crate::entity::{self, hex, sha256_hex};
+use crate::store::{EntityRow, Kind, VersionRow};
 
-/// SHA-256 (hex) of `prev_hash`, the graph and the audit record: of
-/// `prev_hash \n canonical(graph) \n canonical(audit)`, streamed into the
-/// hasher.
+/// Scheme 1: SHA-256 (hex) of `prev_hash \n canonical(graph) \n canonical(audit)`.
 pub fn version_hash(prev_hash: &str, graph: &Value, audit: &Value) -> String {
     let mut hasher = HashWriter::default();
     let written = (|| {
@@ -26,12 +44,49 @@ pub fn version_hash(prev_hash: &str, graph: &Value, audit: &Value) -> String {
     hasher.hex()
 }
 
+/// Scheme 2: SHA-256 (hex) of `kg-approval/2 \n prev_hash \n delta_hash \n canonical(audit)`.
+pub fn delta_version_hash(prev_hash: &str, delta_hash: &str, audit: &Value) -> String {
+    let mut hasher = HashWriter::default();
+    let written = (|| {
+        hasher.write_all(b"kg-approval/2\n")?;
+        hasher.write_all(prev_hash.as_bytes())?;
+        hasher.write_all(b"\n")?;
+        hasher.write_all(delta_hash.as_bytes())?;
+        hasher.write_all(b"\n")?;
+        write_canonical(audit, &mut hasher)
+    })();
+    written.expect("hashing cannot fail");
+    hasher.hex()
+}
+
+/// The leaf of a row a version wrote: `["put", kind, key, dup, ord, body]`.
+pub fn put_leaf(row: &EntityRow) -> String {
+    sha256_hex(&json!(["put", row.kind as i64, row.key, row.dup, row.ord, row.body]).to_string())
+}
+
+/// The leaf of a row a version ended: `["end", kind, key, dup]`.
+pub fn end_leaf(kind: Kind, key: &str, dup: i64) -> String {
+    sha256_hex(&json!(["end", kind as i64, key, dup]).to_string())
+}
+
+/// The hash of a version's changes: SHA-256 over its leaves, sorted.
+pub fn delta_hash(mut leaves: Vec<String>) -> String {
+    leaves.sort_unstable();
+    let mut hasher = Sha256::new();
+    for leaf in &leaves {
+        hasher.update(leaf.as_bytes());
+        hasher.update(b"\n");
+    }
+    hex(&hasher.finalize())
+}
+
 /// The outcome of checking a graph's chain.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verification {
     pub versions: usize,
-    /// Versions whose snapshot was pruned: only their links are checked.
+    /// Versions that can no longer be read whole (retention); their changes
+    /// and links are still checked.
     pub pruned: usize,
     pub ok: bool,
     pub first_broken: Option<Broken>,
@@ -43,39 +98,154 @@ pub struct Broken {
     pub reason: String,
 }
 
-/// Recomputes the chain over `rows` (oldest first) and reports the first
-/// version that does not match.
-pub fn verify(rows: &[VersionRow]) -> Verification {
+/// Everything stored about one graph, for verification.
+pub struct Stored<'a> {
+    pub versions: &'a [VersionRow],
+    pub rows: &'a [EntityRow],
+    /// Leaves of rows removed by retention, by version.
+    pub pruned_leaves: &'a HashMap<i64, Vec<String>>,
+    pub blob: &'a dyn Fn(&str) -> Option<String>,
+    /// The head `graphs` records, if any.
+    pub head: Option<(i64, String)>,
+}
+
+/// Recomputes the chain and reports the first version that does not match.
+pub fn verify(stored: &Stored<'_>) -> Verification {
+    let versions = stored.versions;
+    let mut opened: HashMap<i64, Vec<&EntityRow>> = HashMap::new();
+    let mut ended: HashMap<i64, Vec<&EntityRow>> = HashMap::new();
+    for row in stored.rows {
+        opened.entry(row.from_version).or_default().push(row);
+        if let Some(to) = row.to_version {
+            ended.entry(to).or_default().push(row);
+        }
+    }
+    let mut checked_blobs = HashSet::new();
     let mut prev_hash = String::new();
     let mut pruned = 0;
-    for (expected_version, row) in (1..).zip(rows) {
-        let broken = |reason: String| Verification {
-            versions: rows.len(),
-            pruned,
-            ok: false,
-            first_broken: Some(Broken { version: row.version, reason }),
-        };
-        if row.version != expected_version {
-            return broken(format!("expected version {expected_version}, found {}", row.version));
+    // A row can only belong to a version that exists: one that claims a
+    // later version is reported at the first version it could have changed.
+    let newest = versions.last().map_or(0, |v| v.version);
+    if let Some(stray) = opened.keys().chain(ended.keys()).copied().filter(|v| *v > newest || *v < 1).min() {
+        let at = stray.clamp(1, newest.max(1));
+        return broken(versions.len(), pruned, at, format!("a stored part claims version {stray}, which does not exist"));
+    }
+    for (expected, row) in (1..).zip(versions) {
+        let counted = pruned + usize::from(row.pruned);
+        let fail = |reason: String| broken(versions.len(), counted, row.version, reason);
+        if row.version != expected {
+            return broken(
+                versions.len(),
+                pruned,
+                row.version.min(expected),
+                format!("version {expected} is missing (the next stored is {})", row.version),
+            );
         }
         if row.prev_hash != prev_hash {
-            return broken("its link to the previous version does not match".to_owned());
+            return fail("its link to the previous version does not match".to_owned());
         }
-        match &row.graph_json {
-            Some(graph_json) => {
-                let (Ok(graph), Ok(audit)) = (serde_json::from_str::<Value>(graph_json), serde_json::from_str::<Value>(&row.audit_json))
-                else {
-                    return broken("its stored JSON is unreadable".to_owned());
+        let Ok(record) = serde_json::from_str::<Value>(&row.audit_json) else {
+            return fail("its audit record is unreadable".to_owned());
+        };
+        if let Some(reason) = columns_disagree(row, &record) {
+            return fail(reason);
+        }
+        let computed = match row.scheme {
+            1 => {
+                let text = match &row.graph_json {
+                    Some(text) => Some(text.clone()),
+                    None if row.pruned => None,
+                    None => match graph_at(stored, row.version) {
+                        Ok(text) => Some(text),
+                        Err(e) => return fail(format!("its graph cannot be rebuilt: {e}")),
+                    },
                 };
-                if version_hash(&row.prev_hash, &graph, &audit) != row.hash {
-                    return broken("its graph or audit record was changed after it was saved".to_owned());
+                match text.map(|t| serde_json::from_str::<Value>(&t)) {
+                    Some(Ok(graph)) => version_hash(&row.prev_hash, &graph, &record),
+                    Some(Err(_)) => return fail("its stored graph is unreadable".to_owned()),
+                    // Pruned by the first schema: only the link can be checked.
+                    None => row.hash.clone(),
                 }
             }
-            None => pruned += 1,
+            2 => {
+                let mut leaves: Vec<String> = stored.pruned_leaves.get(&row.version).cloned().unwrap_or_default();
+                for put in opened.get(&row.version).into_iter().flatten() {
+                    if let Some(reason) = check_put(put, stored.blob, &mut checked_blobs) {
+                        return fail(reason);
+                    }
+                    leaves.push(put_leaf(put));
+                }
+                for end in ended.get(&row.version).into_iter().flatten() {
+                    leaves.push(end_leaf(end.kind, &end.key, end.dup));
+                }
+                delta_version_hash(&row.prev_hash, &delta_hash(leaves), &record)
+            }
+            other => return fail(format!("unknown hash scheme {other}")),
+        };
+        if computed != row.hash {
+            return fail("its graph, its changes or its audit record was changed after it was saved".to_owned());
         }
         prev_hash = row.hash.clone();
+        pruned = counted;
     }
-    Verification { versions: rows.len(), pruned, ok: true, first_broken: None }
+    if let (Some((version, hash)), Some(last)) = (&stored.head, versions.last()) {
+        if *version != last.version || *hash != last.hash {
+            return broken(versions.len(), pruned, last.version.min(*version), "the recorded head is not the newest version".to_owned());
+        }
+    }
+    Verification { versions: versions.len(), pruned, ok: true, first_broken: None }
+}
+
+fn broken(versions: usize, pruned: usize, version: i64, reason: String) -> Verification {
+    Verification { versions, pruned, ok: false, first_broken: Some(Broken { version, reason }) }
+}
+
+/// The listing columns of a version repeat fields of its hashed record; they
+/// must agree with it.
+fn columns_disagree(row: &VersionRow, record: &Value) -> Option<String> {
+    let text = |key: &str| record.get(key).and_then(Value::as_str);
+    let same = row.user.as_str() == text("user").unwrap_or_default()
+        && row.saved_at.as_str() == text("savedAt").unwrap_or_default()
+        && row.source.as_str() == text("source").unwrap_or("unknown")
+        && row.reason.as_deref() == text("reason")
+        && row.run_id.as_deref() == text("runId")
+        && (row.scheme == 1 || row.idempotency_key.as_deref() == text("idempotencyKey"))
+        && record.get("version").and_then(Value::as_i64) == Some(row.version);
+    (!same).then(|| "its listed user, time, source, reason, run or key differ from its audit record".to_owned())
+}
+
+/// A written row must be readable, refer only to blobs that hash to their
+/// names, and (for an edge) list the ends its body names.
+fn check_put(row: &EntityRow, blob: &dyn Fn(&str) -> Option<String>, checked: &mut HashSet<String>) -> Option<String> {
+    let hashes = match entity::references(&row.body) {
+        Ok(h) => h,
+        Err(e) => return Some(format!("a stored part is unreadable: {e}")),
+    };
+    for hash in hashes {
+        if checked.contains(&hash) {
+            continue;
+        }
+        match blob(&hash) {
+            Some(text) if sha256_hex(&text) == hash => {
+                checked.insert(hash);
+            }
+            Some(_) => return Some(format!("blob {hash} was changed after it was saved")),
+            None => return Some(format!("blob {hash} is missing")),
+        }
+    }
+    let (src, dst) = if row.kind == Kind::Edge { crate::write::ends_of(&row.body) } else { (None, None) };
+    if row.src != src || row.dst != dst {
+        return Some("a part's listed edge ends differ from its stored body".to_owned());
+    }
+    None
+}
+
+/// The whole graph at `version`, rebuilt from the stored rows.
+fn graph_at(stored: &Stored<'_>, version: i64) -> Result<String, String> {
+    let mut rows: Vec<EntityRow> =
+        stored.rows.iter().filter(|r| r.from_version <= version && r.to_version.is_none_or(|t| t > version)).cloned().collect();
+    rows.sort_unstable_by_key(|r| (r.kind, r.ord));
+    crate::read::assemble_graph(&rows, |hash| (stored.blob)(hash))
 }
 
 #[cfg(test)]
@@ -92,5 +262,12 @@ mod tests {
         let text = "prev\n{\"a\":\"x\",\"b\":[1,{\"c\":null}]}\n{\"k\":\"\\u0000é\"}";
         let expected: String = Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(version_hash("prev", &json!({"b": [1, {"c": null}], "a": "x"}), &json!({"k": "\u{0}é"})), expected);
+    }
+
+    #[test]
+    fn the_delta_hash_does_not_depend_on_leaf_order() {
+        let a = super::delta_hash(vec!["b".into(), "a".into()]);
+        assert_eq!(a, super::delta_hash(vec!["a".into(), "b".into()]));
+        assert_ne!(a, super::delta_hash(vec!["a".into()]));
     }
 }

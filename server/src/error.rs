@@ -10,6 +10,12 @@ use serde_json::{Value, json};
 #[derive(Debug)]
 pub enum ApiError {
     BadRequest(String),
+    /// Input the core refused: its stable code and the path of what was wrong.
+    Invalid {
+        code: &'static str,
+        path: Option<String>,
+        message: String,
+    },
     /// A new graph id that is not a UUID v4.
     InvalidNewId {
         received: String,
@@ -21,6 +27,8 @@ pub enum ApiError {
     Gone(String),
     Conflict {
         current_version: i64,
+        /// The version a delta said it was based on (echoed, as `/patchNode` does).
+        expected_version: Option<i64>,
     },
     PayloadTooLarge {
         limit: usize,
@@ -31,7 +39,7 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) | ApiError::InvalidNewId { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::InvalidNewId { .. } | ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -52,9 +60,15 @@ impl ApiError {
                 "expected": "UUID v4, e.g. 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
                 "received": received,
             }),
-            ApiError::Conflict { current_version } => json!({
+            ApiError::Invalid { code, path, message } => json!({ "error": message, "code": code, "path": path }),
+            ApiError::Conflict { current_version, expected_version: None } => json!({
                 "error": "Version mismatch. Please reload the latest version of the graph.",
                 "currentVersion": current_version,
+            }),
+            ApiError::Conflict { current_version, expected_version: Some(expected) } => json!({
+                "error": "Version mismatch. Reload the graph and retry the patch.",
+                "currentVersion": current_version,
+                "expectedVersion": expected,
             }),
             ApiError::PayloadTooLarge { limit } => json!({ "error": format!("Request body is larger than the limit of {limit} bytes.") }),
             ApiError::Internal(details) => json!({ "error": "Server error", "details": details }),
@@ -68,6 +82,13 @@ impl IntoResponse for ApiError {
             tracing::error!(%details, "internal error");
         }
         (self.status(), axum::Json(self.body())).into_response()
+    }
+}
+
+impl ApiError {
+    /// A refusal of the core (a bad delta or graph): 400 with its code and path.
+    pub fn from_core(e: kg_approval::Error) -> ApiError {
+        ApiError::Invalid { code: e.code().as_str(), path: e.path().map(str::to_owned), message: e.to_string() }
     }
 }
 

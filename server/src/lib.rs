@@ -9,13 +9,18 @@
 //! core, the same code the WASM client runs.
 
 pub mod chain;
+pub mod entity;
 pub mod error;
-pub mod latest;
+pub mod migrate;
+pub mod patch;
+pub mod read;
+pub mod retention;
 pub mod routes;
 pub mod save;
 pub mod seed;
 pub mod store;
 pub mod tokens;
+pub mod write;
 
 pub use routes::{AppState, Settings, router};
 pub use store::Store;

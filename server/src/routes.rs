@@ -20,11 +20,13 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
-use crate::chain;
 use crate::error::ApiError;
-use crate::save::{SaveBody, SaveContext, save};
-use crate::store::{self, AuditFilter, Store, VersionRow};
+use crate::patch::{PatchBody, save_delta};
+use crate::read;
+use crate::save::{SaveBody, save};
+use crate::store::{self, AuditFilter, Store};
 use crate::tokens::Tokens;
+use crate::write::{SaveContext, Saved};
 
 /// Settings that shape the service.
 #[derive(Clone, Debug)]
@@ -56,6 +58,8 @@ pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let api = Router::new()
         .route("/saveGraphWithHistory", post(save_graph))
+        .route("/patchGraph", post(patch_graph))
+        .route("/capabilities", get(capabilities))
         .route("/getknowgraphs", get(list_graphs))
         .route("/whoami", get(whoami))
         .route("/getknowgraph", get(get_graph))
@@ -85,6 +89,8 @@ fn cors(settings: &Settings) -> CorsLayer {
         .allow_origin(origins)
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
         .allow_headers(headers.map(HeaderName::from_static))
+        // A browser client reads the version hash of what it loaded.
+        .expose_headers([header::ETAG, HeaderName::from_static("idempotent-replayed")])
 }
 
 /// The real service answers `OPTIONS` with 204; tower-http's CORS layer with 200.
@@ -109,23 +115,64 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + S
     tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(format!("worker: {e}")))?
 }
 
-async fn save_graph(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
-    let user = authenticate(&state, &headers)?;
-    let bytes = body.map_err(|rejection| match rejection.status() {
+fn body_bytes(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit: state.settings.body_limit },
         _ => ApiError::BadRequest(rejection.body_text()),
-    })?;
-    let body = SaveBody::parse(&bytes)?;
+    })
+}
+
+fn save_context(state: &AppState, user: &str, headers: &HeaderMap) -> (String, Option<String>, Option<i64>) {
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (user.to_owned(), key, state.settings.keep_versions)
+}
+
+fn saved_response(id: &str, saved: &Saved, extra: Value) -> Response {
+    let mut body = json!({ "message": "Graph with history saved successfully", "id": id, "newVersion": saved.version, "hash": saved.hash });
+    if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
+        body.extend(extra);
+    }
+    let replayed = HeaderValue::from_static(if saved.replayed { "true" } else { "false" });
+    ([(HeaderName::from_static("idempotent-replayed"), replayed)], axum::Json(body)).into_response()
+}
+
+async fn save_graph(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let user = authenticate(&state, &headers)?;
+    let body = SaveBody::parse(&body_bytes(&state, body)?)?;
     let id = body.id.clone();
-    let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let keep_versions = state.settings.keep_versions;
+    let (user, idempotency_key, keep_versions) = save_context(&state, &user, &headers);
     let store = state.store.clone();
     let saved =
         blocking(move || save(&store, body, SaveContext { user: &user, idempotency_key, now: Timestamp::now(), keep_versions })).await?;
     tracing::info!(graph = %id, version = saved.version, replayed = saved.replayed, "saved");
-    let body = json!({ "message": "Graph with history saved successfully", "id": id, "newVersion": saved.version });
-    let replayed = HeaderValue::from_static(if saved.replayed { "true" } else { "false" });
-    Ok(([(HeaderName::from_static("idempotent-replayed"), replayed)], axum::Json(body)).into_response())
+    Ok(saved_response(&id, &saved, json!({})))
+}
+
+/// Not in the real service: an approval saved as the changes it made (one
+/// version), see [`crate::patch`].
+async fn patch_graph(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let user = authenticate(&state, &headers)?;
+    let body = PatchBody::parse(&body_bytes(&state, body)?)?;
+    let id = body.graph_id.clone();
+    let (user, idempotency_key, keep_versions) = save_context(&state, &user, &headers);
+    let store = state.store.clone();
+    let saved =
+        blocking(move || save_delta(&store, body, SaveContext { user: &user, idempotency_key, now: Timestamp::now(), keep_versions }))
+            .await?;
+    tracing::info!(graph = %id, version = saved.version, replayed = saved.replayed, "saved a delta");
+    Ok(saved_response(&id, &saved, json!({ "ok": true, "graphId": id })))
+}
+
+/// Not in the real service: what this server takes beyond the real
+/// contract, so a client can use it and fall back where it is missing.
+async fn capabilities() -> Response {
+    axum::Json(json!({
+        "service": "kg-approval-server",
+        "deltaSaves": "/patchGraph",
+        "idempotencyKeys": true,
+        "versionHashes": true,
+    }))
+    .into_response()
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -138,16 +185,12 @@ fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a s
     param(params, name).ok_or_else(|| ApiError::BadRequest(format!("Missing {name} parameter.")))
 }
 
-fn json_text(text: String) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
-}
-
-async fn read<T: Send + 'static>(
+async fn read_db<T: Send + 'static, E: Into<ApiError> + From<rusqlite::Error>>(
     state: &AppState,
-    f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    f: impl FnOnce(&rusqlite::Connection) -> Result<T, E> + Send + 'static,
 ) -> Result<T, ApiError> {
     let store = state.store.clone();
-    blocking(move || store.read(f).map_err(ApiError::from)).await
+    blocking(move || store.read(f).map_err(Into::into)).await
 }
 
 /// Not in the real service: the user a token belongs to, so an app stamps
@@ -157,25 +200,28 @@ async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     Ok(axum::Json(json!({ "user": user })).into_response())
 }
 
-/// Not in the real service: the graphs this server holds, for a picker.
+/// Not in the real service: the graphs this server holds, for a picker,
+/// from the `graphs` index (no graph is read).
 async fn list_graphs(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let rows = read(&state, store::graphs).await?;
+    let rows = read_db(&state, store::graphs).await?;
     let graphs: Vec<Value> = rows
         .iter()
-        .map(|v| {
-            let graph: Value = v.graph_json.as_deref().and_then(|g| serde_json::from_str(g).ok()).unwrap_or(Value::Null);
-            let meta = &graph["metadata"];
-            json!({ "id": v.graph_id, "version": v.version, "title": meta["title"], "nodes": graph["nodes"].as_array().map_or(0, Vec::len), "updatedAt": v.saved_at, "updatedBy": v.user })
-        })
+        .map(|g| json!({ "id": g.graph_id, "version": g.version, "title": g.title, "nodes": g.nodes, "updatedAt": g.saved_at, "updatedBy": g.saved_by }))
         .collect();
     Ok(axum::Json(json!({ "graphs": graphs })).into_response())
 }
 
+/// A graph as JSON text, with its version's hash as the ETag (a client sends
+/// it back as the base of its next delta).
+fn graph_response(text: String, hash: &str) -> Response {
+    let etag = HeaderValue::from_str(&format!("\"{hash}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, etag)], text).into_response()
+}
+
 async fn get_graph(State(state): State<AppState>, Query(params): Params) -> Result<Response, ApiError> {
     let id = required(&params, "id")?.to_owned();
-    let latest = read(&state, move |c| store::latest(c, &id)).await?;
-    let graph = latest.and_then(|v| v.graph_json).ok_or_else(|| ApiError::NotFound("Graph not found.".into()))?;
-    Ok(json_text(graph))
+    let (text, hash) = read_db(&state, move |c| read::graph_text(c, &id, None)).await?;
+    Ok(graph_response(text, &hash))
 }
 
 async fn get_version(State(state): State<AppState>, Query(params): Params) -> Result<Response, ApiError> {
@@ -183,21 +229,15 @@ async fn get_version(State(state): State<AppState>, Query(params): Params) -> Re
         return Err(ApiError::BadRequest("Missing id or version parameter.".into()));
     };
     let number: i64 = version.parse().map_err(|_| ApiError::BadRequest(format!("version must be an integer, got '{version}'.")))?;
-    let (id, owned_id) = (id.to_owned(), id.to_owned());
-    let row = read(&state, move |c| store::version(c, &owned_id, number)).await?;
-    match row {
-        None => Err(ApiError::NotFound(format!("No data found for graph ID: {id} and version: {number}."))),
-        Some(VersionRow { graph_json: None, .. }) => {
-            Err(ApiError::Gone(format!("Version {number} of {id} was pruned by the retention setting.")))
-        }
-        Some(VersionRow { graph_json: Some(graph), .. }) => Ok(json_text(graph)),
-    }
+    let id = id.to_owned();
+    let (text, hash) = read_db(&state, move |c| read::graph_text(c, &id, Some(number))).await?;
+    Ok(graph_response(text, &hash))
 }
 
 async fn get_history(State(state): State<AppState>, Query(params): Params) -> Result<Response, ApiError> {
     let id = required(&params, "id")?.to_owned();
     let owned = id.clone();
-    let rows = read(&state, move |c| store::history(c, &owned)).await?;
+    let rows = read_db(&state, move |c| store::history(c, &owned)).await?;
     let results: Vec<Value> = rows
         .iter()
         .map(|v| json!({ "version": v.version, "timestamp": sqlite_time(&v.saved_at), "createdAt": v.saved_at, "user": v.user, "reason": v.reason, "source": v.source }))
@@ -226,8 +266,7 @@ async fn get_audit(State(state): State<AppState>, Query(params): Params) -> Resu
         offset: number("offset", 0, i64::MAX)?,
     };
     let (owned, page) = (id.clone(), filter.clone());
-    let (total, rows) = read(&state, move |c| store::audit(c, &owned, &page)).await?;
-    let entries: Vec<Value> = rows.iter().map(|v| serde_json::from_str(&v.audit_json).unwrap_or(Value::Null)).collect();
+    let (total, entries) = read_db(&state, move |c| read::audit_entries(c, &owned, &page)).await?;
     Ok(axum::Json(json!({ "graphId": id, "total": total, "limit": filter.limit, "offset": filter.offset, "entries": entries }))
         .into_response())
 }
@@ -235,11 +274,7 @@ async fn get_audit(State(state): State<AppState>, Query(params): Params) -> Resu
 async fn verify_graph(State(state): State<AppState>, Query(params): Params) -> Result<Response, ApiError> {
     let id = required(&params, "id")?.to_owned();
     let owned = id.clone();
-    let rows = read(&state, move |c| store::all_versions(c, &owned)).await?;
-    if rows.is_empty() {
-        return Err(ApiError::NotFound("Graph not found.".into()));
-    }
-    let verification = chain::verify(&rows);
+    let verification = read_db(&state, move |c| read::verify(c, &owned)).await?;
     let mut body = serde_json::to_value(&verification).map_err(|e| ApiError::Internal(e.to_string()))?;
     body["graphId"] = json!(id);
     Ok(axum::Json(body).into_response())

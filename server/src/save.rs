@@ -1,20 +1,21 @@
-//! Saving a version: the checks, the server-computed diff, the audit record
-//! and the hash, in one write transaction.
+//! `POST /saveGraphWithHistory`: a whole graph posted (by other editors, or
+//! by clients of a server that takes no deltas), stored as what it changed.
 //!
 //! Unlike the real service this never overwrites silently (a stale base
 //! version is a 409 unless `override` is set), keeps edges whole, and records
-//! who saved what and why — computing the field-level diff itself, with the
-//! same core the client uses, instead of trusting the client's.
+//! who saved what and why. The server compares the posted graph with the
+//! current rows part by part and writes only the parts that differ, so a
+//! whole-graph save costs a parse of the graph but stores only its changes.
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
 
-use kg_approval::{Graph, Timestamp, diff_graphs};
-use serde::Deserialize;
+use kg_approval::Graph;
 use serde_json::{Map, Value, json};
 
-use crate::chain::version_hash;
+use crate::entity::{self, Encoded, encode};
 use crate::error::ApiError;
-use crate::store::{self, Store, VersionRow};
+use crate::store::{self, EntityRow, Kind, Store};
+use crate::write::{Changes, ClientAudit, NewVersion, ORD_STEP, SaveContext, Saved, body_object, check_stamp, title_of, write_version};
 
 /// `POST /saveGraphWithHistory` body: `{id, graphData, override, audit?}`.
 #[derive(Debug)]
@@ -25,29 +26,9 @@ pub struct SaveBody {
     pub audit: ClientAudit,
 }
 
-/// The provenance a client sends (kg-approval sends its whole audit entry;
-/// other editors send nothing, and every field is optional).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ClientAudit {
-    pub approval_id: Option<String>,
-    pub user: Option<String>,
-    pub at: Option<String>,
-    pub source: Option<String>,
-    pub model: Option<String>,
-    pub reason: Option<String>,
-    pub run_id: Option<String>,
-    pub proposal_id: Option<String>,
-    pub accepted: Vec<String>,
-    pub rejected: Vec<String>,
-}
-
 impl SaveBody {
     pub fn parse(bytes: &[u8]) -> Result<SaveBody, ApiError> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))?;
-        let Value::Object(mut body) = value else {
-            return Err(ApiError::BadRequest("body must be a JSON object {id, graphData, override}".into()));
-        };
+        let mut body = body_object(bytes, "{id, graphData, override}")?;
         let id = match body.remove("id") {
             Some(Value::String(id)) if !id.is_empty() => id,
             Some(_) => return Err(ApiError::BadRequest("id must be a non-empty string".into())),
@@ -63,182 +44,290 @@ impl SaveBody {
             Some(Value::Bool(b)) => b,
             Some(_) => return Err(ApiError::BadRequest("override must be a boolean".into())),
         };
-        let audit = match body.remove("audit") {
-            None | Some(Value::Null) => ClientAudit::default(),
-            Some(audit) => serde_json::from_value(audit).map_err(|e| ApiError::BadRequest(format!("audit: {e}")))?,
-        };
+        let audit = ClientAudit::take_from(&mut body)?;
         Ok(SaveBody { id, graph, override_version, audit })
     }
 }
 
-/// The result of a save.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Saved {
-    pub version: i64,
-    /// True when the idempotency key had been seen: nothing new was stored.
-    pub replayed: bool,
-}
-
-/// Who saves, and the settings that shape a save.
-pub struct SaveContext<'a> {
-    pub user: &'a str,
-    pub idempotency_key: Option<String>,
-    pub now: Timestamp,
-    /// Keep the snapshots of only this many newest versions.
-    pub keep_versions: Option<i64>,
-}
-
 pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved, ApiError> {
-    let SaveBody { id, mut graph, override_version, audit } = body;
+    let SaveBody { id, graph, override_version, audit } = body;
     // The approval id is the natural idempotency key: one approval, one version.
     let key = ctx.idempotency_key.clone().or_else(|| audit.approval_id.clone());
     if let Some(user) = audit.user.as_deref().filter(|u| *u != ctx.user) {
         return Err(ApiError::Forbidden(format!("the audit names '{user}', but the token belongs to '{}'", ctx.user)));
     }
     // Parsed before taking the write lock: only what needs the stored
-    // history (the version number, the diff, the hash) runs under it.
-    let mut new = Graph::from_value(graph.clone()).map_err(|e| ApiError::BadRequest(format!("graphData: {e}")))?;
+    // history (the version number, the comparison, the hash) runs under it.
+    let mut new = Graph::from_value(graph).map_err(|e| ApiError::BadRequest(format!("graphData: {e}")))?;
+    let sent_version = new.version().cloned();
 
-    let written = store.write(|tx| {
+    store.write(|tx| {
         if let Some(version) = key.as_deref().map(|k| store::by_idempotency_key(tx, &id, k)).transpose()?.flatten() {
-            return Ok(Written::Replayed(version));
+            let hash = store::version(tx, &id, version)?.map(|v| v.hash).unwrap_or_default();
+            return Ok(Saved { version, hash, replayed: true });
         }
         let head = store::head(tx, &id)?;
-        let current = head.as_ref().map_or(0, |(version, _)| *version);
+        let current = head.as_ref().map_or(0, |h| h.version);
         if current == 0 && !is_uuid_v4(&id) {
             return Err(ApiError::InvalidNewId { received: id.clone() });
         }
-        if !override_version && !matches_version(&graph, current) {
-            return Err(ApiError::Conflict { current_version: current });
+        if !override_version && !matches_version(sent_version.as_ref(), current) {
+            return Err(ApiError::Conflict { current_version: current, expected_version: None });
         }
-        let version = current + 1;
-        set_version(&mut graph, version);
-        new.set_version(json!(version));
-        let previous = match &head {
-            Some((v, hash)) => match store.latest.get(&id, *v, hash) {
-                Some(cached) => cached,
-                None => Arc::new(stored_graph(tx, &id, *v)?),
-            },
-            None => Arc::new(empty_graph()?),
+        new.set_version(json!(current + 1));
+        let live = match &head {
+            Some(h) => store::rows_at(tx, h.gid, None)?,
+            None => Vec::new(),
         };
-        let diff = diff_graphs(&previous, &new, None);
-        check_stamps(&new, &diff.changes, ctx.user)?;
-
-        let record = json!({
-            "version": version,
-            "savedAt": ctx.now.to_string(),
-            "user": ctx.user,
-            "source": audit.source.as_deref().unwrap_or("unknown"),
-            "model": audit.model,
-            "reason": audit.reason,
-            "runId": audit.run_id,
-            "approvalId": audit.approval_id,
-            "proposalId": audit.proposal_id,
-            "approvedAt": audit.at,
-            "baseVersion": current,
-            "override": override_version,
-            "accepted": audit.accepted,
-            "rejected": audit.rejected,
-            "summary": diff.summary,
-            "changes": diff.changes,
-        });
-        let prev_hash = head.map(|(_, hash)| hash).unwrap_or_default();
-        let touched: Vec<String> = diff.changes.iter().filter_map(|c| c.node_id.clone()).collect();
-        let graph_json = new.to_json();
-        let bytes = graph_json.len();
-        let row = VersionRow {
-            graph_id: id.clone(),
-            version,
-            saved_at: ctx.now.to_string(),
-            user: ctx.user.to_owned(),
-            source: audit.source.clone().unwrap_or_else(|| "unknown".to_owned()),
-            reason: audit.reason.clone(),
-            run_id: audit.run_id.clone(),
-            idempotency_key: key.clone(),
-            hash: version_hash(&prev_hash, &graph, &record),
-            graph_json: Some(graph_json),
-            audit_json: record.to_string(),
-            prev_hash,
+        let changes = compare(&live, &new, Some(ctx.user), |hash| head.as_ref().and_then(|h| store::blob(tx, h.gid, hash).ok().flatten()))?;
+        let saved = NewVersion {
+            graph_id: &id,
+            head: head.as_ref(),
+            ctx: &ctx,
+            audit: &audit,
+            key: key.as_deref(),
+            override_version,
+            via: "full",
+            title: title_of(new.metadata()),
+            nodes: new.nodes().len() as i64,
         };
-        store::insert(tx, &row, &touched)?;
-        if let Some(keep) = ctx.keep_versions {
-            store::prune(tx, &id, version, keep)?;
-        }
-        Ok(Written::New { version, hash: row.hash, bytes })
-    })?;
-    match written {
-        Written::Replayed(version) => Ok(Saved { version, replayed: true }),
-        Written::New { version, hash, bytes } => {
-            // Committed: the next save of this graph can diff against it as is.
-            store.latest.put(&id, version, hash, Arc::new(new), bytes);
-            Ok(Saved { version, replayed: false })
-        }
-    }
-}
-
-/// What the write transaction did.
-enum Written {
-    Replayed(i64),
-    New { version: i64, hash: String, bytes: usize },
-}
-
-/// A stored version's snapshot, parsed (an empty graph if it was pruned).
-fn stored_graph(tx: &rusqlite::Transaction<'_>, id: &str, version: i64) -> Result<Graph, ApiError> {
-    let row = store::version(tx, id, version)?;
-    match row.and_then(|r| r.graph_json) {
-        Some(text) => Graph::from_json(&text).map_err(|e| ApiError::Internal(format!("stored version {version} of {id}: {e}"))),
-        None => empty_graph(),
-    }
-}
-
-fn empty_graph() -> Result<Graph, ApiError> {
-    Graph::from_value(json!({"nodes": [], "edges": []})).map_err(|e| ApiError::Internal(e.to_string()))
+        write_version(tx, saved, changes)
+    })
 }
 
 /// The real service's rule, strictly: `metadata.version` must be the current
 /// version as a number (`"1"` never matches `1`). A new graph may omit it.
-fn matches_version(graph: &Value, current: i64) -> bool {
-    match graph.get("metadata").and_then(|m| m.get("version")) {
+fn matches_version(sent: Option<&Value>, current: i64) -> bool {
+    match sent {
         Some(Value::Number(n)) => n.as_i64() == Some(current),
         None | Some(Value::Null) => current == 0,
         Some(_) => false,
     }
 }
 
-fn set_version(graph: &mut Value, version: i64) {
-    if let Value::Object(root) = graph {
-        let meta = root.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
-        if !meta.is_object() {
-            *meta = Value::Object(Map::new());
-        }
-        if let Value::Object(meta) = meta {
-            meta.insert("version".to_owned(), json!(version));
-        }
-    }
-}
+/// The rows that turn the current rows `live` into `new`, checking the
+/// stamps of every part that changes against `user` (unless `None`: the
+/// migration replays versions that were checked when they were saved).
+pub fn compare(
+    live: &[EntityRow],
+    new: &Graph,
+    user: Option<&str>,
+    mut blob: impl FnMut(&str) -> Option<String>,
+) -> Result<Changes, ApiError> {
+    let mut changes = Changes::default();
+    let old_of = |kind: Kind| live.iter().find(|r| r.kind == kind);
 
-/// Stamps on what this save changed must name the token's user: nobody
-/// writes as someone else.
-fn check_stamps(graph: &Graph, changes: &[kg_approval::Change], user: &str) -> Result<(), ApiError> {
-    let forged =
-        |what: String, by: &str| ApiError::Forbidden(format!("{what} is stamped updatedBy '{by}', but the token belongs to '{user}'"));
-    for change in changes {
-        let stamp = match (change.node_id.as_deref(), change.edge_id.as_deref()) {
-            (Some(id), _) => graph.node(id).and_then(|n| n.fields().get("updatedBy")).map(|by| (format!("node '{id}'"), by)),
-            (_, Some(id)) => graph.edge(id).and_then(|e| e.fields().get("updatedBy")).map(|by| (format!("edge '{id}'"), by)),
-            _ if change.field.as_deref() == Some("updatedBy") => change.new.as_ref().map(|by| ("metadata".to_owned(), by)),
-            _ => None,
-        };
-        if let Some((what, by)) = stamp {
-            if by.as_str() != Some(user) {
-                return Err(forged(what, &by.to_string()));
+    changes.replace(old_of(Kind::Root), Kind::Root, "", 0, 0, encode_root(new));
+    let old_meta = old_of(Kind::Metadata);
+    match new.metadata() {
+        Some(meta) => {
+            let encoded = encode(meta);
+            if old_meta.is_none_or(|o| o.body != encoded.body) {
+                let before = old_meta.map(|o| entity::decode(&o.body)).transpose().map_err(ApiError::Internal)?;
+                let by = |m: Option<&Map<String, Value>>| m.and_then(|m| m.get("updatedBy")).cloned();
+                if let Some(user) = user.filter(|_| by(before.as_ref()) != by(Some(meta))) {
+                    check_stamp("metadata", meta, user)?;
+                }
+            }
+            changes.replace(old_meta, Kind::Metadata, "", 0, 0, encoded);
+        }
+        None => {
+            if let Some(old) = old_meta {
+                changes.end(old);
             }
         }
     }
+
+    // Nodes pair up by id, edges by key (edges sharing a key in order).
+    let mut old_nodes: HashMap<&str, &EntityRow> = live.iter().filter(|r| r.kind == Kind::Node).map(|r| (r.key.as_str(), r)).collect();
+    let node_parts: Vec<(String, Option<&EntityRow>, &Map<String, Value>)> =
+        new.nodes().iter().map(|n| (n.id().to_owned(), old_nodes.remove(n.id()), n.fields())).collect();
+    place(&mut changes, Kind::Node, &node_parts, user, &mut blob, |_| 0)?;
+    for old in old_nodes.values() {
+        changes.end(old);
+    }
+
+    let mut old_edges: HashMap<&str, VecDeque<&EntityRow>> = HashMap::new();
+    for row in live.iter().filter(|r| r.kind == Kind::Edge) {
+        old_edges.entry(row.key.as_str()).or_default().push_back(row);
+    }
+    let edge_parts: Vec<(String, Option<&EntityRow>, &Map<String, Value>)> =
+        new.edges().iter().map(|e| (e.key().to_owned(), old_edges.get_mut(e.key()).and_then(VecDeque::pop_front), e.fields())).collect();
+    let mut next_dup: HashMap<String, i64> = HashMap::new();
+    for row in live.iter().filter(|r| r.kind == Kind::Edge) {
+        let slot = next_dup.entry(row.key.clone()).or_insert(0);
+        *slot = (*slot).max(row.dup + 1);
+    }
+    place(&mut changes, Kind::Edge, &edge_parts, user, &mut blob, |key| {
+        let slot = next_dup.entry(key.to_owned()).or_insert(0);
+        *slot += 1;
+        *slot - 1
+    })?;
+    for old in old_edges.values().flatten() {
+        changes.end(old);
+    }
+    Ok(changes)
+}
+
+/// Writes the parts of one kind in their new order: a part that stays and
+/// keeps its relative order keeps its position; the others get positions
+/// between their neighbours. Changed and added parts have their stamps checked.
+fn place(
+    changes: &mut Changes,
+    kind: Kind,
+    parts: &[(String, Option<&EntityRow>, &Map<String, Value>)],
+    user: Option<&str>,
+    blob: &mut impl FnMut(&str) -> Option<String>,
+    mut new_dup: impl FnMut(&str) -> i64,
+) -> Result<(), ApiError> {
+    let olds: Vec<Option<i64>> = parts.iter().map(|(_, old, _)| old.map(|o| o.ord)).collect();
+    let ords = positions(&olds);
+    let what = if kind == Kind::Node { "node" } else { "edge" };
+    for ((key, old, fields), ord) in parts.iter().zip(ords) {
+        let encoded = encode(fields);
+        if let Some(user) = user {
+            if old.is_none_or(|o| o.body != encoded.body) && changed_fields(*old, &encoded, blob)? {
+                check_stamp(&format!("{what} '{key}'"), fields, user)?;
+            }
+        }
+        let dup = match old {
+            Some(o) => o.dup,
+            None => new_dup(key),
+        };
+        changes.replace(*old, kind, key, dup, ord, encoded);
+    }
     Ok(())
+}
+
+/// Whether a part's fields differ as JSON values (not only in their text:
+/// keys of a nested object in another order are the same value).
+fn changed_fields(old: Option<&EntityRow>, new: &Encoded, blob: &mut impl FnMut(&str) -> Option<String>) -> Result<bool, ApiError> {
+    let Some(old) = old else { return Ok(true) };
+    let before = entity::decode(&old.body).map_err(ApiError::Internal)?;
+    let after = entity::decode(&new.body).map_err(ApiError::Internal)?;
+    let mut resolve = |v: &Value| -> Option<Value> {
+        match entity::reference(v) {
+            Some(hash) => blob(hash)
+                .or_else(|| new.blobs.iter().find(|(h, _)| h == hash).map(|(_, t)| t.clone()))
+                .and_then(|t| serde_json::from_str(&t).ok()),
+            None => Some(v.clone()),
+        }
+    };
+    for (_, b, a) in kg_approval::change::diff_fields(&before, &after) {
+        match (b.map(&mut resolve), a.map(&mut resolve)) {
+            (Some(Some(x)), Some(Some(y))) if kg_approval::value::json_eq(&x, &y) => {}
+            _ => return Ok(true),
+        }
+    }
+    Ok(false)
+}
+
+/// The top level with `metadata`, `nodes` and `edges` as placeholders (their
+/// content is stored in their own rows).
+fn encode_root(graph: &Graph) -> Encoded {
+    let root: Map<String, Value> = graph
+        .root()
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "metadata" | "nodes" | "edges" => (k.clone(), json!(0)),
+            _ => (k.clone(), v.clone()),
+        })
+        .collect();
+    encode(&root)
+}
+
+/// Positions for parts in their new order, given their current positions
+/// (`None` for new parts): the longest run already in increasing order keeps
+/// its positions; the others get positions spread between their neighbours,
+/// or after the last one. Only when no gap is left does everything move.
+pub fn positions(old: &[Option<i64>]) -> Vec<i64> {
+    let keep = longest_increasing(old);
+    let mut out = vec![0i64; old.len()];
+    let mut i = 0;
+    let mut prev: Option<i64> = None;
+    while i < old.len() {
+        if keep[i] {
+            out[i] = old[i].unwrap_or_default();
+            prev = Some(out[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < old.len() && !keep[i] {
+            i += 1;
+        }
+        let next = (i < old.len()).then(|| old[i].unwrap_or_default());
+        let run = (i - start) as i64;
+        let (lo, hi) = match (prev, next) {
+            (Some(lo), Some(hi)) => (lo, hi),
+            (Some(lo), None) => (lo, lo.saturating_add(ORD_STEP.saturating_mul(run + 1))),
+            (None, Some(hi)) => (hi.saturating_sub(ORD_STEP.saturating_mul(run + 1)), hi),
+            (None, None) => (-ORD_STEP, ORD_STEP.saturating_mul(run)),
+        };
+        let gap = (hi - lo) / (run + 1);
+        if gap == 0 {
+            // No room between the neighbours: number everything afresh.
+            return (0..old.len() as i64).map(|k| k * ORD_STEP).collect();
+        }
+        for (j, slot) in out[start..i].iter_mut().enumerate() {
+            *slot = lo + gap * (j as i64 + 1);
+        }
+        prev = Some(out[i - 1]);
+    }
+    out
+}
+
+/// Marks the longest strictly increasing subsequence of the known positions.
+fn longest_increasing(old: &[Option<i64>]) -> Vec<bool> {
+    // Patience sorting: tails[k] = index of the smallest tail of a run of length k+1.
+    let mut tails: Vec<usize> = Vec::new();
+    let mut parent: Vec<Option<usize>> = vec![None; old.len()];
+    for (i, value) in old.iter().enumerate() {
+        let Some(v) = value else { continue };
+        let k = tails.partition_point(|&t| old[t].unwrap_or_default() < *v);
+        parent[i] = k.checked_sub(1).map(|p| tails[p]);
+        if k == tails.len() {
+            tails.push(i);
+        } else {
+            tails[k] = i;
+        }
+    }
+    let mut keep = vec![false; old.len()];
+    let mut at = tails.last().copied();
+    while let Some(i) = at {
+        keep[i] = true;
+        at = parent[i];
+    }
+    keep
 }
 
 /// A canonical, hyphenated UUID of version 4 (the real service's rule for new ids).
 pub fn is_uuid_v4(id: &str) -> bool {
     id.len() == 36 && uuid::Uuid::try_parse(id).is_ok_and(|u| u.get_version_num() == 4 && u.get_variant() == uuid::Variant::RFC4122)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::positions;
+    use crate::write::ORD_STEP;
+
+    #[test]
+    fn parts_that_stay_in_order_keep_their_positions() {
+        let s = ORD_STEP;
+        assert_eq!(positions(&[Some(0), Some(s), Some(2 * s)]), [0, s, 2 * s]);
+        assert_eq!(positions(&[Some(0), Some(s), None, None]), [0, s, 2 * s, 3 * s], "appended");
+        assert_eq!(positions(&[None, Some(0)]), [-s, 0], "prepended");
+        let moved = positions(&[Some(2 * s), Some(0), Some(s)]);
+        assert_eq!(&moved[1..], [0, s], "the longest ordered run stays");
+        assert!(moved[0] < moved[1], "the moved part goes before it");
+        let between = positions(&[Some(0), None, Some(s)]);
+        assert!(0 < between[1] && between[1] < s);
+        assert_eq!(positions(&[None, None]), [0, s]);
+    }
+
+    #[test]
+    fn when_no_gap_is_left_everything_is_renumbered() {
+        let tight = positions(&[Some(0), None, Some(1)]);
+        assert_eq!(tight, [0, ORD_STEP, 2 * ORD_STEP]);
+    }
 }

@@ -2,71 +2,12 @@
 
 use std::sync::Arc;
 
-use kg_approval_server::{AppState, Settings, Store, Tokens, router};
-use reqwest::{Client, StatusCode};
+use kg_approval_server::Settings;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const ANN: &str = "ann-token-0001";
-const BOB: &str = "bob-token-0002";
-
-struct Server {
-    url: String,
-    db: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-    http: Client,
-}
-
-async fn start(settings: Settings) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.sqlite");
-    let mut tokens = Tokens::default();
-    tokens.add_pair(&format!("{ANN}=ann@example.com")).unwrap();
-    tokens.add_pair(&format!("{BOB}=bob@example.com")).unwrap();
-    let state = AppState { store: Arc::new(Store::open(&db).unwrap()), tokens: Arc::new(tokens), settings: Arc::new(settings) };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
-    Server { url, db, _dir: dir, http: Client::new() }
-}
-
-fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-fn graph(version: Option<i64>, label: &str) -> Value {
-    json!({
-        "metadata": {"title": "T", "version": version},
-        "nodes": [{"id": "a", "label": label}, {"id": "b", "label": "B", "visible": false}],
-        "edges": [{"id": "a_b", "source": "a", "target": "b", "label": "kept whole", "type": "x"}]
-    })
-}
-
-impl Server {
-    async fn save(&self, token: Option<&str>, body: Value, key: Option<&str>) -> (StatusCode, Value) {
-        let mut request = self.http.post(format!("{}/saveGraphWithHistory", self.url)).body(body.to_string());
-        if let Some(token) = token {
-            request = request.header("X-API-Token", token);
-        }
-        if let Some(key) = key {
-            request = request.header("Idempotency-Key", key);
-        }
-        let response = request.send().await.unwrap();
-        (response.status(), response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let response = self.http.get(format!("{}{path}", self.url)).send().await.unwrap();
-        (response.status(), response.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Saves version 1 of a new graph as Ann.
-    async fn create(&self) -> String {
-        let id = new_id();
-        let (status, body) = self.save(Some(ANN), json!({"id": id, "graphData": graph(None, "A"), "override": false}), None).await;
-        assert_eq!((status, body["newVersion"].clone()), (StatusCode::OK, json!(1)), "{body}");
-        id
-    }
-}
+mod support;
+use support::{ANN, BOB, graph, new_id, start};
 
 #[tokio::test]
 async fn save_load_history_and_versions() {
@@ -80,7 +21,12 @@ async fn save_load_history_and_versions() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!({"message": "Graph with history saved successfully", "id": id, "newVersion": 2}));
+    assert_eq!(
+        body,
+        json!({"message": "Graph with history saved successfully", "id": id, "newVersion": 2, "hash": body["hash"]}),
+        "the real service's answer, plus the version's hash"
+    );
+    assert_eq!(body["hash"].as_str().map(str::len), Some(64));
 
     let (_, current) = s.get(&format!("/getknowgraph?id={id}")).await;
     assert_eq!(current["nodes"][0]["label"], "A2");
@@ -301,20 +247,16 @@ async fn the_hash_chain_detects_edits_behind_the_servers_back() {
     assert_eq!((ok["ok"].clone(), ok["versions"].clone()), (json!(true), json!(4)));
 
     let sneaky = rusqlite::Connection::open(&s.db).unwrap();
-    sneaky
-        .execute("UPDATE versions SET graph_json = replace(graph_json, 'three', 'THREE') WHERE graph_id = ?1 AND version = 3", [&id])
-        .unwrap();
+    sneaky.execute("UPDATE entities SET body = replace(body, 'three', 'THREE') WHERE from_version = 3", []).unwrap();
     let (_, broken) = s.get(&format!("/verifyknowgraph?id={id}")).await;
     assert_eq!(broken["ok"], false);
     assert_eq!(broken["firstBroken"]["version"], 3);
 
-    sneaky
-        .execute("UPDATE versions SET graph_json = replace(graph_json, 'THREE', 'three') WHERE graph_id = ?1 AND version = 3", [&id])
-        .unwrap();
+    sneaky.execute("UPDATE entities SET body = replace(body, 'THREE', 'three') WHERE from_version = 3", []).unwrap();
     assert_eq!(s.get(&format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
     sneaky.execute("DELETE FROM versions WHERE graph_id = ?1 AND version = 2", [&id]).unwrap();
     let (_, gap) = s.get(&format!("/verifyknowgraph?id={id}")).await;
-    assert_eq!(gap["firstBroken"]["version"], 3, "a deleted version is detected: {gap}");
+    assert_eq!(gap["firstBroken"]["version"], 2, "a deleted version is reported as the one missing: {gap}");
 }
 
 #[tokio::test]

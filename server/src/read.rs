@@ -1,0 +1,242 @@
+//! Reading stored versions back: a whole graph from its rows, exactly as it
+//! was saved, and the field-level changes of one version from the rows it
+//! wrote and ended (so audit entries need not store old and new values).
+
+use std::collections::{BTreeMap, HashMap};
+
+use kg_approval::change::{Change, ChangeKind, Target, diff_fields};
+use serde_json::{Map, Value, json};
+
+use crate::chain;
+use crate::entity::{self, reference};
+use crate::error::ApiError;
+use crate::store::{self, AuditFilter, EntityRow, Kind};
+
+/// The whole text of a graph's version (`None`: the newest), with its hash.
+pub fn graph_text(conn: &rusqlite::Connection, id: &str, version: Option<i64>) -> Result<(String, String), ApiError> {
+    let not_found = || match version {
+        None => ApiError::NotFound("Graph not found.".into()),
+        Some(v) => ApiError::NotFound(format!("No data found for graph ID: {id} and version: {v}.")),
+    };
+    let head = store::head(conn, id)?;
+    let row = match version {
+        Some(v) => store::version(conn, id, v)?.ok_or_else(not_found)?,
+        None => store::version(conn, id, head.as_ref().ok_or_else(not_found)?.version)?.ok_or_else(not_found)?,
+    };
+    if let Some(text) = row.graph_json {
+        return Ok((text, row.hash));
+    }
+    if row.pruned {
+        return Err(ApiError::Gone(format!("Version {} of {id} was pruned by the retention setting.", row.version)));
+    }
+    let head = head.ok_or_else(not_found)?;
+    // The newest version is read through the index of current rows.
+    let rows = store::rows_at(conn, head.gid, version.filter(|v| *v != head.version))?;
+    let gid = head.gid;
+    let text = assemble_graph(&rows, |hash| store::blob(conn, gid, hash).ok().flatten()).map_err(ApiError::Internal)?;
+    Ok((text, row.hash))
+}
+
+/// Audit entries: the stored record, with the changes the version made
+/// (stored in the record by the first schema; computed from its rows since).
+pub fn audit_entries(conn: &rusqlite::Connection, id: &str, filter: &AuditFilter) -> Result<(i64, Vec<Value>), ApiError> {
+    let gid = store::head(conn, id)?.map(|h| h.gid);
+    let (total, rows) = store::audit(conn, id, gid, filter)?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut record: Value = serde_json::from_str(&row.audit_json).unwrap_or(Value::Null);
+        if let (2, Some(gid), Value::Object(fields)) = (row.scheme, gid, &mut record) {
+            let (opened, closed) = store::rows_changed_by(conn, gid, row.version)?;
+            let changes = changes_of(&opened, &closed, |hash| store::blob(conn, gid, hash).ok().flatten()).map_err(ApiError::Internal)?;
+            fields.insert("summary".to_owned(), json!(kg_approval::Summary::of(&changes)));
+            fields.insert("changes".to_owned(), json!(changes));
+        }
+        entries.push(record);
+    }
+    Ok((total, entries))
+}
+
+/// Recomputes a graph's hash chain from everything stored about it.
+pub fn verify(conn: &rusqlite::Connection, id: &str) -> Result<chain::Verification, ApiError> {
+    let versions = store::all_versions(conn, id)?;
+    if versions.is_empty() {
+        return Err(ApiError::NotFound("Graph not found.".into()));
+    }
+    let head = store::head(conn, id)?;
+    let gid = head.as_ref().map(|h| h.gid);
+    let rows = match gid {
+        Some(gid) => store::all_rows(conn, gid)?,
+        None => Vec::new(),
+    };
+    let mut pruned_leaves = HashMap::new();
+    for v in versions.iter().filter(|v| v.pruned) {
+        pruned_leaves.insert(v.version, store::pruned_leaves(conn, id, v.version)?);
+    }
+    for v in versions.iter().filter(|v| !v.pruned) {
+        let leaves = store::pruned_leaves(conn, id, v.version)?;
+        if !leaves.is_empty() {
+            pruned_leaves.insert(v.version, leaves);
+        }
+    }
+    let blob = |hash: &str| gid.and_then(|gid| store::blob(conn, gid, hash).ok().flatten());
+    let stored = chain::Stored {
+        versions: &versions,
+        rows: &rows,
+        pruned_leaves: &pruned_leaves,
+        blob: &blob,
+        head: head.map(|h| (h.version, h.hash)),
+    };
+    Ok(chain::verify(&stored))
+}
+
+/// The JSON text of a graph from its rows (ordered by kind and position):
+/// the top level's fields in order, with `metadata`, `nodes` and `edges`
+/// filled in from their rows.
+pub fn assemble_graph(rows: &[EntityRow], mut blob: impl FnMut(&str) -> Option<String>) -> Result<String, String> {
+    let size: usize = rows.iter().map(|r| r.body.len() + 1).sum();
+    let mut out = String::with_capacity(size * 2);
+    let root = rows.iter().find(|r| r.kind == Kind::Root).ok_or("the graph has no top-level row")?;
+    let root_fields = entity::decode(&root.body)?;
+    let part = |kind: Kind| rows.iter().filter(move |r| r.kind == kind);
+    out.push('{');
+    for (i, (key, value)) in root_fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(key).map_err(|e| e.to_string())?);
+        out.push(':');
+        match key.as_str() {
+            "metadata" => match part(Kind::Metadata).next() {
+                Some(meta) => entity::assemble(&meta.body, &mut out, &mut blob)?,
+                None => out.push_str("null"),
+            },
+            "nodes" | "edges" => {
+                out.push('[');
+                let kind = if key == "nodes" { Kind::Node } else { Kind::Edge };
+                for (j, row) in part(kind).enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    entity::assemble(&row.body, &mut out, &mut blob)?;
+                }
+                out.push(']');
+            }
+            _ => match reference(value) {
+                Some(hash) => out.push_str(&blob(hash).ok_or_else(|| format!("blob {hash} is missing"))?),
+                None => out.push_str(&value.to_string()),
+            },
+        }
+    }
+    out.push('}');
+    Ok(out)
+}
+
+/// The changes one version made, from the rows it wrote (`opened`) and
+/// ended (`closed`), in the order `diff_graphs` lists them: node field
+/// changes and removals, added nodes, then edges likewise, then metadata.
+/// Values are whole (blob references resolved).
+pub fn changes_of(opened: &[EntityRow], closed: &[EntityRow], mut blob: impl FnMut(&str) -> Option<String>) -> Result<Vec<Change>, String> {
+    type Id = (Kind, String, i64);
+    let mut pairs: BTreeMap<Id, (Option<&EntityRow>, Option<&EntityRow>)> = BTreeMap::new();
+    for row in closed {
+        pairs.entry((row.kind, row.key.clone(), row.dup)).or_default().0 = Some(row);
+    }
+    for row in opened {
+        pairs.entry((row.kind, row.key.clone(), row.dup)).or_default().1 = Some(row);
+    }
+    // A stored value with its blob reference (if any) resolved.
+    let mut value = |v: &Value| -> Result<Value, String> {
+        match reference(v) {
+            Some(hash) => {
+                let text = blob(hash).ok_or_else(|| format!("blob {hash} is missing"))?;
+                serde_json::from_str(&text).map_err(|e| format!("blob {hash}: {e}"))
+            }
+            None => Ok(v.clone()),
+        }
+    };
+    // (kind, group: 0 changed/removed by old position, 1 added by new position, ord, changes)
+    let mut listed: Vec<(Kind, u8, i64, Vec<Change>)> = Vec::new();
+    for ((kind, key, _), (old, new)) in pairs {
+        let target = match kind {
+            Kind::Node => Target::Node,
+            Kind::Edge => Target::Edge,
+            Kind::Metadata => Target::Metadata,
+            // Top-level fields other than nodes, edges and metadata have no
+            // change kind of their own yet.
+            Kind::Root => continue,
+        };
+        let old_fields = old.map(|r| entity::decode(&r.body)).transpose()?;
+        let new_fields = new.map(|r| entity::decode(&r.body)).transpose()?;
+        match (old_fields, new_fields) {
+            (Some(before), Some(after)) => {
+                let label = label_of(target, &key, &after);
+                let mut changes = Vec::new();
+                for (field, b, a) in diff_fields(&before, &after) {
+                    let (b, a) = (b.map(&mut value).transpose()?, a.map(&mut value).transpose()?);
+                    // Different references may still hold equal JSON (keys in
+                    // another order): compare the whole values.
+                    if let (Some(x), Some(y)) = (&b, &a) {
+                        if kg_approval::value::json_eq(x, y) {
+                            continue;
+                        }
+                    }
+                    changes.push(Change::field(target, &key, &label, field, b, a));
+                }
+                listed.push((kind, 0, old.map_or(0, |r| r.ord), changes));
+            }
+            (Some(before), None) => {
+                let fields = resolve_all(before, &mut value)?;
+                let label = label_of(target, &key, &fields);
+                listed.push((
+                    kind,
+                    0,
+                    old.map_or(0, |r| r.ord),
+                    vec![Change::whole(target, ChangeKind::Removed, &key, &label, Value::Object(fields))],
+                ));
+            }
+            (None, Some(after)) => {
+                let fields = resolve_all(after, &mut value)?;
+                let label = label_of(target, &key, &fields);
+                let change = match target {
+                    // Metadata appearing: each of its fields is added.
+                    Target::Metadata => {
+                        let empty = Map::new();
+                        let list = diff_fields(&empty, &fields)
+                            .into_iter()
+                            .map(|(f, b, a)| Change::field(target, &key, &label, f, b.cloned(), a.cloned()))
+                            .collect();
+                        listed.push((kind, 0, 0, list));
+                        continue;
+                    }
+                    _ => Change::whole(target, ChangeKind::Added, &key, &label, Value::Object(fields)),
+                };
+                listed.push((kind, 1, new.map_or(0, |r| r.ord), vec![change]));
+            }
+            (None, None) => {}
+        }
+    }
+    listed.sort_by_key(|(kind, group, ord, _)| (kind_order(*kind), *group, *ord));
+    Ok(listed.into_iter().flat_map(|(_, _, _, c)| c).collect())
+}
+
+fn resolve_all(fields: Map<String, Value>, value: &mut impl FnMut(&Value) -> Result<Value, String>) -> Result<Map<String, Value>, String> {
+    fields.into_iter().map(|(k, v)| Ok((k, value(&v)?))).collect()
+}
+
+/// The order of `diff_graphs`: nodes, edges, metadata.
+fn kind_order(kind: Kind) -> u8 {
+    match kind {
+        Kind::Node => 0,
+        Kind::Edge => 1,
+        Kind::Metadata => 2,
+        Kind::Root => 3,
+    }
+}
+
+fn label_of(target: Target, key: &str, fields: &Map<String, Value>) -> String {
+    match target {
+        Target::Node => fields.get("label").and_then(Value::as_str).unwrap_or(key).to_owned(),
+        Target::Edge => kg_approval::graph::edge_label(fields, |_| None),
+        Target::Metadata => "metadata".to_owned(),
+    }
+}

@@ -1,0 +1,232 @@
+//! Writing one version, whichever way it arrived (a delta or a whole graph):
+//! the rows it adds, the rows it ends, its blobs, its audit record, its link
+//! in the hash chain and the graph's head, in the caller's transaction.
+
+use kg_approval::Timestamp;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::chain::{delta_hash, delta_version_hash, end_leaf, put_leaf};
+use crate::entity::{self, Encoded};
+use crate::error::ApiError;
+use crate::store::{self, EntityRow, GraphSummary, Head, Kind, VersionRow};
+
+/// Positions are spaced this far apart, so that parts inserted between two
+/// others rarely force their neighbours to move.
+pub const ORD_STEP: i64 = 1 << 32;
+
+/// The provenance a client sends (kg-approval sends its whole audit entry;
+/// other editors send nothing, and every field is optional).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ClientAudit {
+    pub approval_id: Option<String>,
+    pub user: Option<String>,
+    pub at: Option<String>,
+    pub source: Option<String>,
+    pub model: Option<String>,
+    pub reason: Option<String>,
+    pub run_id: Option<String>,
+    pub proposal_id: Option<String>,
+    pub accepted: Vec<String>,
+    pub rejected: Vec<String>,
+}
+
+impl ClientAudit {
+    /// The `audit` field of a save body (absent or null: nothing told).
+    pub fn take_from(body: &mut Map<String, Value>) -> Result<ClientAudit, ApiError> {
+        match body.remove("audit") {
+            None | Some(Value::Null) => Ok(ClientAudit::default()),
+            Some(audit) => serde_json::from_value(audit).map_err(|e| ApiError::BadRequest(format!("audit: {e}"))),
+        }
+    }
+}
+
+/// A save body as a JSON object (`what` names its fields in the error).
+pub fn body_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))? {
+        Value::Object(body) => Ok(body),
+        _ => Err(ApiError::BadRequest(format!("body must be a JSON object {what}"))),
+    }
+}
+
+/// Who saves, and the settings that shape a save.
+pub struct SaveContext<'a> {
+    pub user: &'a str,
+    pub idempotency_key: Option<String>,
+    pub now: Timestamp,
+    /// Keep the newest N versions readable whole (all if `None`).
+    pub keep_versions: Option<i64>,
+}
+
+/// The result of a save.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Saved {
+    pub version: i64,
+    pub hash: String,
+    /// True when the idempotency key had been seen: nothing new was stored.
+    pub replayed: bool,
+}
+
+/// What one version changes: the rows to write and to end.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub puts: Vec<Put>,
+    pub ends: Vec<(Kind, String, i64)>,
+    pub blobs: Vec<(String, String)>,
+}
+
+/// A row to write (valid from the new version on).
+#[derive(Debug)]
+pub struct Put {
+    pub kind: Kind,
+    pub key: String,
+    pub dup: i64,
+    pub ord: i64,
+    pub body: String,
+}
+
+impl Changes {
+    /// Replaces `old` (if any) by a part with `encoded` as its body.
+    pub fn replace(&mut self, old: Option<&EntityRow>, kind: Kind, key: &str, dup: i64, ord: i64, encoded: Encoded) {
+        if let Some(old) = old {
+            if old.body == encoded.body && old.ord == ord && old.key == key && old.dup == dup {
+                return;
+            }
+            self.ends.push((old.kind, old.key.clone(), old.dup));
+        }
+        self.blobs.extend(encoded.blobs);
+        self.puts.push(Put { kind, key: key.to_owned(), dup, ord, body: encoded.body });
+    }
+
+    pub fn end(&mut self, old: &EntityRow) {
+        self.ends.push((old.kind, old.key.clone(), old.dup));
+    }
+}
+
+/// The version being written and the provenance recorded with it.
+pub struct NewVersion<'a> {
+    pub graph_id: &'a str,
+    pub head: Option<&'a Head>,
+    pub ctx: &'a SaveContext<'a>,
+    pub audit: &'a ClientAudit,
+    pub key: Option<&'a str>,
+    pub override_version: bool,
+    /// `full` (a whole graph was posted) or `delta`.
+    pub via: &'static str,
+    pub title: Option<String>,
+    pub nodes: i64,
+}
+
+/// Writes the version and returns its number and hash.
+pub fn write_version(tx: &rusqlite::Transaction<'_>, new: NewVersion<'_>, changes: Changes) -> Result<Saved, ApiError> {
+    let version = new.head.map_or(0, |h| h.version) + 1;
+    let saved_at = new.ctx.now.to_string();
+    let audit = new.audit;
+    let record = json!({
+        "version": version,
+        "savedAt": saved_at,
+        "user": new.ctx.user,
+        "source": audit.source.as_deref().unwrap_or("unknown"),
+        "model": audit.model,
+        "reason": audit.reason,
+        "runId": audit.run_id,
+        "approvalId": audit.approval_id,
+        "proposalId": audit.proposal_id,
+        "approvedAt": audit.at,
+        "baseVersion": version - 1,
+        "override": new.override_version,
+        "via": new.via,
+        "idempotencyKey": new.key,
+        "accepted": audit.accepted,
+        "rejected": audit.rejected,
+    });
+    let summary = GraphSummary {
+        graph_id: new.graph_id.to_owned(),
+        version,
+        title: new.title,
+        nodes: new.nodes,
+        saved_at: saved_at.clone(),
+        saved_by: new.ctx.user.to_owned(),
+    };
+    let prev_hash = new.head.map(|h| h.hash.clone()).unwrap_or_default();
+    let mut leaves = Vec::with_capacity(changes.puts.len() + changes.ends.len());
+    for (kind, key, dup) in &changes.ends {
+        leaves.push(end_leaf(*kind, key, *dup));
+    }
+    let rows: Vec<EntityRow> = changes
+        .puts
+        .into_iter()
+        .map(|p| {
+            let (src, dst) = if p.kind == Kind::Edge { ends_of(&p.body) } else { (None, None) };
+            EntityRow { kind: p.kind, key: p.key, dup: p.dup, from_version: version, to_version: None, ord: p.ord, body: p.body, src, dst }
+        })
+        .collect();
+    leaves.extend(rows.iter().map(put_leaf));
+    let hash = delta_version_hash(&prev_hash, &delta_hash(leaves), &record);
+
+    let gid = match new.head {
+        Some(head) => {
+            store::update_graph(tx, head.gid, &summary, &hash)?;
+            head.gid
+        }
+        None => store::insert_graph(tx, new.graph_id, &summary, &hash)?,
+    };
+    for (blob_hash, text) in &changes.blobs {
+        store::insert_blob(tx, gid, blob_hash, text)?;
+    }
+    for (kind, key, dup) in &changes.ends {
+        if !store::close_entity(tx, gid, *kind, key, *dup, version)? {
+            return Err(ApiError::Internal(format!("no current row for {kind:?} '{key}' ({dup}) to end")));
+        }
+    }
+    for row in &rows {
+        store::insert_entity(tx, gid, row)?;
+    }
+    store::insert_version(
+        tx,
+        &VersionRow {
+            graph_id: new.graph_id.to_owned(),
+            version,
+            saved_at,
+            user: new.ctx.user.to_owned(),
+            source: audit.source.clone().unwrap_or_else(|| "unknown".to_owned()),
+            reason: audit.reason.clone(),
+            run_id: audit.run_id.clone(),
+            idempotency_key: new.key.map(str::to_owned),
+            graph_json: None,
+            audit_json: record.to_string(),
+            prev_hash,
+            hash: hash.clone(),
+            scheme: 2,
+            pruned: false,
+        },
+    )?;
+    if let Some(keep) = new.ctx.keep_versions {
+        crate::retention::prune(tx, new.graph_id, gid, version, keep)?;
+    }
+    Ok(Saved { version, hash, replayed: false })
+}
+
+/// An edge's ends as its stored body names them.
+pub fn ends_of(body: &str) -> (Option<String>, Option<String>) {
+    let Ok(fields) = entity::decode(body) else { return (None, None) };
+    let end = |a: &str, b: &str| fields.get(a).or_else(|| fields.get(b)).and_then(Value::as_str).map(str::to_owned);
+    (end("source", "from"), end("target", "to"))
+}
+
+/// The title a graph is listed under: its `metadata.title`, if a string.
+pub fn title_of(metadata: Option<&Map<String, Value>>) -> Option<String> {
+    metadata.and_then(|m| m.get("title")).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Stamps on what a save changes must name the token's user: nobody writes
+/// as someone else. `what` names the part in the error.
+pub fn check_stamp(what: &str, fields: &Map<String, Value>, user: &str) -> Result<(), ApiError> {
+    match fields.get("updatedBy") {
+        Some(by) if by.as_str() != Some(user) => {
+            Err(ApiError::Forbidden(format!("{what} is stamped updatedBy {by}, but the token belongs to '{user}'")))
+        }
+        _ => Ok(()),
+    }
+}
