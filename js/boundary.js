@@ -167,37 +167,55 @@ export function deepPath(value, argument) {
   return refuse(value, argument);
 }
 
-const GRAPH_TEXT = Symbol('kg-approval: approved graph text');
+// Which session and approval an object handed out by approve() or
+// pendingSaves() came from, so its graph can be read from the session when
+// needed instead of crossing into JS at approval time.
+const APPROVAL = Symbol('kg-approval: session and approval');
 
-// approve()'s result. The graph is parsed from its JSON text only when read,
-// and until then the text itself can go into the save body, so approving a
-// big graph does not serialize it twice. `versionMatches`: the graph's
-// metadata.version is already the base version the body must carry.
-export function makeApproved(graphText, restText, versionMatches) {
+// `graph`, read on demand: `source(session, approvalId)` gives the approved
+// graph's JSON text (or an error to throw). Once read, the object's graph is
+// the caller's to edit, and saves build their body from it.
+function lazyGraph(target, source, session, approvalId, enumerable) {
   let graph;
-  const approved = {
-    get graph() {
-      if (graph === undefined) graph = JSON.parse(graphText);
+  Object.defineProperty(target, 'graph', {
+    enumerable,
+    configurable: true,
+    get() {
+      if (graph === undefined) {
+        const text = source(session, approvalId);
+        if (typeof text !== 'string') throw text;
+        graph = JSON.parse(text);
+      }
       return graph;
     },
-    set graph(value) {
+    set(value) {
       graph = value;
     },
-  };
-  Object.assign(approved, JSON.parse(restText));
-  // Usable only while the graph object was never handed out (so never edited).
-  Object.defineProperty(approved, GRAPH_TEXT, { value: () => (graph === undefined && versionMatches ? graphText : null) });
-  return approved;
+  });
+  Object.defineProperty(target, APPROVAL, { value: () => (graph === undefined ? [session, approvalId] : undefined) });
 }
 
-// The save body straight from approve()'s kept text, or null when it must be
-// built from the graph object.
-export function fastSaveBody(approved) {
-  const text = approved && typeof approved[GRAPH_TEXT] === 'function' ? approved[GRAPH_TEXT]() : null;
-  const audit = approved && approved.audit;
-  if (text === null || !audit || typeof audit.graphId !== 'string' || audit.graphId === '') return null;
-  const id = JSON.stringify(audit.graphId);
-  return `{"id":${id},"graphData":${text},"override":false,"audit":${toJson(audit, 'approved.audit')}}`;
+// approve()'s result: `graph` first (as before), read from the session on demand.
+export function makeApproved(restText, source, session, approvalId) {
+  const approved = {};
+  lazyGraph(approved, source, session, approvalId, true);
+  return Object.assign(approved, JSON.parse(restText));
+}
+
+// pendingSaves(): plain entries for localStorage. An entry without a kept
+// copy of its graph gets a non-enumerable `graph`, so JSON.stringify keeps
+// the outbox the size of its deltas.
+export function makePendingSaves(text, source, session) {
+  const entries = JSON.parse(text);
+  for (const entry of entries) {
+    if (entry.graph === undefined) lazyGraph(entry, source, session, entry.audit.approvalId, false);
+  }
+  return entries;
+}
+
+export function approvalRef(approved) {
+  const ref = approved !== null && typeof approved === 'object' ? approved[APPROVAL] : undefined;
+  return typeof ref === 'function' ? ref() : undefined;
 }
 
 // A string argument (not JSON-encoded), checked so that it reaches Rust intact.

@@ -1,7 +1,9 @@
 'use strict';
 // The web build in real Chromium: the page comes from one origin and the
 // history server is another, so every save goes through CORS (a preflight
-// for X-API-Token and Idempotency-Key) and WASM's fetch is the browser's.
+// for X-API-Token and Content-Type) and WASM's fetch is the browser's. Both
+// servers: ours, and the stand-in of the real service, whose CORS rules
+// allow only its own list of headers.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
@@ -9,12 +11,15 @@ const { randomUUID } = require('crypto');
 const { repo } = require('./support/kg');
 const { startServer, TOKENS, USERS } = require('./support/server');
 const { launchBrowser, serveStatic } = require('./support/browser');
+const { startRealService } = require('./support/real-service');
 
 let api;
+let real;
 let pages;
 let chromium;
 test.before(async () => {
   api = await startServer();
+  real = await startRealService({ tokens: { [TOKENS.ann]: { user: USERS.ann, scopes: ['graph:read', 'graph:write'] } } });
   pages = await serveStatic({ '/pkg/': path.join(repo, 'pkg'), '/t/': path.join(__dirname, 'browser') });
   chromium = await launchBrowser();
 });
@@ -22,6 +27,7 @@ test.after(async () => {
   await chromium?.close();
   await pages?.close();
   await api?.close();
+  await real?.close();
 });
 
 test('in Chromium: review, approve, save across origins, conflict, history', async () => {
@@ -84,5 +90,41 @@ test('in Chromium: a save to a stopped server is reported and kept for retry', a
     }
   }, { token: TOKENS.ann, user: USERS.ann });
   assert.deepEqual(result, { code: 'network_error', attempts: 2, pending: 1 });
+  await page.close();
+});
+
+test("in Chromium: saves reach the real service across origins (its CORS list has no Idempotency-Key)", async () => {
+  const page = await chromium.browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${pages.url}/t/client.html`);
+  const result = await page.evaluate(
+    async ({ baseUrl, token, user, graphId }) => {
+      const kg = await window.kgReady;
+      const client = new kg.HistoryClient({ baseUrl, token, retries: 0 });
+      const graph = { metadata: { title: 'Real' }, nodes: [{ id: 'a', label: 'A' }], edges: [] };
+      const first = new kg.ApprovalSession(graph, { graphId });
+      first.propose({ nodes: [{ id: 'a', label: 'A1' }] });
+      const v1 = await client.save(first.approve({ user }));
+      const session = new kg.ApprovalSession(await client.load(graphId), { graphId });
+      session.propose({ nodes: [{ id: 'a', label: 'A2' }] });
+      const approved = session.approve({ user });
+      try {
+        const v2 = await client.save(approved);
+        session.markSaved(approved.audit.approvalId, v2.newVersion);
+        return { v1, v2, label: (await client.load(graphId)).nodes[0].label };
+      } catch (e) {
+        return { error: `${e.code}: ${e.message}` };
+      }
+    },
+    { baseUrl: real.url, token: TOKENS.ann, user: USERS.ann, graphId: randomUUID() },
+  );
+  assert.deepEqual(errors, []);
+  assert.equal(result.error, undefined);
+  assert.deepEqual([result.v1.newVersion, result.v1.via, result.v2.newVersion, result.v2.via], [1, 'full', 2, 'full']);
+  assert.equal(result.label, 'A2');
+  const preflights = real.state.requests.filter((r) => r.method === 'OPTIONS');
+  assert.ok(preflights.length >= 1, 'the browser asked first');
+  assert.ok(preflights.every((r) => !/idempotency-key/i.test(r.headers['access-control-request-headers'] || '')), 'no header the real service refuses');
   await page.close();
 });

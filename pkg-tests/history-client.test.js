@@ -29,7 +29,7 @@ test('bug 9: save reads newVersion, and the session is based on it afterwards', 
   const approved = session.approve({ user: USERS.ann, reason: 'ok' });
   assert.equal(session.pendingSaves().length, 1);
   const saved = await client().save(approved);
-  assert.deepEqual(saved, { id: graphId, newVersion: 2 });
+  assert.deepEqual(saved, { id: graphId, newVersion: 2, via: 'delta' }, 'our server takes deltas');
   session.markSaved(approved.audit.approvalId, saved.newVersion);
   assert.deepEqual(session.pendingSaves(), []);
   assert.equal(session.baseVersion, 2);
@@ -96,7 +96,7 @@ test('5xx and network resets are retried; a lost answer does not create a second
   const { graphId, session } = await savedSession();
   const proxy = await startProxy(server.url);
   try {
-    const viaProxy = new kg.HistoryClient({ baseUrl: proxy.url, token: TOKENS.ann, ...fast });
+    const viaProxy = new kg.HistoryClient({ baseUrl: proxy.url, token: TOKENS.ann, ...fast, deltaSaves: 'always' });
     // 503, then a reset, then the server stores it but the answer is lost, then it goes through.
     proxy.inject({ status: 503, body: '{"error":"busy"}' }, { reset: true }, { after: { status: 502 } });
     session.propose({ nodes: [{ id: 'a', label: 'retried' }] });
@@ -104,7 +104,7 @@ test('5xx and network resets are retried; a lost answer does not create a second
     const saved = await viaProxy.save(approved);
     assert.equal(saved.newVersion, 2);
     assert.equal(proxy.seen.length, 4);
-    assert.ok(proxy.seen.every((r) => r.headers['idempotency-key'] === approved.audit.approvalId));
+    assert.ok(proxy.seen.every((r) => JSON.parse(r.body).audit.approvalId === approved.audit.approvalId), 'the key travels in the body');
     const history = await client().history(graphId);
     assert.deepEqual(history.map((h) => h.version), [2, 1], 'exactly one version for the approval');
   } finally {
@@ -116,7 +116,7 @@ test('429 with Retry-After is retried; other 4xx are not', async () => {
   const { session } = await savedSession();
   const proxy = await startProxy(server.url);
   try {
-    const viaProxy = new kg.HistoryClient({ baseUrl: proxy.url, token: TOKENS.ann, ...fast });
+    const viaProxy = new kg.HistoryClient({ baseUrl: proxy.url, token: TOKENS.ann, ...fast, deltaSaves: 'always' });
     proxy.inject({ status: 429, headers: { 'retry-after': '0' }, body: '{"error":"slow down"}' });
     session.propose({ nodes: [{ id: 'a', label: 'after 429' }] });
     const approved = session.approve({ user: USERS.ann });
@@ -220,6 +220,8 @@ test("the real service's quirks: JSON without a JSON content type, SQLite timest
     const real = new kg.HistoryClient({ baseUrl: proxy.url, token: TOKENS.ann, ...fast });
     proxy.inject(
       { status: 200, headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ graphId: 'g', history: { results: [{ version: 2, timestamp: '2026-02-04 14:30:45' }, { version: 1, timestamp: '2026-02-03 09:00:00' }], success: true, meta: {} } }) },
+      // It has no /capabilities: the client saves whole graphs there.
+      { status: 404, body: JSON.stringify({ success: false, message: 'Not found.', pathname: '/capabilities' }) },
       { status: 200, body: JSON.stringify({ message: 'Graph with history saved successfully', id: 'g', newVersion: 3 }) },
       { status: 400, body: JSON.stringify({ error: 'A new graph id must be a UUID v4.', expected: 'uuid', received: 'g' }) },
     );
@@ -229,8 +231,9 @@ test("the real service's quirks: JSON without a JSON content type, SQLite timest
       { version: 1, timestamp: '2026-02-03T09:00:00.000Z', user: null, reason: null, source: null },
     ]);
     const approved = { graph: { nodes: [] }, audit: { graphId: 'g', baseVersion: 2, approvalId: 'x' } };
-    assert.deepEqual(await real.save(approved), { id: 'g', newVersion: 3 });
-    const sent = JSON.parse(JSON.stringify(proxy.seen[1].headers));
+    assert.deepEqual(await real.save(approved), { id: 'g', newVersion: 3, via: 'full' });
+    assert.deepEqual(proxy.seen.slice(1).map((r) => `${r.method} ${r.url.split('?')[0]}`), ['GET /capabilities', 'POST /saveGraphWithHistory']);
+    const sent = JSON.parse(JSON.stringify(proxy.seen[2].headers));
     assert.equal(sent['x-api-token'], TOKENS.ann);
     const err = await expectReject(real.save(approved), 'http_error');
     assert.deepEqual([err.status, err.serverError], [400, 'A new graph id must be a UUID v4.']);

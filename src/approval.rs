@@ -159,6 +159,12 @@ pub fn apply_accepted(graph: &mut Graph, changes: &[Change], approver: &Approver
     Ok(applied)
 }
 
+/// Checks that the accepted `changes` apply to `graph`, changing nothing:
+/// what [`apply_accepted`] refuses, this refuses.
+pub fn check_accepted(graph: &Graph, changes: &[Change]) -> Result<()> {
+    Plan::check(graph, changes).map(|_| ())
+}
+
 fn write_field(fields: &mut serde_json::Map<String, Value>, field: &str, value: Option<&Value>) {
     match value {
         Some(value) => set_field(fields, field, value.clone()),

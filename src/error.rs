@@ -48,6 +48,8 @@ pub enum ErrorCode {
     InvalidDelta,
     /// A delta would leave an edge pointing at a node it removes.
     DanglingEdge,
+    /// The approved graph of an approval is no longer held by the session.
+    GraphUnavailable,
 }
 
 impl ErrorCode {
@@ -72,6 +74,7 @@ impl ErrorCode {
             ErrorCode::InvalidValue => "invalid_value",
             ErrorCode::InvalidDelta => "invalid_delta",
             ErrorCode::DanglingEdge => "dangling_edge",
+            ErrorCode::GraphUnavailable => "graph_unavailable",
         }
     }
 }

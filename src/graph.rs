@@ -256,6 +256,21 @@ impl Graph {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// The graph as compact JSON text with `metadata.version` set to
+    /// `version` (kept in place, else last; metadata created first if the
+    /// graph has none), or removed if `None` — without copying the graph.
+    ///
+    /// ```
+    /// use kg_approval::Graph;
+    /// use serde_json::json;
+    /// let graph = Graph::from_json(r#"{"metadata":{"version":4,"title":"T"},"nodes":[]}"#).unwrap();
+    /// assert_eq!(graph.to_json_with_version(Some(&json!(5))), r#"{"metadata":{"version":5,"title":"T"},"nodes":[]}"#);
+    /// assert_eq!(graph.to_json_with_version(None), r#"{"metadata":{"title":"T"},"nodes":[]}"#);
+    /// ```
+    pub fn to_json_with_version(&self, version: Option<&Value>) -> String {
+        serde_json::to_string(&WithVersion { graph: self, version }).unwrap_or_default()
+    }
+
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
     }
@@ -428,6 +443,54 @@ impl<T: Serialize> Serialize for Items<'_, T> {
             seq.serialize_element(item)?;
         }
         seq.end()
+    }
+}
+
+/// A graph serialized with another `metadata.version` (see [`Graph::to_json_with_version`]).
+struct WithVersion<'a> {
+    graph: &'a Graph,
+    version: Option<&'a Value>,
+}
+
+struct MetadataWithVersion<'a>(Option<&'a Map<String, Value>>, Option<&'a Value>);
+
+impl Serialize for MetadataWithVersion<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let empty = Map::new();
+        let meta = self.0.unwrap_or(&empty);
+        let mut map = s.serialize_map(None)?;
+        for (key, value) in meta {
+            match (key.as_str(), self.1) {
+                ("version", Some(version)) => map.serialize_entry(key, version)?,
+                ("version", None) => {}
+                _ => map.serialize_entry(key, value)?,
+            }
+        }
+        if let (false, Some(version)) = (meta.contains_key("version"), self.1) {
+            map.serialize_entry("version", version)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for WithVersion<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let graph = self.graph;
+        let meta = MetadataWithVersion(graph.metadata.as_ref(), self.version);
+        let mut map = s.serialize_map(None)?;
+        if !graph.root.contains_key("metadata") && self.version.is_some() {
+            map.serialize_entry("metadata", &meta)?;
+        }
+        for (key, value) in &graph.root {
+            match key.as_str() {
+                "nodes" => map.serialize_entry(key, &Items(&graph.nodes))?,
+                "edges" => map.serialize_entry(key, &Items(&graph.edges))?,
+                "metadata" if graph.metadata.is_none() && self.version.is_none() => map.serialize_entry(key, &Value::Null)?,
+                "metadata" => map.serialize_entry(key, &meta)?,
+                _ => map.serialize_entry(key, value)?,
+            }
+        }
+        map.end()
     }
 }
 

@@ -60,6 +60,69 @@ pub fn save_body(approved: &Value) -> Result<SaveRequest> {
     Ok(SaveRequest { graph_id: id, idempotency_key, body })
 }
 
+/// The body of `POST /saveGraphWithHistory` from an approved graph's JSON
+/// text (its `metadata.version` already the base version) and its audit
+/// entry, without parsing the graph.
+pub fn save_body_text(graph_json: &str, audit: &crate::audit::AuditEntry) -> Result<SaveRequest> {
+    let id = audit
+        .graph_id
+        .clone()
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| invalid("approved.audit.graphId is missing: create the ApprovalSession with a graphId".to_owned()))?;
+    let audit_json = serde_json::to_string(audit).map_err(|e| invalid(e.to_string()))?;
+    let body = format!(r#"{{"id":{},"graphData":{graph_json},"override":false,"audit":{audit_json}}}"#, json!(id));
+    Ok(SaveRequest { graph_id: id, idempotency_key: Some(audit.approval_id.clone()), body })
+}
+
+/// The body of `POST /patchGraph` for an approval (`{delta, audit, ...}` as
+/// `approve()` returns it): the delta's fields, `graphId`, `expectedVersion`
+/// (the version the review was based on), `expectedHash` when the caller
+/// knows that version's hash, and the audit's provenance (the server computes
+/// the field changes itself, so the audit's own copy of them is not sent).
+/// `None` when the approval cannot be sent as a delta: it has none (an
+/// entry kept by an older version) or was based on no saved version.
+///
+/// ```
+/// use kg_approval::history::delta_body;
+/// use serde_json::json;
+/// let approved = json!({
+///     "delta": {"patchNodes": [{"nodeId": "a", "fields": {"label": "B"}}]},
+///     "audit": {"graphId": "g1", "baseVersion": 3, "approvalId": "a1", "user": "ann", "changes": {"a": {}}}
+/// });
+/// let save = delta_body(&approved, Some("abc")).unwrap().unwrap();
+/// let body: serde_json::Value = serde_json::from_str(&save.body).unwrap();
+/// assert_eq!((&body["graphId"], &body["expectedVersion"], &body["expectedHash"]), (&json!("g1"), &json!(3), &json!("abc")));
+/// assert_eq!(body["patchNodes"][0]["nodeId"], "a");
+/// assert_eq!(body["audit"], json!({"approvalId": "a1", "user": "ann"}));
+/// ```
+pub fn delta_body(approved: &Value, expected_hash: Option<&str>) -> Result<Option<SaveRequest>> {
+    let audit = approved.get("audit").ok_or_else(|| invalid("approved.audit is missing: pass what approve() returned".to_owned()))?;
+    let id = match audit.get("graphId") {
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        _ => return Err(invalid("approved.audit.graphId is missing: create the ApprovalSession with a graphId".to_owned())),
+    };
+    let (Some(Value::Object(delta)), Some(version)) = (approved.get("delta"), audit.get("baseVersion").and_then(Value::as_i64)) else {
+        return Ok(None);
+    };
+    let mut body = Map::new();
+    body.insert("graphId".to_owned(), json!(id));
+    body.insert("expectedVersion".to_owned(), json!(version));
+    if let Some(hash) = expected_hash {
+        body.insert("expectedHash".to_owned(), json!(hash));
+    }
+    body.extend(delta.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let provenance: Map<String, Value> =
+        SENT_AUDIT_FIELDS.iter().filter_map(|k| audit.get(*k).filter(|v| !v.is_null()).map(|v| ((*k).to_owned(), v.clone()))).collect();
+    body.insert("audit".to_owned(), Value::Object(provenance));
+    let idempotency_key = audit.get("approvalId").and_then(Value::as_str).map(str::to_owned);
+    Ok(Some(SaveRequest { graph_id: id, idempotency_key, body: Value::Object(body).to_string() }))
+}
+
+/// The audit fields a delta save carries: who, when, why, from where, and
+/// the decisions (the server computes the changes themselves).
+const SENT_AUDIT_FIELDS: [&str; 10] =
+    ["approvalId", "user", "at", "source", "model", "reason", "runId", "proposalId", "accepted", "rejected"];
+
 /// A save, ready to send.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SaveRequest {

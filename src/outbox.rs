@@ -3,11 +3,18 @@
 //! An approved change must never live only in memory (CONTRACT.md bug 8):
 //! each approval waits here until `mark_saved`, and the whole outbox
 //! serializes to JSON so an app can keep it in `localStorage` across reloads.
+//!
+//! An entry holds the approval as a delta (what it changed), so keeping it
+//! costs the size of the change. The whole approved graph is added only when
+//! something needs it: a server that takes whole graphs, or a later approval
+//! about to change the session's graph (so the earlier one can still be
+//! sent whole).
 
 use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditEntry;
 use crate::change::Change;
+use crate::delta::GraphDelta;
 use crate::error::{Error, ErrorCode, Result};
 use crate::graph::Graph;
 
@@ -16,10 +23,15 @@ use crate::graph::Graph;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingSave {
-    /// The approved graph as JSON text, serialized once at approval; it is
-    /// embedded as JSON (not as a string) when the outbox is serialized.
-    #[serde(with = "raw_json")]
-    pub graph: String,
+    /// The approved graph as JSON text, once something needed it (`None`:
+    /// the session's graph is still this approval's). It is embedded as JSON
+    /// (not as a string) when the outbox is serialized.
+    #[serde(default, with = "raw_json", skip_serializing_if = "Option::is_none")]
+    pub graph: Option<String>,
+    /// What the approval changed. Absent in entries kept by versions before
+    /// deltas, which always carry the graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<GraphDelta>,
     pub audit: AuditEntry,
     pub changed_node_ids: Vec<String>,
     pub removed_node_ids: Vec<String>,
@@ -31,9 +43,9 @@ impl PendingSave {
         &self.audit.approval_id
     }
 
-    /// The approved graph, parsed.
-    pub fn parse_graph(&self) -> Result<Graph> {
-        Graph::from_json(&self.graph)
+    /// The approved graph, parsed, if the entry holds it.
+    pub fn parse_graph(&self) -> Option<Result<Graph>> {
+        self.graph.as_deref().map(Graph::from_json)
     }
 }
 
@@ -42,13 +54,18 @@ mod raw_json {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use serde_json::value::RawValue;
 
-    pub fn serialize<S: Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
-        let raw: &RawValue = serde_json::from_str(text).map_err(serde::ser::Error::custom)?;
-        raw.serialize(serializer)
+    pub fn serialize<S: Serializer>(text: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+        match text {
+            Some(text) => {
+                let raw: &RawValue = serde_json::from_str(text).map_err(serde::ser::Error::custom)?;
+                raw.serialize(serializer)
+            }
+            None => serializer.serialize_none(),
+        }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-        Box::<RawValue>::deserialize(deserializer).map(|raw| raw.get().to_owned())
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+        Option::<Box<RawValue>>::deserialize(deserializer).map(|raw| raw.map(|r| r.get().to_owned()))
     }
 }
 
@@ -62,6 +79,14 @@ impl Outbox {
         &self.0
     }
 
+    pub fn find(&self, approval_id: &str) -> Option<&PendingSave> {
+        self.0.iter().find(|e| e.approval_id() == approval_id)
+    }
+
+    pub fn last_mut(&mut self) -> Option<&mut PendingSave> {
+        self.0.last_mut()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -70,17 +95,23 @@ impl Outbox {
         self.0.push(save);
     }
 
-    /// Adds restored entries, skipping approvals already queued.
-    pub fn restore(&mut self, entries: Vec<PendingSave>) -> Result<()> {
+    /// Checks restored entries: each holds its graph or its delta, and a
+    /// graph it holds is a graph. Returns those not queued already.
+    pub fn new_entries(&self, entries: Vec<PendingSave>) -> Result<Vec<PendingSave>> {
         for (i, entry) in entries.iter().enumerate() {
-            entry.parse_graph().map_err(|e| Error::at(ErrorCode::InvalidArgument, format!("pendingSaves[{i}].graph"), e.to_string()))?;
-        }
-        for entry in entries {
-            if !self.0.iter().any(|e| e.approval_id() == entry.approval_id()) {
-                self.0.push(entry);
+            match entry.parse_graph() {
+                Some(Err(e)) => return Err(Error::at(ErrorCode::InvalidArgument, format!("pendingSaves[{i}].graph"), e.to_string())),
+                None if entry.delta.is_none() => {
+                    return Err(Error::at(
+                        ErrorCode::InvalidArgument,
+                        format!("pendingSaves[{i}]"),
+                        "holds neither its graph nor its delta",
+                    ));
+                }
+                _ => {}
             }
         }
-        Ok(())
+        Ok(entries.into_iter().filter(|entry| self.find(entry.approval_id()).is_none()).collect())
     }
 
     /// Acknowledges the oldest pending save as `version`; the next one is now

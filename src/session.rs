@@ -24,7 +24,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::approval::{Applied, Approver, apply_accepted};
+use crate::approval::{Applied, Approver, apply_accepted, check_accepted};
 use crate::audit::{AuditContext, AuditEntry, Provenance};
 use crate::canonical::canonical_sha256;
 use crate::change::{Change, Summary, Target};
@@ -56,6 +56,9 @@ pub struct ApprovalSession {
     options: ReviewOptions,
     pending: Option<Pending>,
     outbox: Outbox,
+    /// The approvals whose approved graph `graph` is (until the graph
+    /// changes again): their outbox entries need not hold a copy.
+    graph_of: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -76,7 +79,15 @@ impl ApprovalSession {
     pub fn new(graph: Graph, graph_id: Option<String>) -> ApprovalSession {
         let graph_id = graph_id.or_else(|| graph.root_field("id").and_then(Value::as_str).map(str::to_owned));
         let base_version = graph.version().cloned();
-        ApprovalSession { graph, graph_id, base_version, options: ReviewOptions::default(), pending: None, outbox: Outbox::default() }
+        ApprovalSession {
+            graph,
+            graph_id,
+            base_version,
+            options: ReviewOptions::default(),
+            pending: None,
+            outbox: Outbox::default(),
+            graph_of: Vec::new(),
+        }
     }
 
     pub fn set_review_options(&mut self, options: ReviewOptions) {
@@ -127,10 +138,22 @@ impl ApprovalSession {
             };
             return Err(Error::new(ErrorCode::InvalidArgument, message));
         };
-        let ours = stale.parse_graph()?;
         let accepted: Vec<Change> = stale.changes.clone();
+        let audit = stale.audit.clone();
+        // Ours is the approved graph: the session's own, or the entry's copy.
+        let ours = match stale.parse_graph() {
+            Some(graph) => graph?,
+            None => {
+                let ours = std::mem::replace(&mut self.graph, latest.clone());
+                // The approval stays pending until the rebased review is
+                // approved; if that is discarded, it is still sent whole.
+                if let Some(entry) = self.outbox.last_mut() {
+                    entry.graph = Some(ours.to_json());
+                }
+                ours
+            }
+        };
         let changes = rebase_changes(&latest, &ours, &accepted, &self.options.text);
-        let audit = &stale.audit;
         let provenance = Provenance {
             source: audit.source.clone(),
             model: audit.model.clone(),
@@ -141,6 +164,7 @@ impl ApprovalSession {
         let supersedes = Some(audit.approval_id.clone());
         self.base_version = latest_version.or_else(|| latest.version().cloned());
         self.graph = latest;
+        self.graph_of.clear();
         Ok(self.set_pending(review, provenance, supersedes))
     }
 
@@ -161,20 +185,79 @@ impl ApprovalSession {
         self.outbox.entries()
     }
 
-    /// Puts back pending saves kept across a reload. The session's graph
-    /// becomes the newest restored approval's graph.
+    /// Puts back pending saves kept across a reload. An entry that holds its
+    /// graph makes it the session's graph; one that holds only its delta is
+    /// applied to the session's graph — so the first such entry must be
+    /// restored on the version it was approved on (load that version, e.g.
+    /// with `client.version(graphId, baseVersion)`). Entries restored before
+    /// a refused one stay restored; nothing is ever dropped.
     pub fn restore_pending_saves(&mut self, entries: Vec<PendingSave>) -> Result<()> {
         if self.pending.is_some() {
             return Err(Error::new(ErrorCode::InvalidArgument, "restore pending saves before proposing: a review is pending"));
         }
-        self.outbox.restore(entries)?;
-        if let Some(newest) = self.outbox.entries().last() {
-            self.graph = newest.parse_graph()?;
-            if self.graph_id.is_none() {
-                self.graph_id = newest.audit.graph_id.clone();
+        let entries = self.outbox.new_entries(entries)?;
+        for (i, entry) in entries.into_iter().enumerate() {
+            match (entry.parse_graph(), &entry.delta) {
+                (Some(graph), _) => {
+                    let graph = graph?;
+                    self.keep_newest_graph();
+                    self.graph = graph;
+                }
+                (None, Some(delta)) => {
+                    if self.graph_of.is_empty() && self.graph.version() != entry.audit.base_version.as_ref() {
+                        return Err(Error::at(
+                            ErrorCode::InvalidArgument,
+                            format!("pendingSaves[{i}]"),
+                            format!(
+                                "approval '{}' was approved on version {}, but the session holds version {}: create the session on version {} to restore it",
+                                entry.approval_id(),
+                                json_text(entry.audit.base_version.as_ref()),
+                                json_text(self.graph.version()),
+                                json_text(entry.audit.base_version.as_ref()),
+                            ),
+                        ));
+                    }
+                    self.keep_newest_graph();
+                    delta.apply_to(&mut self.graph).map_err(|e| {
+                        Error::at(
+                            ErrorCode::InvalidArgument,
+                            format!("pendingSaves[{i}].delta"),
+                            format!("does not apply to the session's graph: {e}"),
+                        )
+                    })?;
+                }
+                (None, None) => unreachable!("checked by new_entries"),
             }
+            if self.graph_id.is_none() {
+                self.graph_id = entry.audit.graph_id.clone();
+            }
+            self.graph_of = vec![entry.approval_id().to_owned()];
+            self.outbox.push(entry);
         }
         Ok(())
+    }
+
+    /// Before the session's graph changes: if it is the newest pending
+    /// approval's graph and that entry holds no copy, it gets one, so it can
+    /// still be sent whole or rebased. (Approving twice without saving costs
+    /// one serialization of the graph; saving in between costs nothing.)
+    fn keep_newest_graph(&mut self) {
+        let of = std::mem::take(&mut self.graph_of);
+        if let Some(entry) = self.outbox.last_mut().filter(|e| e.graph.is_none() && of.iter().any(|id| id == e.approval_id())) {
+            entry.graph = Some(self.graph.to_json());
+        }
+    }
+
+    /// The approved graph of a pending or just-made approval, as JSON text:
+    /// the entry's copy, or the session's graph while it is that approval's.
+    pub fn approved_graph_json(&self, approval_id: &str) -> Result<String> {
+        if let Some(text) = self.outbox.find(approval_id).and_then(|e| e.graph.clone()) {
+            return Ok(text);
+        }
+        if self.graph_of.iter().any(|id| id == approval_id) {
+            return Ok(self.graph.to_json());
+        }
+        Err(graph_unavailable(approval_id))
     }
 
     /// Acknowledges the oldest pending save, stored as `version`.
@@ -240,6 +323,13 @@ impl ApprovalSession {
                 format!("decide the conflicting changes first (accept keeps ours, reject keeps theirs): {}", open.join(", ")),
             ));
         }
+        // Checked before anything changes, so a refused approval keeps nothing.
+        check_accepted(&self.graph, &pending.review.changes)?;
+        let queued = pending.review.changes.iter().any(|c| c.accepted);
+        if queued {
+            self.keep_newest_graph();
+        }
+        let pending = self.pending.take().ok_or_else(no_review)?;
         let applied = apply_accepted(&mut self.graph, &pending.review.changes, approver)?;
         let context = AuditContext {
             approval_id: uuid::Uuid::new_v4().to_string(),
@@ -251,21 +341,24 @@ impl ApprovalSession {
             proposal_id: &pending.review.proposal_id,
         };
         let audit = AuditEntry::record(context, &pending.review.changes);
-        let accepted: Vec<Change> = pending.review.changes.iter().filter(|c| c.accepted).cloned().collect();
-        let queued = !accepted.is_empty();
         if let Some(stale) = &pending.supersedes {
             self.outbox.remove(stale);
         }
         if queued {
+            let accepted: Vec<Change> = pending.review.changes.into_iter().filter(|c| c.accepted).collect();
             self.outbox.push(PendingSave {
-                graph: self.graph.to_json(),
+                graph: None,
+                delta: Some(applied.delta.clone()),
                 audit: audit.clone(),
                 changed_node_ids: applied.changed_node_ids.clone(),
                 removed_node_ids: applied.removed_node_ids.clone(),
                 changes: accepted,
             });
+            self.graph_of = vec![audit.approval_id.clone()];
+        } else {
+            // Nothing changed: the graph is this approval's too.
+            self.graph_of.push(audit.approval_id.clone());
         }
-        self.pending = None;
         Ok(Approved { audit, applied, queued })
     }
 
@@ -336,9 +429,23 @@ fn decide(change: &mut Change, accept: bool) -> bool {
     changed
 }
 
+fn graph_unavailable(approval_id: &str) -> Error {
+    Error::new(
+        ErrorCode::GraphUnavailable,
+        format!(
+            "the graph of approval '{approval_id}' is no longer held: it was saved and the session has changed since (load that version from the server)"
+        ),
+    )
+}
+
+fn json_text(value: Option<&Value>) -> String {
+    value.map_or_else(|| "none".to_owned(), Value::to_string)
+}
+
 fn no_review() -> Error {
     Error::new(ErrorCode::NoPendingReview, "there is no pending review: call propose() first")
 }
 
+mod saving;
 #[cfg(test)]
 mod tests;

@@ -32,12 +32,14 @@ async function startProxy(target) {
   const seen = [];
   const server = http.createServer((req, res) => {
     const fault = faults.shift() || {};
-    seen.push({ method: req.method, url: req.url, headers: req.headers, fault });
+    const entry = { method: req.method, url: req.url, headers: req.headers, fault, body: null };
+    seen.push(entry);
     if (fault.resetRequest) return req.socket.destroy();
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
       const body = Buffer.concat(chunks);
+      entry.body = body.toString();
       if (fault.reset) return req.socket.destroy();
       if (fault.status) {
         res.writeHead(fault.status, fault.headers || {});

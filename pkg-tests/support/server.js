@@ -11,11 +11,12 @@ const BIN = process.env.KG_SERVER_BIN || path.join(repo, 'target', 'debug', 'kg-
 const TOKENS = { ann: 'ann-token-0001', bob: 'bob-token-0002' };
 const USERS = { ann: 'ann@example.com', bob: 'bob@example.com' };
 
-/** Starts the server; `stop()` kills it, `restart()` starts it again on the same port and file. */
-async function startServer(extraArgs = []) {
+/** Starts the server; `stop()` kills it, `restart()` starts it again on the same port and file.
+ *  `options.db`: an existing database file to use (default a fresh one). */
+async function startServer(extraArgs = [], options = {}) {
   if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: cargo build -p kg-approval-server`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-server-'));
-  const db = path.join(dir, 'history.sqlite');
+  const db = options.db || path.join(dir, 'history.sqlite');
   const tokens = Object.entries(TOKENS).flatMap(([who, token]) => ['--token', `${token}=${USERS[who]}`]);
   const server = { db, dir, url: null, child: null };
 

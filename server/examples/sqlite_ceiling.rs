@@ -35,8 +35,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         to_version: None,
         ord: 0,
         body,
-        src: None,
-        dst: None,
     };
     let node = |version: i64| format!(r#"{{"id":"a","label":"label {version}","info":"{}"}}"#, "x".repeat(bytes));
     let meta = |version: i64| format!(r#"{{"title":"bench","version":{version},"updatedBy":"bench"}}"#);

@@ -10,9 +10,10 @@
 //! since its blob is still there.
 //!
 //! A value that merely *looks* like a reference can never be mistaken for
-//! one: any value whose text contains `\u0001` goes to a blob whatever its
-//! length, so the only top-level `"\u0001…"` strings in a stored body are
-//! references.
+//! one: such a value goes to a blob itself, so the only top-level
+//! `"\u0001<64 hex digits>"` strings in a stored body are references.
+//! Identity fields (`id`, and an edge's `source`, `target`, `from`, `to`)
+//! stay inline however long, so the database can index them.
 //!
 //! ```
 //! use kg_approval_server::entity::{assemble, encode};
@@ -34,6 +35,9 @@ use sha2::{Digest, Sha256};
 /// Values whose JSON text is longer than this many bytes are stored as blobs.
 /// Below it the 72-byte reference would save little.
 pub const INLINE_LIMIT: usize = 160;
+
+/// Fields that always stay inline: they identify a part or its ends.
+const IDENTITY_FIELDS: [&str; 5] = ["id", "source", "target", "from", "to"];
 
 /// The first character of a reference string.
 const MARK: char = '\u{1}';
@@ -88,7 +92,7 @@ pub fn encode_with(fields: &Map<String, Value>, is_kept: impl Fn(&str) -> bool) 
             continue;
         }
         let text = serde_json::to_string(value).expect("JSON values serialize");
-        if text.len() > INLINE_LIMIT || text.contains("\\u0001") {
+        if (text.len() > INLINE_LIMIT && !IDENTITY_FIELDS.contains(&key.as_str())) || raw_reference(&text).is_some() {
             let hash = sha256_hex(&text);
             body.push('"');
             body.push_str("\\u0001");
@@ -219,10 +223,11 @@ mod tests {
     #[test]
     fn data_that_looks_like_a_reference_is_data() {
         let fake = format!("\u{1}{}", "a".repeat(64));
-        let node = json!({"id": "a", "label": fake, "nested": {"k": "\u{1}x"}, "\u{1}key": 1});
+        let node = json!({"id": "a", "label": fake, "nested": {"k": fake}, "\u{1}key": fake, "near": format!("\u{1}{}", "a".repeat(63))});
         let (encoded, text) = round_trip(node.clone());
         assert_eq!(text, node.to_string());
-        // Both values holding U+0001 went to blobs; the key stayed.
+        // The two top-level values that look like references went to blobs;
+        // the nested one, the key and the near miss stay inline.
         assert_eq!(encoded.blobs.len(), 2);
         let decoded = decode(&encoded.body).unwrap();
         assert!(reference(&decoded["label"]).is_some(), "the fake became a real reference to a blob holding it");
@@ -242,6 +247,13 @@ mod tests {
         fields.insert("label".into(), fields["info"].clone());
         let third = encode_with(&fields, |k| k != "label");
         assert_eq!(third.blobs.len(), 1);
+    }
+
+    #[test]
+    fn identity_fields_stay_inline_however_long() {
+        let long = "x".repeat(400);
+        let (encoded, _) = round_trip(json!({"id": long, "source": long, "target": long, "label": long}));
+        assert_eq!(encoded.blobs.len(), 1, "only the label");
     }
 
     #[test]

@@ -60,7 +60,6 @@ fn migrate_graph(tx: &Transaction<'_>, graph_id: &str) -> rusqlite::Result<()> {
             live.retain(|r| !(r.kind == *kind && r.key == *key && r.dup == *dup));
         }
         for put in changes.puts {
-            let (src, dst) = if put.kind == store::Kind::Edge { crate::write::ends_of(&put.body) } else { (None, None) };
             let new = EntityRow {
                 kind: put.kind,
                 key: put.key,
@@ -69,8 +68,6 @@ fn migrate_graph(tx: &Transaction<'_>, graph_id: &str) -> rusqlite::Result<()> {
                 to_version: None,
                 ord: put.ord,
                 body: put.body,
-                src,
-                dst,
             };
             store::insert_entity(tx, gid, &new)?;
             live.push(new);

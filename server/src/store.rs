@@ -79,18 +79,18 @@ pub const SCHEMA_2: &str = "
         to_version INTEGER,
         ord INTEGER NOT NULL,
         body TEXT NOT NULL,
-        src TEXT,
-        dst TEXT,
         PRIMARY KEY (gid, kind, key, dup, from_version)
-    ) WITHOUT ROWID;
+    );
     CREATE INDEX entities_live ON entities (gid, kind, ord) WHERE to_version IS NULL;
     CREATE INDEX entities_from ON entities (gid, from_version);
     CREATE INDEX entities_to ON entities (gid, to_version) WHERE to_version IS NOT NULL;
-    CREATE INDEX entities_src ON entities (gid, src) WHERE to_version IS NULL AND src IS NOT NULL;
-    CREATE INDEX entities_dst ON entities (gid, dst) WHERE to_version IS NULL AND dst IS NOT NULL;
+    CREATE INDEX entities_src ON entities (gid, coalesce(json_extract(body, '$.source'), json_extract(body, '$.from')))
+        WHERE to_version IS NULL AND kind = 3;
+    CREATE INDEX entities_dst ON entities (gid, coalesce(json_extract(body, '$.target'), json_extract(body, '$.to')))
+        WHERE to_version IS NULL AND kind = 3;
     CREATE TABLE blobs (
         gid INTEGER NOT NULL,
-        hash TEXT NOT NULL,
+        hash BLOB NOT NULL,
         text TEXT NOT NULL,
         PRIMARY KEY (gid, hash)
     );
@@ -127,11 +127,9 @@ pub struct EntityRow {
     pub to_version: Option<i64>,
     pub ord: i64,
     pub body: String,
-    pub src: Option<String>,
-    pub dst: Option<String>,
 }
 
-const ENTITY_COLUMNS: &str = "kind, key, dup, from_version, to_version, ord, body, src, dst";
+const ENTITY_COLUMNS: &str = "kind, key, dup, from_version, to_version, ord, body";
 
 fn entity(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntityRow> {
     let kind: i64 = r.get(0)?;
@@ -143,8 +141,6 @@ fn entity(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntityRow> {
         to_version: r.get(4)?,
         ord: r.get(5)?,
         body: r.get(6)?,
-        src: r.get(7)?,
-        dst: r.get(8)?,
     })
 }
 
@@ -234,6 +230,9 @@ pub struct Store {
 impl Store {
     pub fn open(path: &Path) -> rusqlite::Result<Store> {
         let conn = Connection::open(path)?;
+        // Blobs of a few KB pack better into 16 KB pages than into 4 KB ones
+        // (a new file only: an existing one keeps its page size).
+        conn.pragma_update(None, "page_size", 16384)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // WAL with synchronous=FULL: an acknowledged save survives a crash.
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -352,11 +351,14 @@ pub fn live(conn: &Connection, gid: i64, kind: Kind, key: &str) -> rusqlite::Res
     .collect()
 }
 
-/// The keys of the current edges that start or end at `node`.
+/// The keys of the current edges that start or end at `node` (the ends are
+/// indexed straight from the stored bodies, where they are always inline).
 pub fn edges_at(conn: &Connection, gid: i64, node: &str) -> rusqlite::Result<Vec<String>> {
     conn.prepare_cached(
-        "SELECT key FROM entities INDEXED BY entities_src WHERE gid = ?1 AND src = ?2 AND to_version IS NULL
-         UNION ALL SELECT key FROM entities INDEXED BY entities_dst WHERE gid = ?1 AND dst = ?2 AND to_version IS NULL",
+        "SELECT key FROM entities INDEXED BY entities_src WHERE gid = ?1 AND kind = 3 AND to_version IS NULL
+           AND coalesce(json_extract(body, '$.source'), json_extract(body, '$.from')) = ?2
+         UNION ALL SELECT key FROM entities INDEXED BY entities_dst WHERE gid = ?1 AND kind = 3 AND to_version IS NULL
+           AND coalesce(json_extract(body, '$.target'), json_extract(body, '$.to')) = ?2",
     )?
     .query_map(params![gid, node], |r| r.get(0))?
     .collect()
@@ -403,9 +405,9 @@ pub fn all_rows(conn: &Connection, gid: i64) -> rusqlite::Result<Vec<EntityRow>>
 
 pub fn insert_entity(tx: &Transaction<'_>, gid: i64, row: &EntityRow) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO entities (gid, kind, key, dup, from_version, to_version, ord, body, src, dst) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO entities (gid, kind, key, dup, from_version, to_version, ord, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(params![gid, row.kind as i64, row.key, row.dup, row.from_version, row.to_version, row.ord, row.body, row.src, row.dst])?;
+    .execute(params![gid, row.kind as i64, row.key, row.dup, row.from_version, row.to_version, row.ord, row.body])?;
     Ok(())
 }
 
@@ -421,13 +423,37 @@ pub fn close_entity(tx: &Transaction<'_>, gid: i64, kind: Kind, key: &str, dup: 
 
 // ---- blobs --------------------------------------------------------------
 
+/// Blobs are named by their SHA-256 in hex in stored bodies and by its 32
+/// bytes in the table (half the key size).
+fn hash_bytes(hash: &str) -> Vec<u8> {
+    (0..hash.len() / 2).filter_map(|i| hash.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
+}
+
 pub fn insert_blob(tx: &Transaction<'_>, gid: i64, hash: &str, text: &str) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT OR IGNORE INTO blobs (gid, hash, text) VALUES (?1, ?2, ?3)")?.execute(params![gid, hash, text])?;
+    tx.prepare_cached("INSERT OR IGNORE INTO blobs (gid, hash, text) VALUES (?1, ?2, ?3)")?.execute(params![
+        gid,
+        hash_bytes(hash),
+        text
+    ])?;
     Ok(())
 }
 
 pub fn blob(conn: &Connection, gid: i64, hash: &str) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("SELECT text FROM blobs WHERE gid = ?1 AND hash = ?2")?.query_row(params![gid, hash], |r| r.get(0)).optional()
+    conn.prepare_cached("SELECT text FROM blobs WHERE gid = ?1 AND hash = ?2")?
+        .query_row(params![gid, hash_bytes(hash)], |r| r.get(0))
+        .optional()
+}
+
+/// The hashes (hex) of a graph's blobs.
+pub fn blob_hashes(conn: &Connection, gid: i64) -> rusqlite::Result<Vec<String>> {
+    conn.prepare("SELECT hash FROM blobs WHERE gid = ?1")?
+        .query_map([gid], |r| r.get::<_, Vec<u8>>(0).map(|b| crate::entity::hex(&b)))?
+        .collect()
+}
+
+pub fn delete_blob(tx: &Transaction<'_>, gid: i64, hash: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM blobs WHERE gid = ?1 AND hash = ?2")?.execute(params![gid, hash_bytes(hash)])?;
+    Ok(())
 }
 
 // ---- versions -----------------------------------------------------------

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::chain::{delta_hash, delta_version_hash, end_leaf, put_leaf};
-use crate::entity::{self, Encoded};
+use crate::entity::Encoded;
 use crate::error::ApiError;
 use crate::store::{self, EntityRow, GraphSummary, Head, Kind, VersionRow};
 
@@ -157,10 +157,7 @@ pub fn write_version(tx: &rusqlite::Transaction<'_>, new: NewVersion<'_>, change
     let rows: Vec<EntityRow> = changes
         .puts
         .into_iter()
-        .map(|p| {
-            let (src, dst) = if p.kind == Kind::Edge { ends_of(&p.body) } else { (None, None) };
-            EntityRow { kind: p.kind, key: p.key, dup: p.dup, from_version: version, to_version: None, ord: p.ord, body: p.body, src, dst }
-        })
+        .map(|p| EntityRow { kind: p.kind, key: p.key, dup: p.dup, from_version: version, to_version: None, ord: p.ord, body: p.body })
         .collect();
     leaves.extend(rows.iter().map(put_leaf));
     let hash = delta_version_hash(&prev_hash, &delta_hash(leaves), &record);
@@ -206,13 +203,6 @@ pub fn write_version(tx: &rusqlite::Transaction<'_>, new: NewVersion<'_>, change
         crate::retention::prune(tx, new.graph_id, gid, version, keep)?;
     }
     Ok(Saved { version, hash, replayed: false })
-}
-
-/// An edge's ends as its stored body names them.
-pub fn ends_of(body: &str) -> (Option<String>, Option<String>) {
-    let Ok(fields) = entity::decode(body) else { return (None, None) };
-    let end = |a: &str, b: &str| fields.get(a).or_else(|| fields.get(b)).and_then(Value::as_str).map(str::to_owned);
-    (end("source", "from"), end("target", "to"))
 }
 
 /// The title a graph is listed under: its `metadata.title`, if a string.

@@ -1,7 +1,16 @@
 //! `HistoryClient`: the I/O around `crate::history` — fetch (gloo-net) with a
 //! timeout, retries with backoff, and typed errors (`network_error`,
 //! `timeout`, `http_error`, `version_conflict`). Works in Node 20 and browsers.
+//!
+//! A save goes as a delta (`POST /patchGraph`) to a server that says it takes
+//! them (`GET /capabilities`, asked once per client), and as the whole graph
+//! (`POST /saveGraphWithHistory`) to any other, such as the real service.
+//! Only headers every such server allows are sent by default: the approval
+//! id travels in the body, not as an `Idempotency-Key` header (which the real
+//! service's CORS rules refuse, so a browser could not save at all).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -31,6 +40,20 @@ struct ClientOptions {
     retries: Option<u32>,
     retry_delay_ms: Option<u32>,
     max_retry_delay_ms: Option<u32>,
+    delta_saves: Option<DeltaSaves>,
+    idempotency_header: Option<bool>,
+    headers: Option<HashMap<String, String>>,
+}
+
+/// When saves go as deltas.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum DeltaSaves {
+    /// If the server's `/capabilities` says it takes them (the default).
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 struct Config {
@@ -38,12 +61,26 @@ struct Config {
     token: Option<String>,
     timeout: Duration,
     policy: RetryPolicy,
+    delta_saves: DeltaSaves,
+    idempotency_header: bool,
+    headers: Vec<(String, String)>,
+}
+
+/// What a client learned from the server.
+#[derive(Default)]
+struct Learned {
+    /// Whether the server takes deltas, once asked.
+    deltas: Option<bool>,
+    /// Graph id → (version, hash) of the newest version this client loaded
+    /// or saved: the `expectedHash` of a delta based on that version.
+    hashes: HashMap<String, (i64, String)>,
 }
 
 /// A client of the history service (this project's server or the real one).
 #[wasm_bindgen]
 pub struct HistoryClient {
     config: Rc<Config>,
+    learned: Rc<RefCell<Learned>>,
 }
 
 fn detailed(code: &str, message: &str, details: Value) -> JsValue {
@@ -70,36 +107,84 @@ impl HistoryClient {
             max_delay: o.max_retry_delay_ms.map_or(defaults.max_delay, |ms| Duration::from_millis(ms.into())),
             max_total: defaults.max_total,
         };
+        let mut headers = Vec::new();
+        for (name, value) in o.headers.unwrap_or_default() {
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if name.is_empty() || !name.chars().all(token) {
+                return Err(invalid_argument("options.headers", format!("'{name}' is not a header name")));
+            }
+            if value.chars().any(|c| c.is_control() || !c.is_ascii()) {
+                return Err(invalid_argument(&format!("options.headers.{name}"), "must be printable ASCII"));
+            }
+            headers.push((name, value));
+        }
         let config = Config {
             base_url: o.base_url.trim_end_matches('/').to_owned(),
             token: o.token,
             timeout: Duration::from_millis(timeout_ms.into()),
             policy,
+            delta_saves: o.delta_saves.unwrap_or_default(),
+            idempotency_header: o.idempotency_header.unwrap_or(false),
+            headers,
         };
-        Ok(HistoryClient { config: Rc::new(config) })
+        Ok(HistoryClient { config: Rc::new(config), learned: Rc::default() })
     }
 
     /// Saves an approval (what `approve()` or `pendingSaves()` gave) as a new
-    /// version, refusing to overwrite a newer one (`ConflictError`).
+    /// version, refusing to overwrite a newer one (`ConflictError`): as a
+    /// delta where the server takes them, else as the whole graph.
     #[wasm_bindgen(unchecked_return_type = "Promise<SaveResult>")]
     pub fn save(&self, approved: ApprovedArg) -> js_sys::Promise {
-        let request = super::save_request(&approved);
-        let config = self.config.clone();
+        let (config, learned) = (self.config.clone(), self.learned.clone());
+        let approved: JsValue = approved.into();
         future_to_promise(async move {
-            let (body, graph_id, key) = request?;
-            let reply = send(&config, Method::POST, "/saveGraphWithHistory", Some(body), key).await?;
-            let version = reply.get("newVersion").cloned().unwrap_or(Value::Null);
-            if !version.is_i64() {
+            let audit = js_sys::Reflect::get(&approved, &"audit".into()).unwrap_or(JsValue::UNDEFINED);
+            let base = js_sys::Reflect::get(&audit, &"baseVersion".into()).ok().and_then(|v| v.as_f64());
+            let graph_id = js_sys::Reflect::get(&audit, &"graphId".into()).ok().and_then(|v| v.as_string());
+            let deltas = match config.delta_saves {
+                DeltaSaves::Never => false,
+                DeltaSaves::Always => true,
+                DeltaSaves::Auto => takes_deltas(&config, &learned).await?,
+            };
+            let hash = graph_id.as_ref().and_then(|id| {
+                let learned = learned.borrow();
+                learned.hashes.get(id).filter(|(v, _)| Some(*v as f64) == base).map(|(_, h)| h.clone())
+            });
+            let request = if deltas { super::delta_request(&approved, hash.as_deref())? } else { None };
+            let (path, request) = match request {
+                Some(request) => ("/patchGraph", request),
+                None => ("/saveGraphWithHistory", super::save_request(&approved)?),
+            };
+            let key = request.idempotency_key.clone().filter(|_| config.idempotency_header);
+            let reply = send(&config, Method::POST, path, Some(JsValue::from_str(&request.body)), key).await?;
+            let version = reply.value.get("newVersion").cloned().unwrap_or(Value::Null);
+            let Some(number) = version.as_i64() else {
                 return Err(detailed("http_error", "the server accepted the save but sent no newVersion", json!({ "status": 200 })));
+            };
+            if let Some(hash) = reply.value.get("hash").and_then(Value::as_str) {
+                learned.borrow_mut().hashes.insert(request.graph_id.clone(), (number, hash.to_owned()));
             }
-            Ok(to_js(&json!({ "id": graph_id, "newVersion": version })))
+            Ok(to_js(
+                &json!({ "id": request.graph_id, "newVersion": version, "via": if path == "/patchGraph" { "delta" } else { "full" } }),
+            ))
         })
     }
 
     /// The current version of a graph (`GET /getknowgraph`).
     #[wasm_bindgen(unchecked_return_type = "Promise<GraphData>")]
     pub fn load(&self, #[wasm_bindgen(js_name = "graphId", unchecked_param_type = "string")] graph_id: JsValue) -> js_sys::Promise {
-        self.get(text_arg(&graph_id, "graphId").map(|id| format!("/getknowgraph?id={}", encode(&id))), Ok)
+        let (config, learned) = (self.config.clone(), self.learned.clone());
+        let id = text_arg(&graph_id, "graphId");
+        future_to_promise(async move {
+            let id = id?;
+            let reply = send(&config, Method::GET, &format!("/getknowgraph?id={}", encode(&id)), None, None).await?;
+            // Our server sends the version's hash as the ETag: the base of the next delta.
+            let version = reply.value.pointer("/metadata/version").and_then(Value::as_i64);
+            if let (Some(version), Some(etag)) = (version, reply.etag) {
+                learned.borrow_mut().hashes.insert(id, (version, etag.trim_matches('"').to_owned()));
+            }
+            Ok(to_js(&reply.value))
+        })
     }
 
     /// The versions of a graph, newest first (`GET /getknowgraphhistory`).
@@ -155,8 +240,35 @@ impl HistoryClient {
 
     fn get(&self, path: JsResult<String>, then: fn(Value) -> JsResult<Value>) -> js_sys::Promise {
         let config = self.config.clone();
-        future_to_promise(async move { then(send(&config, Method::GET, &path?, None, None).await?).map(|v| to_js(&v)) })
+        future_to_promise(async move { then(send(&config, Method::GET, &path?, None, None).await?.value).map(|v| to_js(&v)) })
     }
+}
+
+/// Whether the server takes deltas, asked once (`GET /capabilities`): a 4xx
+/// (the real service has no such route) means no; a network failure or 5xx
+/// after the retries fails the save, as the save itself would have.
+async fn takes_deltas(config: &Config, learned: &RefCell<Learned>) -> JsResult<bool> {
+    if let Some(known) = learned.borrow().deltas {
+        return Ok(known);
+    }
+    let answer = match send(config, Method::GET, "/capabilities", None, None).await {
+        Ok(reply) => reply.value.get("deltaSaves").is_some_and(Value::is_string),
+        Err(e) => {
+            let status = js_sys::Reflect::get(&e, &"status".into()).ok().and_then(|s| s.as_f64()).unwrap_or(0.0);
+            if !(400.0..500.0).contains(&status) || status == 429.0 {
+                return Err(e);
+            }
+            false
+        }
+    };
+    learned.borrow_mut().deltas = Some(answer);
+    Ok(answer)
+}
+
+/// A successful answer: the parsed body, and the ETag if any.
+struct Answer {
+    value: Value,
+    etag: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -176,29 +288,29 @@ fn encode(text: &str) -> String {
 /// One request with retries: network errors, timeouts, 429, 5xx and
 /// unreadable answers are retried under the policy; a 409 or another 4xx is
 /// final.
-async fn send(config: &Config, method: Method, path: &str, body: Option<JsValue>, key: Option<String>) -> JsResult<Value> {
+async fn send(config: &Config, method: Method, path: &str, body: Option<JsValue>, key: Option<String>) -> JsResult<Answer> {
     let url = format!("{}{path}", config.base_url);
     let what = format!("{method} {path}");
     let started = js_sys::Date::now();
     let mut attempt = 0;
     loop {
         let (failure, retry_after) = match once(config, &method, &url, body.as_ref(), key.as_deref()).await {
-            Ok(Reply::Success(value)) => return Ok(value),
-            Ok(Reply::Conflict { current_version, message }) => {
+            Ok((Reply::Success(value), etag)) => return Ok(Answer { value, etag }),
+            Ok((Reply::Conflict { current_version, message }, _)) => {
                 return Err(detailed(
                     "version_conflict",
                     &format!("{what}: {message}"),
                     json!({ "status": 409, "currentVersion": current_version }),
                 ));
             }
-            Ok(Reply::Fail { status, message }) => {
+            Ok((Reply::Fail { status, message }, _)) => {
                 return Err(detailed(
                     "http_error",
                     &format!("{what}: HTTP {status}: {message}"),
                     json!({ "status": status, "serverError": message, "attempts": attempt + 1 }),
                 ));
             }
-            Ok(Reply::Retry { status, message, retry_after }) => (
+            Ok((Reply::Retry { status, message, retry_after }, _)) => (
                 detailed(
                     "http_error",
                     &format!("{what}: HTTP {status}: {message}"),
@@ -206,7 +318,7 @@ async fn send(config: &Config, method: Method, path: &str, body: Option<JsValue>
                 ),
                 retry_after,
             ),
-            Ok(Reply::Unreadable { status, message }) => {
+            Ok((Reply::Unreadable { status, message }, _)) => {
                 (detailed("invalid_response", &format!("{what}: {message}"), json!({ "status": status, "attempts": attempt + 1 })), None)
             }
             Err((code, message)) => (detailed(code, &format!("{what}: {message}"), json!({ "attempts": attempt + 1 })), None),
@@ -227,7 +339,7 @@ async fn once(
     url: &str,
     body: Option<&JsValue>,
     key: Option<&str>,
-) -> Result<Reply, (&'static str, String)> {
+) -> Result<(Reply, Option<String>), (&'static str, String)> {
     let controller = web_sys::AbortController::new().map_err(|_| ("network_error", "AbortController is not available".to_owned()))?;
     let signal = controller.signal();
     let timeout_ms = config.timeout.as_millis() as u32;
@@ -239,6 +351,9 @@ async fn once(
     if let Some(token) = &config.token {
         request = request.header("X-API-Token", token);
     }
+    for (name, value) in &config.headers {
+        request = request.header(name, value);
+    }
     if let Some(key) = key {
         request = request.header("Idempotency-Key", key);
     }
@@ -249,6 +364,7 @@ async fn once(
     .map_err(failed)?;
     let status = response.status();
     let retry_after = response.headers().get("retry-after");
+    let etag = response.headers().get("etag");
     let text = response.text().await.map_err(failed)?;
-    Ok(read_reply(status, &text, retry_after.as_deref()))
+    Ok((read_reply(status, &text, retry_after.as_deref()), etag))
 }

@@ -10,6 +10,7 @@
 mod args;
 mod client;
 mod memory;
+mod registry;
 mod typescript;
 
 use serde::Serialize;
@@ -22,6 +23,7 @@ use crate::audit::{AuditEntry, Provenance};
 use crate::change::Change;
 use crate::error::{Error, ErrorCode};
 use crate::graph::Graph;
+use crate::history::SaveRequest;
 use crate::outbox::PendingSave;
 use crate::proposal::Proposal;
 use crate::review::{ReviewOptions, review};
@@ -46,31 +48,69 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = textArg)]
     fn text_arg(value: &JsValue, argument: &str) -> Result<String, JsValue>;
     #[wasm_bindgen(js_name = makeApproved)]
-    fn make_approved(graph_text: &str, rest_text: &str, version_matches: bool) -> JsValue;
-    #[wasm_bindgen(catch, js_name = fastSaveBody)]
-    fn fast_save_body(approved: &JsValue) -> Result<JsValue, JsValue>;
+    fn make_approved(rest_text: &str, graph_source: &JsValue, session: u32, approval_id: &str) -> JsValue;
+    #[wasm_bindgen(js_name = makePendingSaves)]
+    fn make_pending_saves(text: &str, graph_source: &JsValue, session: u32) -> JsValue;
+    /// `[session, approvalId]` of an approval this module made whose graph
+    /// the caller has not read (and so not edited), else `undefined`.
+    #[wasm_bindgen(js_name = approvalRef)]
+    fn approval_ref(approved: &JsValue) -> JsValue;
 }
 
-/// The body `HistoryClient.save` posts for an approval: from approve()'s kept
-/// JSON text when its graph was not read, else built from the graph object.
-pub(crate) fn save_request(approved: &JsValue) -> JsResult<(JsValue, String, Option<String>)> {
-    let audit = js_sys::Reflect::get(approved, &"audit".into()).unwrap_or(JsValue::UNDEFINED);
-    let text_of = |key: &str| js_sys::Reflect::get(&audit, &key.into()).ok().and_then(|v| v.as_string());
-    let fast = fast_save_body(approved)?;
-    // is_string, not as_string: the body may be megabytes, and stays in JS.
-    if let (true, Some(graph_id)) = (fast.is_string(), text_of("graphId")) {
-        return Ok((fast, graph_id, text_of("approvalId")));
+/// A save request of an approval: the session's own entry when the object
+/// came from a live session, else built from the object.
+fn held_approval(approved: &JsValue) -> Option<(u32, String)> {
+    let pair = approval_ref(approved);
+    let pair = pair.dyn_ref::<js_sys::Array>()?;
+    Some((pair.get(0).as_f64()? as u32, pair.get(1).as_string()?))
+}
+
+/// The whole-graph body `HistoryClient.save` posts for an approval.
+pub(crate) fn save_request(approved: &JsValue) -> JsResult<SaveRequest> {
+    if let Some((session, approval_id)) = held_approval(approved) {
+        if let Some(request) = registry::with(session, |s| s.full_save_request(&approval_id).ok()).flatten() {
+            return Ok(request);
+        }
     }
-    let request = crate::history::save_body(&parse_value(approved, "approved")?).map_err(|e| js_error(e, "approved"))?;
-    Ok((JsValue::from_str(&request.body), request.graph_id, request.idempotency_key))
+    crate::history::save_body(&parse_value(approved, "approved")?).map_err(|e| js_error(e, "approved"))
 }
 
-/// The JSON body `HistoryClient.save` would post for an approval, for callers
-/// who send it themselves: `{id, graphData, override: false, audit}` with
-/// `graphData.metadata.version` set to the version the review was based on.
+/// The `/patchGraph` body for an approval, if it can go as a delta.
+pub(crate) fn delta_request(approved: &JsValue, expected_hash: Option<&str>) -> JsResult<Option<SaveRequest>> {
+    if let Some((session, approval_id)) = held_approval(approved) {
+        if let Some(Ok(request)) = registry::with(session, |s| s.delta_save_request(&approval_id, expected_hash)) {
+            return Ok(request);
+        }
+    }
+    // Only the delta and the audit are read: the graph may be megabytes.
+    let field = |name: &str| -> JsResult<Value> {
+        let value = js_sys::Reflect::get(approved, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        if value.is_undefined() { Ok(Value::Null) } else { parse_value(&value, &format!("approved.{name}")) }
+    };
+    let parts = serde_json::json!({ "delta": field("delta")?, "audit": field("audit")? });
+    crate::history::delta_body(&parts, expected_hash).map_err(|e| js_error(e, "approved"))
+}
+
+/// The JSON body `HistoryClient.save` would post to a server that takes
+/// whole graphs, for callers who send it themselves: `{id, graphData,
+/// override: false, audit}` with `graphData.metadata.version` set to the
+/// version the review was based on.
 #[wasm_bindgen(js_name = saveBody, unchecked_return_type = "string")]
-pub fn save_body_js(approved: ApprovedArg) -> JsResult<JsValue> {
-    save_request(&approved).map(|(body, _, _)| body)
+pub fn save_body_js(approved: ApprovedArg) -> JsResult<String> {
+    save_request(&approved).map(|r| r.body)
+}
+
+/// The JSON body `HistoryClient.save` posts to `POST /patchGraph` (a server
+/// that takes deltas) for an approval: what it changed, `expectedVersion`,
+/// and `expectedHash` if given. `null` if the approval cannot go as a delta
+/// (it was based on no saved version).
+#[wasm_bindgen(js_name = deltaBody, unchecked_return_type = "string | null")]
+pub fn delta_body_js(
+    approved: ApprovedArg,
+    #[wasm_bindgen(js_name = "expectedHash", unchecked_param_type = "string | undefined")] expected_hash: JsValue,
+) -> JsResult<JsValue> {
+    let hash = if expected_hash.is_undefined() || expected_hash.is_null() { None } else { Some(text_arg(&expected_hash, "expectedHash")?) };
+    Ok(delta_request(&approved, hash.as_deref())?.map_or(JsValue::NULL, |r| JsValue::from_str(&r.body)))
 }
 
 type JsResult<T> = Result<T, JsValue>;
@@ -172,7 +212,15 @@ pub fn diff_graphs_js(before: GraphArg, after: GraphArg, options: Option<DiffOpt
 /// decisions, and approval.
 #[wasm_bindgen]
 pub struct ApprovalSession {
-    inner: Session,
+    inner: std::rc::Rc<std::cell::RefCell<Session>>,
+    /// Its number in the registry, so approvals can read their graph later.
+    id: u32,
+}
+
+impl Drop for ApprovalSession {
+    fn drop(&mut self) {
+        registry::forget(self.id);
+    }
 }
 
 #[wasm_bindgen]
@@ -183,7 +231,8 @@ impl ApprovalSession {
         let text = options.text()?;
         let mut inner = Session::new(parse_graph(&graph, "graph")?, options.graph_id);
         inner.set_review_options(ReviewOptions { text });
-        Ok(ApprovalSession { inner })
+        let (inner, id) = registry::register(inner);
+        Ok(ApprovalSession { inner, id })
     }
 
     /// Reviews a proposal against the session's graph (replacing any pending
@@ -192,26 +241,27 @@ impl ApprovalSession {
     pub fn propose(&mut self, proposal: ProposalArg, context: Option<ProposeContextArg>) -> JsResult<JsValue> {
         let context: ProposeContext = parse_options(context.as_deref(), "context")?;
         let proposal = parse_proposal(&proposal)?;
-        let review = self.inner.propose(&proposal, context.into()).map_err(|e| js_error(e, "proposal"))?;
+        let mut inner = self.inner.borrow_mut();
+        let review = inner.propose(&proposal, context.into()).map_err(|e| js_error(e, "proposal"))?;
         Ok(to_js(review))
     }
 
     /// The pending review with the current decisions, or `undefined`.
     #[wasm_bindgen(unchecked_return_type = "Review | undefined")]
     pub fn review(&self) -> JsValue {
-        self.inner.review().map_or(JsValue::UNDEFINED, to_js)
+        self.inner.borrow().review().map_or(JsValue::UNDEFINED, to_js)
     }
 
     /// Accepts a change and those it requires; returns the ids whose decision changed.
     pub fn accept(&mut self, #[wasm_bindgen(js_name = "changeId", unchecked_param_type = "string")] id: JsValue) -> JsResult<Vec<String>> {
         let id = text_arg(&id, "changeId")?;
-        self.inner.accept(&id).map_err(|e| js_error(e, "changeId"))
+        self.inner.borrow_mut().accept(&id).map_err(|e| js_error(e, "changeId"))
     }
 
     /// Rejects a change and those that require it; returns the ids whose decision changed.
     pub fn reject(&mut self, #[wasm_bindgen(js_name = "changeId", unchecked_param_type = "string")] id: JsValue) -> JsResult<Vec<String>> {
         let id = text_arg(&id, "changeId")?;
-        self.inner.reject(&id).map_err(|e| js_error(e, "changeId"))
+        self.inner.borrow_mut().reject(&id).map_err(|e| js_error(e, "changeId"))
     }
 
     #[wasm_bindgen(js_name = acceptNode)]
@@ -220,7 +270,7 @@ impl ApprovalSession {
         #[wasm_bindgen(js_name = "nodeId", unchecked_param_type = "string")] id: JsValue,
     ) -> JsResult<Vec<String>> {
         let id = text_arg(&id, "nodeId")?;
-        self.inner.accept_node(&id).map_err(|e| js_error(e, "nodeId"))
+        self.inner.borrow_mut().accept_node(&id).map_err(|e| js_error(e, "nodeId"))
     }
 
     #[wasm_bindgen(js_name = rejectNode)]
@@ -229,22 +279,22 @@ impl ApprovalSession {
         #[wasm_bindgen(js_name = "nodeId", unchecked_param_type = "string")] id: JsValue,
     ) -> JsResult<Vec<String>> {
         let id = text_arg(&id, "nodeId")?;
-        self.inner.reject_node(&id).map_err(|e| js_error(e, "nodeId"))
+        self.inner.borrow_mut().reject_node(&id).map_err(|e| js_error(e, "nodeId"))
     }
 
     #[wasm_bindgen(js_name = acceptAll)]
     pub fn accept_all(&mut self) -> JsResult<Vec<String>> {
-        self.inner.accept_all().map_err(|e| js_error(e, "session"))
+        self.inner.borrow_mut().accept_all().map_err(|e| js_error(e, "session"))
     }
 
     #[wasm_bindgen(js_name = rejectAll)]
     pub fn reject_all(&mut self) -> JsResult<Vec<String>> {
-        self.inner.reject_all().map_err(|e| js_error(e, "session"))
+        self.inner.borrow_mut().reject_all().map_err(|e| js_error(e, "session"))
     }
 
     /// Drops the pending review without approving anything.
     pub fn discard(&mut self) {
-        self.inner.discard();
+        self.inner.borrow_mut().discard();
     }
 
     /// Applies the accepted changes with stamps for `user` at `now` (default:
@@ -259,45 +309,43 @@ impl ApprovalSession {
         }
         .map_err(|e| js_error(e, "approval.now"))?;
         let approver = Approver::new(&approval.user, at).map_err(|e| js_error(e, "approval"))?;
-        let approved = self.inner.approve(&approver, approval.reason.as_deref()).map_err(|e| js_error(e, "approval"))?;
-        // The graph goes to JS as text, parsed there only when read; a queued
-        // approval already holds that text.
-        let empty: &[Change] = &[];
-        let queued = self.inner.pending_saves().last().filter(|p| approved.queued && p.approval_id() == approved.audit.approval_id);
-        let fresh;
-        let (graph_text, changes) = match queued {
-            Some(p) => (p.graph.as_str(), p.changes.as_slice()),
-            None => {
-                fresh = self.inner.graph().to_json();
-                (fresh.as_str(), empty)
-            }
+        let approved = self.inner.borrow_mut().approve(&approver, approval.reason.as_deref()).map_err(|e| js_error(e, "approval"))?;
+        // The graph is not sent across: `approved.graph` asks the session for
+        // it when (and only if) it is read.
+        let changes: Vec<Change> = match self.inner.borrow().pending_saves().last() {
+            Some(p) if approved.queued && p.approval_id() == approved.audit.approval_id => p.changes.clone(),
+            _ => Vec::new(),
         };
         let rest = ApprovedRest {
             audit: &approved.audit,
+            delta: &approved.applied.delta,
             changed_node_ids: &approved.applied.changed_node_ids,
             removed_node_ids: &approved.applied.removed_node_ids,
-            changes,
+            changes: &changes,
             queued: approved.queued,
         };
         let rest = serde_json::to_string(&rest).map_err(|e| invalid_argument("approval", e))?;
-        let version_matches = self.inner.graph().version() == approved.audit.base_version.as_ref();
-        Ok(make_approved(graph_text, &rest, version_matches))
+        Ok(make_approved(&rest, &registry::graph_source(), self.id, &approved.audit.approval_id))
     }
 
     /// Approvals not yet acknowledged by the server, oldest first. Plain data:
-    /// keep it (e.g. in localStorage) and `restorePendingSaves` it after a reload.
+    /// keep it (e.g. in localStorage) and `restorePendingSaves` it after a
+    /// reload. Each holds its delta; `graph` is read from the session on
+    /// demand and is not part of the JSON unless the entry keeps a copy.
     #[wasm_bindgen(js_name = pendingSaves, unchecked_return_type = "PendingSave[]")]
     pub fn pending_saves(&self) -> JsValue {
-        to_js(self.inner.pending_saves())
+        let text = serde_json::to_string(self.inner.borrow().pending_saves()).unwrap_or_else(|_| "[]".to_owned());
+        make_pending_saves(&text, &registry::graph_source(), self.id)
     }
 
-    /// Puts back pending saves kept across a reload; the session's graph
-    /// becomes the newest one's.
+    /// Puts back pending saves kept across a reload. An entry holding only
+    /// its delta is applied to the session's graph, which must then be the
+    /// version it was approved on (`entry.audit.baseVersion`).
     #[wasm_bindgen(js_name = restorePendingSaves)]
     pub fn restore_pending_saves(&mut self, saves: PendingSavesArg) -> JsResult<()> {
         let text = to_json(&saves, "saves", false)?;
         let saves: Vec<PendingSave> = serde_json::from_str(&text).map_err(|e| invalid_argument("saves", e))?;
-        self.inner.restore_pending_saves(saves).map_err(|e| js_error(e, "saves"))
+        self.inner.borrow_mut().restore_pending_saves(saves).map_err(|e| js_error(e, "saves"))
     }
 
     /// Acknowledges the oldest pending save, stored by the server as `version`.
@@ -311,7 +359,7 @@ impl ApprovalSession {
         if !(version.is_finite() && version.fract() == 0.0 && version >= 1.0) {
             return Err(invalid_argument("version", format!("must be a positive integer, got {version}")));
         }
-        self.inner.mark_saved(&approval_id, serde_json::json!(version as i64)).map_err(|e| js_error(e, "approvalId"))
+        self.inner.borrow_mut().mark_saved(&approval_id, serde_json::json!(version as i64)).map_err(|e| js_error(e, "approvalId"))
     }
 
     /// After a `ConflictError`: re-applies the pending approval on the newer
@@ -325,7 +373,8 @@ impl ApprovalSession {
     ) -> JsResult<JsValue> {
         let latest = parse_graph(&latest, "latest")?;
         let version = latest_version.filter(|v| v.is_finite() && v.fract() == 0.0).map(|v| serde_json::json!(v as i64));
-        let review = self.inner.rebase(latest, version).map_err(|e| js_error(e, "latest"))?;
+        let mut inner = self.inner.borrow_mut();
+        let review = inner.rebase(latest, version).map_err(|e| js_error(e, "latest"))?;
         Ok(to_js(review))
     }
 
@@ -334,25 +383,26 @@ impl ApprovalSession {
     #[wasm_bindgen(js_name = revertTo, unchecked_return_type = "Review")]
     pub fn revert_to(&mut self, version: GraphArg) -> JsResult<JsValue> {
         let target = parse_graph(&version, "version")?;
-        let review = self.inner.revert_to(&target).map_err(|e| js_error(e, "version"))?;
+        let mut inner = self.inner.borrow_mut();
+        let review = inner.revert_to(&target).map_err(|e| js_error(e, "version"))?;
         Ok(to_js(review))
     }
 
     /// A copy of the session's current graph.
     #[wasm_bindgen(unchecked_return_type = "GraphData")]
     pub fn graph(&self) -> JsValue {
-        to_js(self.inner.graph())
+        to_js(self.inner.borrow().graph())
     }
 
     #[wasm_bindgen(getter, js_name = graphId)]
     pub fn graph_id(&self) -> Option<String> {
-        self.inner.graph_id().map(str::to_owned)
+        self.inner.borrow().graph_id().map(str::to_owned)
     }
 
     /// `metadata.version` of the graph the next approval is based on.
     #[wasm_bindgen(getter, js_name = baseVersion, unchecked_return_type = "number | string | null")]
     pub fn base_version(&self) -> JsValue {
-        self.inner.base_version().map_or(JsValue::NULL, to_js)
+        self.inner.borrow().base_version().map_or(JsValue::NULL, to_js)
     }
 }
 
@@ -361,6 +411,7 @@ impl ApprovalSession {
 #[serde(rename_all = "camelCase")]
 struct ApprovedRest<'a> {
     audit: &'a AuditEntry,
+    delta: &'a crate::delta::GraphDelta,
     changed_node_ids: &'a [String],
     removed_node_ids: &'a [String],
     changes: &'a [Change],

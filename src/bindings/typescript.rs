@@ -177,9 +177,30 @@ export interface AuditEntry {
   rejected: string[];
 }
 
+/** Field changes of one node, edge or the metadata: values to set (an existing
+ *  field keeps its place, a new one goes last), fields to remove. */
+export interface FieldPatch { fields: { [field: string]: Json }; removeFields?: string[] }
+
+/** What one approval changed, as the new values of exactly what changed
+ *  (`POST /patchGraph` takes it with `graphId` and `expectedVersion`). */
+export interface GraphDelta {
+  patchNodes?: Array<FieldPatch & { nodeId: string }>;
+  addNodes?: GraphNode[];
+  removeNodeIds?: string[];
+  /** By edge id, or `${source}_${target}` for an edge without one. */
+  patchEdges?: Array<FieldPatch & { edgeId: string }>;
+  addEdges?: GraphEdge[];
+  removeEdgeIds?: string[];
+  patchMetadata?: FieldPatch;
+}
+
 export interface Approved {
+  /** The approved graph. Read from the session when first read (it does not
+   *  cross into JS at approval); after that it is a plain object you may edit. */
   graph: GraphData;
   audit: AuditEntry;
+  /** What the approval changed: what a delta save sends. */
+  delta: GraphDelta;
   changedNodeIds: string[];
   removedNodeIds: string[];
   /** The accepted changes (kept so a stale save can be rebased). */
@@ -188,8 +209,10 @@ export interface Approved {
   queued: boolean;
 }
 
-/** An approval waiting in the outbox: save it with `HistoryClient.save`. */
-export type PendingSave = Omit<Approved, 'queued'>;
+/** An approval waiting in the outbox: save it with `HistoryClient.save`.
+ *  `graph` is read from the session on demand and left out of JSON unless the
+ *  entry keeps a copy (when a later approval changed the session's graph). */
+export type PendingSave = Omit<Approved, 'queued' | 'delta'> & { delta?: GraphDelta };
 
 export interface ClientOptions {
   /** Absolute URL of the history service, e.g. http://127.0.0.1:8787 */
@@ -202,9 +225,18 @@ export interface ClientOptions {
   retries?: number;
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
+  /** `auto` (default): saves go as deltas to a server whose `/capabilities` says
+   *  it takes them, as whole graphs to others (the real service). */
+  deltaSaves?: 'auto' | 'always' | 'never';
+  /** Also send the approval id as an `Idempotency-Key` header (default false: it
+   *  travels in the body, since the real service's CORS rules refuse that header). */
+  idempotencyHeader?: boolean;
+  /** Extra headers on every request, e.g. an editor's own sign-in
+   *  (`X-Session-Token`, `x-user-role`). */
+  headers?: { [name: string]: string };
 }
 
-export interface SaveResult { id: string; newVersion: number }
+export interface SaveResult { id: string; newVersion: number; via: 'delta' | 'full' }
 
 export interface HistoryEntry {
   version: number;
@@ -250,7 +282,7 @@ export type ErrorCode =
   | 'invalid_graph' | 'invalid_proposal' | 'duplicate_node_id' | 'unknown_node' | 'unknown_edge'
   | 'ambiguous_edge_id' | 'conflicting_operations' | 'search_not_found' | 'field_not_text'
   | 'unknown_change' | 'no_pending_review' | 'inconsistent_decision' | 'invalid_argument' | 'invalid_value'
-  | 'unknown_approval' | 'unresolved_conflict'
+  | 'unknown_approval' | 'unresolved_conflict' | 'invalid_delta' | 'dangling_edge' | 'graph_unavailable'
   | 'network_error' | 'timeout' | 'http_error' | 'invalid_response' | 'version_conflict';
 "#;
 

@@ -65,8 +65,46 @@ fn pending_saves_survive_serialization_and_restore() {
     assert_eq!(serde_json::to_string(reloaded.pending_saves()).unwrap(), text);
     reloaded.restore_pending_saves(serde_json::from_str(&text).unwrap()).unwrap();
     assert_eq!(reloaded.pending_saves().len(), 1, "restoring twice does not duplicate");
-    let bad: Vec<PendingSave> = serde_json::from_str(&text.replace(r#""nodes":["#, r#""nodes":[7,"#)).unwrap();
-    assert_eq!(ApprovalSession::new(graph(), None).restore_pending_saves(bad).unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert!(!text.contains(r#""graph""#), "an entry holds its delta, not the whole graph: {text}");
+    for bad in [
+        text.replace(r#""delta":"#, r#""nothing":"#),
+        text.replace(r#""delta":"#, r#""graph":{"nodes":[7]},"delta":"#),
+        text.replace(r#""nodeId":"a""#, r#""nodeId":"zz""#),
+    ] {
+        let bad: Vec<PendingSave> = serde_json::from_str(&bad).unwrap();
+        let e = ApprovalSession::new(graph(), None).restore_pending_saves(bad).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    }
+}
+
+#[test]
+fn a_delta_entry_is_restored_only_on_the_version_it_was_approved_on() {
+    let mut s = ApprovalSession::new(graph(), Some("g".into()));
+    approve(&mut s, json!({"nodes": [{"id": "b", "label": "B1"}]}));
+    let kept: Vec<PendingSave> = s.pending_saves().to_vec();
+    let mut newer = graph();
+    newer.set_version(json!(5));
+    let e = ApprovalSession::new(newer, None).restore_pending_saves(kept.clone()).unwrap_err();
+    assert_eq!(e.path(), Some("pendingSaves[0]"));
+    assert!(e.to_string().contains("approved on version 4, but the session holds version 5"), "{e}");
+    let mut right = ApprovalSession::new(graph(), None);
+    right.restore_pending_saves(kept).unwrap();
+    assert_eq!(right.graph().to_json(), s.graph().to_json());
+}
+
+#[test]
+fn a_second_approval_before_saving_keeps_the_first_ones_graph() {
+    let mut s = ApprovalSession::new(graph(), Some("g".into()));
+    let first = approve(&mut s, json!({"nodes": [{"id": "a", "label": "A1"}]}));
+    let first_graph = s.graph().to_json();
+    assert!(s.pending_saves()[0].graph.is_none(), "one approval: the session's graph is its graph");
+    assert_eq!(s.approved_graph_json(&first.audit.approval_id).unwrap(), first_graph);
+    let second = approve(&mut s, json!({"nodes": [{"id": "a", "label": "A2"}]}));
+    assert_eq!(s.pending_saves()[0].graph.as_deref(), Some(first_graph.as_str()), "kept before the graph changed");
+    assert_eq!(s.approved_graph_json(&first.audit.approval_id).unwrap(), first_graph);
+    assert_eq!(s.approved_graph_json(&second.audit.approval_id).unwrap(), s.graph().to_json());
+    s.mark_saved(&first.audit.approval_id, json!(5)).unwrap();
+    assert_eq!(s.approved_graph_json(&first.audit.approval_id).unwrap_err().code(), ErrorCode::GraphUnavailable);
 }
 
 #[test]
