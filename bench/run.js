@@ -16,6 +16,7 @@ const kg = require('../pkg/node');
 const { rng, generateGraph, generateProposal, markdown, html } = require('../pkg-tests/support/generate');
 const { applyProposal, plainReview } = require('./baseline');
 const { benchServer } = require('./server');
+const { benchStorage } = require('./storage');
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
@@ -194,7 +195,7 @@ function sizeWorkload() {
   return size;
 }
 
-function print(size, server) {
+function print(size, server, storage) {
   const line = (cells, widths) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
   const widths = [46, 40, 10, 22, 8, 18];
   console.log(line(['workload', 'contender', 'median ms', 'min–max ms', 'ratio', 'notes'], widths));
@@ -206,12 +207,23 @@ function print(size, server) {
   }
   console.log(`\nwasm: ${JSON.stringify(size)}`);
   if (server) {
-    console.log('\nhistory server (50 KB graph, loopback):');
+    console.log('\nhistory server (50 KB graph, one-label approvals, loopback):');
     for (const s of server.levels) {
       const cpu = s.serverCpuMs ? `; CPU per save: server ${fmt(s.serverCpuMs)} ms, load generator ${fmt(s.clientCpuMs)} ms` : '';
-      console.log(`  ${String(s.clients).padStart(2)} clients: ${s.savesPerSecond.toFixed(0)} saves/s, p50 ${fmt(s.p50)} ms, p99 ${fmt(s.p99)} ms (${s.saves} saves${cpu})`);
+      console.log(`  ${String(s.clients).padStart(2)} clients, ${s.via}: ${s.savesPerSecond.toFixed(0)} saves/s, p50 ${fmt(s.p50)} ms, p99 ${fmt(s.p99)} ms, ${Math.round(s.bodyBytes)} bytes per request (${s.saves} saves${cpu})`);
     }
     console.log(`  direct SQLite ceiling: ${server.ceiling.toFixed(0)} inserts/s`);
+  }
+  if (storage) {
+    console.log('\nwhat an approval costs after review (release server, SQLite file):');
+    for (const g of [...storage.graphs, storage.oneLabel]) {
+      const line = (how, c) => `    ${how}: ${Math.round(c.wireBytes)} bytes on the wire, ${Math.round(c.diskBytesPerVersion)} bytes of file per version, server CPU ${fmt(c.serverCpuMs)} ms per save, save ${fmt(c.saveMs)} ms (${c.versions} versions; changes ${Math.round(c.changedBytes)} bytes)`;
+      console.log(`  ${g.label}: load ${fmt(g.loadMs)} ms, first version ${fmt(g.firstSaveMs)} ms and ${Math.round(g.firstDisk / 1024)} KB${Number.isNaN(g.graphBytes) ? '' : ` for ${Math.round(g.graphBytes / 1024)} KB of JSON`}; propose ${fmt(g.delta.proposeMs)} ms, approve ${fmt(g.delta.approveMs)} ms`);
+      console.log(line('delta', g.delta));
+      if (g.full) console.log(line('whole graph', g.full));
+    }
+    const r = storage.reads;
+    console.log(`  reads of a 1,000-node graph with ${r.versions} versions: newest ${fmt(r.latest.ms)} ms, version 1 ${fmt(r.first.ms)} ms, version ${Math.floor(r.versions / 2)} ${fmt(r.middle.ms)} ms (${Math.round(r.latest.bytes / 1024)} KB)`);
   }
   console.log('\ntargets:');
   for (const t of targets) console.log(`  [${t.met ? 'met' : 'NOT MET'}] ${t.name}: ${t.detail}`);
@@ -228,13 +240,14 @@ async function main() {
   // The server's load generator runs first, before the big graphs exist:
   // afterwards this process's garbage collector would slow the clients down.
   const server = await benchServer({ smoke, target });
+  const storage = await benchStorage({ smoke, target });
   await reviewWorkload(jdp, jdpNoText, microdiff);
   await textWorkload(jsdiff, DMP);
   approveWorkload();
   const size = sizeWorkload();
-  print(size, server);
+  print(size, server, storage);
   const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}`, date: new Date().toISOString() };
-  fs.writeFileSync(outFile, JSON.stringify({ machine, smoke, rows, size, server, targets }, null, 2) + '\n');
+  fs.writeFileSync(outFile, JSON.stringify({ machine, smoke, rows, size, server, storage, targets }, null, 2) + '\n');
   console.log(`\nwrote ${path.relative(process.cwd(), outFile)}`);
 }
 

@@ -62,6 +62,14 @@ async function startServer(extraArgs = [], options = {}) {
       child.once('exit', () => resolve());
       child.kill('SIGKILL');
     });
+  /** Stops with SIGTERM: the server shuts down cleanly and SQLite folds its log into the file. */
+  server.stopGracefully = () =>
+    new Promise((resolve) => {
+      const child = server.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
   server.restart = async () => {
     await server.stop();
     await up(`127.0.0.1:${server.port}`);

@@ -12,7 +12,9 @@
 //!    position and stored body, whose blob references are content hashes)
 //!    and one per ended row. A save hashes what it changed; since every
 //!    version's graph is the rows of the versions before it, the chain still
-//!    commits to every version's whole graph.
+//!    commits to every version's whole graph. `prev_hash` is the previous
+//!    row's `hash` (not stored again), and the record includes the fields
+//!    the row keeps in columns (who, when, source, reason, run, key).
 //!
 //! Identities are stored in bodies and records as written today; replacing
 //! one by a pseudonym later (erasure) means storing the pseudonym in the
@@ -141,11 +143,17 @@ pub fn verify(stored: &Stored<'_>) -> Verification {
                 format!("version {expected} is missing (the next stored is {})", row.version),
             );
         }
-        if row.prev_hash != prev_hash {
+        // Scheme 2 stores no copy of the link: it is the previous row's hash.
+        let linked = match row.scheme {
+            1 => row.prev_hash == prev_hash,
+            _ => row.prev_hash.is_empty(),
+        };
+        if !linked {
             return fail("its link to the previous version does not match".to_owned());
         }
-        let Ok(record) = serde_json::from_str::<Value>(&row.audit_json) else {
-            return fail("its audit record is unreadable".to_owned());
+        let record = match row.record() {
+            Ok(record) => record,
+            Err(e) => return fail(format!("its {e}")),
         };
         if let Some(reason) = columns_disagree(row, &record) {
             return fail(reason);
@@ -161,7 +169,7 @@ pub fn verify(stored: &Stored<'_>) -> Verification {
                     },
                 };
                 match text.map(|t| serde_json::from_str::<Value>(&t)) {
-                    Some(Ok(graph)) => version_hash(&row.prev_hash, &graph, &record),
+                    Some(Ok(graph)) => version_hash(&prev_hash, &graph, &record),
                     Some(Err(_)) => return fail("its stored graph is unreadable".to_owned()),
                     // Pruned by the first schema: only the link can be checked.
                     None => row.hash.clone(),
@@ -178,7 +186,7 @@ pub fn verify(stored: &Stored<'_>) -> Verification {
                 for end in ended.get(&row.version).into_iter().flatten() {
                     leaves.push(end_leaf(end.kind, &end.key, end.dup));
                 }
-                delta_version_hash(&row.prev_hash, &delta_hash(leaves), &record)
+                delta_version_hash(&prev_hash, &delta_hash(leaves), &record)
             }
             other => return fail(format!("unknown hash scheme {other}")),
         };
@@ -200,8 +208,9 @@ fn broken(versions: usize, pruned: usize, version: i64, reason: String) -> Verif
     Verification { versions, pruned, ok: false, first_broken: Some(Broken { version, reason }) }
 }
 
-/// The listing columns of a version repeat fields of its hashed record; they
-/// must agree with it.
+/// The listing columns of a first-schema version repeat fields of its
+/// hashed record; they must agree with it. (Scheme 2 builds its record from
+/// the columns, so they are hashed directly.)
 fn columns_disagree(row: &VersionRow, record: &Value) -> Option<String> {
     let text = |key: &str| record.get(key).and_then(Value::as_str);
     let same = row.user.as_str() == text("user").unwrap_or_default()
@@ -211,6 +220,7 @@ fn columns_disagree(row: &VersionRow, record: &Value) -> Option<String> {
         && row.run_id.as_deref() == text("runId")
         && (row.scheme == 1 || row.idempotency_key.as_deref() == text("idempotencyKey"))
         && record.get("version").and_then(Value::as_i64) == Some(row.version);
+    // (Always true for scheme 2, whose record is built from these columns.)
     (!same).then(|| "its listed user, time, source, reason, run or key differ from its audit record".to_owned())
 }
 

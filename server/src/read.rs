@@ -44,8 +44,19 @@ pub fn audit_entries(conn: &rusqlite::Connection, id: &str, filter: &AuditFilter
     let (total, rows) = store::audit(conn, id, gid, filter)?;
     let mut entries = Vec::with_capacity(rows.len());
     for row in rows {
-        let mut record: Value = serde_json::from_str(&row.audit_json).unwrap_or(Value::Null);
+        let mut record = row.record().map_err(ApiError::Internal)?;
         if let (2, Some(gid), Value::Object(fields)) = (row.scheme, gid, &mut record) {
+            // Fields a version does not store because they are implied.
+            fields.insert("baseVersion".to_owned(), json!(row.version - 1));
+            for (key, implied) in [
+                ("override", json!(false)),
+                ("model", Value::Null),
+                ("approvalId", Value::Null),
+                ("proposalId", Value::Null),
+                ("approvedAt", Value::Null),
+            ] {
+                fields.entry(key).or_insert(implied);
+            }
             let (opened, closed) = store::rows_changed_by(conn, gid, row.version)?;
             let changes = changes_of(&opened, &closed, |hash| store::blob(conn, gid, hash).ok().flatten()).map_err(ApiError::Internal)?;
             fields.insert("summary".to_owned(), json!(kg_approval::Summary::of(&changes)));

@@ -91,7 +91,7 @@ pub const SCHEMA_2: &str = "
     CREATE TABLE blobs (
         gid INTEGER NOT NULL,
         hash BLOB NOT NULL,
-        text TEXT NOT NULL,
+        data BLOB NOT NULL,
         PRIMARY KEY (gid, hash)
     );
     CREATE TABLE pruned_leaves (
@@ -190,6 +190,49 @@ fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
         scheme: r.get(12)?,
         pruned: r.get(13)?,
     })
+}
+
+/// The record fields a version row keeps in columns (for listing and
+/// filtering); scheme 2 stores them there only, not again in `audit_json`.
+const RECORD_COLUMNS: [&str; 7] = ["version", "savedAt", "user", "source", "reason", "runId", "idempotencyKey"];
+
+impl VersionRow {
+    /// The whole audit record of the version, as hashed: `audit_json`, plus
+    /// (scheme 2) the fields kept in columns.
+    pub fn record(&self) -> Result<serde_json::Value, String> {
+        let mut record: serde_json::Value = serde_json::from_str(&self.audit_json).map_err(|e| format!("audit record: {e}"))?;
+        if self.scheme >= 2 {
+            let serde_json::Value::Object(fields) = &mut record else { return Err("audit record is not an object".to_owned()) };
+            let columns = serde_json::json!({
+                "version": self.version,
+                "savedAt": self.saved_at,
+                "user": self.user,
+                "source": self.source,
+                "reason": self.reason,
+                "runId": self.run_id,
+                "idempotencyKey": self.idempotency_key,
+            });
+            for (key, value) in columns.as_object().into_iter().flatten() {
+                if fields.contains_key(key) {
+                    return Err(format!("audit record repeats the column {key}"));
+                }
+                fields.insert(key.clone(), value.clone());
+            }
+        }
+        Ok(record)
+    }
+
+    /// `audit_json` for a scheme-2 record: the record without the fields
+    /// kept in columns.
+    pub fn stored_record(record: &serde_json::Value) -> String {
+        let mut rest = record.clone();
+        if let serde_json::Value::Object(fields) = &mut rest {
+            for key in RECORD_COLUMNS {
+                fields.shift_remove(key);
+            }
+        }
+        rest.to_string()
+    }
 }
 
 /// A graph's newest version, as `graphs` records it.
@@ -342,13 +385,16 @@ pub fn rows_at(conn: &Connection, gid: i64, version: Option<i64>) -> rusqlite::R
     }
 }
 
-/// The current rows of one node, edge key, metadata or top level.
+/// The current rows of one node, edge key, metadata or top level, in order.
 pub fn live(conn: &Connection, gid: i64, kind: Kind, key: &str) -> rusqlite::Result<Vec<EntityRow>> {
-    conn.prepare_cached(&format!(
-        "SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1 AND kind = ?2 AND key = ?3 AND to_version IS NULL ORDER BY ord"
-    ))?
-    .query_map(params![gid, kind as i64, key], entity)?
-    .collect()
+    // Sorted here, not by the query: `ORDER BY ord` would make SQLite walk
+    // the index of every current part (by position) instead of the key.
+    let mut rows: Vec<EntityRow> = conn
+        .prepare_cached(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1 AND kind = ?2 AND key = ?3 AND to_version IS NULL"))?
+        .query_map(params![gid, kind as i64, key], entity)?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.sort_unstable_by_key(|r| r.ord);
+    Ok(rows)
 }
 
 /// The keys of the current edges that start or end at `node` (the ends are
@@ -429,19 +475,26 @@ fn hash_bytes(hash: &str) -> Vec<u8> {
     (0..hash.len() / 2).filter_map(|i| hash.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
 }
 
+/// A blob's text is stored LZ4-compressed (its size first); it is named by
+/// the hash of the text itself, so what is hashed never depends on this.
 pub fn insert_blob(tx: &Transaction<'_>, gid: i64, hash: &str, text: &str) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT OR IGNORE INTO blobs (gid, hash, text) VALUES (?1, ?2, ?3)")?.execute(params![
+    let data = lz4_flex::compress_prepend_size(text.as_bytes());
+    tx.prepare_cached("INSERT OR IGNORE INTO blobs (gid, hash, data) VALUES (?1, ?2, ?3)")?.execute(params![
         gid,
         hash_bytes(hash),
-        text
+        data
     ])?;
     Ok(())
 }
 
+/// A blob's text; `None` if missing, or if its stored bytes do not
+/// decompress to UTF-8 (verification then reports it).
 pub fn blob(conn: &Connection, gid: i64, hash: &str) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("SELECT text FROM blobs WHERE gid = ?1 AND hash = ?2")?
+    let data: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT data FROM blobs WHERE gid = ?1 AND hash = ?2")?
         .query_row(params![gid, hash_bytes(hash)], |r| r.get(0))
-        .optional()
+        .optional()?;
+    Ok(data.and_then(|d| lz4_flex::decompress_size_prepended(&d).ok()).and_then(|bytes| String::from_utf8(bytes).ok()))
 }
 
 /// The hashes (hex) of a graph's blobs.

@@ -123,24 +123,30 @@ pub fn write_version(tx: &rusqlite::Transaction<'_>, new: NewVersion<'_>, change
     let version = new.head.map_or(0, |h| h.version) + 1;
     let saved_at = new.ctx.now.to_string();
     let audit = new.audit;
-    let record = json!({
+    let mut record = json!({
         "version": version,
         "savedAt": saved_at,
         "user": new.ctx.user,
         "source": audit.source.as_deref().unwrap_or("unknown"),
-        "model": audit.model,
         "reason": audit.reason,
         "runId": audit.run_id,
-        "approvalId": audit.approval_id,
-        "proposalId": audit.proposal_id,
-        "approvedAt": audit.at,
-        "baseVersion": version - 1,
-        "override": new.override_version,
-        "via": new.via,
         "idempotencyKey": new.key,
+        "via": new.via,
         "accepted": audit.accepted,
         "rejected": audit.rejected,
     });
+    // What the client told that has a value (a version stores no nulls it
+    // can do without: every byte is paid per version).
+    for (key, value) in
+        [("model", &audit.model), ("approvalId", &audit.approval_id), ("proposalId", &audit.proposal_id), ("approvedAt", &audit.at)]
+    {
+        if let (Some(value), Value::Object(fields)) = (value, &mut record) {
+            fields.insert(key.to_owned(), json!(value));
+        }
+    }
+    if new.override_version {
+        record["override"] = json!(true);
+    }
     let summary = GraphSummary {
         graph_id: new.graph_id.to_owned(),
         version,
@@ -192,8 +198,9 @@ pub fn write_version(tx: &rusqlite::Transaction<'_>, new: NewVersion<'_>, change
             run_id: audit.run_id.clone(),
             idempotency_key: new.key.map(str::to_owned),
             graph_json: None,
-            audit_json: record.to_string(),
-            prev_hash,
+            audit_json: VersionRow::stored_record(&record),
+            // The link is the previous row's hash; it is not stored twice.
+            prev_hash: String::new(),
             hash: hash.clone(),
             scheme: 2,
             pruned: false,

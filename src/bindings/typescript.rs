@@ -261,6 +261,9 @@ export interface AuditRecord {
   proposalId: string | null;
   baseVersion: number;
   override: boolean;
+  /** How the version arrived: as the changes (`delta`) or as a whole graph (`full`). */
+  via?: 'delta' | 'full';
+  idempotencyKey?: string | null;
   accepted: string[];
   rejected: string[];
   summary: Summary;

@@ -73,7 +73,14 @@ export function useApprovalSession({ baseUrl = location.origin, storage = global
   async function openGraph(graphId) {
     await ready;
     client ??= new HistoryClient({ baseUrl, timeoutMs: 8000, retries: 2 });
-    const graph = await client.load(graphId);
+    const kept = storage.getItem(outboxKey(graphId));
+    const outbox = kept ? JSON.parse(kept) : [];
+    let graph = await client.load(graphId);
+    // Unsaved approvals are kept as deltas: they are restored on the version
+    // they were approved on (which is not the newest if a save landed and
+    // its answer was lost; the retry is then answered from its approval id).
+    const base = outbox[0]?.graph === undefined ? outbox[0]?.audit?.baseVersion : undefined;
+    if (Number.isInteger(base) && base !== graph.metadata?.version) graph = await client.version(graphId, base);
     session?.free();
     // Word-level inline diffs read best in a modal, even for one-line HTML
     // ('auto' would show such a field as one replaced line).
@@ -81,10 +88,9 @@ export function useApprovalSession({ baseUrl = location.origin, storage = global
     state.graphId = graphId;
     state.review = null;
     state.save = { status: 'idle', version: null, message: '' };
-    const kept = storage.getItem(outboxKey(graphId));
-    if (kept) {
+    if (outbox.length) {
       try {
-        session.restorePendingSaves(JSON.parse(kept));
+        session.restorePendingSaves(outbox);
         state.save = { status: 'failed', version: null, message: 'An approval from an earlier visit has not been saved yet.' };
       } catch (e) {
         state.error = `Could not restore unsaved approvals: ${e.message}`;
