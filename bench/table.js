@@ -12,7 +12,27 @@ for (const row of r.rows) {
   last = row.workload;
 }
 const s = r.server;
-console.log(`\nHistory server, ${Math.round(s.graphBytes / 1024)} KB graph, loopback: ${s.levels.map((l) => `${l.clients} client${l.clients > 1 ? 's' : ''} ${Math.round(l.savesPerSecond)} saves/s (p50 ${fmt(l.p50)} ms, p99 ${fmt(l.p99)} ms${l.serverCpuMs ? `, server CPU ${fmt(l.serverCpuMs)} ms/save` : ''})`).join('; ')}. Direct SQLite ceiling: ${Math.round(s.ceiling)} inserts/s.`);
+console.log(`\nHistory server, one-label approvals of a ${Math.round(s.graphBytes / 1024)} KB graph, loopback: ${s.levels.map((l) => `${l.clients} client${l.clients > 1 ? 's' : ''} as ${l.via === 'full' ? 'whole graphs' : 'deltas'} ${Math.round(l.savesPerSecond)} saves/s (p50 ${fmt(l.p50)} ms, p99 ${fmt(l.p99)} ms, ${Math.round(l.bodyBytes).toLocaleString('en')} bytes per request${l.serverCpuMs ? `, server CPU ${fmt(l.serverCpuMs)} ms/save` : ''})`).join('; ')}. Direct SQLite ceiling for the same rows: ${Math.round(s.ceiling)} versions/s.`);
+const st = r.storage;
+if (st) {
+  const size = (b) => (Number.isNaN(b) || b === null ? '—' : b >= 1048576 ? `${(b / 1048576).toFixed(1)} MB` : b >= 10240 ? `${Math.round(b / 1024)} KB` : `${Math.round(b).toLocaleString('en')} B`);
+  console.log('\nWhat an approval costs after review (release server, SQLite file; `bench/storage.js`):\n');
+  console.log('| graph | saved as | changes (JSON) | on the wire | file growth per version | server CPU per save | save | versions |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const g of [...st.graphs, st.oneLabel]) {
+    for (const [how, c] of [['delta', g.delta], ['whole graph', g.full]]) {
+      if (!c) continue;
+      console.log(`| ${how === 'delta' ? g.label : ''} | ${how} | ${size(c.changedBytes)} | ${size(c.wireBytes)} | ${size(c.diskBytesPerVersion)} | ${fmt(c.serverCpuMs)} ms | ${fmt(c.saveMs)} ms | ${c.versions} |`);
+    }
+  }
+  console.log('\n| graph | JSON | session load | first version: file | first version: save | propose | approve | newest reads back exactly |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const g of [...st.graphs, st.oneLabel]) {
+    console.log(`| ${g.label} | ${size(g.graphBytes)} | ${fmt(g.loadMs)} ms | ${size(g.firstDisk)} | ${fmt(g.firstSaveMs)} ms | ${fmt(g.delta.proposeMs)} ms | ${fmt(g.delta.approveMs)} ms | ${g.exact === null ? 'not compared (JSON too long for one JS string)' : g.exact ? 'yes' : '**no**'} |`);
+  }
+  const rd = st.reads;
+  console.log(`\nReads of a 1,000-node graph with ${rd.versions} versions (${size(rd.latest.bytes)}): newest ${fmt(rd.latest.ms)} ms, version 1 ${fmt(rd.first.ms)} ms, version ${Math.floor(rd.versions / 2)} ${fmt(rd.middle.ms)} ms.`);
+}
 console.log(`\nWASM: ${Math.round(r.size.raw / 1024)} KB raw / ${Math.round(r.size.gzip / 1024)} KB gzipped as built; after wasm-opt -Oz ${Math.round(r.size.rawOpt / 1024)} KB / ${Math.round(r.size.gzipOpt / 1024)} KB gzipped.\n`);
 console.log('| target | met | measured |');
 console.log('|---|---|---|');
