@@ -44,9 +44,9 @@ function percentile(sorted, p) {
 }
 
 async function benchServer({ smoke, target }) {
-  const ceilingBin = path.join(repo, 'target', 'release', 'examples', 'sqlite_ceiling');
+  const ceilingBin = path.join(repo, 'target', 'release', 'examples', 'store_ceiling');
   if (!fs.existsSync(process.env.KG_SERVER_BIN) || !fs.existsSync(ceilingBin)) {
-    if (!smoke) throw new Error('build the release server first: cargo build --release -p kg-approval-server --bin kg-approval-server --example sqlite_ceiling');
+    if (!smoke) throw new Error('build the release server first: cargo build --release -p kg-approval-server --bin kg-approval-server --example store_ceiling');
     // The test command's smoke run uses the debug server and skips the ceiling.
     process.env.KG_SERVER_BIN = path.join(repo, 'target', 'debug', 'kg-approval-server');
   }

@@ -12,7 +12,7 @@ use kg_approval::{Graph, Timestamp};
 use kg_approval_server::error::ApiError;
 use kg_approval_server::read;
 use kg_approval_server::save::{SaveBody, save};
-use kg_approval_server::store::{self, Store};
+use kg_approval_server::store::Store;
 use kg_approval_server::write::SaveContext;
 
 const USER: &str = "fuzz@example.com";
@@ -51,7 +51,7 @@ pub fn save_request(data: &[u8]) {
     let replay = save(&store, with_id(true), ctx("second")).expect("a replay answers");
     assert_eq!((replay.version, replay.replayed), (second.version, true), "one approval, one version");
 
-    let rows = store.read(|c| store::all_versions(c, GRAPH_ID)).expect("history reads");
+    let rows = store.read(|c| c.all_versions(GRAPH_ID)).expect("history reads");
     assert_eq!(rows.len() as i64, second.version, "versions are contiguous");
     for row in &rows {
         let (text, hash) = store.read(|c| read::graph_text(c, GRAPH_ID, Some(row.version))).expect("every version reads back");

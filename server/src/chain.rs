@@ -100,19 +100,23 @@ pub struct Broken {
     pub reason: String,
 }
 
+/// Edge ends a backend keeps beside the bodies, by (kind, key, dup, from_version).
+pub type StoredEnds = HashMap<(i64, String, i64, i64), (Option<String>, Option<String>)>;
+
 /// Everything stored about one graph, for verification.
 pub struct Stored<'a> {
     pub versions: &'a [VersionRow],
     pub rows: &'a [EntityRow],
+    pub ends: &'a StoredEnds,
     /// Leaves of rows removed by retention, by version.
     pub pruned_leaves: &'a HashMap<i64, Vec<String>>,
-    pub blob: &'a dyn Fn(&str) -> Option<String>,
     /// The head `graphs` records, if any.
     pub head: Option<(i64, String)>,
 }
 
-/// Recomputes the chain and reports the first version that does not match.
-pub fn verify(stored: &Stored<'_>) -> Verification {
+/// Recomputes the chain and reports the first version that does not match;
+/// `blob(hash)` reads a blob's text.
+pub fn verify(stored: &Stored<'_>, blob: &mut dyn FnMut(&str) -> Option<String>) -> Verification {
     let versions = stored.versions;
     let mut opened: HashMap<i64, Vec<&EntityRow>> = HashMap::new();
     let mut ended: HashMap<i64, Vec<&EntityRow>> = HashMap::new();
@@ -163,7 +167,7 @@ pub fn verify(stored: &Stored<'_>) -> Verification {
                 let text = match &row.graph_json {
                     Some(text) => Some(text.clone()),
                     None if row.pruned => None,
-                    None => match graph_at(stored, row.version) {
+                    None => match graph_at(stored, row.version, blob) {
                         Ok(text) => Some(text),
                         Err(e) => return fail(format!("its graph cannot be rebuilt: {e}")),
                     },
@@ -178,7 +182,7 @@ pub fn verify(stored: &Stored<'_>) -> Verification {
             2 => {
                 let mut leaves: Vec<String> = stored.pruned_leaves.get(&row.version).cloned().unwrap_or_default();
                 for put in opened.get(&row.version).into_iter().flatten() {
-                    if let Some(reason) = check_put(put, stored.blob, &mut checked_blobs) {
+                    if let Some(reason) = check_put(put, stored.ends, blob, &mut checked_blobs) {
                         return fail(reason);
                     }
                     leaves.push(put_leaf(put));
@@ -224,9 +228,15 @@ fn columns_disagree(row: &VersionRow, record: &Value) -> Option<String> {
     (!same).then(|| "its listed user, time, source, reason, run or key differ from its audit record".to_owned())
 }
 
-/// A written row must be readable and refer only to blobs that hash to
-/// their names.
-fn check_put(row: &EntityRow, blob: &dyn Fn(&str) -> Option<String>, checked: &mut HashSet<String>) -> Option<String> {
+/// A written row must be readable, refer only to blobs that hash to their
+/// names, and (where the backend keeps an edge's ends beside its body) list
+/// the ends its body names.
+fn check_put(
+    row: &EntityRow,
+    ends: &StoredEnds,
+    blob: &mut dyn FnMut(&str) -> Option<String>,
+    checked: &mut HashSet<String>,
+) -> Option<String> {
     let hashes = match entity::references(&row.body) {
         Ok(h) => h,
         Err(e) => return Some(format!("a stored part is unreadable: {e}")),
@@ -243,15 +253,21 @@ fn check_put(row: &EntityRow, blob: &dyn Fn(&str) -> Option<String>, checked: &m
             None => return Some(format!("blob {hash} is missing")),
         }
     }
+    if let Some(kept) = ends.get(&(row.kind as i64, row.key.clone(), row.dup, row.from_version)) {
+        let body = if row.kind == Kind::Edge { entity::edge_ends(&row.body) } else { (None, None) };
+        if *kept != body {
+            return Some("a part's listed edge ends differ from its stored body".to_owned());
+        }
+    }
     None
 }
 
 /// The whole graph at `version`, rebuilt from the stored rows.
-fn graph_at(stored: &Stored<'_>, version: i64) -> Result<String, String> {
+fn graph_at(stored: &Stored<'_>, version: i64, blob: &mut dyn FnMut(&str) -> Option<String>) -> Result<String, String> {
     let mut rows: Vec<EntityRow> =
         stored.rows.iter().filter(|r| r.from_version <= version && r.to_version.is_none_or(|t| t > version)).cloned().collect();
     rows.sort_unstable_by_key(|r| (r.kind, r.ord));
-    crate::read::assemble_graph(&rows, |hash| (stored.blob)(hash))
+    crate::read::assemble_graph(&rows, blob)
 }
 
 #[cfg(test)]

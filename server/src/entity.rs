@@ -113,6 +113,14 @@ pub fn reference(value: &Value) -> Option<&str> {
     (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())).then_some(text)
 }
 
+/// An edge's ends as its stored body names them (`source`/`target`, or
+/// `from`/`to`); they are always inline.
+pub fn edge_ends(body: &str) -> (Option<String>, Option<String>) {
+    let Ok(fields) = decode(body) else { return (None, None) };
+    let end = |a: &str, b: &str| fields.get(a).or_else(|| fields.get(b)).and_then(Value::as_str).map(str::to_owned);
+    (end("source", "from"), end("target", "to"))
+}
+
 /// The fields of a stored body, references left as `"\u0001<hash>"` strings.
 pub fn decode(body: &str) -> Result<Map<String, Value>, String> {
     serde_json::from_str(body).map_err(|e| format!("stored body is not a JSON object: {e}"))

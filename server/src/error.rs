@@ -4,6 +4,8 @@
 //! version conflict and `{error: 'Server error', details}` on a 500.
 
 use axum::http::StatusCode;
+
+use crate::store::StoreError;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -33,6 +35,9 @@ pub enum ApiError {
     PayloadTooLarge {
         limit: usize,
     },
+    /// The database cannot be reached now: 503 with `Retry-After` (nothing
+    /// was stored; the client retries).
+    Unavailable(String),
     Internal(String),
 }
 
@@ -46,6 +51,7 @@ impl ApiError {
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,6 +77,7 @@ impl ApiError {
                 "expectedVersion": expected,
             }),
             ApiError::PayloadTooLarge { limit } => json!({ "error": format!("Request body is larger than the limit of {limit} bytes.") }),
+            ApiError::Unavailable(_) => json!({ "error": "The history database is unavailable; try again shortly." }),
             ApiError::Internal(details) => json!({ "error": "Server error", "details": details }),
         }
     }
@@ -78,10 +85,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(details) = &self {
-            tracing::error!(%details, "internal error");
+        match &self {
+            ApiError::Internal(details) => tracing::error!(%details, "internal error"),
+            ApiError::Unavailable(details) => tracing::warn!(%details, "database unavailable"),
+            _ => {}
         }
-        (self.status(), axum::Json(self.body())).into_response()
+        let retry = matches!(self, ApiError::Unavailable(_)).then_some([(axum::http::header::RETRY_AFTER, "1")]);
+        (self.status(), retry, axum::Json(self.body())).into_response()
     }
 }
 
@@ -92,8 +102,11 @@ impl ApiError {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> ApiError {
-        ApiError::Internal(format!("database: {e}"))
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Unavailable(details) => ApiError::Unavailable(details),
+            StoreError::Failed(details) => ApiError::Internal(format!("database: {details}")),
+        }
     }
 }

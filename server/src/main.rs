@@ -21,9 +21,10 @@ struct Args {
     /// Address to listen on (port 0 picks a free port; the chosen address is printed).
     #[arg(long, default_value = "127.0.0.1:8787")]
     addr: SocketAddr,
-    /// SQLite database file (created if missing).
+    /// The database: a SQLite file (created if missing), or a PostgreSQL URL
+    /// `postgres://USER[:PASSWORD]@HOST:PORT/DBNAME` (or `PGPASSWORD`).
     #[arg(long, default_value = "kg-history.sqlite")]
-    db: PathBuf,
+    db: String,
     /// JSON file of API tokens: {"<token>": "<user id>"}.
     #[arg(long)]
     tokens: Option<PathBuf>,
@@ -71,12 +72,20 @@ async fn main() -> Result<(), String> {
     if tokens.is_empty() {
         tracing::warn!("no API tokens configured: reads work, every write will get 401");
     }
-    let store = Store::open(&args.db).map_err(|e| format!("{}: {e}", args.db.display()))?;
-    if let Some(dir) = &args.seed {
-        for (file, id) in seed::seed_dir(&store, dir, &args.seed_user)? {
-            tracing::info!(%file, %id, "seeded");
+    // Opening (and seeding) waits for the database: off the async workers.
+    let (db, seed_dir, seed_user) = (args.db.clone(), args.seed.clone(), args.seed_user.clone());
+    let store = tokio::task::spawn_blocking(move || -> Result<Store, String> {
+        let store = Store::open(&db)?;
+        if let Some(dir) = &seed_dir {
+            for (file, id) in seed::seed_dir(&store, dir, &seed_user)? {
+                tracing::info!(%file, %id, "seeded");
+            }
         }
-    }
+        Ok(store)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    tracing::info!(backend = store.backend(), "history store open");
     let settings =
         Settings { body_limit: args.body_limit, keep_versions: args.keep_versions, allowed_origins: args.allow_origin, www: args.www };
     let app = router(AppState { store: Arc::new(store), tokens: Arc::new(tokens), settings: Arc::new(settings) });

@@ -12,9 +12,12 @@
 use kg_approval::Graph;
 use rusqlite::{Transaction, params};
 
+use crate::store::sqlite::SqliteConn;
+use crate::store::{Reader, StoreError, Writer};
+
 use crate::read::assemble_graph;
 use crate::save::compare;
-use crate::store::{self, EntityRow, GraphSummary, SCHEMA_2};
+use crate::store::{EntityRow, GraphSummary, SCHEMA_2};
 use crate::write::title_of;
 
 pub fn schema_2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -30,7 +33,8 @@ pub fn schema_2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 }
 
 fn migrate_graph(tx: &Transaction<'_>, graph_id: &str) -> rusqlite::Result<()> {
-    let versions = store::all_versions(tx, graph_id)?;
+    let mut db = SqliteConn(tx);
+    let versions = db.all_versions(graph_id).map_err(failed)?;
     let Some(last) = versions.last() else { return Ok(()) };
     let summary = GraphSummary {
         graph_id: graph_id.to_owned(),
@@ -40,7 +44,7 @@ fn migrate_graph(tx: &Transaction<'_>, graph_id: &str) -> rusqlite::Result<()> {
         saved_at: last.saved_at.clone(),
         saved_by: last.user.clone(),
     };
-    let gid = store::insert_graph(tx, graph_id, &summary, &last.hash)?;
+    let gid = db.insert_graph(graph_id, &summary, &last.hash).map_err(failed)?;
     let mut live: Vec<EntityRow> = Vec::new();
     let mut newest: Option<Graph> = None;
     for row in &versions {
@@ -50,13 +54,13 @@ fn migrate_graph(tx: &Transaction<'_>, graph_id: &str) -> rusqlite::Result<()> {
             continue;
         };
         let graph = Graph::from_json(text).map_err(|e| conversion(graph_id, row.version, &e.to_string()))?;
-        let changes = compare(&live, &graph, None, |hash| store::blob(tx, gid, hash).ok().flatten())
+        let changes = compare(&live, &graph, None, |hash| db.blob(gid, hash).ok().flatten())
             .map_err(|e| conversion(graph_id, row.version, &format!("{:?}", e.body())))?;
         for (hash, text) in &changes.blobs {
-            store::insert_blob(tx, gid, hash, text)?;
+            db.insert_blob(gid, hash, text).map_err(failed)?;
         }
         for (kind, key, dup) in &changes.ends {
-            store::close_entity(tx, gid, *kind, key, *dup, row.version)?;
+            db.close_entity(gid, *kind, key, *dup, row.version).map_err(failed)?;
             live.retain(|r| !(r.kind == *kind && r.key == *key && r.dup == *dup));
         }
         for put in changes.puts {
@@ -69,11 +73,11 @@ fn migrate_graph(tx: &Transaction<'_>, graph_id: &str) -> rusqlite::Result<()> {
                 ord: put.ord,
                 body: put.body,
             };
-            store::insert_entity(tx, gid, &new)?;
+            db.insert_entity(gid, &new).map_err(failed)?;
             live.push(new);
         }
         live.sort_by_key(|r| (r.kind, r.ord));
-        let rebuilt = assemble_graph(&live, |hash| store::blob(tx, gid, hash).ok().flatten());
+        let rebuilt = assemble_graph(&live, |hash| db.blob(gid, hash).ok().flatten());
         if rebuilt.as_deref() == Ok(text.as_str()) {
             tx.execute("UPDATE versions SET graph_json = NULL WHERE graph_id = ?1 AND version = ?2", params![graph_id, row.version])?;
         } else {
@@ -83,12 +87,16 @@ fn migrate_graph(tx: &Transaction<'_>, graph_id: &str) -> rusqlite::Result<()> {
     }
     if let Some(graph) = newest {
         let summary = GraphSummary { title: title_of(graph.metadata()), nodes: graph.nodes().len() as i64, ..summary };
-        store::update_graph(tx, gid, &summary, &last.hash)?;
+        db.update_graph(gid, &summary, &last.hash).map_err(failed)?;
     }
     Ok(())
 }
 
 fn conversion(graph_id: &str, version: i64, why: &str) -> rusqlite::Error {
+    failed(StoreError::Failed(format!("migrating version {version} of {graph_id}: {why}")))
+}
+
+fn failed(e: StoreError) -> rusqlite::Error {
     let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR);
-    rusqlite::Error::SqliteFailure(code, Some(format!("migrating version {version} of {graph_id}: {why}")))
+    rusqlite::Error::SqliteFailure(code, Some(e.to_string()))
 }

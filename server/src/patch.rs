@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 use crate::entity::{self, encode, encode_with};
 use crate::error::ApiError;
-use crate::store::{self, EntityRow, Head, Kind, Store};
+use crate::store::{EntityRow, Head, Kind, Reader, Store, StoreResult, Writer};
 use crate::write::{Changes, ClientAudit, NewVersion, ORD_STEP, SaveContext, Saved, body_object, check_stamp, title_of, write_version};
 
 /// A parsed `POST /patchGraph` body.
@@ -63,7 +63,7 @@ struct Touched {
 }
 
 impl Touched {
-    fn load(conn: &rusqlite::Connection, gid: i64, delta: &GraphDelta) -> rusqlite::Result<Touched> {
+    fn load(conn: &mut dyn Reader, gid: i64, delta: &GraphDelta) -> StoreResult<Touched> {
         let mut touched = Touched { nodes: HashMap::new(), edges: HashMap::new(), edges_at: HashMap::new() };
         let node_ids = delta
             .patch_nodes
@@ -72,7 +72,7 @@ impl Touched {
             .chain(delta.remove_node_ids.iter().map(String::as_str))
             .chain(delta.add_nodes.iter().filter_map(|n| n.get("id").and_then(Value::as_str)));
         for id in node_ids {
-            if let Some(row) = store::live(conn, gid, Kind::Node, id)?.into_iter().next() {
+            if let Some(row) = conn.live(gid, Kind::Node, id)?.into_iter().next() {
                 touched.nodes.insert(id.to_owned(), row);
             }
         }
@@ -85,10 +85,10 @@ impl Touched {
             .chain(delta.remove_edge_ids.iter().map(String::as_str))
             .chain(added_keys.iter().map(String::as_str));
         for key in keys {
-            touched.edges.insert(key.to_owned(), store::live(conn, gid, Kind::Edge, key)?);
+            touched.edges.insert(key.to_owned(), conn.live(gid, Kind::Edge, key)?);
         }
         for id in &delta.remove_node_ids {
-            touched.edges_at.insert(id.clone(), store::edges_at(conn, gid, id)?);
+            touched.edges_at.insert(id.clone(), conn.edges_at(gid, id)?);
         }
         Ok(touched)
     }
@@ -120,11 +120,12 @@ pub fn save_delta(store: &Store, body: PatchBody, ctx: SaveContext<'_>) -> Resul
         return Err(ApiError::Forbidden(format!("the audit names '{user}', but the token belongs to '{}'", ctx.user)));
     }
     store.write(|tx| {
-        if let Some(version) = key.as_deref().map(|k| store::by_idempotency_key(tx, &graph_id, k)).transpose()?.flatten() {
-            let hash = store::version(tx, &graph_id, version)?.map(|v| v.hash).unwrap_or_default();
+        tx.lock_graph(&graph_id)?;
+        if let Some(version) = key.as_deref().map(|k| tx.by_idempotency_key(&graph_id, k)).transpose()?.flatten() {
+            let hash = tx.version(&graph_id, version)?.map(|v| v.hash).unwrap_or_default();
             return Ok(Saved { version, hash, replayed: true });
         }
-        let head = store::head(tx, &graph_id)?.ok_or_else(|| ApiError::NotFound("Graph not found.".into()))?;
+        let head = tx.head(&graph_id)?.ok_or_else(|| ApiError::NotFound("Graph not found.".into()))?;
         let conflict = || ApiError::Conflict { current_version: head.version, expected_version: Some(expected_version) };
         if expected_version != head.version || expected_hash.as_deref().is_some_and(|h| h != head.hash) {
             return Err(conflict());
@@ -149,7 +150,7 @@ pub fn save_delta(store: &Store, body: PatchBody, ctx: SaveContext<'_>) -> Resul
 
 /// The rows the delta writes and ends; also the graph's new title and node count.
 fn changes_of(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &mut dyn Writer,
     head: &Head,
     touched: &Touched,
     delta: &GraphDelta,
@@ -184,7 +185,7 @@ fn changes_of(
     }
 
     let mut root_keys_added: Vec<(&str, bool)> = Vec::new();
-    let old_meta = store::live(tx, gid, Kind::Metadata, "")?.into_iter().next();
+    let old_meta = tx.live(gid, Kind::Metadata, "")?.into_iter().next();
     let mut meta = match &old_meta {
         Some(row) => entity::decode(&row.body).map_err(ApiError::Internal)?,
         None => {
@@ -205,14 +206,14 @@ fn changes_of(
     let kept = |k: &str| k != "version" && !delta.patch_metadata.as_ref().is_some_and(|p| p.touches(k));
     changes.replace(old_meta.as_ref(), Kind::Metadata, "", 0, 0, encode_with(&meta, kept));
 
-    let mut ord = store::max_ord(tx, gid, Kind::Node)?.unwrap_or(-ORD_STEP);
+    let mut ord = tx.max_ord(gid, Kind::Node)?.unwrap_or(-ORD_STEP);
     for fields in &delta.add_nodes {
         let node = Node::from_fields(fields.clone()).map_err(ApiError::from_core)?;
         check_stamp(&format!("node '{}'", node.id()), fields, user)?;
         ord += ORD_STEP;
         changes.replace(None, Kind::Node, node.id(), 0, ord, encode(fields));
     }
-    let mut ord = store::max_ord(tx, gid, Kind::Edge)?.unwrap_or(-ORD_STEP);
+    let mut ord = tx.max_ord(gid, Kind::Edge)?.unwrap_or(-ORD_STEP);
     for fields in &delta.add_edges {
         let edge = Edge::from_fields(fields.clone()).map_err(ApiError::from_core)?;
         check_stamp(&format!("edge '{}'", edge.key()), fields, user)?;
@@ -246,10 +247,10 @@ fn edge_key(fields: &Map<String, Value>) -> Option<String> {
 }
 
 /// A `dup` not used by a current edge with `key` (nor by one added in this version).
-fn free_dup(tx: &rusqlite::Transaction<'_>, gid: i64, key: &str, next: &mut HashMap<String, i64>) -> Result<i64, ApiError> {
+fn free_dup(tx: &mut dyn Writer, gid: i64, key: &str, next: &mut HashMap<String, i64>) -> Result<i64, ApiError> {
     let slot = match next.get_mut(key) {
         Some(slot) => slot,
-        None => next.entry(key.to_owned()).or_insert(store::max_dup(tx, gid, key)?.map_or(0, |d| d + 1)),
+        None => next.entry(key.to_owned()).or_insert(tx.max_dup(gid, key)?.map_or(0, |d| d + 1)),
     };
     let dup = *slot;
     *slot += 1;
@@ -258,8 +259,8 @@ fn free_dup(tx: &rusqlite::Transaction<'_>, gid: i64, key: &str, next: &mut Hash
 
 /// Adds `metadata` (first) or `edges` (last) to the top level when a graph
 /// that lacked them gets them, as `Graph` does.
-fn add_root_keys(tx: &rusqlite::Transaction<'_>, gid: i64, keys: &[(&str, bool)], changes: &mut Changes) -> Result<(), ApiError> {
-    let old = store::live(tx, gid, Kind::Root, "")?.into_iter().next();
+fn add_root_keys(tx: &mut dyn Writer, gid: i64, keys: &[(&str, bool)], changes: &mut Changes) -> Result<(), ApiError> {
+    let old = tx.live(gid, Kind::Root, "")?.into_iter().next();
     let mut root = match &old {
         Some(row) => entity::decode(&row.body).map_err(ApiError::Internal)?,
         None => Map::new(),

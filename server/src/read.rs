@@ -2,7 +2,7 @@
 //! was saved, and the field-level changes of one version from the rows it
 //! wrote and ended (so audit entries need not store old and new values).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use kg_approval::change::{Change, ChangeKind, Target, diff_fields};
 use serde_json::{Map, Value, json};
@@ -10,38 +10,33 @@ use serde_json::{Map, Value, json};
 use crate::chain;
 use crate::entity::{self, reference};
 use crate::error::ApiError;
-use crate::store::{self, AuditFilter, EntityRow, Kind};
+use crate::store::{AuditFilter, EntityRow, Kind, Reader};
 
 /// The whole text of a graph's version (`None`: the newest), with its hash.
-pub fn graph_text(conn: &rusqlite::Connection, id: &str, version: Option<i64>) -> Result<(String, String), ApiError> {
+pub fn graph_text(db: &mut dyn Reader, id: &str, version: Option<i64>) -> Result<(String, String), ApiError> {
     let not_found = || match version {
         None => ApiError::NotFound("Graph not found.".into()),
         Some(v) => ApiError::NotFound(format!("No data found for graph ID: {id} and version: {v}.")),
     };
-    let head = store::head(conn, id)?;
-    let row = match version {
-        Some(v) => store::version(conn, id, v)?.ok_or_else(not_found)?,
-        None => store::version(conn, id, head.as_ref().ok_or_else(not_found)?.version)?.ok_or_else(not_found)?,
-    };
+    let head = db.head(id)?.ok_or_else(not_found)?;
+    let row = db.version(id, version.unwrap_or(head.version))?.ok_or_else(not_found)?;
     if let Some(text) = row.graph_json {
         return Ok((text, row.hash));
     }
     if row.pruned {
         return Err(ApiError::Gone(format!("Version {} of {id} was pruned by the retention setting.", row.version)));
     }
-    let head = head.ok_or_else(not_found)?;
     // The newest version is read through the index of current rows.
-    let rows = store::rows_at(conn, head.gid, version.filter(|v| *v != head.version))?;
-    let gid = head.gid;
-    let text = assemble_graph(&rows, |hash| store::blob(conn, gid, hash).ok().flatten()).map_err(ApiError::Internal)?;
+    let rows = db.rows_at(head.gid, version.filter(|v| *v != head.version))?;
+    let text = assemble_graph(&rows, |hash| db.blob(head.gid, hash).ok().flatten()).map_err(ApiError::Internal)?;
     Ok((text, row.hash))
 }
 
 /// Audit entries: the stored record, with the changes the version made
 /// (stored in the record by the first schema; computed from its rows since).
-pub fn audit_entries(conn: &rusqlite::Connection, id: &str, filter: &AuditFilter) -> Result<(i64, Vec<Value>), ApiError> {
-    let gid = store::head(conn, id)?.map(|h| h.gid);
-    let (total, rows) = store::audit(conn, id, gid, filter)?;
+pub fn audit_entries(db: &mut dyn Reader, id: &str, filter: &AuditFilter) -> Result<(i64, Vec<Value>), ApiError> {
+    let gid = db.head(id)?.map(|h| h.gid);
+    let (total, rows) = db.audit(id, gid, filter)?;
     let mut entries = Vec::with_capacity(rows.len());
     for row in rows {
         let mut record = row.record().map_err(ApiError::Internal)?;
@@ -57,8 +52,8 @@ pub fn audit_entries(conn: &rusqlite::Connection, id: &str, filter: &AuditFilter
             ] {
                 fields.entry(key).or_insert(implied);
             }
-            let (opened, closed) = store::rows_changed_by(conn, gid, row.version)?;
-            let changes = changes_of(&opened, &closed, |hash| store::blob(conn, gid, hash).ok().flatten()).map_err(ApiError::Internal)?;
+            let (opened, closed) = db.rows_changed_by(gid, row.version)?;
+            let changes = changes_of(&opened, &closed, |hash| db.blob(gid, hash).ok().flatten()).map_err(ApiError::Internal)?;
             fields.insert("summary".to_owned(), json!(kg_approval::Summary::of(&changes)));
             fields.insert("changes".to_owned(), json!(changes));
         }
@@ -68,36 +63,26 @@ pub fn audit_entries(conn: &rusqlite::Connection, id: &str, filter: &AuditFilter
 }
 
 /// Recomputes a graph's hash chain from everything stored about it.
-pub fn verify(conn: &rusqlite::Connection, id: &str) -> Result<chain::Verification, ApiError> {
-    let versions = store::all_versions(conn, id)?;
+pub fn verify(db: &mut dyn Reader, id: &str) -> Result<chain::Verification, ApiError> {
+    let versions = db.all_versions(id)?;
     if versions.is_empty() {
         return Err(ApiError::NotFound("Graph not found.".into()));
     }
-    let head = store::head(conn, id)?;
+    let head = db.head(id)?;
     let gid = head.as_ref().map(|h| h.gid);
-    let rows = match gid {
-        Some(gid) => store::all_rows(conn, gid)?,
-        None => Vec::new(),
+    let (rows, ends) = match gid {
+        Some(gid) => (db.all_rows(gid)?, db.stored_ends(gid)?),
+        None => (Vec::new(), Default::default()),
     };
-    let mut pruned_leaves = HashMap::new();
-    for v in versions.iter().filter(|v| v.pruned) {
-        pruned_leaves.insert(v.version, store::pruned_leaves(conn, id, v.version)?);
-    }
-    for v in versions.iter().filter(|v| !v.pruned) {
-        let leaves = store::pruned_leaves(conn, id, v.version)?;
-        if !leaves.is_empty() {
-            pruned_leaves.insert(v.version, leaves);
-        }
-    }
-    let blob = |hash: &str| gid.and_then(|gid| store::blob(conn, gid, hash).ok().flatten());
+    let pruned_leaves = db.pruned_leaves(id)?;
     let stored = chain::Stored {
         versions: &versions,
         rows: &rows,
+        ends: &ends,
         pruned_leaves: &pruned_leaves,
-        blob: &blob,
         head: head.map(|h| (h.version, h.hash)),
     };
-    Ok(chain::verify(&stored))
+    Ok(chain::verify(&stored, &mut |hash| gid.and_then(|gid| db.blob(gid, hash).ok().flatten())))
 }
 
 /// The JSON text of a graph from its rows (ordered by kind and position):

@@ -24,7 +24,7 @@ use crate::error::ApiError;
 use crate::patch::{PatchBody, save_delta};
 use crate::read;
 use crate::save::{SaveBody, save};
-use crate::store::{self, AuditFilter, Store};
+use crate::store::{AuditFilter, Reader, Store};
 use crate::tokens::Tokens;
 use crate::write::{SaveContext, Saved};
 
@@ -185,12 +185,12 @@ fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a s
     param(params, name).ok_or_else(|| ApiError::BadRequest(format!("Missing {name} parameter.")))
 }
 
-async fn read_db<T: Send + 'static, E: Into<ApiError> + From<rusqlite::Error>>(
+async fn read_db<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&rusqlite::Connection) -> Result<T, E> + Send + 'static,
+    f: impl FnOnce(&mut dyn Reader) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let store = state.store.clone();
-    blocking(move || store.read(f).map_err(Into::into)).await
+    blocking(move || store.read(f)).await
 }
 
 /// Not in the real service: the user a token belongs to, so an app stamps
@@ -203,7 +203,7 @@ async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
 /// Not in the real service: the graphs this server holds, for a picker,
 /// from the `graphs` index (no graph is read).
 async fn list_graphs(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let rows = read_db(&state, store::graphs).await?;
+    let rows = read_db(&state, |db| Ok(db.graphs()?)).await?;
     let graphs: Vec<Value> = rows
         .iter()
         .map(|g| json!({ "id": g.graph_id, "version": g.version, "title": g.title, "nodes": g.nodes, "updatedAt": g.saved_at, "updatedBy": g.saved_by }))
@@ -237,7 +237,7 @@ async fn get_version(State(state): State<AppState>, Query(params): Params) -> Re
 async fn get_history(State(state): State<AppState>, Query(params): Params) -> Result<Response, ApiError> {
     let id = required(&params, "id")?.to_owned();
     let owned = id.clone();
-    let rows = read_db(&state, move |c| store::history(c, &owned)).await?;
+    let rows = read_db(&state, move |db| Ok(db.history(&owned)?)).await?;
     let results: Vec<Value> = rows
         .iter()
         .map(|v| json!({ "version": v.version, "timestamp": sqlite_time(&v.saved_at), "createdAt": v.saved_at, "user": v.user, "reason": v.reason, "source": v.source }))

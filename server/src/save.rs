@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::entity::{self, Encoded, encode};
 use crate::error::ApiError;
-use crate::store::{self, EntityRow, Kind, Store};
+use crate::store::{EntityRow, Kind, Store};
 use crate::write::{Changes, ClientAudit, NewVersion, ORD_STEP, SaveContext, Saved, body_object, check_stamp, title_of, write_version};
 
 /// `POST /saveGraphWithHistory` body: `{id, graphData, override, audit?}`.
@@ -62,11 +62,12 @@ pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved
     let sent_version = new.version().cloned();
 
     store.write(|tx| {
-        if let Some(version) = key.as_deref().map(|k| store::by_idempotency_key(tx, &id, k)).transpose()?.flatten() {
-            let hash = store::version(tx, &id, version)?.map(|v| v.hash).unwrap_or_default();
+        tx.lock_graph(&id)?;
+        if let Some(version) = key.as_deref().map(|k| tx.by_idempotency_key(&id, k)).transpose()?.flatten() {
+            let hash = tx.version(&id, version)?.map(|v| v.hash).unwrap_or_default();
             return Ok(Saved { version, hash, replayed: true });
         }
-        let head = store::head(tx, &id)?;
+        let head = tx.head(&id)?;
         let current = head.as_ref().map_or(0, |h| h.version);
         if current == 0 && !is_uuid_v4(&id) {
             return Err(ApiError::InvalidNewId { received: id.clone() });
@@ -76,10 +77,11 @@ pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved
         }
         new.set_version(json!(current + 1));
         let live = match &head {
-            Some(h) => store::rows_at(tx, h.gid, None)?,
+            Some(h) => tx.rows_at(h.gid, None)?,
             None => Vec::new(),
         };
-        let changes = compare(&live, &new, Some(ctx.user), |hash| head.as_ref().and_then(|h| store::blob(tx, h.gid, hash).ok().flatten()))?;
+        let gid = head.as_ref().map(|h| h.gid);
+        let changes = compare(&live, &new, Some(ctx.user), |hash| gid.and_then(|gid| tx.blob(gid, hash).ok().flatten()))?;
         let saved = NewVersion {
             graph_id: &id,
             head: head.as_ref(),

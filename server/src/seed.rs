@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::save::{SaveBody, save};
-use crate::store::{self, Store};
+use crate::store::Store;
 use crate::write::SaveContext;
 
 /// A stable UUID v4 for a name: its SHA-256 with the version and variant bits set.
@@ -33,7 +33,7 @@ pub fn seed_dir(store: &Store, dir: &Path, user: &str) -> Result<Vec<(String, St
     for path in files {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let id = uuid_for(&name);
-        if store.read(|c| store::head(c, &id)).map_err(|e| e.to_string())?.is_some() {
+        if store.read(|c| c.head(&id)).map_err(|e| e.to_string())?.is_some() {
             seeded.push((name, id));
             continue;
         }

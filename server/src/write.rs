@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::chain::{delta_hash, delta_version_hash, end_leaf, put_leaf};
 use crate::entity::Encoded;
 use crate::error::ApiError;
-use crate::store::{self, EntityRow, GraphSummary, Head, Kind, VersionRow};
+use crate::store::{EntityRow, GraphSummary, Head, Kind, VersionRow, Writer};
 
 /// Positions are spaced this far apart, so that parts inserted between two
 /// others rarely force their neighbours to move.
@@ -119,7 +119,7 @@ pub struct NewVersion<'a> {
 }
 
 /// Writes the version and returns its number and hash.
-pub fn write_version(tx: &rusqlite::Transaction<'_>, new: NewVersion<'_>, changes: Changes) -> Result<Saved, ApiError> {
+pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes) -> Result<Saved, ApiError> {
     let version = new.head.map_or(0, |h| h.version) + 1;
     let saved_at = new.ctx.now.to_string();
     let audit = new.audit;
@@ -170,42 +170,39 @@ pub fn write_version(tx: &rusqlite::Transaction<'_>, new: NewVersion<'_>, change
 
     let gid = match new.head {
         Some(head) => {
-            store::update_graph(tx, head.gid, &summary, &hash)?;
+            tx.update_graph(head.gid, &summary, &hash)?;
             head.gid
         }
-        None => store::insert_graph(tx, new.graph_id, &summary, &hash)?,
+        None => tx.insert_graph(new.graph_id, &summary, &hash)?,
     };
     for (blob_hash, text) in &changes.blobs {
-        store::insert_blob(tx, gid, blob_hash, text)?;
+        tx.insert_blob(gid, blob_hash, text)?;
     }
     for (kind, key, dup) in &changes.ends {
-        if !store::close_entity(tx, gid, *kind, key, *dup, version)? {
+        if !tx.close_entity(gid, *kind, key, *dup, version)? {
             return Err(ApiError::Internal(format!("no current row for {kind:?} '{key}' ({dup}) to end")));
         }
     }
     for row in &rows {
-        store::insert_entity(tx, gid, row)?;
+        tx.insert_entity(gid, row)?;
     }
-    store::insert_version(
-        tx,
-        &VersionRow {
-            graph_id: new.graph_id.to_owned(),
-            version,
-            saved_at,
-            user: new.ctx.user.to_owned(),
-            source: audit.source.clone().unwrap_or_else(|| "unknown".to_owned()),
-            reason: audit.reason.clone(),
-            run_id: audit.run_id.clone(),
-            idempotency_key: new.key.map(str::to_owned),
-            graph_json: None,
-            audit_json: VersionRow::stored_record(&record),
-            // The link is the previous row's hash; it is not stored twice.
-            prev_hash: String::new(),
-            hash: hash.clone(),
-            scheme: 2,
-            pruned: false,
-        },
-    )?;
+    tx.insert_version(&VersionRow {
+        graph_id: new.graph_id.to_owned(),
+        version,
+        saved_at,
+        user: new.ctx.user.to_owned(),
+        source: audit.source.clone().unwrap_or_else(|| "unknown".to_owned()),
+        reason: audit.reason.clone(),
+        run_id: audit.run_id.clone(),
+        idempotency_key: new.key.map(str::to_owned),
+        graph_json: None,
+        audit_json: VersionRow::stored_record(&record),
+        // The link is the previous row's hash; it is not stored twice.
+        prev_hash: String::new(),
+        hash: hash.clone(),
+        scheme: 2,
+        pruned: false,
+    })?;
     if let Some(keep) = new.ctx.keep_versions {
         crate::retention::prune(tx, new.graph_id, gid, version, keep)?;
     }

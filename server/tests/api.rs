@@ -7,11 +7,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 mod support;
-use support::{ANN, BOB, graph, new_id, start};
+use support::{ANN, BOB, Backend, graph, new_id, start_on};
 
-#[tokio::test]
-async fn save_load_history_and_versions() {
-    let s = start(Settings::default()).await;
+async fn save_load_history_and_versions(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
     let id = s.create().await;
     let (status, body) = s
         .save(
@@ -64,9 +63,8 @@ async fn save_load_history_and_versions() {
     assert_eq!((status, body["history"]["results"].clone()), (StatusCode::OK, json!([])));
 }
 
-#[tokio::test]
-async fn stale_saves_get_409_with_the_current_version() {
-    let s = start(Settings::default()).await;
+async fn stale_saves_get_409_with_the_current_version(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
     let id = s.create().await;
     assert_eq!(s.save(Some(ANN), json!({"id": id, "graphData": graph(Some(1), "first")}), None).await.0, StatusCode::OK);
     let (status, body) = s.save(Some(BOB), json!({"id": id, "graphData": graph(Some(1), "stale"), "override": false}), None).await;
@@ -81,9 +79,8 @@ async fn stale_saves_get_409_with_the_current_version() {
     assert_eq!((status, body["newVersion"].clone()), (StatusCode::OK, json!(3)), "override is explicit");
 }
 
-#[tokio::test]
-async fn new_graph_ids_must_be_uuid_v4() {
-    let s = start(Settings::default()).await;
+async fn new_graph_ids_must_be_uuid_v4(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
     let (status, body) = s.save(Some(ANN), json!({"id": "graph_123", "graphData": graph(None, "A")}), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["received"], "graph_123");
@@ -92,9 +89,8 @@ async fn new_graph_ids_must_be_uuid_v4() {
     assert_eq!(s.save(Some(ANN), json!({"id": v1, "graphData": graph(None, "A")}), None).await.0, StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
-async fn a_repeated_idempotency_key_stores_nothing_new() {
-    let s = start(Settings::default()).await;
+async fn a_repeated_idempotency_key_stores_nothing_new(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
     let id = s.create().await;
     let body = json!({"id": id, "graphData": graph(Some(1), "once"), "audit": {"approvalId": "approval-1"}});
     let first = s.save(Some(ANN), body.clone(), Some("approval-1")).await;
@@ -107,9 +103,8 @@ async fn a_repeated_idempotency_key_stores_nothing_new() {
     assert_eq!(history["history"]["results"].as_array().unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn concurrent_saves_get_unique_contiguous_versions_or_409() {
-    let s = Arc::new(start(Settings::default()).await);
+async fn concurrent_saves_get_unique_contiguous_versions_or_409(backend: Backend) {
+    let s = Arc::new(start_on(backend, Settings::default()).await);
     let id = s.create().await;
     // 24 writers on the same base version: exactly one wins, the rest get 409.
     let racers: Vec<_> = (0..24)
@@ -143,9 +138,8 @@ async fn concurrent_saves_get_unique_contiguous_versions_or_409() {
     assert_eq!(s.get(&format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
 }
 
-#[tokio::test]
-async fn writes_need_a_token_and_only_as_its_user() {
-    let s = start(Settings::default()).await;
+async fn writes_need_a_token_and_only_as_its_user(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
     let id = s.create().await;
     let body = json!({"id": id, "graphData": graph(Some(1), "x")});
     assert_eq!(s.save(None, body.clone(), None).await, (StatusCode::UNAUTHORIZED, json!({"error": "Missing X-API-Token header."})));
@@ -171,9 +165,8 @@ async fn writes_need_a_token_and_only_as_its_user() {
     assert_eq!(whoami("nope-nope-nope").await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn bad_bodies_get_400_and_large_ones_413() {
-    let s = start(Settings { body_limit: 4096, ..Settings::default() }).await;
+async fn bad_bodies_get_400_and_large_ones_413(backend: Backend) {
+    let s = start_on(backend, Settings { body_limit: 4096, ..Settings::default() }).await;
     let post = |body: String| s.http.post(format!("{}/saveGraphWithHistory", s.url)).header("X-API-Token", ANN).body(body).send();
     for bad in [
         "{not json",
@@ -195,9 +188,8 @@ async fn bad_bodies_get_400_and_large_ones_413() {
     assert!(response.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("4096"));
 }
 
-#[tokio::test]
-async fn the_audit_trail_is_computed_by_the_server_and_filterable() {
-    let s = start(Settings::default()).await;
+async fn the_audit_trail_is_computed_by_the_server_and_filterable(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
     let id = s.create().await;
     let mut v = graph(Some(1), "A2");
     v["nodes"][1]["info"] = json!("hidden note");
@@ -236,9 +228,8 @@ async fn the_audit_trail_is_computed_by_the_server_and_filterable() {
     assert_eq!(s.get(&format!("/getknowgraphaudit?id={id}&limit=x")).await.0, StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
-async fn the_hash_chain_detects_edits_behind_the_servers_back() {
-    let s = start(Settings::default()).await;
+async fn the_hash_chain_detects_edits_behind_the_servers_back(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
     let id = s.create().await;
     for (version, label) in [(1, "two"), (2, "three"), (3, "four")] {
         assert_eq!(s.save(Some(ANN), json!({"id": id, "graphData": graph(Some(version), label)}), None).await.0, StatusCode::OK);
@@ -246,22 +237,20 @@ async fn the_hash_chain_detects_edits_behind_the_servers_back() {
     let (_, ok) = s.get(&format!("/verifyknowgraph?id={id}")).await;
     assert_eq!((ok["ok"].clone(), ok["versions"].clone()), (json!(true), json!(4)));
 
-    let sneaky = rusqlite::Connection::open(&s.db).unwrap();
-    sneaky.execute("UPDATE entities SET body = replace(body, 'three', 'THREE') WHERE from_version = 3", []).unwrap();
+    s.sql("UPDATE entities SET body = replace(body, 'three', 'THREE') WHERE from_version = 3").await;
     let (_, broken) = s.get(&format!("/verifyknowgraph?id={id}")).await;
     assert_eq!(broken["ok"], false);
     assert_eq!(broken["firstBroken"]["version"], 3);
 
-    sneaky.execute("UPDATE entities SET body = replace(body, 'THREE', 'three') WHERE from_version = 3", []).unwrap();
+    s.sql("UPDATE entities SET body = replace(body, 'THREE', 'three') WHERE from_version = 3").await;
     assert_eq!(s.get(&format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
-    sneaky.execute("DELETE FROM versions WHERE graph_id = ?1 AND version = 2", [&id]).unwrap();
+    s.sql(&format!("DELETE FROM versions WHERE graph_id = '{id}' AND version = 2")).await;
     let (_, gap) = s.get(&format!("/verifyknowgraph?id={id}")).await;
     assert_eq!(gap["firstBroken"]["version"], 2, "a deleted version is reported as the one missing: {gap}");
 }
 
-#[tokio::test]
-async fn retention_is_explicit_and_keeps_the_trail() {
-    let s = start(Settings { keep_versions: Some(2), ..Settings::default() }).await;
+async fn retention_is_explicit_and_keeps_the_trail(backend: Backend) {
+    let s = start_on(backend, Settings { keep_versions: Some(2), ..Settings::default() }).await;
     let id = s.create().await;
     for version in 1..=3 {
         s.save(Some(ANN), json!({"id": id, "graphData": graph(Some(version), &format!("v{}", version + 1))}), None).await;
@@ -273,9 +262,8 @@ async fn retention_is_explicit_and_keeps_the_trail() {
     assert_eq!(s.get(&format!("/getknowgraphaudit?id={id}")).await.1["total"], 4);
 }
 
-#[tokio::test]
-async fn cors_echoes_allowed_origins_and_preflight_is_204() {
-    let s = start(Settings { allowed_origins: vec!["http://editor.test".into()], ..Settings::default() }).await;
+async fn cors_echoes_allowed_origins_and_preflight_is_204(backend: Backend) {
+    let s = start_on(backend, Settings { allowed_origins: vec!["http://editor.test".into()], ..Settings::default() }).await;
     let preflight = |origin: &'static str| {
         s.http
             .request(reqwest::Method::OPTIONS, format!("{}/saveGraphWithHistory", s.url))
@@ -292,9 +280,8 @@ async fn cors_echoes_allowed_origins_and_preflight_is_204() {
     assert!(denied.headers().get("access-control-allow-origin").is_none());
 }
 
-#[tokio::test]
-async fn sql_metacharacters_in_every_parameter_are_just_data() {
-    let s = start(Settings::default()).await;
+async fn sql_metacharacters_in_every_parameter_are_just_data(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
     let id = s.create().await;
     let hostile = ["'; DROP TABLE versions; --", "\" OR 1=1 --", "%' OR '%'='", "x\u{0}y", "1; DELETE FROM versions"];
     for bad in hostile {
@@ -334,3 +321,18 @@ async fn sql_metacharacters_in_every_parameter_are_just_data() {
 fn urlencode(text: &str) -> String {
     text.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
+
+on_both_backends!(
+    save_load_history_and_versions,
+    stale_saves_get_409_with_the_current_version,
+    new_graph_ids_must_be_uuid_v4,
+    a_repeated_idempotency_key_stores_nothing_new,
+    concurrent_saves_get_unique_contiguous_versions_or_409,
+    writes_need_a_token_and_only_as_its_user,
+    bad_bodies_get_400_and_large_ones_413,
+    the_audit_trail_is_computed_by_the_server_and_filterable,
+    the_hash_chain_detects_edits_behind_the_servers_back,
+    retention_is_explicit_and_keeps_the_trail,
+    cors_echoes_allowed_origins_and_preflight_is_204,
+    sql_metacharacters_in_every_parameter_are_just_data
+);

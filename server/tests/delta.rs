@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 mod support;
-use support::{ANN, BOB, Server, new_id, start};
+use support::{ANN, BOB, Backend, Server, new_id, start_on};
 
 const ANN_USER: &str = "ann@example.com";
 
@@ -47,9 +47,8 @@ async fn approve(s: &Server, id: &str, proposal: Value) -> (ApprovalSession, Val
     (session, body, after)
 }
 
-#[tokio::test]
-async fn a_delta_save_stores_exactly_the_graph_approve_produced() {
-    let s = start(Settings::default()).await;
+async fn a_delta_save_stores_exactly_the_graph_approve_produced(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
     let id = create(&s, big_graph()).await;
     let proposal = json!({
         "nodes": [{"id": "n3", "label": "Renamed"}, {"id": "n5", "info": "short now"}, {"id": "new", "label": "New"}],
@@ -91,9 +90,8 @@ async fn a_delta_save_stores_exactly_the_graph_approve_produced() {
     assert_eq!(n3["entries"].as_array().unwrap().iter().map(|e| e["version"].as_i64().unwrap()).collect::<Vec<_>>(), [2, 1]);
 }
 
-#[tokio::test]
-async fn stale_or_foreign_bases_get_409_and_nothing_is_stored() {
-    let s = start(Settings::default()).await;
+async fn stale_or_foreign_bases_get_409_and_nothing_is_stored(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
     let id = create(&s, big_graph()).await;
     let (_, body, _) = approve(&s, &id, json!({"nodes": [{"id": "n1", "label": "x"}]})).await;
     let mut stale = body.clone();
@@ -114,9 +112,8 @@ async fn stale_or_foreign_bases_get_409_and_nothing_is_stored() {
     assert_eq!(s.patch(ANN, unknown.take()).await.0, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn bad_deltas_get_400_with_the_path_and_nothing_is_stored() {
-    let s = start(Settings::default()).await;
+async fn bad_deltas_get_400_with_the_path_and_nothing_is_stored(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
     let id = create(&s, big_graph()).await;
     let base = |extra: Value| {
         let mut body = json!({"graphId": id, "expectedVersion": 1});
@@ -151,9 +148,8 @@ async fn bad_deltas_get_400_with_the_path_and_nothing_is_stored() {
     assert_eq!(s.get(&format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
 }
 
-#[tokio::test]
-async fn many_delta_versions_read_back_exactly_and_verify() {
-    let s = start(Settings::default()).await;
+async fn many_delta_versions_read_back_exactly_and_verify(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
     let id = create(&s, big_graph()).await;
     let mut expected = Vec::new();
     for i in 0..12 {
@@ -178,3 +174,10 @@ async fn many_delta_versions_read_back_exactly_and_verify() {
     assert_eq!(list["graphs"][0]["title"], "Title 11");
     assert_eq!(s.get(&format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
 }
+
+on_both_backends!(
+    a_delta_save_stores_exactly_the_graph_approve_produced,
+    stale_or_foreign_bases_get_409_and_nothing_is_stored,
+    bad_deltas_get_400_with_the_path_and_nothing_is_stored,
+    many_delta_versions_read_back_exactly_and_verify
+);

@@ -6,6 +6,7 @@
 use kg_approval::{ApprovalSession, Approver, Graph, Proposal, Provenance, Timestamp};
 use kg_approval_server::patch::{PatchBody, save_delta};
 use kg_approval_server::save::{SaveBody, save};
+use kg_approval_server::store::sqlite::SqliteConn;
 use kg_approval_server::write::SaveContext;
 use kg_approval_server::{Store, read};
 use rusqlite::types::Value as Sql;
@@ -65,7 +66,7 @@ fn history(store: &Store, keep: Option<i64>) {
 }
 
 fn verify_with(conn: &rusqlite::Connection) -> Option<i64> {
-    let v = read::verify(conn, ID).unwrap();
+    let v = read::verify(&mut SqliteConn(conn), ID).unwrap();
     assert_eq!(v.ok, v.first_broken.is_none());
     v.first_broken.map(|b| b.version)
 }
@@ -114,7 +115,7 @@ fn tampered<T>(
 fn changing_any_stored_cell_breaks_the_version_it_belongs_to() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.sqlite");
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(path.to_str().unwrap()).unwrap();
     history(&store, None);
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
@@ -197,7 +198,7 @@ fn changing_any_stored_cell_breaks_the_version_it_belongs_to() {
 fn pruned_versions_still_verify_and_their_leaves_are_covered() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.sqlite");
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(path.to_str().unwrap()).unwrap();
     history(&store, Some(2));
     let v = store.read(|c| read::verify(c, ID)).unwrap();
     assert!(v.ok, "{v:?}");

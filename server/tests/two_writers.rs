@@ -23,7 +23,8 @@ fn a_version_written_by_another_process_is_the_base() {
     let dir = std::env::temp_dir().join(format!("kg-two-writers-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("shared.sqlite");
-    let (a, b) = (Store::open(&path).unwrap(), Store::open(&path).unwrap());
+    let path = path.to_str().unwrap();
+    let (a, b) = (Store::open(path).unwrap(), Store::open(path).unwrap());
     assert_eq!(save_label(&a, "x", 0), 1);
     assert_eq!(save_label(&b, "y", 1), 2);
     assert_eq!(save_label(&a, "z", 2), 3, "a's cache holds version 1; the file holds 2");

@@ -1,7 +1,10 @@
-//! A real server on a loopback port with a real SQLite file, for the HTTP tests.
+//! A real server on a loopback port, for the HTTP tests: on a real SQLite
+//! file, or on a fresh database of a real PostgreSQL cluster (the one
+//! `KG_TEST_POSTGRES` names, else one started for this test process with
+//! `scripts/pg.sh`, stopped when it exits).
 #![allow(dead_code)]
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use kg_approval_server::{AppState, Settings, Store, Tokens, router};
 use reqwest::{Client, StatusCode};
@@ -10,24 +13,97 @@ use serde_json::{Value, json};
 pub const ANN: &str = "ann-token-0001";
 pub const BOB: &str = "bob-token-0002";
 
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 pub struct Server {
     pub url: String,
-    pub db: std::path::PathBuf,
+    /// The SQLite file or the PostgreSQL URL.
+    pub db: String,
+    pub backend: Backend,
     pub _dir: tempfile::TempDir,
     pub http: Client,
 }
 
+/// Runs each named `async fn(Backend)` as a test on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::support::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(super::support::Backend::Postgres).await } )*
+        }
+    };
+}
+
+/// The test cluster's URL (its `postgres` database).
+fn cluster() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("KG_TEST_POSTGRES") {
+            return url;
+        }
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg.sh");
+        let out = std::process::Command::new("bash")
+            .arg(script)
+            .args(["start", "--owner", &std::process::id().to_string()])
+            .output()
+            .expect("scripts/pg.sh runs");
+        assert!(out.status.success(), "a PostgreSQL cluster for the tests: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().lines().next().unwrap().to_owned()
+    })
+}
+
+/// A fresh, empty database on the test cluster.
+pub async fn postgres_database() -> String {
+    let cluster = cluster().to_owned();
+    let name = format!("kg_test_{}", uuid::Uuid::new_v4().simple());
+    let (client, connection) = tokio_postgres::connect(&cluster, tokio_postgres::NoTls).await.expect("the test cluster answers");
+    tokio::spawn(connection);
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let base = cluster.rsplit_once('/').unwrap().0;
+    format!("{base}/{name}")
+}
+
 pub async fn start(settings: Settings) -> Server {
+    start_on(Backend::Sqlite, settings).await
+}
+
+pub async fn start_on(backend: Backend, settings: Settings) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.sqlite");
+    let db = match backend {
+        Backend::Sqlite => dir.path().join("history.sqlite").to_string_lossy().into_owned(),
+        Backend::Postgres => postgres_database().await,
+    };
     let mut tokens = Tokens::default();
     tokens.add_pair(&format!("{ANN}=ann@example.com")).unwrap();
     tokens.add_pair(&format!("{BOB}=bob@example.com")).unwrap();
-    let state = AppState { store: Arc::new(Store::open(&db).unwrap()), tokens: Arc::new(tokens), settings: Arc::new(settings) };
+    let opened = db.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(&opened)).await.unwrap().unwrap();
+    let state = AppState { store: Arc::new(store), tokens: Arc::new(tokens), settings: Arc::new(settings) };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
-    Server { url, db, _dir: dir, http: Client::new() }
+    Server { url, db, backend, _dir: dir, http: Client::new() }
+}
+
+impl Server {
+    /// Runs SQL on the database behind the server's back (tamper tests).
+    pub async fn sql(&self, statement: &str) -> u64 {
+        match self.backend {
+            Backend::Sqlite => rusqlite::Connection::open(&self.db).unwrap().execute(statement, []).unwrap() as u64,
+            Backend::Postgres => {
+                let (client, connection) = tokio_postgres::connect(&self.db, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(connection);
+                client.execute(statement, &[]).await.unwrap()
+            }
+        }
+    }
 }
 
 pub fn new_id() -> String {

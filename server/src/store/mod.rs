@@ -1,0 +1,309 @@
+//! Storage: every version of every graph, kept as the changes it made, in
+//! SQLite (embedded, the default) or PostgreSQL (several server processes on
+//! one database). Both hold the same schema; the save and read logic uses
+//! only the [`Reader`] and [`Writer`] traits and never knows which.
+//!
+//! A version is one row in `versions` (who, when, why, the hash chain) plus
+//! the parts of the graph it changed, in `entities`: every node, edge, the
+//! metadata and the top level is a row valid from the version that wrote it
+//! (`from_version`) until the version that replaced or removed it
+//! (`to_version`, NULL while it is current). Reading version *v* is reading
+//! the rows valid at *v* in order; saving a version inserts a row per
+//! changed part and closes the row it replaces, so a save costs what it
+//! changed. Large field values live once in `blobs`, by content hash (see
+//! [`crate::entity`]). `graphs` holds each graph's newest version and hash
+//! (the head), its title and size, so listings never read a graph.
+//!
+//! `(graph_id, version)` is the primary key of `versions`, so two saves can
+//! never share a version number; a write transaction holds its graph's lock
+//! ([`Writer::lock_graph`]) from before it reads the head until it commits,
+//! so concurrent saves — in one process or several — see each other's
+//! versions and the numbers stay contiguous.
+
+mod postgres;
+pub mod sqlite;
+
+use std::collections::HashMap;
+
+pub use postgres::PgStore;
+pub use sqlite::{SCHEMA_2, SqliteStore};
+
+/// Why a storage call failed.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The database cannot be reached (down, restarting, or too busy to
+    /// take the request now): worth retrying later.
+    Unavailable(String),
+    Failed(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Unavailable(m) => write!(f, "database unavailable: {m}"),
+            StoreError::Failed(m) => write!(f, "database: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a row of `entities` is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// The graph's top-level fields (`nodes`, `edges`, `metadata` as placeholders).
+    Root = 0,
+    Metadata = 1,
+    Node = 2,
+    Edge = 3,
+}
+
+impl Kind {
+    pub fn from_i64(n: i64) -> Option<Kind> {
+        [Kind::Root, Kind::Metadata, Kind::Node, Kind::Edge].into_iter().find(|k| *k as i64 == n)
+    }
+}
+
+/// One row of `entities`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntityRow {
+    pub kind: Kind,
+    pub key: String,
+    pub dup: i64,
+    pub from_version: i64,
+    pub to_version: Option<i64>,
+    pub ord: i64,
+    pub body: String,
+}
+
+/// One row of `versions`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VersionRow {
+    pub graph_id: String,
+    pub version: i64,
+    pub saved_at: String,
+    pub user: String,
+    pub source: String,
+    pub reason: Option<String>,
+    pub run_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// A whole snapshot: only versions written by the first schema that the
+    /// migration could not rebuild exactly keep one.
+    pub graph_json: Option<String>,
+    pub audit_json: String,
+    pub prev_hash: String,
+    pub hash: String,
+    /// 1: the hash covers the whole graph (first schema); 2: it covers the
+    /// changes (see [`crate::chain`]).
+    pub scheme: i64,
+    /// The version can no longer be read whole (retention).
+    pub pruned: bool,
+}
+
+/// The record fields a version row keeps in columns (for listing and
+/// filtering); scheme 2 stores them there only, not again in `audit_json`.
+const RECORD_COLUMNS: [&str; 7] = ["version", "savedAt", "user", "source", "reason", "runId", "idempotencyKey"];
+
+impl VersionRow {
+    /// The whole audit record of the version, as hashed: `audit_json`, plus
+    /// (scheme 2) the fields kept in columns.
+    pub fn record(&self) -> Result<serde_json::Value, String> {
+        let mut record: serde_json::Value = serde_json::from_str(&self.audit_json).map_err(|e| format!("audit record: {e}"))?;
+        if self.scheme >= 2 {
+            let serde_json::Value::Object(fields) = &mut record else { return Err("audit record is not an object".to_owned()) };
+            let columns = serde_json::json!({
+                "version": self.version,
+                "savedAt": self.saved_at,
+                "user": self.user,
+                "source": self.source,
+                "reason": self.reason,
+                "runId": self.run_id,
+                "idempotencyKey": self.idempotency_key,
+            });
+            for (key, value) in columns.as_object().into_iter().flatten() {
+                if fields.contains_key(key) {
+                    return Err(format!("audit record repeats the column {key}"));
+                }
+                fields.insert(key.clone(), value.clone());
+            }
+        }
+        Ok(record)
+    }
+
+    /// `audit_json` for a scheme-2 record: the record without the fields
+    /// kept in columns.
+    pub fn stored_record(record: &serde_json::Value) -> String {
+        let mut rest = record.clone();
+        if let serde_json::Value::Object(fields) = &mut rest {
+            for key in RECORD_COLUMNS {
+                fields.shift_remove(key);
+            }
+        }
+        rest.to_string()
+    }
+}
+
+/// A graph's newest version, as `graphs` records it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Head {
+    pub gid: i64,
+    pub version: i64,
+    pub hash: String,
+    /// How many nodes the newest version has.
+    pub nodes: i64,
+}
+
+/// One graph of the listing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphSummary {
+    pub graph_id: String,
+    pub version: i64,
+    pub title: Option<String>,
+    pub nodes: i64,
+    pub saved_at: String,
+    pub saved_by: String,
+}
+
+/// Filters of the audit query.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub node_id: Option<String>,
+    pub user: Option<String>,
+    pub run_id: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Queries. Rows come back as the types above, whatever the backend.
+pub trait Reader {
+    /// The head of a graph, if it exists.
+    fn head(&mut self, graph_id: &str) -> StoreResult<Option<Head>>;
+    /// Every graph, by id, from the heads (no graph is read).
+    fn graphs(&mut self) -> StoreResult<Vec<GraphSummary>>;
+    /// The rows of a graph valid at `version` (`None`: the newest), ordered
+    /// by kind and position.
+    fn rows_at(&mut self, gid: i64, version: Option<i64>) -> StoreResult<Vec<EntityRow>>;
+    /// The current rows of one node, edge key, metadata or top level, in order.
+    fn live(&mut self, gid: i64, kind: Kind, key: &str) -> StoreResult<Vec<EntityRow>>;
+    /// The keys of the current edges that start or end at `node`.
+    fn edges_at(&mut self, gid: i64, node: &str) -> StoreResult<Vec<String>>;
+    /// The largest current position of a kind (for appending).
+    fn max_ord(&mut self, gid: i64, kind: Kind) -> StoreResult<Option<i64>>;
+    /// The largest `dup` among the current edges with `key`.
+    fn max_dup(&mut self, gid: i64, key: &str) -> StoreResult<Option<i64>>;
+    /// Rows written by `version` (its puts) and rows it ended.
+    fn rows_changed_by(&mut self, gid: i64, version: i64) -> StoreResult<(Vec<EntityRow>, Vec<EntityRow>)>;
+    /// Rows that ended at or before `version`.
+    fn rows_ended_by(&mut self, gid: i64, version: i64) -> StoreResult<Vec<EntityRow>>;
+    /// Every row of a graph (for verification).
+    fn all_rows(&mut self, gid: i64) -> StoreResult<Vec<EntityRow>>;
+    /// Edge ends a backend keeps beside the bodies, by (kind, key, dup,
+    /// from_version): they must match the bodies (verification).
+    fn stored_ends(&mut self, gid: i64) -> StoreResult<crate::chain::StoredEnds>;
+    /// A blob's text; `None` if missing or unreadable.
+    fn blob(&mut self, gid: i64, hash: &str) -> StoreResult<Option<String>>;
+    /// The hashes (hex) of a graph's blobs.
+    fn blob_hashes(&mut self, gid: i64) -> StoreResult<Vec<String>>;
+    fn version(&mut self, graph_id: &str, version: i64) -> StoreResult<Option<VersionRow>>;
+    fn by_idempotency_key(&mut self, graph_id: &str, key: &str) -> StoreResult<Option<i64>>;
+    /// All versions of a graph, oldest first.
+    fn all_versions(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>>;
+    /// Versions newest first, without snapshots.
+    fn history(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>>;
+    /// Audit rows newest first, filtered, and the total before paging. A node
+    /// filter matches the versions that wrote or ended a row of that node
+    /// (and, for versions from the first schema, those recorded as touching it).
+    fn audit(&mut self, graph_id: &str, gid: Option<i64>, filter: &AuditFilter) -> StoreResult<(i64, Vec<VersionRow>)>;
+    /// Leaves of the rows retention deleted, by version.
+    fn pruned_leaves(&mut self, graph_id: &str) -> StoreResult<HashMap<i64, Vec<String>>>;
+    /// `(swept_rows, nodes)` of a graph (for the blob sweep of retention).
+    fn sweep_counters(&mut self, gid: i64) -> StoreResult<(i64, i64)>;
+}
+
+/// Changes, inside a write transaction.
+pub trait Writer: Reader {
+    /// Takes the graph's write lock until the transaction ends (SQLite's
+    /// single writer already holds it; PostgreSQL takes an advisory lock).
+    fn lock_graph(&mut self, graph_id: &str) -> StoreResult<()>;
+    /// Creates the head of a new graph; returns its gid.
+    fn insert_graph(&mut self, graph_id: &str, summary: &GraphSummary, hash: &str) -> StoreResult<i64>;
+    fn update_graph(&mut self, gid: i64, summary: &GraphSummary, hash: &str) -> StoreResult<()>;
+    fn set_swept_rows(&mut self, gid: i64, rows: i64) -> StoreResult<()>;
+    fn insert_entity(&mut self, gid: i64, row: &EntityRow) -> StoreResult<()>;
+    /// Ends the current row of an entity at `version`; false if there was none.
+    fn close_entity(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64) -> StoreResult<bool>;
+    fn delete_entity(&mut self, gid: i64, row: &EntityRow) -> StoreResult<()>;
+    /// Stores a blob's text (compressed) under its hash, unless it is there.
+    fn insert_blob(&mut self, gid: i64, hash: &str, text: &str) -> StoreResult<()>;
+    fn delete_blob(&mut self, gid: i64, hash: &str) -> StoreResult<()>;
+    fn insert_version(&mut self, v: &VersionRow) -> StoreResult<()>;
+    /// Marks versions up to `cutoff` unreadable (retention).
+    fn mark_pruned(&mut self, graph_id: &str, cutoff: i64) -> StoreResult<()>;
+    fn insert_pruned_leaf(&mut self, graph_id: &str, version: i64, leaf: &str) -> StoreResult<()>;
+}
+
+/// Blobs are named by their SHA-256 in hex in stored bodies and by its 32
+/// bytes in the tables (half the key size).
+pub(crate) fn hash_bytes(hash: &str) -> Vec<u8> {
+    (0..hash.len() / 2).filter_map(|i| hash.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
+}
+
+/// A blob's text is stored LZ4-compressed (its size first); it is named by
+/// the hash of the text itself, so what is hashed never depends on this.
+pub(crate) fn compress(text: &str) -> Vec<u8> {
+    lz4_flex::compress_prepend_size(text.as_bytes())
+}
+
+pub(crate) fn decompress(data: &[u8]) -> Option<String> {
+    lz4_flex::decompress_size_prepended(data).ok().and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
+/// The history store: SQLite or PostgreSQL.
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl Store {
+    /// Opens `db`: a `postgres://` or `postgresql://` URL (password in the URL
+    /// or `PGPASSWORD`), else a SQLite file path. Migrations run at start, in
+    /// a transaction. PostgreSQL needs a Tokio runtime (its driver is async).
+    pub fn open(db: &str) -> Result<Store, String> {
+        if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+            PgStore::open(db).map(Store::Postgres)
+        } else {
+            SqliteStore::open(std::path::Path::new(db)).map(Store::Sqlite).map_err(|e| format!("{db}: {e}"))
+        }
+    }
+
+    pub fn open_in_memory() -> StoreResult<Store> {
+        SqliteStore::open_in_memory().map(Store::Sqlite)
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Runs `f` in a write transaction, committing if it returns `Ok`.
+    pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut dyn Writer) -> Result<T, E>) -> Result<T, E> {
+        match self {
+            Store::Sqlite(s) => s.write(f),
+            Store::Postgres(s) => s.write(f),
+        }
+    }
+
+    /// Runs read-only queries on one consistent view, on a reader of their
+    /// own (reads do not wait behind writes).
+    pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut dyn Reader) -> Result<T, E>) -> Result<T, E> {
+        match self {
+            Store::Sqlite(s) => s.read(f),
+            Store::Postgres(s) => s.read(f),
+        }
+    }
+}

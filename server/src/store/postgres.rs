@@ -1,0 +1,573 @@
+//! The PostgreSQL backend: the same schema, for several server processes on
+//! one database.
+//!
+//! Driver: `tokio-postgres` with a `deadpool-postgres` pool. Both are the
+//! most used of their kind, small, and async, so a save that waits for the
+//! database holds no thread of the server's runtime. sqlx was the other
+//! candidate: it brings its own pool too, but also query macros that want a
+//! database at build time, and more to compile; nothing here needs them.
+//! The save logic is synchronous (it runs in `spawn_blocking`, as with
+//! SQLite), so each query is driven to completion with the runtime's
+//! `block_on` from that blocking thread.
+//!
+//! Concurrency: a write transaction (READ COMMITTED) first takes an advisory
+//! lock on its graph id (`pg_advisory_xact_lock`), held until it ends, so
+//! saves of one graph from any process run one after another and see each
+//! other's versions and idempotency keys; saves of different graphs run in
+//! parallel. `(graph_id, version)` is still the primary key. Reads run in
+//! REPEATABLE READ READ ONLY transactions: one consistent view, no waiting.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction};
+use tokio::runtime::Handle;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, NoTls, Row};
+
+use super::{
+    AuditFilter, EntityRow, GraphSummary, Head, Kind, Reader, StoreError, StoreResult, VersionRow, Writer, compress, decompress, hash_bytes,
+};
+
+/// Schema migrations, applied in order at start, in one transaction that
+/// holds an advisory lock (processes starting together migrate once).
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE graphs (
+        gid BIGSERIAL PRIMARY KEY,
+        graph_id TEXT NOT NULL UNIQUE,
+        head_version BIGINT NOT NULL,
+        head_hash TEXT NOT NULL,
+        title TEXT,
+        nodes BIGINT NOT NULL,
+        saved_at TEXT NOT NULL,
+        saved_by TEXT NOT NULL,
+        swept_rows BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE TABLE versions (
+        graph_id TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        saved_at TEXT NOT NULL,
+        \"user\" TEXT NOT NULL,
+        source TEXT NOT NULL,
+        reason TEXT,
+        run_id TEXT,
+        idempotency_key TEXT,
+        graph_json TEXT,
+        audit_json TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        scheme BIGINT NOT NULL,
+        pruned BOOLEAN NOT NULL DEFAULT FALSE,
+        PRIMARY KEY (graph_id, version)
+    );
+    CREATE UNIQUE INDEX versions_idempotency ON versions (graph_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+    CREATE TABLE entities (
+        gid BIGINT NOT NULL,
+        kind BIGINT NOT NULL,
+        key TEXT NOT NULL,
+        dup BIGINT NOT NULL,
+        from_version BIGINT NOT NULL,
+        to_version BIGINT,
+        ord BIGINT NOT NULL,
+        body TEXT NOT NULL,
+        -- An edge's ends, beside its body: PostgreSQL's JSON cannot read a
+        -- body holding \\u0000, so they are not indexed from the body here.
+        src TEXT,
+        dst TEXT,
+        PRIMARY KEY (gid, kind, key, dup, from_version)
+    );
+    CREATE INDEX entities_live ON entities (gid, kind, ord) WHERE to_version IS NULL;
+    CREATE INDEX entities_from ON entities (gid, from_version);
+    CREATE INDEX entities_to ON entities (gid, to_version) WHERE to_version IS NOT NULL;
+    CREATE INDEX entities_src ON entities (gid, src) WHERE to_version IS NULL AND src IS NOT NULL;
+    CREATE INDEX entities_dst ON entities (gid, dst) WHERE to_version IS NULL AND dst IS NOT NULL;
+    CREATE TABLE blobs (
+        gid BIGINT NOT NULL,
+        hash BYTEA NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (gid, hash)
+    );
+    CREATE TABLE pruned_leaves (
+        graph_id TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        leaf TEXT NOT NULL
+    );
+    CREATE INDEX pruned_leaves_version ON pruned_leaves (graph_id, version);"];
+
+/// PostgreSQL text cannot hold a NUL character, which JSON strings (ids,
+/// users, reasons) can: such columns are stored escaped (`\` → `\\`, NUL →
+/// `\0`) and unescaped when read, so every value comes back as it was sent.
+/// (Bodies and records are JSON text, where a NUL is already `\u0000`.)
+fn enc(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains(['\\', '\0']) { text.replace('\\', "\\\\").replace('\0', "\\0").into() } else { text.into() }
+}
+
+fn dec(text: String) -> String {
+    if !text.contains('\\') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('0') => out.push('\0'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+fn enc_opt(text: &Option<String>) -> Option<String> {
+    text.as_deref().map(|t| enc(t).into_owned())
+}
+
+fn dec_opt(text: Option<String>) -> Option<String> {
+    text.map(dec)
+}
+
+/// The advisory lock key of migrations (any constant; graphs use hashes of their ids).
+const MIGRATION_LOCK: i64 = 0x6b67_6170_7072_6f76;
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> StoreError {
+        use std::error::Error;
+        let unavailable = match e.as_db_error() {
+            // Class 08 (connection), 57P0x (shutting down, cannot connect
+            // now), 53300 (too many connections).
+            Some(db) => {
+                let code = db.code().code();
+                code.starts_with("08") || code.starts_with("57P0") || code == "53300"
+            }
+            // No answer from the server at all: the connection is gone, or
+            // could not be made.
+            None => e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()),
+        };
+        if unavailable { StoreError::Unavailable(e.to_string()) } else { StoreError::Failed(e.to_string()) }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> StoreError {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
+pub struct PgStore {
+    pool: Pool,
+    rt: Handle,
+}
+
+impl PgStore {
+    /// Connects (the password in the URL or `PGPASSWORD`) and migrates.
+    /// Must be called from a Tokio runtime, outside an async task (e.g. in
+    /// `spawn_blocking`), since it waits for the database.
+    pub fn open(url: &str) -> Result<PgStore, String> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| format!("{url}: {e}"))?;
+        if config.get_password().is_none() {
+            if let Ok(password) = std::env::var("PGPASSWORD") {
+                config.password(password);
+            }
+        }
+        config.connect_timeout(Duration::from_secs(5));
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(5)))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let rt = Handle::try_current().map_err(|_| "PostgreSQL needs a Tokio runtime".to_owned())?;
+        let store = PgStore { pool, rt };
+        store.migrate().map_err(|e| format!("{}: {e}", redact(url)))?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> StoreResult<()> {
+        let mut client = self.rt.block_on(self.pool.get())?;
+        let tx = self.rt.block_on(client.transaction())?;
+        self.rt.block_on(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]))?;
+        self.rt.block_on(tx.batch_execute("CREATE TABLE IF NOT EXISTS kg_schema (version BIGINT NOT NULL); INSERT INTO kg_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM kg_schema)"))?;
+        let applied: i64 = self.rt.block_on(tx.query_one("SELECT version FROM kg_schema", &[]))?.get(0);
+        for (i, sql) in (1i64..).zip(MIGRATIONS).skip(applied.max(0) as usize) {
+            self.rt.block_on(tx.batch_execute(sql))?;
+            self.rt.block_on(tx.execute("UPDATE kg_schema SET version = $1", &[&i]))?;
+        }
+        self.rt.block_on(tx.commit())?;
+        Ok(())
+    }
+
+    pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut dyn Writer) -> Result<T, E>) -> Result<T, E> {
+        let mut client = self.rt.block_on(self.pool.get()).map_err(StoreError::from)?;
+        let tx = self
+            .rt
+            .block_on(client.build_transaction().isolation_level(IsolationLevel::ReadCommitted).start())
+            .map_err(StoreError::from)?;
+        let out = f(&mut PgConn { tx: &tx, rt: &self.rt })?;
+        self.rt.block_on(tx.commit()).map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut dyn Reader) -> Result<T, E>) -> Result<T, E> {
+        let mut client = self.rt.block_on(self.pool.get()).map_err(StoreError::from)?;
+        let tx = self
+            .rt
+            .block_on(client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start())
+            .map_err(StoreError::from)?;
+        let out = f(&mut PgConn { tx: &tx, rt: &self.rt });
+        self.rt.block_on(tx.commit()).map_err(StoreError::from)?;
+        out
+    }
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+struct PgConn<'a, 'c> {
+    tx: &'a Transaction<'c>,
+    rt: &'a Handle,
+}
+
+const ENTITY_COLUMNS: &str = "kind, key, dup, from_version, to_version, ord, body";
+const VERSION_COLUMNS: &str = "graph_id, version, saved_at, \"user\", source, reason, run_id, idempotency_key, graph_json, audit_json, prev_hash, hash, scheme, pruned";
+const VERSION_COLUMNS_NO_GRAPH: &str = "graph_id, version, saved_at, \"user\", source, reason, run_id, idempotency_key, NULL::text, audit_json, prev_hash, hash, scheme, pruned";
+
+fn entity(r: &Row) -> StoreResult<EntityRow> {
+    let kind: i64 = r.get(0);
+    Ok(EntityRow {
+        kind: Kind::from_i64(kind).ok_or_else(|| StoreError::Failed(format!("unknown kind {kind}")))?,
+        key: dec(r.get(1)),
+        dup: r.get(2),
+        from_version: r.get(3),
+        to_version: r.get(4),
+        ord: r.get(5),
+        body: r.get(6),
+    })
+}
+
+fn version_row(r: &Row) -> VersionRow {
+    VersionRow {
+        graph_id: dec(r.get(0)),
+        version: r.get(1),
+        saved_at: r.get(2),
+        user: dec(r.get(3)),
+        source: dec(r.get(4)),
+        reason: dec_opt(r.get(5)),
+        run_id: dec_opt(r.get(6)),
+        idempotency_key: dec_opt(r.get(7)),
+        graph_json: r.get(8),
+        audit_json: r.get(9),
+        prev_hash: r.get(10),
+        hash: r.get(11),
+        scheme: r.get(12),
+        pruned: r.get(13),
+    }
+}
+
+impl PgConn<'_, '_> {
+    fn query(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        let stmt = self.rt.block_on(self.tx.prepare_cached(sql))?;
+        Ok(self.rt.block_on(self.tx.query(&stmt, args))?)
+    }
+
+    fn execute(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
+        let stmt = self.rt.block_on(self.tx.prepare_cached(sql))?;
+        Ok(self.rt.block_on(self.tx.execute(&stmt, args))?)
+    }
+
+    fn rows(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<EntityRow>> {
+        self.query(sql, args)?.iter().map(entity).collect()
+    }
+}
+
+impl Reader for PgConn<'_, '_> {
+    fn head(&mut self, graph_id: &str) -> StoreResult<Option<Head>> {
+        let rows = self.query("SELECT gid, head_version, head_hash, nodes FROM graphs WHERE graph_id = $1", &[&enc(graph_id)])?;
+        Ok(rows.first().map(|r| Head { gid: r.get(0), version: r.get(1), hash: r.get(2), nodes: r.get(3) }))
+    }
+
+    fn graphs(&mut self) -> StoreResult<Vec<GraphSummary>> {
+        let rows = self.query("SELECT graph_id, head_version, title, nodes, saved_at, saved_by FROM graphs ORDER BY graph_id", &[])?;
+        Ok(rows
+            .iter()
+            .map(|r| GraphSummary {
+                graph_id: dec(r.get(0)),
+                version: r.get(1),
+                title: dec_opt(r.get(2)),
+                nodes: r.get(3),
+                saved_at: r.get(4),
+                saved_by: dec(r.get(5)),
+            })
+            .collect())
+    }
+
+    fn rows_at(&mut self, gid: i64, version: Option<i64>) -> StoreResult<Vec<EntityRow>> {
+        match version {
+            None => self
+                .rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND to_version IS NULL ORDER BY kind, ord"), &[&gid]),
+            Some(v) => self.rows(
+                &format!(
+                    "SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND from_version <= $2 AND (to_version IS NULL OR to_version > $2)
+                     ORDER BY kind, ord"
+                ),
+                &[&gid, &v],
+            ),
+        }
+    }
+
+    fn live(&mut self, gid: i64, kind: Kind, key: &str) -> StoreResult<Vec<EntityRow>> {
+        self.rows(
+            &format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND kind = $2 AND key = $3 AND to_version IS NULL ORDER BY ord"),
+            &[&gid, &(kind as i64), &enc(key)],
+        )
+    }
+
+    fn edges_at(&mut self, gid: i64, node: &str) -> StoreResult<Vec<String>> {
+        let rows = self.query(
+            "SELECT key FROM entities WHERE gid = $1 AND src = $2 AND to_version IS NULL
+             UNION ALL SELECT key FROM entities WHERE gid = $1 AND dst = $2 AND to_version IS NULL",
+            &[&gid, &enc(node)],
+        )?;
+        Ok(rows.iter().map(|r| dec(r.get(0))).collect())
+    }
+
+    fn max_ord(&mut self, gid: i64, kind: Kind) -> StoreResult<Option<i64>> {
+        let rows =
+            self.query("SELECT MAX(ord) FROM entities WHERE gid = $1 AND kind = $2 AND to_version IS NULL", &[&gid, &(kind as i64)])?;
+        Ok(rows.first().and_then(|r| r.get(0)))
+    }
+
+    fn max_dup(&mut self, gid: i64, key: &str) -> StoreResult<Option<i64>> {
+        let rows = self
+            .query("SELECT MAX(dup) FROM entities WHERE gid = $1 AND kind = 3 AND key = $2 AND to_version IS NULL", &[&gid, &enc(key)])?;
+        Ok(rows.first().and_then(|r| r.get(0)))
+    }
+
+    fn rows_changed_by(&mut self, gid: i64, version: i64) -> StoreResult<(Vec<EntityRow>, Vec<EntityRow>)> {
+        let opened =
+            self.rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND from_version = $2"), &[&gid, &version])?;
+        let closed = self.rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND to_version = $2"), &[&gid, &version])?;
+        Ok((opened, closed))
+    }
+
+    fn rows_ended_by(&mut self, gid: i64, version: i64) -> StoreResult<Vec<EntityRow>> {
+        self.rows(
+            &format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND to_version IS NOT NULL AND to_version <= $2"),
+            &[&gid, &version],
+        )
+    }
+
+    fn all_rows(&mut self, gid: i64) -> StoreResult<Vec<EntityRow>> {
+        self.rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1"), &[&gid])
+    }
+
+    fn stored_ends(&mut self, gid: i64) -> StoreResult<crate::chain::StoredEnds> {
+        let rows = self.query(
+            "SELECT kind, key, dup, from_version, src, dst FROM entities WHERE gid = $1 AND (kind = 3 OR src IS NOT NULL OR dst IS NOT NULL)",
+            &[&gid],
+        )?;
+        Ok(rows.iter().map(|r| ((r.get(0), dec(r.get(1)), r.get(2), r.get(3)), (dec_opt(r.get(4)), dec_opt(r.get(5))))).collect())
+    }
+
+    fn blob(&mut self, gid: i64, hash: &str) -> StoreResult<Option<String>> {
+        let rows = self.query("SELECT data FROM blobs WHERE gid = $1 AND hash = $2", &[&gid, &hash_bytes(hash)])?;
+        Ok(rows.first().and_then(|r| decompress(r.get::<_, &[u8]>(0))))
+    }
+
+    fn blob_hashes(&mut self, gid: i64) -> StoreResult<Vec<String>> {
+        let rows = self.query("SELECT hash FROM blobs WHERE gid = $1", &[&gid])?;
+        Ok(rows.iter().map(|r| crate::entity::hex(r.get::<_, &[u8]>(0))).collect())
+    }
+
+    fn version(&mut self, graph_id: &str, version: i64) -> StoreResult<Option<VersionRow>> {
+        let rows = self
+            .query(&format!("SELECT {VERSION_COLUMNS} FROM versions WHERE graph_id = $1 AND version = $2"), &[&enc(graph_id), &version])?;
+        Ok(rows.first().map(version_row))
+    }
+
+    fn by_idempotency_key(&mut self, graph_id: &str, key: &str) -> StoreResult<Option<i64>> {
+        let rows = self.query("SELECT version FROM versions WHERE graph_id = $1 AND idempotency_key = $2", &[&enc(graph_id), &enc(key)])?;
+        Ok(rows.first().map(|r| r.get(0)))
+    }
+
+    fn all_versions(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>> {
+        Ok(self
+            .query(&format!("SELECT {VERSION_COLUMNS} FROM versions WHERE graph_id = $1 ORDER BY version"), &[&enc(graph_id)])?
+            .iter()
+            .map(version_row)
+            .collect())
+    }
+
+    fn history(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>> {
+        Ok(self
+            .query(
+                &format!("SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE graph_id = $1 ORDER BY version DESC"),
+                &[&enc(graph_id)],
+            )?
+            .iter()
+            .map(version_row)
+            .collect())
+    }
+
+    fn audit(&mut self, graph_id: &str, gid: Option<i64>, filter: &AuditFilter) -> StoreResult<(i64, Vec<VersionRow>)> {
+        let condition = "graph_id = $1
+            AND ($2::text IS NULL OR version IN (
+                SELECT from_version FROM entities WHERE gid = $5 AND kind = 2 AND key = $2
+                UNION SELECT to_version FROM entities WHERE gid = $5 AND kind = 2 AND key = $2 AND to_version IS NOT NULL))
+            AND ($3::text IS NULL OR \"user\" = $3)
+            AND ($4::text IS NULL OR run_id = $4)";
+        let (graph_id, node_id, user, run_id) = (enc(graph_id), enc_opt(&filter.node_id), enc_opt(&filter.user), enc_opt(&filter.run_id));
+        let args: [&(dyn ToSql + Sync); 5] = [&graph_id, &node_id, &user, &run_id, &gid];
+        let total: i64 = self.query(&format!("SELECT COUNT(*) FROM versions WHERE {condition}"), &args)?.first().map_or(0, |r| r.get(0));
+        let paged: [&(dyn ToSql + Sync); 7] = [&graph_id, &node_id, &user, &run_id, &gid, &filter.limit, &filter.offset];
+        let rows = self.query(
+            &format!("SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE {condition} ORDER BY version DESC LIMIT $6 OFFSET $7"),
+            &paged,
+        )?;
+        Ok((total, rows.iter().map(version_row).collect()))
+    }
+
+    fn pruned_leaves(&mut self, graph_id: &str) -> StoreResult<HashMap<i64, Vec<String>>> {
+        let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+        for r in self.query("SELECT version, leaf FROM pruned_leaves WHERE graph_id = $1", &[&enc(graph_id)])? {
+            out.entry(r.get(0)).or_default().push(r.get(1));
+        }
+        Ok(out)
+    }
+
+    fn sweep_counters(&mut self, gid: i64) -> StoreResult<(i64, i64)> {
+        let rows = self.query("SELECT swept_rows, nodes FROM graphs WHERE gid = $1", &[&gid])?;
+        rows.first().map(|r| (r.get(0), r.get(1))).ok_or_else(|| StoreError::Failed(format!("no graph {gid}")))
+    }
+}
+
+impl Writer for PgConn<'_, '_> {
+    fn lock_graph(&mut self, graph_id: &str) -> StoreResult<()> {
+        self.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&enc(graph_id)])?;
+        Ok(())
+    }
+
+    fn insert_graph(&mut self, graph_id: &str, s: &GraphSummary, hash: &str) -> StoreResult<i64> {
+        let rows = self.query(
+            "INSERT INTO graphs (graph_id, head_version, head_hash, title, nodes, saved_at, saved_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING gid",
+            &[&enc(graph_id), &s.version, &hash, &enc_opt(&s.title), &s.nodes, &s.saved_at, &enc(&s.saved_by)],
+        )?;
+        rows.first().map(|r| r.get(0)).ok_or_else(|| StoreError::Failed("no gid returned".to_owned()))
+    }
+
+    fn update_graph(&mut self, gid: i64, s: &GraphSummary, hash: &str) -> StoreResult<()> {
+        self.execute(
+            "UPDATE graphs SET head_version = $2, head_hash = $3, title = $4, nodes = $5, saved_at = $6, saved_by = $7 WHERE gid = $1",
+            &[&gid, &s.version, &hash, &enc_opt(&s.title), &s.nodes, &s.saved_at, &enc(&s.saved_by)],
+        )?;
+        Ok(())
+    }
+
+    fn set_swept_rows(&mut self, gid: i64, rows: i64) -> StoreResult<()> {
+        self.execute("UPDATE graphs SET swept_rows = $2 WHERE gid = $1", &[&gid, &rows])?;
+        Ok(())
+    }
+
+    fn insert_entity(&mut self, gid: i64, row: &EntityRow) -> StoreResult<()> {
+        let (src, dst) = if row.kind == Kind::Edge { crate::entity::edge_ends(&row.body) } else { (None, None) };
+        let (src, dst) = (enc_opt(&src), enc_opt(&dst));
+        self.execute(
+            "INSERT INTO entities (gid, kind, key, dup, from_version, to_version, ord, body, src, dst) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[&gid, &(row.kind as i64), &enc(&row.key), &row.dup, &row.from_version, &row.to_version, &row.ord, &row.body, &src, &dst],
+        )?;
+        Ok(())
+    }
+
+    fn close_entity(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64) -> StoreResult<bool> {
+        let n = self.execute(
+            "UPDATE entities SET to_version = $5 WHERE gid = $1 AND kind = $2 AND key = $3 AND dup = $4 AND to_version IS NULL",
+            &[&gid, &(kind as i64), &enc(key), &dup, &version],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn delete_entity(&mut self, gid: i64, row: &EntityRow) -> StoreResult<()> {
+        self.execute(
+            "DELETE FROM entities WHERE gid = $1 AND kind = $2 AND key = $3 AND dup = $4 AND from_version = $5",
+            &[&gid, &(row.kind as i64), &enc(&row.key), &row.dup, &row.from_version],
+        )?;
+        Ok(())
+    }
+
+    fn insert_blob(&mut self, gid: i64, hash: &str, text: &str) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO blobs (gid, hash, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&gid, &hash_bytes(hash), &compress(text)],
+        )?;
+        Ok(())
+    }
+
+    fn delete_blob(&mut self, gid: i64, hash: &str) -> StoreResult<()> {
+        self.execute("DELETE FROM blobs WHERE gid = $1 AND hash = $2", &[&gid, &hash_bytes(hash)])?;
+        Ok(())
+    }
+
+    fn insert_version(&mut self, v: &VersionRow) -> StoreResult<()> {
+        self.execute(
+            &format!("INSERT INTO versions ({VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"),
+            &[
+                &enc(&v.graph_id),
+                &v.version,
+                &v.saved_at,
+                &enc(&v.user),
+                &enc(&v.source),
+                &enc_opt(&v.reason),
+                &enc_opt(&v.run_id),
+                &enc_opt(&v.idempotency_key),
+                &v.graph_json,
+                &v.audit_json,
+                &v.prev_hash,
+                &v.hash,
+                &v.scheme,
+                &v.pruned,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn mark_pruned(&mut self, graph_id: &str, cutoff: i64) -> StoreResult<()> {
+        self.execute(
+            "UPDATE versions SET pruned = TRUE, graph_json = NULL WHERE graph_id = $1 AND version <= $2 AND NOT pruned",
+            &[&enc(graph_id), &cutoff],
+        )?;
+        Ok(())
+    }
+
+    fn insert_pruned_leaf(&mut self, graph_id: &str, version: i64, leaf: &str) -> StoreResult<()> {
+        self.execute("INSERT INTO pruned_leaves (graph_id, version, leaf) VALUES ($1, $2, $3)", &[&enc(graph_id), &version, &leaf])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{dec, enc};
+
+    #[test]
+    fn text_with_nul_and_backslashes_comes_back_as_it_was() {
+        for text in ["plain", "x\0y", "a\\0b", "\\", "\0", "ends\\", "\\\\0\0"] {
+            let stored = enc(text).into_owned();
+            assert!(!stored.contains('\0'), "{text:?}");
+            assert_eq!(dec(stored), text);
+        }
+    }
+}

@@ -1,0 +1,531 @@
+//! The SQLite backend: one file (WAL, `synchronous=FULL`), one writer
+//! connection (`BEGIN IMMEDIATE`: saves are serialized, so versions stay
+//! contiguous) and a small pool of reader connections, so reads never wait
+//! behind a write (WAL lets them read the last committed state meanwhile).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::{
+    AuditFilter, EntityRow, GraphSummary, Head, Kind, Reader, StoreError, StoreResult, VersionRow, Writer, compress, decompress, hash_bytes,
+};
+use crate::migrate;
+
+/// Schema migrations, applied in order at start, each in the transaction
+/// that also records it in `PRAGMA user_version`.
+const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, migrate::schema_2];
+
+/// Reader connections kept open at most.
+const READERS: usize = 8;
+
+fn schema_1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE versions (
+            graph_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            saved_at TEXT NOT NULL,
+            user TEXT NOT NULL,
+            source TEXT NOT NULL,
+            reason TEXT,
+            run_id TEXT,
+            idempotency_key TEXT,
+            graph_json TEXT,
+            audit_json TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            PRIMARY KEY (graph_id, version)
+        ) WITHOUT ROWID;
+        CREATE UNIQUE INDEX versions_idempotency ON versions (graph_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE TABLE version_nodes (
+            graph_id TEXT NOT NULL,
+            node_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            PRIMARY KEY (graph_id, node_id, version)
+        ) WITHOUT ROWID;",
+    )
+}
+
+/// The DDL of the delta schema (migration 2), also used by its tests.
+pub const SCHEMA_2: &str = "
+    ALTER TABLE versions ADD COLUMN scheme INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE versions ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE graphs (
+        gid INTEGER PRIMARY KEY,
+        graph_id TEXT NOT NULL UNIQUE,
+        head_version INTEGER NOT NULL,
+        head_hash TEXT NOT NULL,
+        title TEXT,
+        nodes INTEGER NOT NULL,
+        saved_at TEXT NOT NULL,
+        saved_by TEXT NOT NULL,
+        swept_rows INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE entities (
+        gid INTEGER NOT NULL,
+        kind INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        dup INTEGER NOT NULL,
+        from_version INTEGER NOT NULL,
+        to_version INTEGER,
+        ord INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (gid, kind, key, dup, from_version)
+    );
+    CREATE INDEX entities_live ON entities (gid, kind, ord) WHERE to_version IS NULL;
+    CREATE INDEX entities_from ON entities (gid, from_version);
+    CREATE INDEX entities_to ON entities (gid, to_version) WHERE to_version IS NOT NULL;
+    CREATE INDEX entities_src ON entities (gid, coalesce(json_extract(body, '$.source'), json_extract(body, '$.from')))
+        WHERE to_version IS NULL AND kind = 3;
+    CREATE INDEX entities_dst ON entities (gid, coalesce(json_extract(body, '$.target'), json_extract(body, '$.to')))
+        WHERE to_version IS NULL AND kind = 3;
+    CREATE TABLE blobs (
+        gid INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (gid, hash)
+    );
+    CREATE TABLE pruned_leaves (
+        graph_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        leaf TEXT NOT NULL
+    );
+    CREATE INDEX pruned_leaves_version ON pruned_leaves (graph_id, version);";
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        match e.sqlite_error_code() {
+            // Still locked after the busy timeout: worth retrying later.
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Failed(e.to_string()),
+        }
+    }
+}
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    /// The file, for opening readers (`None`: in memory, where the writer
+    /// connection is the only view of the database).
+    path: Option<PathBuf>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let conn = Connection::open(path)?;
+        // Blobs of a few KB pack better into 16 KB pages than into 4 KB ones
+        // (a new file only: an existing one keeps its page size).
+        conn.pragma_update(None, "page_size", 16384)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // WAL with synchronous=FULL: an acknowledged save survives a crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        SqliteStore::init(conn, Some(path.to_owned()))
+    }
+
+    pub fn open_in_memory() -> StoreResult<SqliteStore> {
+        SqliteStore::init(Connection::open_in_memory()?, None)
+    }
+
+    fn init(mut conn: Connection, path: Option<PathBuf>) -> StoreResult<SqliteStore> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Reading a 100,000-node graph touches many pages; a bigger page
+        // cache (32 MB) keeps the hot ones in memory.
+        conn.pragma_update(None, "cache_size", -32_000)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let applied: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (i, migration) in (1i64..).zip(MIGRATIONS).skip(applied.max(0) as usize) {
+            migration(&tx)?;
+            tx.pragma_update(None, "user_version", i)?;
+        }
+        tx.commit()?;
+        Ok(SqliteStore { writer: Mutex::new(conn), path, readers: Mutex::new(Vec::new()) })
+    }
+
+    pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut dyn Writer) -> Result<T, E>) -> Result<T, E> {
+        let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
+        let out = f(&mut SqliteConn(&tx))?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut dyn Reader) -> Result<T, E>) -> Result<T, E> {
+        let Some(path) = &self.path else {
+            let conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            return f(&mut SqliteConn(&conn));
+        };
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                    .map_err(StoreError::from)?;
+                conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(StoreError::from)?;
+                conn.pragma_update(None, "cache_size", -16_000).map_err(StoreError::from)?;
+                conn
+            }
+        };
+        // One read transaction: every query sees the same committed state.
+        let out = {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(StoreError::from)?;
+            let out = f(&mut SqliteConn(&tx));
+            tx.finish().map_err(StoreError::from)?;
+            out
+        };
+        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if readers.len() < READERS {
+            readers.push(conn);
+        }
+        out
+    }
+}
+
+/// A connection (or transaction) as the store's traits (also for tools and
+/// tests that open the file themselves).
+pub struct SqliteConn<'a>(pub &'a Connection);
+
+const ENTITY_COLUMNS: &str = "kind, key, dup, from_version, to_version, ord, body";
+
+fn entity(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntityRow> {
+    let kind: i64 = r.get(0)?;
+    Ok(EntityRow {
+        kind: Kind::from_i64(kind).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, kind))?,
+        key: r.get(1)?,
+        dup: r.get(2)?,
+        from_version: r.get(3)?,
+        to_version: r.get(4)?,
+        ord: r.get(5)?,
+        body: r.get(6)?,
+    })
+}
+
+const VERSION_COLUMNS: &str =
+    "graph_id, version, saved_at, user, source, reason, run_id, idempotency_key, graph_json, audit_json, prev_hash, hash, scheme, pruned";
+const VERSION_COLUMNS_NO_GRAPH: &str =
+    "graph_id, version, saved_at, user, source, reason, run_id, idempotency_key, NULL, audit_json, prev_hash, hash, scheme, pruned";
+
+fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
+    Ok(VersionRow {
+        graph_id: r.get(0)?,
+        version: r.get(1)?,
+        saved_at: r.get(2)?,
+        user: r.get(3)?,
+        source: r.get(4)?,
+        reason: r.get(5)?,
+        run_id: r.get(6)?,
+        idempotency_key: r.get(7)?,
+        graph_json: r.get(8)?,
+        audit_json: r.get(9)?,
+        prev_hash: r.get(10)?,
+        hash: r.get(11)?,
+        scheme: r.get(12)?,
+        pruned: r.get(13)?,
+    })
+}
+
+fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<GraphSummary> {
+    Ok(GraphSummary {
+        graph_id: r.get(0)?,
+        version: r.get(1)?,
+        title: r.get(2)?,
+        nodes: r.get(3)?,
+        saved_at: r.get(4)?,
+        saved_by: r.get(5)?,
+    })
+}
+
+impl SqliteConn<'_> {
+    fn rows(&self, sql: &str, args: impl rusqlite::Params) -> StoreResult<Vec<EntityRow>> {
+        Ok(self.0.prepare_cached(sql)?.query_map(args, entity)?.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn versions(&self, sql: &str, args: impl rusqlite::Params) -> StoreResult<Vec<VersionRow>> {
+        Ok(self.0.prepare_cached(sql)?.query_map(args, version_row)?.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+impl Reader for SqliteConn<'_> {
+    fn head(&mut self, graph_id: &str) -> StoreResult<Option<Head>> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT gid, head_version, head_hash, nodes FROM graphs WHERE graph_id = ?1")?
+            .query_row([graph_id], |r| Ok(Head { gid: r.get(0)?, version: r.get(1)?, hash: r.get(2)?, nodes: r.get(3)? }))
+            .optional()?)
+    }
+
+    fn graphs(&mut self) -> StoreResult<Vec<GraphSummary>> {
+        let mut stmt = self.0.prepare("SELECT graph_id, head_version, title, nodes, saved_at, saved_by FROM graphs ORDER BY graph_id")?;
+        Ok(stmt.query_map([], summary)?.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn rows_at(&mut self, gid: i64, version: Option<i64>) -> StoreResult<Vec<EntityRow>> {
+        match version {
+            None => self.rows(
+                &format!(
+                    "SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_live WHERE gid = ?1 AND to_version IS NULL ORDER BY kind, ord"
+                ),
+                [gid],
+            ),
+            Some(v) => {
+                let mut rows = self.rows(
+                    &format!(
+                        "SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_from
+                         WHERE gid = ?1 AND from_version <= ?2 AND (to_version IS NULL OR to_version > ?2)"
+                    ),
+                    params![gid, v],
+                )?;
+                rows.sort_unstable_by_key(|r| (r.kind, r.ord));
+                Ok(rows)
+            }
+        }
+    }
+
+    fn live(&mut self, gid: i64, kind: Kind, key: &str) -> StoreResult<Vec<EntityRow>> {
+        // Sorted here, not by the query: `ORDER BY ord` would make SQLite walk
+        // the index of every current part (by position) instead of the key.
+        let mut rows = self.rows(
+            &format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1 AND kind = ?2 AND key = ?3 AND to_version IS NULL"),
+            params![gid, kind as i64, key],
+        )?;
+        rows.sort_unstable_by_key(|r| r.ord);
+        Ok(rows)
+    }
+
+    fn edges_at(&mut self, gid: i64, node: &str) -> StoreResult<Vec<String>> {
+        // The ends are indexed straight from the stored bodies, where they are
+        // always inline (see `entity`).
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT key FROM entities INDEXED BY entities_src WHERE gid = ?1 AND kind = 3 AND to_version IS NULL
+                   AND coalesce(json_extract(body, '$.source'), json_extract(body, '$.from')) = ?2
+                 UNION ALL SELECT key FROM entities INDEXED BY entities_dst WHERE gid = ?1 AND kind = 3 AND to_version IS NULL
+                   AND coalesce(json_extract(body, '$.target'), json_extract(body, '$.to')) = ?2",
+            )?
+            .query_map(params![gid, node], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn max_ord(&mut self, gid: i64, kind: Kind) -> StoreResult<Option<i64>> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT MAX(ord) FROM entities INDEXED BY entities_live WHERE gid = ?1 AND kind = ?2 AND to_version IS NULL")?
+            .query_row(params![gid, kind as i64], |r| r.get(0))?)
+    }
+
+    fn max_dup(&mut self, gid: i64, key: &str) -> StoreResult<Option<i64>> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT MAX(dup) FROM entities WHERE gid = ?1 AND kind = 3 AND key = ?2 AND to_version IS NULL")?
+            .query_row(params![gid, key], |r| r.get(0))?)
+    }
+
+    fn rows_changed_by(&mut self, gid: i64, version: i64) -> StoreResult<(Vec<EntityRow>, Vec<EntityRow>)> {
+        let opened = self.rows(
+            &format!("SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_from WHERE gid = ?1 AND from_version = ?2"),
+            params![gid, version],
+        )?;
+        let closed = self.rows(
+            &format!("SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_to WHERE gid = ?1 AND to_version = ?2"),
+            params![gid, version],
+        )?;
+        Ok((opened, closed))
+    }
+
+    fn rows_ended_by(&mut self, gid: i64, version: i64) -> StoreResult<Vec<EntityRow>> {
+        self.rows(
+            &format!("SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_to WHERE gid = ?1 AND to_version IS NOT NULL AND to_version <= ?2"),
+            params![gid, version],
+        )
+    }
+
+    fn all_rows(&mut self, gid: i64) -> StoreResult<Vec<EntityRow>> {
+        self.rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1"), [gid])
+    }
+
+    fn stored_ends(&mut self, _gid: i64) -> StoreResult<crate::chain::StoredEnds> {
+        // Indexed from the bodies: nothing kept beside them.
+        Ok(HashMap::new())
+    }
+
+    fn blob(&mut self, gid: i64, hash: &str) -> StoreResult<Option<String>> {
+        let data: Option<Vec<u8>> = self
+            .0
+            .prepare_cached("SELECT data FROM blobs WHERE gid = ?1 AND hash = ?2")?
+            .query_row(params![gid, hash_bytes(hash)], |r| r.get(0))
+            .optional()?;
+        Ok(data.as_deref().and_then(decompress))
+    }
+
+    fn blob_hashes(&mut self, gid: i64) -> StoreResult<Vec<String>> {
+        let mut stmt = self.0.prepare("SELECT hash FROM blobs WHERE gid = ?1")?;
+        Ok(stmt.query_map([gid], |r| r.get::<_, Vec<u8>>(0).map(|b| crate::entity::hex(&b)))?.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn version(&mut self, graph_id: &str, version: i64) -> StoreResult<Option<VersionRow>> {
+        Ok(self
+            .0
+            .prepare_cached(&format!("SELECT {VERSION_COLUMNS} FROM versions WHERE graph_id = ?1 AND version = ?2"))?
+            .query_row(params![graph_id, version], version_row)
+            .optional()?)
+    }
+
+    fn by_idempotency_key(&mut self, graph_id: &str, key: &str) -> StoreResult<Option<i64>> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT version FROM versions WHERE graph_id = ?1 AND idempotency_key = ?2")?
+            .query_row(params![graph_id, key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn all_versions(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>> {
+        self.versions(&format!("SELECT {VERSION_COLUMNS} FROM versions WHERE graph_id = ?1 ORDER BY version"), [graph_id])
+    }
+
+    fn history(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>> {
+        self.versions(&format!("SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE graph_id = ?1 ORDER BY version DESC"), [graph_id])
+    }
+
+    fn audit(&mut self, graph_id: &str, gid: Option<i64>, filter: &AuditFilter) -> StoreResult<(i64, Vec<VersionRow>)> {
+        let condition = "graph_id = ?1
+            AND (?2 IS NULL OR version IN (
+                SELECT from_version FROM entities WHERE gid = ?7 AND kind = 2 AND key = ?2
+                UNION SELECT to_version FROM entities WHERE gid = ?7 AND kind = 2 AND key = ?2 AND to_version IS NOT NULL
+                UNION SELECT version FROM version_nodes n WHERE n.graph_id = ?1 AND n.node_id = ?2))
+            AND (?3 IS NULL OR user = ?3)
+            AND (?4 IS NULL OR run_id = ?4)";
+        let args = params![graph_id, filter.node_id, filter.user, filter.run_id, filter.limit, filter.offset, gid];
+        // Both statements take all seven parameters: SQLite counts them up to
+        // the highest index used (?7), so the count binds ?5 and ?6 unused.
+        let total = self.0.query_row(&format!("SELECT COUNT(*) FROM versions WHERE {condition}"), args, |r| r.get(0))?;
+        let rows = self.versions(
+            &format!("SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE {condition} ORDER BY version DESC LIMIT ?5 OFFSET ?6"),
+            args,
+        )?;
+        Ok((total, rows))
+    }
+
+    fn pruned_leaves(&mut self, graph_id: &str) -> StoreResult<HashMap<i64, Vec<String>>> {
+        let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut stmt = self.0.prepare_cached("SELECT version, leaf FROM pruned_leaves WHERE graph_id = ?1")?;
+        for row in stmt.query_map([graph_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+            let (version, leaf) = row?;
+            out.entry(version).or_default().push(leaf);
+        }
+        Ok(out)
+    }
+
+    fn sweep_counters(&mut self, gid: i64) -> StoreResult<(i64, i64)> {
+        Ok(self.0.query_row("SELECT swept_rows, nodes FROM graphs WHERE gid = ?1", [gid], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    }
+}
+
+impl Writer for SqliteConn<'_> {
+    fn lock_graph(&mut self, _graph_id: &str) -> StoreResult<()> {
+        // BEGIN IMMEDIATE: this transaction is the only writer.
+        Ok(())
+    }
+
+    fn insert_graph(&mut self, graph_id: &str, s: &GraphSummary, hash: &str) -> StoreResult<i64> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO graphs (graph_id, head_version, head_hash, title, nodes, saved_at, saved_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![graph_id, s.version, hash, s.title, s.nodes, s.saved_at, s.saved_by])?;
+        Ok(self.0.last_insert_rowid())
+    }
+
+    fn update_graph(&mut self, gid: i64, s: &GraphSummary, hash: &str) -> StoreResult<()> {
+        self.0
+            .prepare_cached(
+                "UPDATE graphs SET head_version = ?2, head_hash = ?3, title = ?4, nodes = ?5, saved_at = ?6, saved_by = ?7 WHERE gid = ?1",
+            )?
+            .execute(params![gid, s.version, hash, s.title, s.nodes, s.saved_at, s.saved_by])?;
+        Ok(())
+    }
+
+    fn set_swept_rows(&mut self, gid: i64, rows: i64) -> StoreResult<()> {
+        self.0.execute("UPDATE graphs SET swept_rows = ?2 WHERE gid = ?1", params![gid, rows])?;
+        Ok(())
+    }
+
+    fn insert_entity(&mut self, gid: i64, row: &EntityRow) -> StoreResult<()> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO entities (gid, kind, key, dup, from_version, to_version, ord, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![gid, row.kind as i64, row.key, row.dup, row.from_version, row.to_version, row.ord, row.body])?;
+        Ok(())
+    }
+
+    fn close_entity(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64) -> StoreResult<bool> {
+        let n = self
+            .0
+            .prepare_cached(
+                "UPDATE entities SET to_version = ?5 WHERE gid = ?1 AND kind = ?2 AND key = ?3 AND dup = ?4 AND to_version IS NULL",
+            )?
+            .execute(params![gid, kind as i64, key, dup, version])?;
+        Ok(n == 1)
+    }
+
+    fn delete_entity(&mut self, gid: i64, row: &EntityRow) -> StoreResult<()> {
+        self.0
+            .prepare_cached("DELETE FROM entities WHERE gid = ?1 AND kind = ?2 AND key = ?3 AND dup = ?4 AND from_version = ?5")?
+            .execute(params![gid, row.kind as i64, row.key, row.dup, row.from_version])?;
+        Ok(())
+    }
+
+    fn insert_blob(&mut self, gid: i64, hash: &str, text: &str) -> StoreResult<()> {
+        self.0.prepare_cached("INSERT OR IGNORE INTO blobs (gid, hash, data) VALUES (?1, ?2, ?3)")?.execute(params![
+            gid,
+            hash_bytes(hash),
+            compress(text)
+        ])?;
+        Ok(())
+    }
+
+    fn delete_blob(&mut self, gid: i64, hash: &str) -> StoreResult<()> {
+        self.0.prepare_cached("DELETE FROM blobs WHERE gid = ?1 AND hash = ?2")?.execute(params![gid, hash_bytes(hash)])?;
+        Ok(())
+    }
+
+    fn insert_version(&mut self, v: &VersionRow) -> StoreResult<()> {
+        self.0
+            .prepare_cached(&format!(
+                "INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            ))?
+            .execute(params![
+                v.graph_id,
+                v.version,
+                v.saved_at,
+                v.user,
+                v.source,
+                v.reason,
+                v.run_id,
+                v.idempotency_key,
+                v.graph_json,
+                v.audit_json,
+                v.prev_hash,
+                v.hash,
+                v.scheme,
+                v.pruned
+            ])?;
+        Ok(())
+    }
+
+    fn mark_pruned(&mut self, graph_id: &str, cutoff: i64) -> StoreResult<()> {
+        self.0
+            .prepare_cached("UPDATE versions SET pruned = 1, graph_json = NULL WHERE graph_id = ?1 AND version <= ?2 AND pruned = 0")?
+            .execute(params![graph_id, cutoff])?;
+        Ok(())
+    }
+
+    fn insert_pruned_leaf(&mut self, graph_id: &str, version: i64, leaf: &str) -> StoreResult<()> {
+        self.0
+            .prepare_cached("INSERT INTO pruned_leaves (graph_id, version, leaf) VALUES (?1, ?2, ?3)")?
+            .execute(params![graph_id, version, leaf])?;
+        Ok(())
+    }
+}
