@@ -11,14 +11,19 @@ const BIN = process.env.KG_SERVER_BIN || path.join(repo, 'target', 'debug', 'kg-
 const TOKENS = { ann: 'ann-token-0001', bob: 'bob-token-0002' };
 const USERS = { ann: 'ann@example.com', bob: 'bob@example.com' };
 
-/** Starts the server; `stop()` kills it, `restart()` starts it again on the same port and file.
- *  `options.db`: an existing database file to use (default a fresh one). */
+/** The database the tests run on: `sqlite` (default) or `postgres` (KG_TEST_DB). */
+const BACKEND = process.env.KG_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
+
+/** Starts the server; `stop()` kills it, `restart()` starts it again on the same port and database.
+ *  `options.db`: an existing database (a SQLite file or a PostgreSQL URL) to use; by default a
+ *  fresh one on `options.backend` (default KG_TEST_DB, else SQLite). */
 async function startServer(extraArgs = [], options = {}) {
   if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: cargo build -p kg-approval-server`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-server-'));
-  const db = options.db || path.join(dir, 'history.sqlite');
+  const backend = options.backend || BACKEND;
+  const db = options.db || (backend === 'postgres' ? require('./postgres').postgresDatabase() : path.join(dir, 'history.sqlite'));
   const tokens = Object.entries(TOKENS).flatMap(([who, token]) => ['--token', `${token}=${USERS[who]}`]);
-  const server = { db, dir, url: null, child: null };
+  const server = { db, dir, url: null, child: null, backend: db.startsWith('postgres') ? 'postgres' : 'sqlite' };
 
   const launch = (addr) =>
     new Promise((resolve, reject) => {
@@ -81,4 +86,4 @@ async function startServer(extraArgs = [], options = {}) {
   return server;
 }
 
-module.exports = { startServer, TOKENS, USERS };
+module.exports = { startServer, TOKENS, USERS, BACKEND };

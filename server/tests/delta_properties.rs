@@ -1,7 +1,7 @@
 //! The server arrives at exactly the graph approve() produced, for generated
 //! graphs, proposals and decisions (proptest): each approval goes to the
 //! store as a delta, and the version read back equals the session's graph
-//! byte for byte; the chain verifies.
+//! byte for byte; the chain verifies. On SQLite and on PostgreSQL.
 
 use std::collections::HashSet;
 
@@ -11,10 +11,27 @@ use kg_approval_server::save::{SaveBody, save};
 use kg_approval_server::write::SaveContext;
 use kg_approval_server::{Store, read};
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
 
-const ID: &str = "9b2c4d6e-8f1a-4b3c-9d5e-7f8a9b0c1d2e";
+mod support;
+
 const USER: &str = "ann@example.com";
+
+/// One PostgreSQL store for all cases (each case on a graph of its own),
+/// with the runtime its driver needs.
+fn postgres() -> &'static (tokio::runtime::Runtime, Store) {
+    static PG: std::sync::OnceLock<(tokio::runtime::Runtime, Store)> = std::sync::OnceLock::new();
+    PG.get_or_init(|| {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let url = rt.block_on(support::postgres_database());
+        let store = {
+            let _inside = rt.enter();
+            Store::open(&url).unwrap()
+        };
+        (rt, store)
+    })
+}
 
 fn text() -> impl Strategy<Value = String> {
     const PIECES: [&str; 9] = ["a", " ", "\n", "é", "日本", "👩\u{200d}👩\u{200d}👧", "word ", "<p>", "\u{1}"];
@@ -102,40 +119,58 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 60, ..ProptestConfig::default() })]
 
     #[test]
-    fn every_version_saved_as_a_delta_reads_back_as_approve_made_it((graph, proposals, rejects) in scenario()) {
-        let store = Store::open_in_memory().unwrap();
-        let ctx = || SaveContext { user: USER, idempotency_key: None, now: Timestamp::parse("2026-02-04T14:30:45.123Z").unwrap(), keep_versions: None };
-        save(&store, SaveBody::parse(json!({"id": ID, "graphData": graph}).to_string().as_bytes()).unwrap(), ctx()).unwrap();
-        let (text, mut hash) = store.read(|c| read::graph_text(c, ID, None)).unwrap();
-        let mut session = ApprovalSession::new(Graph::from_json(&text).unwrap(), Some(ID.into()));
-        let who = Approver::new(USER, Timestamp::parse("2026-02-04T14:30:45.123Z").unwrap()).unwrap();
-        let mut version = 1;
-        let mut decisions = rejects.iter().cycle();
-        for proposal in proposals {
-            // A proposal may name what an earlier one removed: then it is refused, as a reviewer would see.
-            let Ok(review) = session.propose(&Proposal::from_value(proposal).unwrap(), Provenance::default()) else { continue };
-            let ids: Vec<String> = review.changes.iter().map(|c| c.id.clone()).collect();
-            for id in ids {
-                if *decisions.next().unwrap_or(&false) {
-                    let _ = session.reject(&id);
-                }
-            }
-            let approved = session.approve(&who, None).unwrap();
-            if !approved.queued {
-                continue;
-            }
-            let mut body = serde_json::to_value(&approved.applied.delta).unwrap();
-            body["graphId"] = json!(ID);
-            body["expectedVersion"] = json!(version);
-            body["expectedHash"] = json!(hash);
-            let saved = save_delta(&store, PatchBody::parse(body.to_string().as_bytes()).unwrap(), ctx()).unwrap();
-            version = saved.version;
-            hash = saved.hash;
-            session.mark_saved(&approved.audit.approval_id, json!(version)).unwrap();
-            let (stored, _) = store.read(|c| read::graph_text(c, ID, None)).unwrap();
-            prop_assert_eq!(stored, session.graph().to_json());
-        }
-        let verification = store.read(|c| read::verify(c, ID)).unwrap();
-        prop_assert!(verification.ok, "{:?}", verification);
+    fn on_sqlite_every_version_saved_as_a_delta_reads_back_as_approve_made_it((graph, proposals, rejects) in scenario()) {
+        replay(&Store::open_in_memory().unwrap(), graph, proposals, rejects)?;
     }
+
+    #[test]
+    fn on_postgres_every_version_saved_as_a_delta_reads_back_as_approve_made_it((graph, proposals, rejects) in scenario()) {
+        let (rt, store) = postgres();
+        let _inside = rt.enter();
+        replay(store, graph, proposals, rejects)?;
+    }
+}
+
+fn replay(store: &Store, graph: Value, proposals: Vec<Value>, rejects: Vec<bool>) -> Result<(), TestCaseError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let id = id.as_str();
+    let ctx = || SaveContext {
+        user: USER,
+        idempotency_key: None,
+        now: Timestamp::parse("2026-02-04T14:30:45.123Z").unwrap(),
+        keep_versions: None,
+    };
+    save(store, SaveBody::parse(json!({"id": id, "graphData": graph}).to_string().as_bytes()).unwrap(), ctx()).unwrap();
+    let (text, mut hash) = store.read(|c| read::graph_text(c, id, None)).unwrap();
+    let mut session = ApprovalSession::new(Graph::from_json(&text).unwrap(), Some(id.into()));
+    let who = Approver::new(USER, Timestamp::parse("2026-02-04T14:30:45.123Z").unwrap()).unwrap();
+    let mut version = 1;
+    let mut decisions = rejects.iter().cycle();
+    for proposal in proposals {
+        // A proposal may name what an earlier one removed: then it is refused, as a reviewer would see.
+        let Ok(review) = session.propose(&Proposal::from_value(proposal).unwrap(), Provenance::default()) else { continue };
+        let ids: Vec<String> = review.changes.iter().map(|c| c.id.clone()).collect();
+        for id in ids {
+            if *decisions.next().unwrap_or(&false) {
+                let _ = session.reject(&id);
+            }
+        }
+        let approved = session.approve(&who, None).unwrap();
+        if !approved.queued {
+            continue;
+        }
+        let mut body = serde_json::to_value(&approved.applied.delta).unwrap();
+        body["graphId"] = json!(id);
+        body["expectedVersion"] = json!(version);
+        body["expectedHash"] = json!(hash);
+        let saved = save_delta(store, PatchBody::parse(body.to_string().as_bytes()).unwrap(), ctx()).unwrap();
+        version = saved.version;
+        hash = saved.hash;
+        session.mark_saved(&approved.audit.approval_id, json!(version)).unwrap();
+        let (stored, _) = store.read(|c| read::graph_text(c, id, None)).unwrap();
+        prop_assert_eq!(stored, session.graph().to_json());
+    }
+    let verification = store.read(|c| read::verify(c, id)).unwrap();
+    prop_assert!(verification.ok, "{:?}", verification);
+    Ok(())
 }

@@ -1,0 +1,157 @@
+//! Several server processes on one PostgreSQL database, as two stores (two
+//! connection pools) on one database, and a database that goes away and
+//! comes back.
+
+use std::sync::Arc;
+
+use kg_approval::Timestamp;
+use kg_approval_server::error::ApiError;
+use kg_approval_server::save::{SaveBody, save};
+use kg_approval_server::write::SaveContext;
+use kg_approval_server::{Store, read};
+use serde_json::json;
+
+mod support;
+
+const ID: &str = "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+
+fn body(version: Option<i64>, label: &str, override_version: bool, key: Option<&str>) -> SaveBody {
+    let graph = json!({"metadata": {"title": "T", "version": version}, "nodes": [{"id": "a", "label": label}], "edges": []});
+    let mut body = json!({"id": ID, "graphData": graph, "override": override_version});
+    if let Some(key) = key {
+        body["audit"] = json!({"approvalId": key});
+    }
+    SaveBody::parse(body.to_string().as_bytes()).unwrap()
+}
+
+fn ctx() -> SaveContext<'static> {
+    SaveContext { user: "ann@example.com", idempotency_key: None, now: Timestamp::now(), keep_versions: None }
+}
+
+async fn two_stores() -> (Arc<Store>, Arc<Store>) {
+    let url = support::postgres_database().await;
+    let (a, b) = (url.clone(), url);
+    let a = tokio::task::spawn_blocking(move || Store::open(&a)).await.unwrap().unwrap();
+    let b = tokio::task::spawn_blocking(move || Store::open(&b)).await.unwrap().unwrap();
+    (Arc::new(a), Arc::new(b))
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_processes_on_one_database_keep_versions_unique_and_contiguous() {
+    let (a, b) = two_stores().await;
+    // A new graph created by both at once: one version 1, one refusal.
+    let racers: Vec<_> =
+        [a.clone(), b.clone()].into_iter().map(|s| blocking(move || save(&s, body(None, "first", false, None), ctx()))).collect();
+    let mut created = Vec::new();
+    for r in racers {
+        created.push(r.await);
+    }
+    assert_eq!(created.iter().filter(|r| r.as_ref().is_ok_and(|s| s.version == 1)).count(), 1);
+    assert!(created.iter().any(|r| matches!(r, Err(ApiError::Conflict { current_version: 1, .. }))));
+
+    // 16 writers on one base version, half through each store: one wins.
+    let racers: Vec<_> = (0..16)
+        .map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            blocking(move || save(&store, body(Some(1), &format!("racer {i}"), false, None), ctx()))
+        })
+        .collect();
+    let mut won = 0;
+    for r in racers {
+        match r.await {
+            Ok(saved) => {
+                assert_eq!(saved.version, 2);
+                won += 1;
+            }
+            Err(ApiError::Conflict { current_version: 2, .. }) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+
+    // 16 writers with override: versions 3..=18, each once.
+    let writers: Vec<_> = (0..16)
+        .map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            blocking(move || save(&store, body(None, &format!("w{i}"), true, None), ctx()).unwrap().version)
+        })
+        .collect();
+    let mut versions = Vec::new();
+    for w in writers {
+        versions.push(w.await);
+    }
+    versions.sort();
+    assert_eq!(versions, (3..=18).collect::<Vec<_>>());
+
+    // A retry that lands on the other process gets the first answer.
+    let first = blocking({
+        let a = a.clone();
+        move || save(&a, body(Some(18), "once", false, Some("approval-x")), ctx()).unwrap()
+    })
+    .await;
+    let again = blocking({
+        let b = b.clone();
+        move || save(&b, body(Some(18), "once", false, Some("approval-x")), ctx()).unwrap()
+    })
+    .await;
+    assert_eq!((again.version, again.replayed, again.hash.clone()), (first.version, true, first.hash.clone()));
+
+    // Each sees the other's newest version at once, and the chain verifies.
+    let (text, hash) = blocking(move || b.read(|db| read::graph_text(db, ID, None)).unwrap()).await;
+    assert_eq!(hash, first.hash);
+    assert!(text.contains("\"once\""));
+    assert!(blocking(move || a.read(|db| read::verify(db, ID)).unwrap()).await.ok);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_that_goes_away_is_a_503_and_the_server_recovers_by_itself() {
+    // A cluster of its own, to restart.
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg.sh");
+    let out = std::process::Command::new("bash").arg(&script).args(["start", "--owner", &std::process::id().to_string()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = String::from_utf8(out.stdout).unwrap();
+    let (url, dir) = (out.lines().next().unwrap().to_owned(), out.lines().nth(1).unwrap().to_owned());
+    let store = Arc::new(blocking(move || Store::open(&url).unwrap()).await);
+    let saved = blocking({
+        let s = store.clone();
+        move || save(&s, body(None, "before", false, None), ctx()).unwrap()
+    })
+    .await;
+    assert_eq!(saved.version, 1);
+
+    // The database stops abruptly and stays down for two seconds.
+    let restart = std::thread::spawn({
+        let (script, dir) = (script.clone(), dir.clone());
+        move || std::process::Command::new("bash").arg(script).args(["restart", &dir, "2"]).status().unwrap()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let during = blocking({
+        let s = store.clone();
+        move || save(&s, body(Some(1), "during", false, None), ctx())
+    })
+    .await;
+    assert!(matches!(during, Err(ApiError::Unavailable(_))), "{during:?}");
+    let read_during = blocking({
+        let s = store.clone();
+        move || s.read(|db| read::graph_text(db, ID, None))
+    })
+    .await;
+    assert!(matches!(read_during, Err(ApiError::Unavailable(_))), "{read_during:?}");
+    assert!(restart.join().unwrap().success());
+
+    // Back: the same store works again, and nothing acknowledged was lost.
+    let after = blocking({
+        let s = store.clone();
+        move || save(&s, body(Some(1), "after", false, None), ctx())
+    })
+    .await
+    .expect("the pool reconnects");
+    assert_eq!(after.version, 2);
+    let (text, _) = blocking(move || store.read(|db| read::graph_text(db, ID, Some(1))).unwrap()).await;
+    assert!(text.contains("\"before\""));
+    std::process::Command::new("bash").arg(script).args(["stop", &dir]).status().unwrap();
+}
