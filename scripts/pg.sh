@@ -25,7 +25,7 @@ case "${1:-}" in
     if [ "${2:-}" = "--owner" ]; then owner=$3; fi
     dir=$(mktemp -d /tmp/kg-pg-XXXXXX)
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
     as_owner "$bin/initdb" -D "$dir/data" -A trust -U kg -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
     # fsync stays on: the tests kill servers and restart the database, and
     # what was acknowledged must survive that.

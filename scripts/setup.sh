@@ -45,6 +45,13 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && apt-get install -y -qq chromium
 fi
 
+# A real PostgreSQL for the second storage backend's tests (scripts/pg.sh
+# starts a throwaway cluster; initdb and pg_ctl come from here).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${PG_BIN:-}" ]; then
+  step "apt-get install postgresql"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+fi
+
 # npm ci (the root's dev tools, and the www/ app) only when a lockfile
 # changed since the last install.
 for dir in . www; do

@@ -7,6 +7,14 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 bash scripts/setup.sh
 
+# One throwaway PostgreSQL cluster for every test that needs one; it stops
+# by itself when this script ends, however it ends.
+echo "== start a PostgreSQL cluster for the tests (scripts/pg.sh)"
+{ read -r KG_TEST_POSTGRES; read -r KG_TEST_PG_DIR; } < <(bash scripts/pg.sh start --owner $$)
+[ -n "${KG_TEST_POSTGRES:-}" ] || { echo "could not start PostgreSQL" >&2; exit 1; }
+export KG_TEST_POSTGRES KG_TEST_PG_DIR
+echo "$KG_TEST_POSTGRES"
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 
@@ -24,5 +32,9 @@ cargo build -p kg-approval-server
 echo "== benchmark harness, smoke run (tiny inputs; the figures come from npm run bench)"
 node bench/run.js --smoke > /dev/null
 
-echo "== node --test pkg-tests/"
+echo "== node --test pkg-tests/ (server on SQLite; postgres.test.js: three processes on PostgreSQL)"
 node --test pkg-tests/
+
+echo "== the server's package tests again with the server on PostgreSQL"
+KG_TEST_DB=postgres node --test pkg-tests/history-client.test.js pkg-tests/delta.test.js \
+  pkg-tests/faults.test.js pkg-tests/load.test.js pkg-tests/crash.test.js
