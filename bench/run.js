@@ -217,12 +217,17 @@ function print(size, server, storage) {
   }
   console.log(`\nwasm: ${JSON.stringify(size)}`);
   if (server) {
-    console.log('\nhistory server (50 KB graph, one-label approvals, loopback):');
-    for (const s of server.levels) {
-      const cpu = s.serverCpuMs ? `; CPU per save: server ${fmt(s.serverCpuMs)} ms, load generator ${fmt(s.clientCpuMs)} ms` : '';
-      console.log(`  ${String(s.clients).padStart(2)} clients, ${s.via}: ${s.savesPerSecond.toFixed(0)} saves/s, p50 ${fmt(s.p50)} ms, p99 ${fmt(s.p99)} ms, ${Math.round(s.bodyBytes)} bytes per request (${s.saves} saves${cpu})`);
+    console.log(`\nhistory server (${Math.round(server.graphBytes / 1024)} KB graph, one-label approvals, loopback):`);
+    for (const setup of server.setups) {
+      console.log(`  ${setup.name}:`);
+      for (const s of setup.levels) {
+        const db = s.databaseCpuMs === null ? '' : `, database ${fmt(s.databaseCpuMs)} ms`;
+        console.log(`    ${String(s.clients).padStart(2)} clients, ${s.via}: ${s.savesPerSecond.toFixed(0)} saves/s, p50 ${fmt(s.p50)} ms, p99 ${fmt(s.p99)} ms, ${Math.round(s.bodyBytes)} bytes per request (${s.saves} saves; CPU per save: server ${fmt(s.serverCpuMs)} ms${db}, load generator ${fmt(s.clientCpuMs)} ms)`);
+      }
+      console.log(`    direct-insert ceiling: ${Object.entries(setup.ceilings).map(([w, c]) => `${w} writers ${Math.round(c)} versions/s`).join(', ')}`);
+      const w = setup.readsWhileSaving;
+      if (w) console.log(`    a read alone ${fmt(w.aloneMs)} ms; worst of ${w.reads} reads during a ${Math.round(w.bigBytes / 1024)} KB save (${fmt(w.saveMs)} ms): ${fmt(w.worstDuringMs)} ms`);
     }
-    console.log(`  direct SQLite ceiling: ${server.ceiling.toFixed(0)} inserts/s`);
   }
   if (storage) {
     console.log('\nwhat an approval costs after review (release server, SQLite file):');

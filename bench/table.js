@@ -12,7 +12,20 @@ for (const row of r.rows) {
   last = row.workload;
 }
 const s = r.server;
-console.log(`\nHistory server, one-label approvals of a ${Math.round(s.graphBytes / 1024)} KB graph, loopback: ${s.levels.map((l) => `${l.clients} client${l.clients > 1 ? 's' : ''} as ${l.via === 'full' ? 'whole graphs' : 'deltas'} ${Math.round(l.savesPerSecond)} saves/s (p50 ${fmt(l.p50)} ms, p99 ${fmt(l.p99)} ms, ${Math.round(l.bodyBytes).toLocaleString('en')} bytes per request${l.serverCpuMs ? `, server CPU ${fmt(l.serverCpuMs)} ms/save` : ''})`).join('; ')}. Direct SQLite ceiling for the same rows: ${Math.round(s.ceiling)} versions/s.`);
+console.log(`\nHistory server, one-label approvals of a ${Math.round(s.graphBytes / 1024)} KB graph from N clients, each on its own graph, over loopback (\`bench/server.js\`); the ceiling is the same rows written straight into the store by N writers, without HTTP, parsing, checks or hashing:\n`);
+console.log('| store | clients | sent as | saves/s | ceiling (versions/s) | share of ceiling | p50 | p99 | CPU per save: server | database | load generator |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const setup of s.setups) {
+  setup.levels.forEach((l, i) => {
+    const c = setup.ceilings[l.clients];
+    const share = l.via === 'delta' && c ? `${Math.round((l.savesPerSecond / c) * 100)}%` : '—';
+    console.log(`| ${i ? '' : setup.name} | ${l.clients} | ${l.via === 'full' ? 'whole graph' : 'delta'} (${Math.round(l.bodyBytes).toLocaleString('en')} B) | ${Math.round(l.savesPerSecond)} | ${c ? Math.round(c) : '—'} | ${share} | ${fmt(l.p50)} ms | ${fmt(l.p99)} ms | ${fmt(l.serverCpuMs)} ms | ${l.databaseCpuMs === null ? 'in the server' : `${fmt(l.databaseCpuMs)} ms`} | ${fmt(l.clientCpuMs)} ms |`);
+  });
+}
+const reads = s.setups.filter((x) => x.readsWhileSaving);
+if (reads.length) {
+  console.log(`\nReads do not wait behind writes: ${reads.map((x) => { const w = x.readsWhileSaving; return `on ${x.name.split(',')[0]}, while a ${(w.bigBytes / 1048576).toFixed(1)} MB graph was being saved (${fmt(w.saveMs)} ms), the slowest of ${w.reads} reads of a small graph took ${fmt(w.worstDuringMs)} ms (${fmt(w.aloneMs)} ms alone)`; }).join('; ')}.`);
+}
 const st = r.storage;
 if (st) {
   const size = (b) => (Number.isNaN(b) || b === null ? '—' : b >= 1048576 ? `${(b / 1048576).toFixed(1)} MB` : b >= 10240 ? `${Math.round(b / 1024)} KB` : `${Math.round(b).toLocaleString('en')} B`);

@@ -32,8 +32,10 @@ case "${1:-}" in
     echo "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200" >"$dir/options"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o "$(cat "$dir/options")" start >/dev/null
     if [ -n "$owner" ]; then
-      # Stops the cluster once the owner is gone, whatever way it ended.
-      (while kill -0 "$owner" 2>/dev/null; do sleep 1; done; as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$dir") </dev/null >/dev/null 2>&1 &
+      # Stops the cluster once the owner is gone, whatever way it ended. It
+      # ignores the signals that end its owner (Ctrl-C and `timeout` signal
+      # the whole process group), so it outlives the owner to clean up.
+      (trap '' INT TERM HUP; while kill -0 "$owner" 2>/dev/null; do sleep 1; done; as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$dir") </dev/null >/dev/null 2>&1 &
     fi
     echo "postgres://kg@127.0.0.1:$port/postgres"
     echo "$dir"

@@ -3,7 +3,9 @@
 # (SQLite file kg-history.sqlite, the fixture graphs seeded under UUID ids, a
 # demo token) serving the www/ app at /, run the review-approve-save demo
 # against it, and keep serving.
-#   KG_ADDR, KG_DB, KG_TOKEN override the defaults.
+#   KG_ADDR, KG_DB, KG_TOKEN override the defaults. KG_DB is a SQLite file or
+#   a postgres:// URL; KG_DB=postgres starts a throwaway PostgreSQL cluster
+#   (scripts/pg.sh, gone when this script ends) and runs the server on it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -15,6 +17,12 @@ bash scripts/setup.sh
 bash scripts/build-pkg.sh
 (cd www && npx vite build --logLevel warn)
 cargo build --release -p kg-approval-server
+
+if [ "$db" = postgres ]; then
+  { read -r db; read -r _; } < <(bash scripts/pg.sh start --owner $$)
+  [ -n "$db" ] || { echo "could not start PostgreSQL" >&2; exit 1; }
+  echo "PostgreSQL for this run: $db"
+fi
 
 args=(--addr "$addr" --db "$db" --token "$token=demo@example.com")
 fixtures=../shared/fixtures/vegvisr

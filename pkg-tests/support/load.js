@@ -6,9 +6,9 @@
 // A client spreads over the processes it is given the way a load balancer
 // would, and when its process is gone it retries the same approval on the
 // next one (the approval id makes that safe). Afterwards `checkStored`
-// asserts: versions unique and contiguous, every acknowledged save stored as
-// acknowledged, nothing stored that was not acknowledged, every chain
-// verifying.
+// asserts: versions unique and contiguous, the head each process serves the
+// newest, every acknowledged save stored as acknowledged, nothing stored that
+// was not acknowledged, every chain verifying.
 const assert = require('node:assert/strict');
 const { randomUUID } = require('crypto');
 const { kg } = require('./kg');
@@ -164,6 +164,8 @@ async function checkStored(url, { graphs, acked, base }) {
   for (const graphId of graphs) {
     const mine = acked.filter((a) => a.graphId === graphId).sort((a, b) => a.version - b.version);
     assert.deepEqual(mine.map((a) => a.version), mine.map((_, i) => i + 1), `${graphId}: acknowledged versions are unique and contiguous`);
+    const latest = await reader.load(graphId);
+    assert.equal(latest.metadata.version, mine.length, `${graphId}: the head read back is the newest acknowledged version`);
     const history = await reader.history(graphId);
     assert.equal(history.length, mine.length, `${graphId}: nothing stored that was not acknowledged`);
     for (const a of mine.filter((m) => m.marker)) {

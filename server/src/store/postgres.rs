@@ -1,14 +1,22 @@
 //! The PostgreSQL backend: the same schema, for several server processes on
 //! one database.
 //!
-//! Driver: `tokio-postgres` with a `deadpool-postgres` pool. Both are the
-//! most used of their kind, small, and async, so a save that waits for the
-//! database holds no thread of the server's runtime. sqlx was the other
-//! candidate: it brings its own pool too, but also query macros that want a
-//! database at build time, and more to compile; nothing here needs them.
+//! Driver: `tokio-postgres` with a `deadpool-postgres` pool, chosen over
+//! sqlx (0.8, its own `PgPool`) by measurement: a save's transaction shape
+//! (advisory lock, head read, two rows ended and written, version row, head
+//! update), pool of 16, driven from `spawn_blocking` with `block_on` as here,
+//! ran at the same speed on both (774–842 vs 692–797 tx/s with one writer,
+//! 2,332–2,584 vs 2,286–2,417 with 8, 2,582–2,773 vs 2,273–2,503 with 32;
+//! CPU 0.25–0.58 vs 0.28–0.60 ms per transaction; two runs each, 2 cores),
+//! while tokio-postgres builds in 29 s instead of 50 s with 67 crates
+//! instead of 120. sqlx's compile-time checked queries, its main draw, want
+//! a database at build time, which nothing here needs.
 //! The save logic is synchronous (it runs in `spawn_blocking`, as with
 //! SQLite), so each query is driven to completion with the runtime's
-//! `block_on` from that blocking thread.
+//! `block_on` from that blocking thread. (Async save logic would cost
+//! 1.5–2× less CPU per transaction in the same measurement; it would mean two
+//! copies of the logic, one per backend, so it waits until the database,
+//! not the server, is what limits.)
 //!
 //! Concurrency: a write transaction (READ COMMITTED) first takes an advisory
 //! lock on its graph id (`pg_advisory_xact_lock`), held until it ends, so
