@@ -309,6 +309,12 @@ async fn sql_metacharacters_in_every_parameter_are_just_data(backend: Backend) {
             .save(Some(ANN), json!({"id": id, "graphData": labelled, "override": true, "audit": {"reason": bad, "runId": bad}}), key)
             .await;
         assert_eq!(status, StatusCode::OK);
+        // Stored as data and read back unchanged (a NUL included, which
+        // PostgreSQL text cannot hold as such).
+        let (_, stored) = s.get(&format!("/getknowgraph?id={id}")).await;
+        assert_eq!(stored["nodes"][0]["label"], bad);
+        let (_, audit) = s.get(&format!("/getknowgraphaudit?id={id}&limit=1")).await;
+        assert_eq!((audit["entries"][0]["reason"].as_str(), audit["entries"][0]["runId"].as_str()), (Some(bad), Some(bad)));
     }
     // Everything is still there and intact.
     let (_, history) = s.get(&format!("/getknowgraphhistory?id={id}")).await;
