@@ -25,17 +25,24 @@ if [ "$db" = postgres ]; then
 fi
 
 args=(--addr "$addr" --db "$db" --token "$token=demo@example.com")
-fixtures=../shared/fixtures/vegvisr
-[ -d "$fixtures" ] && args+=(--seed "$fixtures")
+# The fixture graphs when they are beside the repository, else a generated
+# one, so a fresh clone has a graph to review too.
+seed=../shared/fixtures/vegvisr
+if [ ! -d "$seed" ]; then
+  seed=$(mktemp -d)
+  node -e 'const { generateGraph } = require("./pkg-tests/support/generate");
+    const g = generateGraph(20, { seed: 1, infoBytes: [200, 600], htmlEvery: 0 });
+    g.metadata = { title: "Generated demo graph" };
+    require("fs").writeFileSync(process.argv[1] + "/generated-demo-graph.json", JSON.stringify(g, null, 2));' "$seed"
+fi
+args+=(--seed "$seed")
 [ -d www/dist ] && args+=(--www www/dist)
 target/release/kg-approval-server "${args[@]}" &
 server=$!
 trap 'kill $server 2>/dev/null' EXIT
 for _ in $(seq 50); do curl -sf "http://$addr/getknowgraphhistory?id=probe" >/dev/null && break; sleep 0.2; done
 
-if [ -d "$fixtures" ]; then
-  node examples/demo.js --server "http://$addr" --token "$token" --graph-title "Stine Oksvold" || true
-fi
+node examples/demo.js --server "http://$addr" --token "$token" --graph-title "Stine Oksvold" || true
 echo
 echo "Open http://$addr/ and sign in with the token $token (demo@example.com). Ctrl-C stops the server."
 wait $server
