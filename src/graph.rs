@@ -393,6 +393,24 @@ impl Graph {
         self.reindex_edges();
     }
 
+    /// Sets the `id` of each edge for which `id_of` gives one (a new `id`
+    /// field goes last, as a spread would put it); returns whether any changed.
+    pub(crate) fn set_edge_ids(&mut self, id_of: impl Fn(&Map<String, Value>) -> Option<String>) -> bool {
+        let mut changed = false;
+        for edge in &mut self.edges {
+            let Some(id) = id_of(&edge.fields) else { continue };
+            if as_text(&edge.fields, "id") != Some(id.as_str()) {
+                edge.fields.insert("id".to_owned(), Value::String(id.clone()));
+                edge.key = id;
+                changed = true;
+            }
+        }
+        if changed {
+            self.reindex_edges();
+        }
+        changed
+    }
+
     fn reindex_edges(&mut self) {
         self.edge_index.clear();
         self.adjacency.clear();

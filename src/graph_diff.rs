@@ -22,9 +22,14 @@ use crate::text_diff::TextDiffOptions;
 
 /// The differences between two graphs.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GraphDiff {
     pub changes: Vec<Change>,
     pub summary: Summary,
+    /// Metadata the service wrote by itself between the two versions (not
+    /// part of any approval; see [`crate::Service`]), apart from `changes`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub server_written: Vec<Change>,
 }
 
 /// Every difference from `before` to `after`: changed fields of nodes present
@@ -70,7 +75,7 @@ pub fn diff_graphs(before: &Graph, after: &Graph, text: Option<&TextDiffOptions>
     fields(&mut changes, Target::Metadata, "", "metadata", old_meta, new_meta, text);
 
     let summary = Summary::of(&changes);
-    GraphDiff { changes, summary }
+    GraphDiff { changes, summary, server_written: Vec::new() }
 }
 
 fn fields(

@@ -45,19 +45,20 @@ pub fn save_body(approved: &Value) -> Result<SaveRequest> {
         *meta = Value::Object(Map::new());
     }
     if let Value::Object(meta) = meta {
-        match audit.get("baseVersion") {
-            Some(version) if !version.is_null() => {
-                meta.insert("version".to_owned(), version.clone());
-            }
-            // A graph never saved before has no version to match.
-            _ => {
-                meta.shift_remove("version");
-            }
-        }
+        meta.insert("version".to_owned(), sent_version(audit.get("baseVersion")));
     }
     let idempotency_key = audit.get("approvalId").and_then(Value::as_str).map(str::to_owned);
     let body = json!({ "id": id, "graphData": graph, "override": false, "audit": audit }).to_string();
     Ok(SaveRequest { graph_id: id, idempotency_key, body })
+}
+
+/// The `metadata.version` a whole-graph save carries: the version the review
+/// was based on, or `0` for a graph that had none. The real service counts a
+/// graph without history as version 0 and compares strictly, so a missing
+/// version (`undefined !== 0`) would be a 409 on every save of a legacy
+/// graph; a new graph's version is not checked at all.
+pub fn sent_version(base_version: Option<&Value>) -> Value {
+    base_version.filter(|v| !v.is_null()).cloned().unwrap_or_else(|| json!(0))
 }
 
 /// The body of `POST /saveGraphWithHistory` from an approved graph's JSON
@@ -349,7 +350,14 @@ mod tests {
         let approved =
             json!({"graph": {"metadata": {"version": 99, "title": "T"}, "nodes": []}, "audit": {"graphId": "g", "baseVersion": null}});
         let body: Value = serde_json::from_str(&save_body(&approved).unwrap().body).unwrap();
-        assert_eq!(body["graphData"]["metadata"], json!({"title": "T"}), "a new graph sends no version");
+        assert_eq!(
+            serde_json::to_string(&body["graphData"]["metadata"]).unwrap(),
+            r#"{"version":0,"title":"T"}"#,
+            "no base version is sent as 0 (a legacy graph on the real service), in the field's place"
+        );
+        let legacy = json!({"graph": {"metadata": {"title": "T"}}, "audit": {"graphId": "g"}});
+        let body: Value = serde_json::from_str(&save_body(&legacy).unwrap().body).unwrap();
+        assert_eq!(serde_json::to_string(&body["graphData"]["metadata"]).unwrap(), r#"{"title":"T","version":0}"#);
         assert_eq!(save_body(&json!({"graph": {}, "audit": {}})).unwrap_err().code(), ErrorCode::InvalidArgument);
         assert_eq!(save_body(&json!({"audit": {"graphId": "g"}})).unwrap_err().code(), ErrorCode::InvalidArgument);
     }

@@ -35,6 +35,7 @@ use crate::proposal::Proposal;
 use crate::rebase::rebase_changes;
 use crate::revert::revert_changes;
 use crate::review::{Review, ReviewOptions, review};
+use crate::service::Service;
 
 /// The outcome of [`ApprovalSession::approve`]; the new graph is
 /// [`ApprovalSession::graph`].
@@ -54,6 +55,8 @@ pub struct ApprovalSession {
     graph_id: Option<String>,
     base_version: Option<Value>,
     options: ReviewOptions,
+    /// Where approvals are saved, and what that service does to a graph.
+    service: Service,
     pending: Option<Pending>,
     outbox: Outbox,
     /// The approvals whose approved graph `graph` is (until the graph
@@ -84,6 +87,7 @@ impl ApprovalSession {
             graph_id,
             base_version,
             options: ReviewOptions::default(),
+            service: Service::default(),
             pending: None,
             outbox: Outbox::default(),
             graph_of: Vec::new(),
@@ -92,6 +96,16 @@ impl ApprovalSession {
 
     pub fn set_review_options(&mut self, options: ReviewOptions) {
         self.options = options;
+    }
+
+    /// Tells the session which service its approvals are saved to (see
+    /// [`Service`]); the default keeps graphs exactly as sent.
+    pub fn set_service(&mut self, service: Service) {
+        self.service = service;
+    }
+
+    pub fn service(&self) -> Service {
+        self.service
     }
 
     pub fn graph(&self) -> &Graph {
@@ -110,15 +124,30 @@ impl ApprovalSession {
     /// Reviews a proposal against the session's graph. It replaces any
     /// pending review; every change starts accepted.
     pub fn propose(&mut self, proposal: &Proposal, provenance: Provenance) -> Result<&Review> {
-        let review = review(&self.graph, proposal, &self.options)?;
+        let review = if self.service == Service::Faithful {
+            review(&self.graph, proposal, &self.options)?
+        } else {
+            let mut proposal = proposal.clone();
+            self.service.prepare_proposal(&mut proposal)?;
+            review(&self.graph, &proposal, &self.options)?
+        };
         Ok(self.set_pending(review, provenance, None))
     }
 
     /// Reviews restoring `target` (an old version): the changes that turn the
     /// current graph back into it, audit fields aside. Approving it records
-    /// `source: "revert"`.
+    /// `source: "revert"`. Both graphs are compared in the service's read
+    /// shape, and metadata the service writes itself is left as it is.
     pub fn revert_to(&mut self, target: &Graph) -> Result<&Review> {
-        let changes = revert_changes(&self.graph, target, Some(&self.options.text));
+        let service = self.service;
+        let changes = if service == Service::Faithful {
+            revert_changes(&self.graph, target, Some(&self.options.text))
+        } else {
+            let (current, target) = (service.read_shape(&self.graph), service.read_shape(target));
+            let mut changes = revert_changes(&current, &target, Some(&self.options.text));
+            changes.retain(|c| !service.writes(c));
+            changes
+        };
         let proposal_id = canonical_sha256(&target.to_value())[..16].to_owned();
         let review = Review { proposal_id, summary: Summary::of(&changes), changes, warnings: Vec::new() };
         let provenance = Provenance { source: "revert".to_owned(), ..Provenance::default() };
@@ -260,9 +289,11 @@ impl ApprovalSession {
         Err(graph_unavailable(approval_id))
     }
 
-    /// Acknowledges the oldest pending save, stored as `version`.
+    /// Acknowledges the oldest pending save, stored as `version`. Edges take
+    /// the ids the service stored them under (see [`Service`]).
     pub fn mark_saved(&mut self, approval_id: &str, version: Value) -> Result<()> {
         self.outbox.mark_saved(approval_id, &version)?;
+        self.service.adopt_edge_ids(&mut self.graph);
         if self.outbox.is_empty() {
             self.graph.metadata_mut().insert("version".to_owned(), version.clone());
             self.base_version = Some(version);

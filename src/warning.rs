@@ -23,6 +23,9 @@ pub enum WarningCode {
     ImagesPreserved,
     /// The proposal patches a node without changing anything.
     NoChange,
+    /// The service the session saves to names edges `${source}_${target}`:
+    /// a proposed edge with another id is reviewed under that one.
+    EdgeIdRewritten,
 }
 
 /// A warning attached to a review.

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::ApprovalSession;
 use crate::error::{Error, ErrorCode, Result};
 use crate::graph::Graph;
-use crate::history::{SaveRequest, delta_body, save_body_text};
+use crate::history::{SaveRequest, delta_body, save_body_text, sent_version};
 use crate::outbox::PendingSave;
 
 impl ApprovalSession {
@@ -38,13 +38,14 @@ impl ApprovalSession {
     }
 
     /// The `POST /saveGraphWithHistory` body of a pending approval: its
-    /// whole graph, `metadata.version` set to the version it was based on.
+    /// whole graph, `metadata.version` set to the version it was based on
+    /// (`0` if it had none: see [`sent_version`]).
     pub fn full_save_request(&self, approval_id: &str) -> Result<SaveRequest> {
         let entry = self.entry(approval_id)?;
-        let base = entry.audit.base_version.as_ref().filter(|v| !v.is_null());
+        let base = sent_version(entry.audit.base_version.as_ref());
         let graph_json = match (&entry.graph, self.graph_of.iter().any(|id| id == approval_id)) {
-            (Some(text), _) => Graph::from_json(text)?.to_json_with_version(base),
-            (None, true) => self.graph.to_json_with_version(base),
+            (Some(text), _) => Graph::from_json(text)?.to_json_with_version(Some(&base)),
+            (None, true) => self.graph.to_json_with_version(Some(&base)),
             (None, false) => return Err(super::graph_unavailable(approval_id)),
         };
         save_body_text(&graph_json, &entry.audit)
