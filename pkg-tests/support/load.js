@@ -45,17 +45,19 @@ async function runLoad(urls, options = {}) {
     }
   };
 
-  /** Saves an approval, moving to the next process while one is unreachable. */
-  async function saveAnywhere(index, approved, user = who(index)) {
+  /** Calls `call(client)`, moving to the next process while one is unreachable. */
+  async function anywhere(index, call, user = who(index)) {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await timed(() => client(index, attempt, user).save(approved));
+        return await call(client(index, attempt, user));
       } catch (e) {
         if (e.code !== 'network_error' || attempt > urls().length * 3) throw e;
         stats.failovers++;
       }
     }
   }
+  const saveAnywhere = (index, approved, user) => anywhere(index, (c) => timed(() => c.save(approved)), user);
+  const loadAnywhere = (index, graphId) => anywhere(index, (c) => c.load(graphId));
 
   async function createGraph(index) {
     const graphId = randomUUID();
@@ -70,7 +72,7 @@ async function runLoad(urls, options = {}) {
   // The app's way: review, approve, save; on a conflict load the latest,
   // rebase (each client edits its own node, so nothing overlaps) and save again.
   async function appClient(graphId, index) {
-    const session = new kg.ApprovalSession(await client(index, 0).load(graphId), { graphId });
+    const session = new kg.ApprovalSession(await loadAnywhere(index, graphId), { graphId });
     const nodeId = base.nodes[index % base.nodes.length].id;
     for (let i = 0; i < savesPerClient; i++) {
       const marker = `client ${index} save ${i}`;
@@ -85,7 +87,7 @@ async function runLoad(urls, options = {}) {
         } catch (e) {
           if (!(e instanceof kg.ConflictError)) throw e;
           stats.conflicts++;
-          const review = session.rebase(await client(index, 0).load(graphId));
+          const review = session.rebase(await loadAnywhere(index, graphId));
           // Only an override save (which posts a whole graph, our node's old
           // label included) overlaps our edit; the reviewer keeps ours.
           for (const change of review.changes.filter((c) => c.conflict)) {

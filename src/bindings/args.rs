@@ -7,6 +7,7 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 use super::invalid_argument;
+use crate::service::Service;
 use crate::text_diff::{DEFAULT_BUDGET, Granularity, TextDiffOptions};
 
 /// Longest text-diff budget a caller may ask for.
@@ -26,6 +27,8 @@ fn text_options(granularity: Option<Granularity>, budget_ms: Option<f64>) -> Res
 pub(super) struct DiffOptions {
     granularity: Option<Granularity>,
     budget_ms: Option<f64>,
+    /// The service both graphs were read from (see `crate::Service`).
+    pub(super) service: Option<Service>,
 }
 
 impl DiffOptions {
@@ -40,6 +43,8 @@ pub(super) struct SessionOptions {
     pub(super) graph_id: Option<String>,
     granularity: Option<Granularity>,
     budget_ms: Option<f64>,
+    /// The service approvals are saved to (see `crate::Service`).
+    pub(super) service: Option<Service>,
 }
 
 impl SessionOptions {

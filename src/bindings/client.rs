@@ -9,7 +9,7 @@
 //! id travels in the body, not as an `Idempotency-Key` header (which the real
 //! service's CORS rules refuse, so a browser could not save at all).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
@@ -23,7 +23,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::{ApprovedArg, AuditFilterArg, ClientOptionsArg, JsResult, invalid_argument, js_error, parse_option_value, text_arg, to_js};
+use crate::audit::AuditEntry;
 use crate::history::{Reply, RetryPolicy, read_history, read_reply};
+use crate::lost_answer::is_own_version;
+use crate::service::Service;
 
 #[wasm_bindgen(module = "/js/boundary.js")]
 extern "C" {
@@ -66,11 +69,21 @@ struct Config {
     headers: Vec<(String, String)>,
 }
 
+/// What a server takes beyond the real service's contract, from its
+/// `GET /capabilities` (a server without that route is taken to be the
+/// real service).
+#[derive(Clone, Copy, Debug)]
+struct Capabilities {
+    deltas: bool,
+    idempotency: bool,
+    service: Service,
+}
+
 /// What a client learned from the server.
 #[derive(Default)]
 struct Learned {
-    /// Whether the server takes deltas, once asked.
-    deltas: Option<bool>,
+    /// What the server takes, once asked.
+    capabilities: Option<Capabilities>,
     /// Graph id → (version, hash) of the newest version this client loaded
     /// or saved: the `expectedHash` of a delta based on that version.
     hashes: HashMap<String, (i64, String)>,
@@ -144,7 +157,7 @@ impl HistoryClient {
             let deltas = match config.delta_saves {
                 DeltaSaves::Never => false,
                 DeltaSaves::Always => true,
-                DeltaSaves::Auto => takes_deltas(&config, &learned).await?,
+                DeltaSaves::Auto => capabilities(&config, &learned).await?.deltas,
             };
             let hash = graph_id.as_ref().and_then(|id| {
                 let learned = learned.borrow();
@@ -156,7 +169,25 @@ impl HistoryClient {
                 None => ("/saveGraphWithHistory", super::save_request(&approved)?),
             };
             let key = request.idempotency_key.clone().filter(|_| config.idempotency_header);
-            let reply = send(&config, Method::POST, path, Some(JsValue::from_str(&request.body)), key).await?;
+            let uncertain = Cell::new(false);
+            let via = if path == "/patchGraph" { "delta" } else { "full" };
+            let reply = match send(&config, Method::POST, path, Some(JsValue::from_str(&request.body)), key, &uncertain).await {
+                Ok(reply) => reply,
+                // An earlier attempt may have landed with its answer lost: a
+                // 409 on the retry may be our own save (the real service keeps
+                // no idempotency). Read the version it would have written.
+                Err(conflict) if uncertain.get() && is_code(&conflict, "version_conflict") => {
+                    // The version it would have written: one past its base (0 for none).
+                    let written = base.filter(|b| b.fract() == 0.0).map_or(Some(1), |b| Some(b as i64 + 1));
+                    match own_version(&config, &approved, &request.graph_id, written).await {
+                        Some(version) => {
+                            return Ok(to_js(&json!({ "id": request.graph_id, "newVersion": version, "via": via, "answerLost": true })));
+                        }
+                        None => return Err(conflict),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
             let version = reply.value.get("newVersion").cloned().unwrap_or(Value::Null);
             let Some(number) = version.as_i64() else {
                 return Err(detailed("http_error", "the server accepted the save but sent no newVersion", json!({ "status": 200 })));
@@ -164,9 +195,7 @@ impl HistoryClient {
             if let Some(hash) = reply.value.get("hash").and_then(Value::as_str) {
                 learned.borrow_mut().hashes.insert(request.graph_id.clone(), (number, hash.to_owned()));
             }
-            Ok(to_js(
-                &json!({ "id": request.graph_id, "newVersion": version, "via": if path == "/patchGraph" { "delta" } else { "full" } }),
-            ))
+            Ok(to_js(&json!({ "id": request.graph_id, "newVersion": version, "via": via })))
         })
     }
 
@@ -177,7 +206,7 @@ impl HistoryClient {
         let id = text_arg(&graph_id, "graphId");
         future_to_promise(async move {
             let id = id?;
-            let reply = send(&config, Method::GET, &format!("/getknowgraph?id={}", encode(&id)), None, None).await?;
+            let reply = send(&config, Method::GET, &format!("/getknowgraph?id={}", encode(&id)), None, None, &Cell::new(false)).await?;
             // Our server sends the version's hash as the ETag: the base of the next delta.
             let version = reply.value.pointer("/metadata/version").and_then(Value::as_i64);
             if let (Some(version), Some(etag)) = (version, reply.etag) {
@@ -238,30 +267,69 @@ impl HistoryClient {
         self.get(text_arg(&graph_id, "graphId").map(|id| format!("/verifyknowgraph?id={}", encode(&id))), Ok)
     }
 
+    /// What the server takes beyond the real service's contract, asked once
+    /// (`GET /capabilities`): `{ service, deltaSaves, idempotencyKeys }`. A
+    /// server without that route is taken to be the real knowledge-graph
+    /// service: `service: 'knowledge-graph-worker'`, the value to give
+    /// `ApprovalSession`'s `service` option.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Capabilities>")]
+    pub fn capabilities(&self) -> js_sys::Promise {
+        let (config, learned) = (self.config.clone(), self.learned.clone());
+        future_to_promise(async move {
+            let c = capabilities(&config, &learned).await?;
+            let service = match c.service {
+                Service::Faithful => "faithful",
+                Service::KnowledgeGraphWorker => "knowledge-graph-worker",
+            };
+            Ok(to_js(&json!({ "service": service, "deltaSaves": c.deltas, "idempotencyKeys": c.idempotency })))
+        })
+    }
+
     fn get(&self, path: JsResult<String>, then: fn(Value) -> JsResult<Value>) -> js_sys::Promise {
         let config = self.config.clone();
-        future_to_promise(async move { then(send(&config, Method::GET, &path?, None, None).await?.value).map(|v| to_js(&v)) })
+        future_to_promise(
+            async move { then(send(&config, Method::GET, &path?, None, None, &Cell::new(false)).await?.value).map(|v| to_js(&v)) },
+        )
     }
 }
 
-/// Whether the server takes deltas, asked once (`GET /capabilities`): a 4xx
-/// (the real service has no such route) means no; a network failure or 5xx
-/// after the retries fails the save, as the save itself would have.
-async fn takes_deltas(config: &Config, learned: &RefCell<Learned>) -> JsResult<bool> {
-    if let Some(known) = learned.borrow().deltas {
+fn is_code(error: &JsValue, code: &str) -> bool {
+    js_sys::Reflect::get(error, &"code".into()).ok().and_then(|c| c.as_string()).as_deref() == Some(code)
+}
+
+/// The version `written` if it is the approval's own (its answer was lost),
+/// read back from the server; `None` if it is someone else's or cannot be read.
+async fn own_version(config: &Config, approved: &JsValue, graph_id: &str, written: Option<i64>) -> Option<i64> {
+    let written = written?;
+    let audit = js_sys::Reflect::get(approved, &"audit".into()).ok()?;
+    let audit: AuditEntry = serde_json::from_value(super::parse_value(&audit, "approved.audit").ok()?).ok()?;
+    let path = format!("/getknowgraphversion?id={}&version={written}", encode(graph_id));
+    let stored = send(config, Method::GET, &path, None, None, &Cell::new(false)).await.ok()?;
+    is_own_version(&audit, &stored.value).then_some(written)
+}
+
+/// What the server takes, asked once (`GET /capabilities`): a 4xx (the real
+/// service has no such route) means the real service; a network failure or
+/// 5xx after the retries fails the call, as the save itself would have.
+async fn capabilities(config: &Config, learned: &RefCell<Learned>) -> JsResult<Capabilities> {
+    if let Some(known) = learned.borrow().capabilities {
         return Ok(known);
     }
-    let answer = match send(config, Method::GET, "/capabilities", None, None).await {
-        Ok(reply) => reply.value.get("deltaSaves").is_some_and(Value::is_string),
+    let answer = match send(config, Method::GET, "/capabilities", None, None, &Cell::new(false)).await {
+        Ok(reply) => Capabilities {
+            deltas: reply.value.get("deltaSaves").is_some_and(Value::is_string),
+            idempotency: reply.value.get("idempotencyKeys") == Some(&Value::Bool(true)),
+            service: Service::Faithful,
+        },
         Err(e) => {
             let status = js_sys::Reflect::get(&e, &"status".into()).ok().and_then(|s| s.as_f64()).unwrap_or(0.0);
             if !(400.0..500.0).contains(&status) || status == 429.0 {
                 return Err(e);
             }
-            false
+            Capabilities { deltas: false, idempotency: false, service: Service::KnowledgeGraphWorker }
         }
     };
-    learned.borrow_mut().deltas = Some(answer);
+    learned.borrow_mut().capabilities = Some(answer);
     Ok(answer)
 }
 
@@ -287,8 +355,16 @@ fn encode(text: &str) -> String {
 
 /// One request with retries: network errors, timeouts, 429, 5xx and
 /// unreadable answers are retried under the policy; a 409 or another 4xx is
-/// final.
-async fn send(config: &Config, method: Method, path: &str, body: Option<JsValue>, key: Option<String>) -> JsResult<Answer> {
+/// final. `uncertain` is set when an attempt failed in a way that leaves open
+/// whether the server acted on it (no answer, a 5xx, an unreadable one).
+async fn send(
+    config: &Config,
+    method: Method,
+    path: &str,
+    body: Option<JsValue>,
+    key: Option<String>,
+    uncertain: &Cell<bool>,
+) -> JsResult<Answer> {
     let url = format!("{}{path}", config.base_url);
     let what = format!("{method} {path}");
     let started = js_sys::Date::now();
@@ -310,18 +386,25 @@ async fn send(config: &Config, method: Method, path: &str, body: Option<JsValue>
                     json!({ "status": status, "serverError": message, "attempts": attempt + 1 }),
                 ));
             }
-            Ok((Reply::Retry { status, message, retry_after }, _)) => (
-                detailed(
-                    "http_error",
-                    &format!("{what}: HTTP {status}: {message}"),
-                    json!({ "status": status, "serverError": message, "attempts": attempt + 1 }),
-                ),
-                retry_after,
-            ),
+            Ok((Reply::Retry { status, message, retry_after }, _)) => {
+                uncertain.set(uncertain.get() || status != 429);
+                (
+                    detailed(
+                        "http_error",
+                        &format!("{what}: HTTP {status}: {message}"),
+                        json!({ "status": status, "serverError": message, "attempts": attempt + 1 }),
+                    ),
+                    retry_after,
+                )
+            }
             Ok((Reply::Unreadable { status, message }, _)) => {
+                uncertain.set(true);
                 (detailed("invalid_response", &format!("{what}: {message}"), json!({ "status": status, "attempts": attempt + 1 })), None)
             }
-            Err((code, message)) => (detailed(code, &format!("{what}: {message}"), json!({ "attempts": attempt + 1 })), None),
+            Err((code, message)) => {
+                uncertain.set(true);
+                (detailed(code, &format!("{what}: {message}"), json!({ "attempts": attempt + 1 })), None)
+            }
         };
         let elapsed = Duration::from_millis((js_sys::Date::now() - started).max(0.0) as u64);
         let Some(delay) = config.policy.next(attempt, elapsed, js_sys::Math::random(), retry_after) else {

@@ -23,6 +23,7 @@ use crate::audit::{AuditEntry, Provenance};
 use crate::change::Change;
 use crate::error::{Error, ErrorCode};
 use crate::graph::Graph;
+use crate::graph_diff;
 use crate::history::SaveRequest;
 use crate::outbox::PendingSave;
 use crate::proposal::Proposal;
@@ -30,7 +31,6 @@ use crate::review::{ReviewOptions, review};
 use crate::session::ApprovalSession as Session;
 use crate::text_diff::diff_text;
 use crate::timestamp::Timestamp;
-use crate::{diff_graphs, graph_diff};
 
 use args::{Approval, DiffOptions, ProposeContext, SessionOptions};
 pub use client::HistoryClient;
@@ -204,7 +204,7 @@ pub fn diff_graphs_js(before: GraphArg, after: GraphArg, options: Option<DiffOpt
     let options: DiffOptions = parse_options(options.as_deref(), "options")?;
     let before = parse_graph(&before, "before")?;
     let after = parse_graph(&after, "after")?;
-    let diff: graph_diff::GraphDiff = diff_graphs(&before, &after, Some(&options.text()?));
+    let diff: graph_diff::GraphDiff = options.service.unwrap_or_default().diff_versions(&before, &after, Some(&options.text()?));
     Ok(to_js(&diff))
 }
 
@@ -231,6 +231,7 @@ impl ApprovalSession {
         let text = options.text()?;
         let mut inner = Session::new(parse_graph(&graph, "graph")?, options.graph_id);
         inner.set_review_options(ReviewOptions { text });
+        inner.set_service(options.service.unwrap_or_default());
         let (inner, id) = registry::register(inner);
         Ok(ApprovalSession { inner, id })
     }

@@ -71,7 +71,17 @@ export interface Proposal {
 
 export type Granularity = 'auto' | 'line' | 'word' | 'char';
 
+/** Where graphs are saved: `faithful` (this project's history server, the
+ *  default: graphs kept as sent) or `knowledge-graph-worker` (the real service:
+ *  edge ids rewritten to source_target, two read shapes, classifier metadata).
+ *  `HistoryClient.capabilities()` says which a server is. */
+export type Service = 'faithful' | 'knowledge-graph-worker';
+
 export interface DiffOptions {
+  /** The service both graphs were read from: with `knowledge-graph-worker` they
+   *  are compared in its read shape and its classifier's metadata is listed
+   *  apart, in `serverWritten`. */
+  service?: Service;
   granularity?: Granularity;
   /** Time budget per text diff in ms (default 100): past it, the rest stays line-level
    *  and `degraded` is true. Checked between hunks, so a call may run ~2 ms over. */
@@ -81,6 +91,11 @@ export interface DiffOptions {
 export interface SessionOptions extends DiffOptions {
   /** Defaults to the graph's top-level `id`. */
   graphId?: string;
+  /** The service approvals are saved to. With `knowledge-graph-worker`, proposed
+   *  edges are reviewed under the id it will store, saved edges take its ids
+   *  (so a rebase never adds a second copy), and restores compare its two read
+   *  shapes alike and leave its classifier's metadata alone. */
+  service?: Service;
 }
 
 export interface ProposeContext {
@@ -140,7 +155,7 @@ export interface Summary {
 
 export type WarningCode =
   | 'reserved_field_ignored' | 'unknown_proposal_key' | 'node_not_found' | 'edge_not_found'
-  | 'hidden_node_kept' | 'dangling_edge' | 'images_preserved' | 'no_change';
+  | 'hidden_node_kept' | 'dangling_edge' | 'images_preserved' | 'no_change' | 'edge_id_rewritten';
 
 export interface Warning { code: WarningCode; message: string; nodeId?: string; edgeId?: string; field?: string }
 
@@ -151,7 +166,12 @@ export interface Review {
   warnings: Warning[];
 }
 
-export interface GraphDiff { changes: Change[]; summary: Summary }
+export interface GraphDiff {
+  changes: Change[];
+  summary: Summary;
+  /** Metadata the service wrote by itself (its classifier), not part of any approval. */
+  serverWritten?: Change[];
+}
 
 export interface AuditEntry {
   approvalId: string;
@@ -236,7 +256,22 @@ export interface ClientOptions {
   headers?: { [name: string]: string };
 }
 
-export interface SaveResult { id: string; newVersion: number; via: 'delta' | 'full' }
+export interface SaveResult {
+  id: string;
+  newVersion: number;
+  via: 'delta' | 'full';
+  /** True when the save had landed but its answer was lost, and the retry's 409
+   *  was recognised as this approval's own version by reading it back. */
+  answerLost?: true;
+}
+
+export interface Capabilities {
+  service: Service;
+  /** The server takes `POST /patchGraph` (saves cost what they change). */
+  deltaSaves: boolean;
+  /** A retried save is answered from its approval id. */
+  idempotencyKeys: boolean;
+}
 
 export interface HistoryEntry {
   version: number;
