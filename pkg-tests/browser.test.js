@@ -13,13 +13,17 @@ const { startServer, TOKENS, USERS } = require('./support/server');
 const { launchBrowser, serveStatic } = require('./support/browser');
 const { startRealService } = require('./support/real-service');
 
+const SESSION = 'magic-link-session-0003';
 let api;
 let real;
 let pages;
 let chromium;
 test.before(async () => {
   api = await startServer();
-  real = await startRealService({ tokens: { [TOKENS.ann]: { user: USERS.ann, scopes: ['graph:read', 'graph:write'] } } });
+  real = await startRealService({
+    tokens: { [TOKENS.ann]: { user: USERS.ann, scopes: ['graph:read', 'graph:write'] } },
+    sessions: { [SESSION]: { email: 'carol@example.com', role: 'User' } },
+  });
   pages = await serveStatic({ '/pkg/': path.join(repo, 'pkg'), '/t/': path.join(__dirname, 'browser') });
   chromium = await launchBrowser();
 });
@@ -93,36 +97,63 @@ test('in Chromium: a save to a stopped server is reported and kept for retry', a
   await page.close();
 });
 
-test("in Chromium: saves reach the real service across origins (its CORS list has no Idempotency-Key)", async () => {
+test('in Chromium: the whole flow against the real service across origins, signed in as the editor signs in', async () => {
   const page = await chromium.browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${pages.url}/t/client.html`);
   const result = await page.evaluate(
-    async ({ baseUrl, token, user, graphId }) => {
+    async ({ baseUrl, session: sessionToken, user, graphId }) => {
       const kg = await window.kgReady;
-      const client = new kg.HistoryClient({ baseUrl, token, retries: 0 });
-      const graph = { metadata: { title: 'Real' }, nodes: [{ id: 'a', label: 'A' }], edges: [] };
-      const first = new kg.ApprovalSession(graph, { graphId });
+      // The editor's own sign-in (src/utils/kgAuth.js), no API token.
+      const client = new kg.HistoryClient({ baseUrl, headers: { 'X-Session-Token': sessionToken, 'x-user-role': 'User' }, retries: 0 });
+      const { service } = await client.capabilities();
+      const graph = { metadata: { title: 'Real' }, nodes: [{ id: 'a', label: 'A' }, { id: 'b', label: 'B' }], edges: [] };
+      const first = new kg.ApprovalSession(graph, { graphId, service });
       first.propose({ nodes: [{ id: 'a', label: 'A1' }] });
       const v1 = await client.save(first.approve({ user }));
-      const session = new kg.ApprovalSession(await client.load(graphId), { graphId });
-      session.propose({ nodes: [{ id: 'a', label: 'A2' }] });
+      const session = new kg.ApprovalSession(await client.load(graphId), { graphId, service });
+      session.propose({ nodes: [{ id: 'a', label: 'A2' }], edges: [{ id: 'mine', source: 'a', target: 'b' }] });
       const approved = session.approve({ user });
       try {
         const v2 = await client.save(approved);
         session.markSaved(approved.audit.approvalId, v2.newVersion);
-        return { v1, v2, label: (await client.load(graphId)).nodes[0].label };
+        // Another tab saves first; ours is stale → rebase → save.
+        const other = new kg.ApprovalSession(await client.load(graphId), { graphId, service });
+        other.propose({ nodes: [{ id: 'b', label: 'B by the other tab' }] });
+        await client.save(other.approve({ user }));
+        session.propose({ nodes: [{ id: 'a', label: 'A3' }] });
+        const stale = session.approve({ user });
+        let conflict = null;
+        try {
+          await client.save(stale);
+        } catch (e) {
+          conflict = e instanceof kg.ConflictError ? e.currentVersion : `${e.code}`;
+        }
+        const rebased = session.rebase(await client.load(graphId));
+        const merged = session.approve({ user });
+        const v4 = await client.save(merged);
+        session.markSaved(merged.audit.approvalId, v4.newVersion);
+        const history = (await client.history(graphId)).map((h) => h.version);
+        const restore = session.revertTo(await client.version(graphId, 1)).changes.map((c) => c.id);
+        const latest = await client.load(graphId);
+        return { versions: [v1.newVersion, v2.newVersion, v4.newVersion], via: v2.via, conflict, rebased: rebased.changes.map((c) => c.id), history, restore, labels: latest.nodes.map((n) => n.label), edges: latest.edges.map((e) => e.id) };
       } catch (e) {
         return { error: `${e.code}: ${e.message}` };
       }
     },
-    { baseUrl: real.url, token: TOKENS.ann, user: USERS.ann, graphId: randomUUID() },
+    { baseUrl: real.url, session: SESSION, user: 'carol@example.com', graphId: randomUUID() },
   );
   assert.deepEqual(errors, []);
   assert.equal(result.error, undefined);
-  assert.deepEqual([result.v1.newVersion, result.v1.via, result.v2.newVersion, result.v2.via], [1, 'full', 2, 'full']);
-  assert.equal(result.label, 'A2');
+  assert.deepEqual(result.versions, [1, 2, 4]);
+  assert.equal(result.via, 'full');
+  assert.equal(result.conflict, 3);
+  assert.deepEqual(result.rebased, ['node/a/label']);
+  assert.deepEqual(result.history, [4, 3, 2, 1]);
+  assert.deepEqual(result.restore.sort(), ['edge/a_b', 'node/a/label', 'node/b/label']);
+  assert.deepEqual(result.labels, ['A3', 'B by the other tab']);
+  assert.deepEqual(result.edges, ['a_b'], 'one edge, under the id the service gave it');
   const preflights = real.state.requests.filter((r) => r.method === 'OPTIONS');
   assert.ok(preflights.length >= 1, 'the browser asked first');
   assert.ok(preflights.every((r) => !/idempotency-key/i.test(r.headers['access-control-request-headers'] || '')), 'no header the real service refuses');

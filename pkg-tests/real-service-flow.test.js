@@ -234,3 +234,66 @@ test("the editor's own sign-in: X-Session-Token and x-user-role instead of an AP
     await srv.close();
   }
 });
+
+test("granular saves: a one-node approval goes to /patchNode (one version, bytes of the change), anything more goes whole", async (t) => {
+  const { generateGraph } = require('./support/generate');
+  const srv = await start();
+  const proxy = await startProxy(srv.url);
+  try {
+    const big = generateGraph(500, { seed: 4, infoBytes: [4000, 5000], htmlEvery: 0 });
+    delete big.metadata.version;
+    const graphId = randomUUID();
+    const plain = clientOf(srv);
+    const seed = new kg.ApprovalSession(big, { graphId, service: 'knowledge-graph-worker' });
+    seed.propose({ metadata: { title: 'Big' } }, { source: 'import' });
+    await plain.save(seed.approve({ user: ANN }));
+    const client = new kg.HistoryClient({ baseUrl: proxy.url, token: TOKEN, granularSaves: 'one-node', ...fast });
+    const session = new kg.ApprovalSession(await client.load(graphId), { graphId, service: 'knowledge-graph-worker' });
+    const bodyOf = (path) => proxy.seen.filter((r) => r.url.startsWith(path)).at(-1).body;
+    const node = big.nodes[7].id;
+
+    session.propose({ nodes: [{ id: node, label: 'one label' }] });
+    const one = session.approve({ user: ANN });
+    assert.deepEqual(await client.save(one), { id: graphId, newVersion: 2, via: 'patchNode' });
+    session.markSaved(one.audit.approvalId, 2);
+    const patchBytes = Buffer.byteLength(bodyOf('/patchNode'));
+    const stored2 = stored(srv, graphId);
+    const saved = stored2.nodes.find((n) => n.id === node);
+    assert.deepEqual([saved.label, saved.updatedBy, saved.updatedAt], ['one label', ANN, one.audit.at]);
+    assert.notEqual(stored2.metadata.updated, one.audit.at, '/patchNode cannot store the metadata stamps');
+    assert.deepEqual(versions(srv, graphId), [1, 2]);
+
+    // Two nodes: one version, whole.
+    session.propose({ nodes: [{ id: node, label: 'again' }, { id: big.nodes[8].id, label: 'and this' }] });
+    const two = session.approve({ user: ANN });
+    assert.equal((await client.save(two)).via, 'full');
+    session.markSaved(two.audit.approvalId, 3);
+    const fullBytes = Buffer.byteLength(bodyOf('/saveGraphWithHistory'));
+    assert.deepEqual(versions(srv, graphId), [1, 2, 3], 'never one version per node');
+    assert.ok(patchBytes < 1024 && fullBytes > 2_000_000, `${patchBytes} vs ${fullBytes} bytes`);
+    t.diagnostic(`one-label approval on a ${(Buffer.byteLength(JSON.stringify(big)) / 1048576).toFixed(1)} MB graph: /patchNode ${patchBytes} bytes, whole graph ${fullBytes} bytes`);
+
+    // A new field goes through /patchNode; removing it again cannot (the
+    // route would store null), so that approval goes whole.
+    session.propose({ nodes: [{ id: node, reviewNote: 'temporary' }] });
+    const colour = session.approve({ user: ANN });
+    assert.equal((await client.save(colour)).via, 'patchNode');
+    session.markSaved(colour.audit.approvalId, 4);
+    const review = session.revertTo(await client.version(graphId, 3));
+    assert.deepEqual(review.changes.map((c) => [c.id, c.new]), [[`node/${node}/reviewNote`, undefined]]);
+    const uncolour = session.approve({ user: ANN });
+    assert.equal((await client.save(uncolour)).via, 'full');
+    session.markSaved(uncolour.audit.approvalId, 5);
+    assert.equal('reviewNote' in stored(srv, graphId).nodes.find((n) => n.id === node), false);
+
+    // A lost answer on /patchNode is recognised by the node's stamps.
+    session.propose({ nodes: [{ id: node, label: 'lost answer' }] });
+    const lost = session.approve({ user: ANN });
+    proxy.inject({ after: { status: 504, body: 'Gateway Timeout' } });
+    assert.deepEqual(await client.save(lost), { id: graphId, newVersion: 6, via: 'patchNode', answerLost: true });
+    assert.deepEqual(versions(srv, graphId), [1, 2, 3, 4, 5, 6]);
+  } finally {
+    await proxy.close();
+    await srv.close();
+  }
+});

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::delta::GraphDelta;
 use crate::error::{Error, ErrorCode, Result};
 use crate::timestamp::Timestamp;
 use crate::value::type_name;
@@ -117,6 +118,52 @@ pub fn delta_body(approved: &Value, expected_hash: Option<&str>) -> Result<Optio
     body.insert("audit".to_owned(), Value::Object(provenance));
     let idempotency_key = audit.get("approvalId").and_then(Value::as_str).map(str::to_owned);
     Ok(Some(SaveRequest { graph_id: id, idempotency_key, body: Value::Object(body).to_string() }))
+}
+
+/// The body of the real service's `POST /patchNode` for an approval that
+/// changed the fields of one existing node and nothing else but the
+/// approval's metadata stamps: `{graphId, nodeId, fields, expectedVersion}`
+/// (one version, O(change)). `None` for any other approval, which must go
+/// whole (one version per approval, never one per node), and for one that
+/// removes a field (the route writes `null` instead). The route cannot
+/// write the metadata stamps (`metadata.updated`/`updatedBy`): the node's own
+/// `updatedAt`/`updatedBy` are what record the approval there.
+///
+/// ```
+/// use kg_approval::history::patch_node_body;
+/// use serde_json::json;
+/// let audit = json!({"graphId": "g1", "baseVersion": 3, "approvalId": "a1"});
+/// let stamps = json!({"fields": {"updated": "2026-02-04T14:30:45.123Z", "updatedBy": "ann"}});
+/// let one = json!({"delta": {"patchNodes": [{"nodeId": "n1", "fields": {"label": "B"}}], "patchMetadata": stamps}, "audit": audit});
+/// let body: serde_json::Value = serde_json::from_str(&patch_node_body(&one).unwrap().unwrap().body).unwrap();
+/// assert_eq!(body, json!({"graphId": "g1", "nodeId": "n1", "fields": {"label": "B"}, "expectedVersion": 3}));
+/// let two = json!({"delta": {"patchNodes": [{"nodeId": "n1", "fields": {}}, {"nodeId": "n2", "fields": {}}]}, "audit": audit});
+/// assert!(patch_node_body(&two).unwrap().is_none());
+/// ```
+pub fn patch_node_body(approved: &Value) -> Result<Option<SaveRequest>> {
+    let audit = approved.get("audit").ok_or_else(|| invalid("approved.audit is missing: pass what approve() returned".to_owned()))?;
+    let (Some(Value::String(id)), Some(version)) = (audit.get("graphId"), audit.get("baseVersion").and_then(Value::as_i64)) else {
+        return Ok(None);
+    };
+    let Some(delta) = approved.get("delta").and_then(|d| serde_json::from_value::<GraphDelta>(d.clone()).ok()) else {
+        return Ok(None);
+    };
+    let stamps_only = delta
+        .patch_metadata
+        .as_ref()
+        .is_none_or(|m| m.remove_fields.is_empty() && m.fields.keys().all(|k| k == "updated" || k == "updatedBy"));
+    let [patch] = delta.patch_nodes.as_slice() else { return Ok(None) };
+    let alone = delta.add_nodes.is_empty()
+        && delta.remove_node_ids.is_empty()
+        && delta.patch_edges.is_empty()
+        && delta.add_edges.is_empty()
+        && delta.remove_edge_ids.is_empty();
+    if !(alone && stamps_only && patch.remove_fields.is_empty() && !patch.fields.is_empty()) {
+        return Ok(None);
+    }
+    let body = json!({ "graphId": id, "nodeId": patch.node_id, "fields": patch.fields, "expectedVersion": version });
+    let idempotency_key = audit.get("approvalId").and_then(Value::as_str).map(str::to_owned);
+    Ok(Some(SaveRequest { graph_id: id.clone(), idempotency_key, body: body.to_string() }))
 }
 
 /// The audit fields a delta save carries: who, when, why, from where, and

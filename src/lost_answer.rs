@@ -32,12 +32,22 @@ use crate::audit::AuditEntry;
 /// Whether `stored` (a graph the service holds) is the version the approval
 /// recorded by `audit` wrote.
 pub fn is_own_version(audit: &AuditEntry, stored: &Value) -> bool {
+    is_own(audit, stored, true)
+}
+
+/// The same for a save through the real service's `/patchNode`, which
+/// writes the node's stamps but not the metadata's.
+pub fn is_own_node_patch(audit: &AuditEntry, stored: &Value) -> bool {
+    is_own(audit, stored, false)
+}
+
+fn is_own(audit: &AuditEntry, stored: &Value, metadata_stamped: bool) -> bool {
     let stamped = |fields: Option<&Value>, at: &str, by: &str| {
         fields.is_some_and(|f| {
             f.get(at).and_then(Value::as_str) == Some(audit.at.as_str()) && f.get(by).and_then(Value::as_str) == Some(audit.user.as_str())
         })
     };
-    if !stamped(stored.get("metadata"), "updated", "updatedBy") {
+    if metadata_stamped && !stamped(stored.get("metadata"), "updated", "updatedBy") {
         return false;
     }
     let nodes: Vec<&Value> = stored.get("nodes").and_then(Value::as_array).map(|n| n.iter().collect()).unwrap_or_default();
@@ -77,5 +87,9 @@ mod tests {
         assert!(!is_own_version(&audit(), &stored("bob", false)), "a node stamped by someone else");
         assert!(!is_own_version(&audit(), &stored("ann", true)), "a node the approval removed is still there");
         assert!(!is_own_version(&audit(), &json!({"nodes": []})), "no metadata stamps");
+        let mut node_patch = stored("ann", false);
+        node_patch["metadata"] = json!({});
+        assert!(!is_own_version(&audit(), &node_patch) && is_own_node_patch(&audit(), &node_patch));
+        assert!(!is_own_node_patch(&audit(), &stored("bob", false)));
     }
 }

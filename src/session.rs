@@ -289,16 +289,18 @@ impl ApprovalSession {
         Err(graph_unavailable(approval_id))
     }
 
-    /// Acknowledges the oldest pending save, stored as `version`. Edges take
-    /// the ids the service stored them under (see [`Service`]).
-    pub fn mark_saved(&mut self, approval_id: &str, version: Value) -> Result<()> {
-        self.outbox.mark_saved(approval_id, &version)?;
+    /// Acknowledges the oldest pending save, stored as `version`; returns its
+    /// audit entry (a service that keeps no audit trail of its own, like the
+    /// real one, has only this record of who approved what and why). Edges
+    /// take the ids the service stored them under (see [`Service`]).
+    pub fn mark_saved(&mut self, approval_id: &str, version: Value) -> Result<AuditEntry> {
+        let saved = self.outbox.mark_saved(approval_id, &version)?;
         self.service.adopt_edge_ids(&mut self.graph);
         if self.outbox.is_empty() {
             self.graph.metadata_mut().insert("version".to_owned(), version.clone());
             self.base_version = Some(version);
         }
-        Ok(())
+        Ok(saved.audit)
     }
 
     /// The pending review with the current decisions.

@@ -25,7 +25,7 @@ use wasm_bindgen_futures::future_to_promise;
 use super::{ApprovedArg, AuditFilterArg, ClientOptionsArg, JsResult, invalid_argument, js_error, parse_option_value, text_arg, to_js};
 use crate::audit::AuditEntry;
 use crate::history::{Reply, RetryPolicy, read_history, read_reply};
-use crate::lost_answer::is_own_version;
+use crate::lost_answer::{is_own_node_patch, is_own_version};
 use crate::service::Service;
 
 #[wasm_bindgen(module = "/js/boundary.js")]
@@ -46,6 +46,20 @@ struct ClientOptions {
     delta_saves: Option<DeltaSaves>,
     idempotency_header: Option<bool>,
     headers: Option<HashMap<String, String>>,
+    granular_saves: Option<GranularSaves>,
+}
+
+/// Whether an approval of one node's fields goes to the real service's
+/// `/patchNode` (one small request) instead of as the whole graph.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+enum GranularSaves {
+    /// Always whole graphs (the default): every stamp is stored.
+    #[default]
+    Never,
+    /// `/patchNode` when the approval changed one existing node's fields and
+    /// nothing else; that route cannot store `metadata.updated`/`updatedBy`.
+    OneNode,
 }
 
 /// When saves go as deltas.
@@ -67,6 +81,7 @@ struct Config {
     delta_saves: DeltaSaves,
     idempotency_header: bool,
     headers: Vec<(String, String)>,
+    granular_saves: GranularSaves,
 }
 
 /// What a server takes beyond the real service's contract, from its
@@ -139,6 +154,7 @@ impl HistoryClient {
             delta_saves: o.delta_saves.unwrap_or_default(),
             idempotency_header: o.idempotency_header.unwrap_or(false),
             headers,
+            granular_saves: o.granular_saves.unwrap_or_default(),
         };
         Ok(HistoryClient { config: Rc::new(config), learned: Rc::default() })
     }
@@ -164,13 +180,23 @@ impl HistoryClient {
                 learned.hashes.get(id).filter(|(v, _)| Some(*v as f64) == base).map(|(_, h)| h.clone())
             });
             let request = if deltas { super::delta_request(&approved, hash.as_deref())? } else { None };
-            let (path, request) = match request {
-                Some(request) => ("/patchGraph", request),
-                None => ("/saveGraphWithHistory", super::save_request(&approved)?),
+            let one_node = if request.is_none() && !deltas && config.granular_saves == GranularSaves::OneNode {
+                super::patch_node_request(&approved)?
+            } else {
+                None
+            };
+            let (path, request) = match (request, one_node) {
+                (Some(request), _) => ("/patchGraph", request),
+                (None, Some(request)) => ("/patchNode", request),
+                (None, None) => ("/saveGraphWithHistory", super::save_request(&approved)?),
             };
             let key = request.idempotency_key.clone().filter(|_| config.idempotency_header);
             let uncertain = Cell::new(false);
-            let via = if path == "/patchGraph" { "delta" } else { "full" };
+            let via = match path {
+                "/patchGraph" => "delta",
+                "/patchNode" => "patchNode",
+                _ => "full",
+            };
             let reply = match send(&config, Method::POST, path, Some(JsValue::from_str(&request.body)), key, &uncertain).await {
                 Ok(reply) => reply,
                 // An earlier attempt may have landed with its answer lost: a
@@ -179,7 +205,7 @@ impl HistoryClient {
                 Err(conflict) if uncertain.get() && is_code(&conflict, "version_conflict") => {
                     // The version it would have written: one past its base (0 for none).
                     let written = base.filter(|b| b.fract() == 0.0).map_or(Some(1), |b| Some(b as i64 + 1));
-                    match own_version(&config, &approved, &request.graph_id, written).await {
+                    match own_version(&config, &approved, &request.graph_id, written, via == "patchNode").await {
                         Some(version) => {
                             return Ok(to_js(&json!({ "id": request.graph_id, "newVersion": version, "via": via, "answerLost": true })));
                         }
@@ -299,13 +325,14 @@ fn is_code(error: &JsValue, code: &str) -> bool {
 
 /// The version `written` if it is the approval's own (its answer was lost),
 /// read back from the server; `None` if it is someone else's or cannot be read.
-async fn own_version(config: &Config, approved: &JsValue, graph_id: &str, written: Option<i64>) -> Option<i64> {
+async fn own_version(config: &Config, approved: &JsValue, graph_id: &str, written: Option<i64>, node_patch: bool) -> Option<i64> {
     let written = written?;
     let audit = js_sys::Reflect::get(approved, &"audit".into()).ok()?;
     let audit: AuditEntry = serde_json::from_value(super::parse_value(&audit, "approved.audit").ok()?).ok()?;
     let path = format!("/getknowgraphversion?id={}&version={written}", encode(graph_id));
     let stored = send(config, Method::GET, &path, None, None, &Cell::new(false)).await.ok()?;
-    is_own_version(&audit, &stored.value).then_some(written)
+    let own = if node_patch { is_own_node_patch(&audit, &stored.value) } else { is_own_version(&audit, &stored.value) };
+    own.then_some(written)
 }
 
 /// What the server takes, asked once (`GET /capabilities`): a 4xx (the real

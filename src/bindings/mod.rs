@@ -82,13 +82,27 @@ pub(crate) fn delta_request(approved: &JsValue, expected_hash: Option<&str>) -> 
             return Ok(request);
         }
     }
-    // Only the delta and the audit are read: the graph may be megabytes.
+    crate::history::delta_body(&delta_parts(approved)?, expected_hash).map_err(|e| js_error(e, "approved"))
+}
+
+/// `{delta, audit}` of an approval from JS. Only these are read: the graph
+/// may be megabytes.
+fn delta_parts(approved: &JsValue) -> JsResult<Value> {
     let field = |name: &str| -> JsResult<Value> {
         let value = js_sys::Reflect::get(approved, &name.into()).unwrap_or(JsValue::UNDEFINED);
         if value.is_undefined() { Ok(Value::Null) } else { parse_value(&value, &format!("approved.{name}")) }
     };
-    let parts = serde_json::json!({ "delta": field("delta")?, "audit": field("audit")? });
-    crate::history::delta_body(&parts, expected_hash).map_err(|e| js_error(e, "approved"))
+    Ok(serde_json::json!({ "delta": field("delta")?, "audit": field("audit")? }))
+}
+
+/// The real service's `/patchNode` body for an approval of one node's fields.
+pub(crate) fn patch_node_request(approved: &JsValue) -> JsResult<Option<SaveRequest>> {
+    if let Some((session, approval_id)) = held_approval(approved) {
+        if let Some(Ok(request)) = registry::with(session, |s| s.patch_node_request(&approval_id)) {
+            return Ok(request);
+        }
+    }
+    crate::history::patch_node_body(&delta_parts(approved)?).map_err(|e| js_error(e, "approved"))
 }
 
 /// The JSON body `HistoryClient.save` would post to a server that takes
@@ -349,18 +363,26 @@ impl ApprovalSession {
         self.inner.borrow_mut().restore_pending_saves(saves).map_err(|e| js_error(e, "saves"))
     }
 
-    /// Acknowledges the oldest pending save, stored by the server as `version`.
-    #[wasm_bindgen(js_name = markSaved)]
+    /// Acknowledges the oldest pending save, stored by the server as
+    /// `version`. Returns its audit entry with `savedVersion`: the record of
+    /// who approved what and why, to keep where the service keeps none.
+    #[wasm_bindgen(js_name = markSaved, unchecked_return_type = "SavedApproval")]
     pub fn mark_saved(
         &mut self,
         #[wasm_bindgen(js_name = "approvalId", unchecked_param_type = "string")] approval_id: JsValue,
         version: f64,
-    ) -> JsResult<()> {
+    ) -> JsResult<JsValue> {
         let approval_id = text_arg(&approval_id, "approvalId")?;
         if !(version.is_finite() && version.fract() == 0.0 && version >= 1.0) {
             return Err(invalid_argument("version", format!("must be a positive integer, got {version}")));
         }
-        self.inner.borrow_mut().mark_saved(&approval_id, serde_json::json!(version as i64)).map_err(|e| js_error(e, "approvalId"))
+        let audit =
+            self.inner.borrow_mut().mark_saved(&approval_id, serde_json::json!(version as i64)).map_err(|e| js_error(e, "approvalId"))?;
+        let mut record = serde_json::to_value(audit).unwrap_or_default();
+        if let Some(fields) = record.as_object_mut() {
+            fields.insert("savedVersion".to_owned(), serde_json::json!(version as i64));
+        }
+        Ok(to_js(&record))
     }
 
     /// After a `ConflictError`: re-applies the pending approval on the newer

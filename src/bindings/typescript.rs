@@ -229,6 +229,9 @@ export interface Approved {
   queued: boolean;
 }
 
+/** What `markSaved` returns: the approval's audit entry and the version it became. */
+export type SavedApproval = AuditEntry & { savedVersion: number };
+
 /** An approval waiting in the outbox: save it with `HistoryClient.save`.
  *  `graph` is read from the session on demand and left out of JSON unless the
  *  entry keeps a copy (when a later approval changed the session's graph). */
@@ -254,12 +257,18 @@ export interface ClientOptions {
   /** Extra headers on every request, e.g. an editor's own sign-in
    *  (`X-Session-Token`, `x-user-role`). */
   headers?: { [name: string]: string };
+  /** `never` (default): servers without deltas get whole graphs. `one-node`: an
+   *  approval that changed one existing node's fields and nothing else goes to
+   *  the real service's `/patchNode` (a few hundred bytes instead of the graph;
+   *  that route cannot store `metadata.updated`/`updatedBy`, the node's own
+   *  stamps record the approval). */
+  granularSaves?: 'never' | 'one-node';
 }
 
 export interface SaveResult {
   id: string;
   newVersion: number;
-  via: 'delta' | 'full';
+  via: 'delta' | 'full' | 'patchNode';
   /** True when the save had landed but its answer was lost, and the retry's 409
    *  was recognised as this approval's own version by reading it back. */
   answerLost?: true;

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::ApprovalSession;
 use crate::error::{Error, ErrorCode, Result};
 use crate::graph::Graph;
-use crate::history::{SaveRequest, delta_body, save_body_text, sent_version};
+use crate::history::{SaveRequest, delta_body, patch_node_body, save_body_text, sent_version};
 use crate::outbox::PendingSave;
 
 impl ApprovalSession {
@@ -35,6 +35,15 @@ impl ApprovalSession {
         let entry = self.entry(approval_id)?;
         let Some(delta) = &entry.delta else { return Ok(None) };
         delta_body(&json!({ "delta": delta, "audit": entry.audit }), expected_hash)
+    }
+
+    /// The real service's `POST /patchNode` body of a pending approval, if
+    /// it changed one existing node and nothing else (see
+    /// [`crate::history::patch_node_body`]).
+    pub fn patch_node_request(&self, approval_id: &str) -> Result<Option<SaveRequest>> {
+        let entry = self.entry(approval_id)?;
+        let Some(delta) = &entry.delta else { return Ok(None) };
+        patch_node_body(&json!({ "delta": delta, "audit": entry.audit }))
     }
 
     /// The `POST /saveGraphWithHistory` body of a pending approval: its

@@ -1,29 +1,39 @@
-// useApprovalSession: the kg-approval WASM package for Vue.
+// useApprovalSession: the kg-approval package for Vue.
 //
 // Wraps one ApprovalSession (the graph kept in WASM, the pending review, the
-// outbox of unsaved approvals) and one HistoryClient, and exposes reactive
-// plain data for templates. Unsaved approvals are kept in localStorage, so a
-// failed save or a reload never loses an approval.
+// outbox of unsaved approvals) around the HistoryClient the editor gives it,
+// and exposes reactive plain data for templates. It needs nothing but the
+// history contract (load, save, history, version), so it works against the
+// real knowledge-graph service as well as this project's server.
 //
-//   const kg = useApprovalSession({ baseUrl: location.origin });
-//   await kg.signIn(token);           // the server says whose token it is
+//   import init, * as pkg from 'kg-approval';
+//   await init();
+//   const client = new pkg.HistoryClient({ baseUrl, headers: kgAuthHeaders(userStore) });
+//   const kg = useApprovalSession({ kg: pkg, client, user: () => userStore.email });
 //   await kg.openGraph(id);
 //   kg.propose(proposal, { source: 'ai', model });   // → kg.state.review
 //   kg.decide(changeId, false);                      // reject one change
 //   await kg.approveAndSave('reason');               // → kg.state.save
+//   kg.exportAudit();                                // who approved what, as JSONL
+//
+// `client` and `user` may be getters (the signed-in user changes). Unsaved
+// approvals are kept in `storage`, so a failed save or a reload never loses
+// one; so are the audit entries of saved ones, since the real service keeps
+// no record of who approved what or why.
 import { reactive, markRaw } from 'vue';
-import init, { ApprovalSession, HistoryClient, ConflictError, diffGraphs } from 'kg-approval';
 
-const ready = init();
 const outboxKey = (graphId) => `kg-approval:outbox:${graphId}`;
+const auditKey = (graphId) => `kg-approval:audit:${graphId}`;
+const read = (value) => (typeof value === 'function' ? value() : value);
 
-export function useApprovalSession({ baseUrl = location.origin, storage = globalThis.localStorage } = {}) {
+export function useApprovalSession({ kg, client, user, storage = globalThis.localStorage }) {
+  if (!kg?.ApprovalSession || !kg?.ConflictError) throw new TypeError('useApprovalSession: pass the initialised kg-approval module as `kg`');
   const state = reactive({
-    user: null,
-    graphs: [],
     graphId: null,
     graph: null,
     version: null,
+    /** `faithful` (this project's server) or `knowledge-graph-worker` (the real service). */
+    service: null,
     /** The review on screen: a proposal's, a rebase's after a conflict, or a restore's. */
     review: null,
     reviewKind: null,
@@ -34,11 +44,11 @@ export function useApprovalSession({ baseUrl = location.origin, storage = global
     error: '',
   });
   let session = null;
-  let client = null;
-  let token = '';
-
-  const api = (path, init = {}) =>
-    fetch(`${baseUrl}${path}`, { ...init, headers: { ...(init.headers || {}), ...(token ? { 'X-API-Token': token } : {}) } });
+  const history = () => {
+    const c = read(client);
+    if (!c) throw new Error('No history client: sign in first.');
+    return c;
+  };
 
   function refresh() {
     state.graph = markRaw(session.graph());
@@ -53,39 +63,35 @@ export function useApprovalSession({ baseUrl = location.origin, storage = global
     state.pending = pending.length;
   }
 
-  async function signIn(newToken) {
-    await ready;
-    token = newToken.trim();
-    const response = await api('/whoami');
-    if (!response.ok) {
-      state.user = null;
-      throw new Error(response.status === 401 ? 'That token is not known to the server.' : `Sign-in failed (${response.status}).`);
-    }
-    state.user = (await response.json()).user;
-    client = new HistoryClient({ baseUrl, token, timeoutMs: 8000, retries: 2 });
+  /** The audit entries of this graph's saved approvals, oldest first. */
+  function savedApprovals(graphId = state.graphId) {
+    const kept = storage.getItem(auditKey(graphId));
+    return kept ? kept.split('\n').filter(Boolean).map((line) => JSON.parse(line)) : [];
   }
 
-  async function listGraphs() {
-    const response = await api('/getknowgraphs');
-    state.graphs = (await response.json()).graphs;
+  function keepAudit(record, via) {
+    const line = JSON.stringify({ ...record, savedVia: via, savedAt: new Date().toISOString() });
+    const kept = storage.getItem(auditKey(state.graphId));
+    storage.setItem(auditKey(state.graphId), kept ? `${kept}\n${line}` : line);
   }
 
   async function openGraph(graphId) {
-    await ready;
-    client ??= new HistoryClient({ baseUrl, timeoutMs: 8000, retries: 2 });
+    const c = history();
+    const { service } = await c.capabilities();
     const kept = storage.getItem(outboxKey(graphId));
     const outbox = kept ? JSON.parse(kept) : [];
-    let graph = await client.load(graphId);
+    let graph = await c.load(graphId);
     // Unsaved approvals are kept as deltas: they are restored on the version
     // they were approved on (which is not the newest if a save landed and
-    // its answer was lost; the retry is then answered from its approval id).
+    // its answer was lost; the retry then recognises its own version).
     const base = outbox[0]?.graph === undefined ? outbox[0]?.audit?.baseVersion : undefined;
-    if (Number.isInteger(base) && base !== graph.metadata?.version) graph = await client.version(graphId, base);
+    if (Number.isInteger(base) && base !== graph.metadata?.version) graph = await c.version(graphId, base);
     session?.free();
     // Word-level inline diffs read best in a modal, even for one-line HTML
     // ('auto' would show such a field as one replaced line).
-    session = new ApprovalSession(graph, { graphId, granularity: 'word' });
+    session = new kg.ApprovalSession(graph, { graphId, granularity: 'word', service });
     state.graphId = graphId;
+    state.service = service;
     state.review = null;
     state.save = { status: 'idle', version: null, message: '' };
     if (outbox.length) {
@@ -125,8 +131,9 @@ export function useApprovalSession({ baseUrl = location.origin, storage = global
   }
 
   async function approveAndSave(reason) {
-    if (!state.user) throw new Error('Sign in to approve: approvals are stamped with your user id.');
-    session.approve({ user: state.user, reason: reason || undefined });
+    const who = read(user);
+    if (!who) throw new Error('Sign in to approve: approvals are stamped with your user id.');
+    session.approve({ user: who, reason: reason || undefined });
     state.review = null;
     persistOutbox();
     refresh();
@@ -135,18 +142,19 @@ export function useApprovalSession({ baseUrl = location.origin, storage = global
 
   /** Saves the pending approvals, oldest first; stops at the first failure. */
   async function flush() {
+    const c = history();
     for (const pending of session.pendingSaves()) {
       state.save = { status: 'saving', version: null, message: '' };
       try {
-        const { newVersion } = await client.save(pending);
-        session.markSaved(pending.audit.approvalId, newVersion);
+        const { newVersion, via } = await c.save(pending);
+        keepAudit(session.markSaved(pending.audit.approvalId, newVersion), via);
         persistOutbox();
         refresh();
         state.save = { status: 'saved', version: newVersion, message: '' };
       } catch (e) {
-        if (e instanceof ConflictError) {
+        if (e instanceof kg.ConflictError) {
           state.save = { status: 'conflict', version: e.currentVersion, message: `Someone else saved version ${e.currentVersion} first.` };
-          show(session.rebase(await client.load(state.graphId)), 'rebase');
+          show(session.rebase(await c.load(state.graphId)), 'rebase');
           refresh();
         } else {
           state.save = { status: 'failed', version: null, message: `${e.message} (${e.code})` };
@@ -158,17 +166,24 @@ export function useApprovalSession({ baseUrl = location.origin, storage = global
   }
 
   async function loadHistory() {
-    state.history = await client.history(state.graphId);
+    state.history = await history().history(state.graphId);
   }
 
+  /** The differences between two versions; what the service wrote by itself in `serverWritten`. */
   async function compareVersions(older, newer) {
-    const [a, b] = await Promise.all([client.version(state.graphId, older), client.version(state.graphId, newer)]);
-    return diffGraphs(a, b);
+    const c = history();
+    const [a, b] = await Promise.all([c.version(state.graphId, older), c.version(state.graphId, newer)]);
+    return kg.diffGraphs(a, b, { service: state.service });
   }
 
   async function restore(version) {
-    show(session.revertTo(await client.version(state.graphId, version)), 'revert');
+    show(session.revertTo(await history().version(state.graphId, version)), 'revert');
   }
 
-  return { state, signIn, listGraphs, openGraph, propose, decide, decideNode, cancel, approveAndSave, retry: flush, loadHistory, compareVersions, restore };
+  /** The saved approvals of the open graph (or `graphId`) as JSON Lines, for auditors. */
+  function exportAudit(graphId = state.graphId) {
+    return savedApprovals(graphId).map((r) => `${JSON.stringify(r)}\n`).join('');
+  }
+
+  return { state, openGraph, propose, decide, decideNode, cancel, approveAndSave, retry: flush, loadHistory, compareVersions, restore, savedApprovals, exportAudit };
 }
