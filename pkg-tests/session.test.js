@@ -35,7 +35,7 @@ test('the review lists every change with a stable id, in proposal order', () => 
     'node/a/label', 'node/a/info', 'node/n', 'node/c', 'edge/a_n', 'edge/a_b/label', 'edge/b_c', 'metadata/title',
   ]);
   assert.deepEqual(review.summary, {
-    nodesAdded: 1, nodesRemoved: 1, nodesChanged: 1, edgesAdded: 1, edgesRemoved: 1, edgesChanged: 1, metadataChanged: 1, fieldsChanged: 4,
+    nodesAdded: 1, nodesRemoved: 1, nodesChanged: 1, edgesAdded: 1, edgesRemoved: 1, edgesChanged: 1, metadataChanged: 1, graphChanged: 0, fieldsChanged: 4,
   });
   assert.ok(review.changes.every((c) => c.accepted === true));
   assert.deepEqual(kg.reviewProposal(base, proposal), review, 'same proposal, same graph: same review');

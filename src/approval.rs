@@ -104,6 +104,10 @@ pub fn apply_accepted(graph: &mut Graph, changes: &[Change], approver: &Approver
                 write_field(graph.metadata_mut(), field, change.new.as_ref());
                 delta.metadata_field(field, change.new.as_ref());
             }
+            (Target::Graph, _) => {
+                graph.set_top_level(field, change.new.as_ref());
+                delta.top_level_field(field, change.new.as_ref());
+            }
             (Target::Node, ChangeKind::Removed) => {
                 removed_nodes.insert(entity);
                 applied.removed_node_ids.push(entity.to_owned());

@@ -51,6 +51,9 @@ pub struct AuditEntry {
     pub changes: Map<String, Value>,
     pub edge_changes: Map<String, Value>,
     pub metadata_changes: Map<String, Value>,
+    /// Top-level fields besides nodes, edges and metadata: field → `[old, new]`.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub graph_changes: Map<String, Value>,
     pub nodes_added: Vec<String>,
     pub nodes_removed: Vec<String>,
     pub edges_added: Vec<String>,
@@ -90,6 +93,7 @@ impl AuditEntry {
             changes: Map::new(),
             edge_changes: Map::new(),
             metadata_changes: Map::new(),
+            graph_changes: Map::new(),
             nodes_added: Vec::new(),
             nodes_removed: Vec::new(),
             edges_added: Vec::new(),
@@ -110,6 +114,11 @@ impl AuditEntry {
                 Target::Metadata => {
                     let field = change.field.clone().unwrap_or_default();
                     entry.metadata_changes.insert(field, pair(change.old.as_ref(), change.new.as_ref()));
+                    continue;
+                }
+                Target::Graph => {
+                    let field = change.field.clone().unwrap_or_default();
+                    entry.graph_changes.insert(field, pair(change.old.as_ref(), change.new.as_ref()));
                     continue;
                 }
             };

@@ -21,6 +21,9 @@ pub enum Target {
     Node,
     Edge,
     Metadata,
+    /// A top-level field of the graph besides nodes, edges and metadata
+    /// (`description`, `license`...).
+    Graph,
 }
 
 /// What happens.
@@ -149,7 +152,7 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<V
 }
 
 /// The id of a change: `node/<id>[/<field>]`, `edge/<key>[/<field>]`,
-/// `metadata/<field>`. `%`, `/` and `#` inside parts are percent-encoded so
+/// `metadata/<field>`, `graph/<field>`. `%`, `/` and `#` inside parts are percent-encoded so
 /// that ids never collide.
 ///
 /// ```
@@ -162,6 +165,7 @@ pub fn change_id(target: Target, entity: &str, field: Option<&str>) -> String {
         Target::Node => format!("node/{}", escape(entity)),
         Target::Edge => format!("edge/{}", escape(entity)),
         Target::Metadata => "metadata".to_owned(),
+        Target::Graph => "graph".to_owned(),
     };
     if let Some(field) = field {
         id.push('/');
@@ -187,6 +191,8 @@ pub struct Summary {
     pub edges_changed: usize,
     /// Changed metadata fields.
     pub metadata_changed: usize,
+    /// Changed top-level fields besides nodes, edges and metadata.
+    pub graph_changed: usize,
     /// Changed fields of nodes, edges and metadata together.
     pub fields_changed: usize,
 }
@@ -203,6 +209,7 @@ impl Summary {
                 (Target::Edge, ChangeKind::Added) => summary.edges_added += 1,
                 (Target::Edge, ChangeKind::Removed) => summary.edges_removed += 1,
                 (Target::Metadata, _) => summary.metadata_changed += 1,
+                (Target::Graph, _) => summary.graph_changed += 1,
                 // Field changes of one node or edge are adjacent in a list.
                 (Target::Node, ChangeKind::Changed) => {
                     if last_node != change.node_id.as_deref() {

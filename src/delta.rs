@@ -121,6 +121,9 @@ pub struct GraphDelta {
     pub remove_edge_ids: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patch_metadata: Option<FieldPatch>,
+    /// Top-level fields besides nodes, edges and metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch_graph: Option<FieldPatch>,
 }
 
 /// What a delta is checked against: the graph it is based on, as a history
@@ -213,6 +216,14 @@ impl GraphDelta {
         for (i, fields) in self.add_edges.iter().enumerate() {
             Edge::from_fields(fields.clone()).map_err(|e| at_item(e, "addEdges", i))?;
         }
+        if let Some(patch) = &self.patch_graph {
+            let fields = patch.fields.keys().map(|k| ("fields", k)).chain(patch.remove_fields.iter().map(|k| ("removeFields", k)));
+            for (list, field) in fields {
+                if crate::graph::is_structural(field) {
+                    return Err(invalid(format!("patchGraph.{list}.{field}"), "nodes, edges and metadata have patches of their own"));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -225,6 +236,7 @@ impl GraphDelta {
             && self.add_edges.is_empty()
             && self.remove_edge_ids.is_empty()
             && self.patch_metadata.as_ref().is_none_or(FieldPatch::is_empty)
+            && self.patch_graph.as_ref().is_none_or(FieldPatch::is_empty)
     }
 
     /// Checks the delta against the graph it is based on: patched and
@@ -317,6 +329,14 @@ impl GraphDelta {
         if let Some(patch) = &self.patch_metadata {
             patch.apply(graph.metadata_mut());
         }
+        if let Some(patch) = &self.patch_graph {
+            for (field, value) in &patch.fields {
+                graph.set_top_level(field, Some(value));
+            }
+            for field in &patch.remove_fields {
+                graph.set_top_level(field, None);
+            }
+        }
         for fields in &self.add_nodes {
             graph.push_node(Node::from_fields(fields.clone())?);
         }
@@ -390,6 +410,11 @@ impl DeltaBuilder {
 
     pub fn metadata_field(&mut self, field: &str, value: Option<&Value>) {
         let p = self.delta.patch_metadata.get_or_insert_with(FieldPatch::default);
+        record(&mut p.fields, &mut p.remove_fields, field, value);
+    }
+
+    pub fn top_level_field(&mut self, field: &str, value: Option<&Value>) {
+        let p = self.delta.patch_graph.get_or_insert_with(FieldPatch::default);
         record(&mut p.fields, &mut p.remove_fields, field, value);
     }
 

@@ -135,6 +135,11 @@ impl Graph {
     }
 }
 
+/// `nodes`, `edges` and `metadata`: the top-level fields with a structure of their own.
+pub fn is_structural(field: &str) -> bool {
+    matches!(field, "nodes" | "edges" | "metadata")
+}
+
 /// The editor's default edge id.
 pub fn default_edge_id(source: &str, target: &str) -> String {
     format!("{source}_{target}")
@@ -331,6 +336,29 @@ impl Graph {
     /// A top-level field other than `nodes`/`edges` (e.g. `id`).
     pub fn root_field(&self, key: &str) -> Option<&Value> {
         self.root.get(key)
+    }
+
+    /// The top-level fields besides `nodes`, `edges` and `metadata`
+    /// (`id`, `description`, `license`...), in order.
+    pub fn top_level(&self) -> Map<String, Value> {
+        self.root.iter().filter(|(k, _)| !is_structural(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// Sets (or with `None` removes) a top-level field besides `nodes`,
+    /// `edges` and `metadata`, which it leaves alone; an existing field keeps
+    /// its place, a new one goes last.
+    pub(crate) fn set_top_level(&mut self, field: &str, value: Option<&Value>) {
+        if is_structural(field) {
+            return;
+        }
+        match value {
+            Some(value) => {
+                self.root.insert(field.to_owned(), value.clone());
+            }
+            None => {
+                self.root.shift_remove(field);
+            }
+        }
     }
 
     pub(crate) fn node_mut(&mut self, id: &str) -> Option<&mut Node> {

@@ -35,7 +35,7 @@ pub struct GraphDiff {
 /// Every difference from `before` to `after`: changed fields of nodes present
 /// in both, removed nodes (in `before` order), added nodes (in `after`
 /// order), then edges (changed and removed in `before` order, added in `after`
-/// order), then metadata fields. String changes carry an inline text diff
+/// order), then metadata fields, then other top-level fields. String changes carry an inline text diff
 /// when `text` options are given (a history view wants them; storage does not).
 pub fn diff_graphs(before: &Graph, after: &Graph, text: Option<&TextDiffOptions>) -> GraphDiff {
     let mut changes = Vec::new();
@@ -73,6 +73,9 @@ pub fn diff_graphs(before: &Graph, after: &Graph, text: Option<&TextDiffOptions>
     let empty = Map::new();
     let (old_meta, new_meta) = (before.metadata().unwrap_or(&empty), after.metadata().unwrap_or(&empty));
     fields(&mut changes, Target::Metadata, "", "metadata", old_meta, new_meta, text);
+    // Top-level fields besides nodes, edges and metadata: a version that
+    // changes one says so too.
+    fields(&mut changes, Target::Graph, "", "graph", &before.top_level(), &after.top_level(), text);
 
     let summary = Summary::of(&changes);
     GraphDiff { changes, summary, server_written: Vec::new() }

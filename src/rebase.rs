@@ -98,6 +98,7 @@ fn fields_of<'g>(graph: &'g Graph, target: Target, entity: &str) -> Option<&'g M
         Target::Node => graph.node(entity).map(|n| n.fields()),
         Target::Edge => graph.edge(entity).map(|e| e.fields()),
         Target::Metadata => graph.metadata().or(Some(empty())),
+        Target::Graph => None,
     }
 }
 

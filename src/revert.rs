@@ -29,6 +29,7 @@ fn is_audit_field(change: &Change) -> bool {
     let field = change.field.as_deref().unwrap_or_default();
     match change.target {
         Target::Metadata => RESERVED_METADATA_FIELDS.contains(&field),
+        Target::Graph => false,
         _ => change.kind == ChangeKind::Changed && RESERVED_ITEM_FIELDS.contains(&field),
     }
 }

@@ -19,9 +19,10 @@
 //!   not shown as a change.
 //! - **Server-written metadata**: after each save its classifier writes
 //!   `semanticPrimary`, `semanticSecondary`, `semanticConfidence` and
-//!   `classifiedAt` into the current graph, outside any version. A restore
-//!   leaves them as they are, and a comparison lists them apart as the
-//!   service's, not as changes someone approved.
+//!   `classifiedAt` into the current graph, outside any version, and its
+//!   current-graph read adds `created_date` and `updated_at` at the top
+//!   level. A restore leaves them as they are, and a comparison lists them
+//!   apart as the service's, not as changes someone approved.
 //!
 //! ```
 //! use kg_approval::{Graph, Service};
@@ -57,6 +58,8 @@ pub enum Service {
 
 /// Metadata fields the real service's classifier writes outside versions.
 const WORKER_METADATA_FIELDS: [&str; 4] = ["semanticPrimary", "semanticSecondary", "semanticConfidence", "classifiedAt"];
+/// Top-level fields its current-graph read adds from its own columns.
+const WORKER_TOP_LEVEL_FIELDS: [&str; 2] = ["created_date", "updated_at"];
 
 impl Service {
     /// Metadata fields the service writes by itself, outside any version.
@@ -67,9 +70,17 @@ impl Service {
         }
     }
 
-    /// Whether `change` is to metadata this service writes by itself.
+    /// Whether `change` is to a field this service writes by itself: its
+    /// classifier's metadata, and the top-level `created_date`/`updated_at`
+    /// its current-graph read adds.
     pub fn writes(self, change: &Change) -> bool {
-        change.target == Target::Metadata && self.server_metadata_fields().contains(&change.field.as_deref().unwrap_or_default())
+        let field = change.field.as_deref().unwrap_or_default();
+        match (self, change.target) {
+            (Service::Faithful, _) => false,
+            (_, Target::Metadata) => self.server_metadata_fields().contains(&field),
+            (_, Target::Graph) => WORKER_TOP_LEVEL_FIELDS.contains(&field),
+            _ => false,
+        }
     }
 
     /// `graph` as the service's current-graph read returns it once stored

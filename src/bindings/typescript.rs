@@ -125,7 +125,8 @@ export interface TextDiff {
 export interface Change {
   /** Stable: `node/<id>/<field>`, `node/<id>`, `edge/<id>[/<field>]`, `metadata/<field>`. */
   id: string;
-  target: 'node' | 'edge' | 'metadata';
+  /** `graph`: a top-level field besides nodes, edges and metadata (`description`, `license`...). */
+  target: 'node' | 'edge' | 'metadata' | 'graph';
   kind: 'added' | 'removed' | 'changed';
   nodeId?: string;
   edgeId?: string;
@@ -150,6 +151,7 @@ export interface Summary {
   edgesRemoved: number;
   edgesChanged: number;
   metadataChanged: number;
+  graphChanged: number;
   fieldsChanged: number;
 }
 
@@ -189,6 +191,7 @@ export interface AuditEntry {
   changes: { [nodeId: string]: { [field: string]: [Json, Json] } };
   edgeChanges: { [edgeId: string]: { [field: string]: [Json, Json] } };
   metadataChanges: { [field: string]: [Json, Json] };
+  graphChanges?: { [field: string]: [Json, Json] };
   nodesAdded: string[];
   nodesRemoved: string[];
   edgesAdded: string[];
@@ -212,6 +215,8 @@ export interface GraphDelta {
   addEdges?: GraphEdge[];
   removeEdgeIds?: string[];
   patchMetadata?: FieldPatch;
+  /** Top-level fields besides nodes, edges and metadata. */
+  patchGraph?: FieldPatch;
 }
 
 export interface Approved {
