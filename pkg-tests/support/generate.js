@@ -61,7 +61,8 @@ function generateGraph(nodes, opts = {}) {
   const htmlEvery = opts.htmlEvery ?? 20;
   const hiddenEvery = opts.hiddenEvery ?? 13;
   const graph = {
-    metadata: { title: `Generated graph ${nodes}`, description: sentence(r, 12), createdBy: 'generator', version: 1 },
+    // No createdBy: a server checks that it names whoever saves the graph first.
+    metadata: { title: `Generated graph ${nodes}`, description: sentence(r, 12), version: 1 },
     nodes: [],
     edges: [],
   };

@@ -35,6 +35,10 @@ pub enum ApiError {
     PayloadTooLarge {
         limit: usize,
     },
+    /// Well-formed, but cannot be done as asked (an idempotency key reused
+    /// by another user or for another request).
+    Unprocessable(String),
+    MethodNotAllowed,
     /// The database cannot be reached now: 503 with `Retry-After` (nothing
     /// was stored; the client retries).
     Unavailable(String),
@@ -51,6 +55,8 @@ impl ApiError {
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -58,9 +64,13 @@ impl ApiError {
 
     pub fn body(&self) -> Value {
         match self {
-            ApiError::BadRequest(m) | ApiError::Unauthorized(m) | ApiError::Forbidden(m) | ApiError::NotFound(m) | ApiError::Gone(m) => {
-                json!({ "error": m })
-            }
+            ApiError::BadRequest(m)
+            | ApiError::Unauthorized(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Gone(m)
+            | ApiError::Unprocessable(m) => json!({ "error": m }),
+            ApiError::MethodNotAllowed => json!({ "error": "Method not allowed." }),
             ApiError::InvalidNewId { received } => json!({
                 "error": "A new graph id must be a UUID v4.",
                 "expected": "UUID v4, e.g. 6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",

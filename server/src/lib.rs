@@ -8,19 +8,24 @@
 //! (`/verifyknowgraph`). Diffs and canonical JSON come from the kg-approval
 //! core, the same code the WASM client runs.
 
+pub mod access;
 pub mod chain;
 pub mod entity;
 pub mod error;
+pub mod idempotency;
 pub mod migrate;
+pub mod numbers;
 pub mod patch;
 pub mod read;
 pub mod retention;
 pub mod routes;
 pub mod save;
 pub mod seed;
+pub mod serve;
 pub mod store;
 pub mod tokens;
 pub mod write;
+pub mod www;
 
 pub use routes::{AppState, Settings, router};
 pub use store::Store;

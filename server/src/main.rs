@@ -8,8 +8,11 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
+use kg_approval_server::access::{GraphAccess, Policy};
+use kg_approval_server::serve::{self, DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_MAX_CONNECTIONS, Limits};
 use kg_approval_server::{AppState, Settings, Store, Tokens, router, seed};
 use tracing_subscriber::EnvFilter;
 
@@ -25,12 +28,23 @@ struct Args {
     /// `postgres://USER[:PASSWORD]@HOST:PORT/DBNAME` (or `PGPASSWORD`).
     #[arg(long, default_value = "kg-history.sqlite")]
     db: String,
-    /// JSON file of API tokens: {"<token>": "<user id>"}.
+    /// JSON file of API tokens: {"<token>": "<user id>"} (read and write) or
+    /// {"<token>": {"user": "<user id>", "scopes": ["read", "write", "audit", "admin"]}}.
     #[arg(long)]
     tokens: Option<PathBuf>,
-    /// An API token for a user, TOKEN=USER (repeatable).
-    #[arg(long = "token", value_name = "TOKEN=USER")]
+    /// An API token for a user, TOKEN=USER (read and write) or
+    /// TOKEN=USER:SCOPE,SCOPE with scopes from read, write, audit, admin (repeatable).
+    #[arg(long = "token", value_name = "TOKEN=USER[:SCOPES]")]
     token: Vec<String>,
+    /// Who may write a graph: `open` (any token with write, as the real
+    /// service) or `owned` (its owner and the editors it grants; only owners
+    /// and admins save with override).
+    #[arg(long, value_enum, default_value = "open")]
+    graph_access: GraphAccess,
+    /// Reading graphs and their history needs a token with the read scope
+    /// (and, with --graph-access owned, a role on the graph).
+    #[arg(long)]
+    private_reads: bool,
     /// Largest request body in bytes (larger ones get 413).
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     body_limit: usize,
@@ -50,6 +64,16 @@ struct Args {
     /// The user seeded graphs are saved as.
     #[arg(long, default_value = "seed@kg-approval")]
     seed_user: String,
+    /// Seconds a client has to send a request line and its headers (and the
+    /// longest a keep-alive connection may idle); slower connections are closed.
+    #[arg(long, default_value_t = DEFAULT_HEADER_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_secs: u64,
+    /// Seconds a request body may stop arriving before the request gets 408.
+    #[arg(long, default_value_t = DEFAULT_BODY_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_secs: u64,
+    /// Connections served at once; further ones wait in the accept backlog.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_connections: usize,
 }
 
 #[tokio::main]
@@ -86,15 +110,26 @@ async fn main() -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())??;
     tracing::info!(backend = store.backend(), "history store open");
-    let settings =
-        Settings { body_limit: args.body_limit, keep_versions: args.keep_versions, allowed_origins: args.allow_origin, www: args.www };
+    let settings = Settings {
+        body_limit: args.body_limit,
+        keep_versions: args.keep_versions,
+        allowed_origins: args.allow_origin,
+        www: args.www,
+        access: Policy { graph_access: args.graph_access, private_reads: args.private_reads },
+    };
     let app = router(AppState { store: Arc::new(store), tokens: Arc::new(tokens), settings: Arc::new(settings) });
 
     let listener = tokio::net::TcpListener::bind(args.addr).await.map_err(|e| format!("{}: {e}", args.addr))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     // Tests and scripts read this line to find the port.
     println!("listening on http://{bound}");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.map_err(|e| e.to_string())
+    let limits = Limits {
+        header_read_timeout: Duration::from_secs(args.header_timeout_secs),
+        body_read_timeout: Duration::from_secs(args.body_timeout_secs),
+        max_connections: args.max_connections,
+        ..Limits::default()
+    };
+    serve::serve(listener, app, limits, shutdown()).await.map_err(|e| e.to_string())
 }
 
 async fn shutdown() {

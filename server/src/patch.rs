@@ -12,15 +12,16 @@
 
 use std::collections::HashMap;
 
-use kg_approval::delta::{DeltaBase, GraphDelta};
+use kg_approval::delta::{DeltaBase, FieldPatch, GraphDelta};
 use kg_approval::graph::{EdgeLookup, default_edge_id};
 use kg_approval::{Edge, Node};
 use serde_json::{Map, Value, json};
 
 use crate::entity::{self, encode, encode_with};
 use crate::error::ApiError;
+use crate::idempotency;
 use crate::store::{EntityRow, Head, Kind, Reader, Store, StoreResult, Writer};
-use crate::write::{Changes, ClientAudit, NewVersion, ORD_STEP, SaveContext, Saved, body_object, check_stamp, title_of, write_version};
+use crate::write::{Changes, ClientAudit, NewVersion, ORD_STEP, SaveContext, Saved, body_object, check_stamps, title_of, write_version};
 
 /// A parsed `POST /patchGraph` body.
 #[derive(Debug)]
@@ -30,6 +31,8 @@ pub struct PatchBody {
     pub expected_hash: Option<String>,
     pub delta: GraphDelta,
     pub audit: ClientAudit,
+    /// The fingerprint of the request (see [`crate::idempotency`]).
+    pub request_hash: String,
 }
 
 impl PatchBody {
@@ -50,7 +53,8 @@ impl PatchBody {
         };
         let audit = ClientAudit::take_from(&mut body)?;
         let delta = GraphDelta::from_value(Value::Object(body)).map_err(ApiError::from_core)?;
-        Ok(PatchBody { graph_id, expected_version, expected_hash, delta, audit })
+        let request_hash = idempotency::request_hash(&audit, bytes);
+        Ok(PatchBody { graph_id, expected_version, expected_hash, delta, audit, request_hash })
     }
 }
 
@@ -114,16 +118,15 @@ impl DeltaBase for Touched {
 }
 
 pub fn save_delta(store: &Store, body: PatchBody, ctx: SaveContext<'_>) -> Result<Saved, ApiError> {
-    let PatchBody { graph_id, expected_version, expected_hash, delta, audit } = body;
-    let key = ctx.idempotency_key.clone().or_else(|| audit.approval_id.clone());
+    let PatchBody { graph_id, expected_version, expected_hash, delta, audit, request_hash } = body;
+    let key = idempotency::key_of(ctx.idempotency_key.clone(), audit.approval_id.as_deref());
     if let Some(user) = audit.user.as_deref().filter(|u| *u != ctx.user) {
         return Err(ApiError::Forbidden(format!("the audit names '{user}', but the token belongs to '{}'", ctx.user)));
     }
     store.write(|tx| {
         tx.lock_graph(&graph_id)?;
-        if let Some(version) = key.as_deref().map(|k| tx.by_idempotency_key(&graph_id, k)).transpose()?.flatten() {
-            let hash = tx.version(&graph_id, version)?.map(|v| v.hash).unwrap_or_default();
-            return Ok(Saved { version, hash, replayed: true });
+        if let Some(saved) = key.as_deref().map(|k| idempotency::replay(tx, &graph_id, k, ctx.user, &request_hash)).transpose()?.flatten() {
+            return Ok(saved);
         }
         let head = tx.head(&graph_id)?.ok_or_else(|| ApiError::NotFound("Graph not found.".into()))?;
         let conflict = || ApiError::Conflict { current_version: head.version, expected_version: Some(expected_version) };
@@ -144,7 +147,11 @@ pub fn save_delta(store: &Store, body: PatchBody, ctx: SaveContext<'_>) -> Resul
             title,
             nodes,
         };
-        write_version(tx, new, changes)
+        let saved = write_version(tx, new, changes)?;
+        if key.is_some() {
+            tx.insert_request_hash(&graph_id, saved.version, &request_hash)?;
+        }
+        Ok(saved)
     })
 }
 
@@ -161,17 +168,19 @@ fn changes_of(
     let mut changes = Changes::default();
     for p in &delta.patch_nodes {
         let old = &touched.nodes[&p.node_id];
-        let mut fields = entity::decode(&old.body).map_err(ApiError::Internal)?;
+        let before = entity::decode(&old.body).map_err(ApiError::Internal)?;
+        let mut fields = before.clone();
         p.apply(&mut fields);
-        check_stamp(&format!("node '{}'", p.node_id), &fields, user)?;
+        check_stamps(&format!("node '{}'", p.node_id), Some(&before), &fields, user)?;
         changes.replace(Some(old), Kind::Node, &p.node_id, 0, old.ord, encode_with(&fields, |k| !p.touches(k)));
     }
     let mut next_dup: HashMap<String, i64> = HashMap::new();
     for p in &delta.patch_edges {
         let old = &touched.edges[&p.edge_id][0];
-        let mut fields = entity::decode(&old.body).map_err(ApiError::Internal)?;
+        let before = entity::decode(&old.body).map_err(ApiError::Internal)?;
+        let mut fields = before.clone();
         p.apply(&mut fields);
-        check_stamp(&format!("edge '{}'", p.edge_id), &fields, user)?;
+        check_stamps(&format!("edge '{}'", p.edge_id), Some(&before), &fields, user)?;
         let encoded = encode_with(&fields, |k| !p.touches(k));
         let key = edge_key(&fields).unwrap_or_else(|| p.edge_id.clone());
         if key == old.key {
@@ -195,9 +204,10 @@ fn changes_of(
         }
     };
     if let Some(patch) = &delta.patch_metadata {
+        let before = meta.clone();
         patch.apply(&mut meta);
-        if patch.touches("updatedBy") {
-            check_stamp("metadata", &meta, user)?;
+        if before != meta {
+            check_stamps("metadata", old_meta.is_some().then_some(&before), &meta, user)?;
         }
     }
     // The server numbers versions: metadata.version is always the version's own.
@@ -209,14 +219,14 @@ fn changes_of(
     let mut ord = tx.max_ord(gid, Kind::Node)?.unwrap_or(-ORD_STEP);
     for fields in &delta.add_nodes {
         let node = Node::from_fields(fields.clone()).map_err(ApiError::from_core)?;
-        check_stamp(&format!("node '{}'", node.id()), fields, user)?;
+        check_stamps(&format!("node '{}'", node.id()), None, fields, user)?;
         ord += ORD_STEP;
         changes.replace(None, Kind::Node, node.id(), 0, ord, encode(fields));
     }
     let mut ord = tx.max_ord(gid, Kind::Edge)?.unwrap_or(-ORD_STEP);
     for fields in &delta.add_edges {
         let edge = Edge::from_fields(fields.clone()).map_err(ApiError::from_core)?;
-        check_stamp(&format!("edge '{}'", edge.key()), fields, user)?;
+        check_stamps(&format!("edge '{}'", edge.key()), None, fields, user)?;
         ord += ORD_STEP;
         let dup = free_dup(tx, gid, edge.key(), &mut next_dup)?;
         changes.replace(None, Kind::Edge, edge.key(), dup, ord, encode(fields));
@@ -230,8 +240,8 @@ fn changes_of(
             changes.end(row);
         }
     }
-    if !root_keys_added.is_empty() {
-        add_root_keys(tx, gid, &root_keys_added, &mut changes)?;
+    if !root_keys_added.is_empty() || delta.patch_graph.is_some() {
+        update_root(tx, gid, &root_keys_added, delta.patch_graph.as_ref(), &mut changes)?;
     }
     let nodes = head.nodes + delta.add_nodes.len() as i64 - delta.remove_node_ids.len() as i64;
     Ok((changes, title, nodes))
@@ -257,9 +267,16 @@ fn free_dup(tx: &mut dyn Writer, gid: i64, key: &str, next: &mut HashMap<String,
     Ok(dup)
 }
 
-/// Adds `metadata` (first) or `edges` (last) to the top level when a graph
-/// that lacked them gets them, as `Graph` does.
-fn add_root_keys(tx: &mut dyn Writer, gid: i64, keys: &[(&str, bool)], changes: &mut Changes) -> Result<(), ApiError> {
+/// Updates the top level: adds `metadata` (first) or `edges` (last) when a
+/// graph that lacked them gets them, as `Graph` does, and applies the
+/// delta's changes to the other top-level fields.
+fn update_root(
+    tx: &mut dyn Writer,
+    gid: i64,
+    keys: &[(&str, bool)],
+    patch: Option<&FieldPatch>,
+    changes: &mut Changes,
+) -> Result<(), ApiError> {
     let old = tx.live(gid, Kind::Root, "")?.into_iter().next();
     let mut root = match &old {
         Some(row) => entity::decode(&row.body).map_err(ApiError::Internal)?,
@@ -274,6 +291,11 @@ fn add_root_keys(tx: &mut dyn Writer, gid: i64, keys: &[(&str, bool)], changes: 
             }
         }
     }
-    changes.replace(old.as_ref(), Kind::Root, "", 0, 0, encode_with(&root, |_| true));
+    if let Some(patch) = patch {
+        // GraphDelta::from_value refused nodes, edges and metadata here.
+        patch.apply(&mut root);
+    }
+    let kept = |k: &str| !patch.is_some_and(|p| p.touches(k));
+    changes.replace(old.as_ref(), Kind::Root, "", 0, 0, encode_with(&root, kept));
     Ok(())
 }

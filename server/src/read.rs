@@ -157,12 +157,15 @@ pub fn changes_of(opened: &[EntityRow], closed: &[EntityRow], mut blob: impl FnM
             Kind::Node => Target::Node,
             Kind::Edge => Target::Edge,
             Kind::Metadata => Target::Metadata,
-            // Top-level fields other than nodes, edges and metadata have no
-            // change kind of their own yet.
-            Kind::Root => continue,
+            // Top-level fields besides nodes, edges and metadata (whose
+            // placeholders the row holds).
+            Kind::Root => Target::Graph,
         };
-        let old_fields = old.map(|r| entity::decode(&r.body)).transpose()?;
-        let new_fields = new.map(|r| entity::decode(&r.body)).transpose()?;
+        let top_level = |fields: Map<String, Value>| -> Map<String, Value> {
+            if kind == Kind::Root { fields.into_iter().filter(|(k, _)| !kg_approval::graph::is_structural(k)).collect() } else { fields }
+        };
+        let old_fields = old.map(|r| entity::decode(&r.body)).transpose()?.map(top_level);
+        let new_fields = new.map(|r| entity::decode(&r.body)).transpose()?.map(top_level);
         match (old_fields, new_fields) {
             (Some(before), Some(after)) => {
                 let label = label_of(target, &key, &after);
@@ -194,8 +197,8 @@ pub fn changes_of(opened: &[EntityRow], closed: &[EntityRow], mut blob: impl FnM
                 let fields = resolve_all(after, &mut value)?;
                 let label = label_of(target, &key, &fields);
                 let change = match target {
-                    // Metadata appearing: each of its fields is added.
-                    Target::Metadata => {
+                    // Metadata (or the top level) appearing: each of its fields is added.
+                    Target::Metadata | Target::Graph => {
                         let empty = Map::new();
                         let list = diff_fields(&empty, &fields)
                             .into_iter()
@@ -234,5 +237,6 @@ fn label_of(target: Target, key: &str, fields: &Map<String, Value>) -> String {
         Target::Node => fields.get("label").and_then(Value::as_str).unwrap_or(key).to_owned(),
         Target::Edge => kg_approval::graph::edge_label(fields, |_| None),
         Target::Metadata => "metadata".to_owned(),
+        Target::Graph => "graph".to_owned(),
     }
 }

@@ -14,8 +14,9 @@ use serde_json::{Map, Value, json};
 
 use crate::entity::{self, Encoded, encode};
 use crate::error::ApiError;
+use crate::idempotency;
 use crate::store::{EntityRow, Kind, Store};
-use crate::write::{Changes, ClientAudit, NewVersion, ORD_STEP, SaveContext, Saved, body_object, check_stamp, title_of, write_version};
+use crate::write::{Changes, ClientAudit, NewVersion, ORD_STEP, SaveContext, Saved, body_object, check_stamps, title_of, write_version};
 
 /// `POST /saveGraphWithHistory` body: `{id, graphData, override, audit?}`.
 #[derive(Debug)]
@@ -23,6 +24,8 @@ pub struct SaveBody {
     pub id: String,
     pub graph: Value,
     pub override_version: bool,
+    /// The fingerprint of the request (see [`crate::idempotency`]).
+    pub request_hash: String,
     pub audit: ClientAudit,
 }
 
@@ -45,14 +48,26 @@ impl SaveBody {
             Some(_) => return Err(ApiError::BadRequest("override must be a boolean".into())),
         };
         let audit = ClientAudit::take_from(&mut body)?;
-        Ok(SaveBody { id, graph, override_version, audit })
+        let request_hash = idempotency::request_hash(&audit, bytes);
+        Ok(SaveBody { id, graph, override_version, audit, request_hash })
     }
 }
 
 pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved, ApiError> {
-    let SaveBody { id, graph, override_version, audit } = body;
+    save_as(store, body, ctx, true)
+}
+
+/// An operator's import (`--seed`): like [`save`], but the graph's stamps
+/// are kept as they were written where it came from (a graph created by
+/// someone else, elsewhere), not checked against the importing user.
+pub fn import(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved, ApiError> {
+    save_as(store, body, ctx, false)
+}
+
+fn save_as(store: &Store, body: SaveBody, ctx: SaveContext<'_>, check_stamps: bool) -> Result<Saved, ApiError> {
+    let SaveBody { id, graph, override_version, audit, request_hash } = body;
     // The approval id is the natural idempotency key: one approval, one version.
-    let key = ctx.idempotency_key.clone().or_else(|| audit.approval_id.clone());
+    let key = idempotency::key_of(ctx.idempotency_key.clone(), audit.approval_id.as_deref());
     if let Some(user) = audit.user.as_deref().filter(|u| *u != ctx.user) {
         return Err(ApiError::Forbidden(format!("the audit names '{user}', but the token belongs to '{}'", ctx.user)));
     }
@@ -63,9 +78,8 @@ pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved
 
     store.write(|tx| {
         tx.lock_graph(&id)?;
-        if let Some(version) = key.as_deref().map(|k| tx.by_idempotency_key(&id, k)).transpose()?.flatten() {
-            let hash = tx.version(&id, version)?.map(|v| v.hash).unwrap_or_default();
-            return Ok(Saved { version, hash, replayed: true });
+        if let Some(saved) = key.as_deref().map(|k| idempotency::replay(tx, &id, k, ctx.user, &request_hash)).transpose()?.flatten() {
+            return Ok(saved);
         }
         let head = tx.head(&id)?;
         let current = head.as_ref().map_or(0, |h| h.version);
@@ -81,7 +95,8 @@ pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved
             None => Vec::new(),
         };
         let gid = head.as_ref().map(|h| h.gid);
-        let changes = compare(&live, &new, Some(ctx.user), |hash| gid.and_then(|gid| tx.blob(gid, hash).ok().flatten()))?;
+        let stamper = check_stamps.then_some(ctx.user);
+        let changes = compare(&live, &new, stamper, |hash| gid.and_then(|gid| tx.blob(gid, hash).ok().flatten()))?;
         let saved = NewVersion {
             graph_id: &id,
             head: head.as_ref(),
@@ -93,7 +108,11 @@ pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved
             title: title_of(new.metadata()),
             nodes: new.nodes().len() as i64,
         };
-        write_version(tx, saved, changes)
+        let saved = write_version(tx, saved, changes)?;
+        if key.is_some() {
+            tx.insert_request_hash(&id, saved.version, &request_hash)?;
+        }
+        Ok(saved)
     })
 }
 
@@ -124,11 +143,14 @@ pub fn compare(
     match new.metadata() {
         Some(meta) => {
             let encoded = encode(meta);
-            if old_meta.is_none_or(|o| o.body != encoded.body) {
+            if let Some(user) = user.filter(|_| old_meta.is_none_or(|o| o.body != encoded.body)) {
                 let before = old_meta.map(|o| entity::decode(&o.body)).transpose().map_err(ApiError::Internal)?;
-                let by = |m: Option<&Map<String, Value>>| m.and_then(|m| m.get("updatedBy")).cloned();
-                if let Some(user) = user.filter(|_| by(before.as_ref()) != by(Some(meta))) {
-                    check_stamp("metadata", meta, user)?;
+                // The server numbers versions: a new version number is no change of the sender's.
+                let without_version = |m: &Map<String, Value>| {
+                    m.iter().filter(|(k, _)| *k != "version").map(|(k, v)| (k.clone(), v.clone())).collect::<Map<_, _>>()
+                };
+                if before.as_ref().map(without_version) != Some(without_version(meta)) {
+                    check_stamps("metadata", before.as_ref(), meta, user)?;
                 }
             }
             changes.replace(old_meta, Kind::Metadata, "", 0, 0, encoded);
@@ -189,7 +211,8 @@ fn place(
         let encoded = encode(fields);
         if let Some(user) = user {
             if old.is_none_or(|o| o.body != encoded.body) && changed_fields(*old, &encoded, blob)? {
-                check_stamp(&format!("{what} '{key}'"), fields, user)?;
+                let before = old.map(|o| entity::decode(&o.body)).transpose().map_err(ApiError::Internal)?;
+                check_stamps(&format!("{what} '{key}'"), before.as_ref(), fields, user)?;
             }
         }
         let dup = match old {

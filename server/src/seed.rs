@@ -8,7 +8,7 @@ use kg_approval::Timestamp;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::save::{SaveBody, save};
+use crate::save::{SaveBody, import};
 use crate::store::Store;
 use crate::write::SaveContext;
 
@@ -43,7 +43,7 @@ pub fn seed_dir(store: &Store, dir: &Path, user: &str) -> Result<Vec<(String, St
         let body = SaveBody::parse(json!({ "id": id, "graphData": graph, "override": true, "audit": { "source": "import", "reason": format!("imported from {name}") } }).to_string().as_bytes())
             .map_err(|e| format!("{name}: {:?}", e.body()))?;
         let context = SaveContext { user, idempotency_key: Some(format!("seed:{name}")), now: Timestamp::now(), keep_versions: None };
-        save(store, body, context).map_err(|e| format!("{name}: {}", e.body()))?;
+        import(store, body, context).map_err(|e| format!("{name}: {}", e.body()))?;
         seeded.push((name, id));
     }
     Ok(seeded)

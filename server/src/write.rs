@@ -44,7 +44,9 @@ impl ClientAudit {
 
 /// A save body as a JSON object (`what` names its fields in the error).
 pub fn body_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, ApiError> {
-    match serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))? {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))?;
+    crate::numbers::refuse_inexact_integers(bytes, &value)?;
+    match value {
         Value::Object(body) => Ok(body),
         _ => Err(ApiError::BadRequest(format!("body must be a JSON object {what}"))),
     }
@@ -215,12 +217,24 @@ pub fn title_of(metadata: Option<&Map<String, Value>>) -> Option<String> {
 }
 
 /// Stamps on what a save changes must name the token's user: nobody writes
-/// as someone else. `what` names the part in the error.
-pub fn check_stamp(what: &str, fields: &Map<String, Value>, user: &str) -> Result<(), ApiError> {
-    match fields.get("updatedBy") {
-        Some(by) if by.as_str() != Some(user) => {
-            Err(ApiError::Forbidden(format!("{what} is stamped updatedBy {by}, but the token belongs to '{user}'")))
+/// as someone else. A changed part's `updatedBy`, if it has one, names the
+/// user; an added part's `createdBy`, if any, too; an existing part's
+/// `createdBy` never changes. `old` is the part before (`None`: added);
+/// `what` names it in the error. Call it for every part whose values change.
+pub fn check_stamps(what: &str, old: Option<&Map<String, Value>>, new: &Map<String, Value>, user: &str) -> Result<(), ApiError> {
+    let forged =
+        |field: &str, by: &Value| ApiError::Forbidden(format!("{what} is stamped {field} {by}, but the token belongs to '{user}'"));
+    if let Some(by) = new.get("updatedBy").filter(|by| by.as_str() != Some(user)) {
+        return Err(forged("updatedBy", by));
+    }
+    match old {
+        None => match new.get("createdBy").filter(|by| by.as_str() != Some(user)) {
+            Some(by) => Err(forged("createdBy", by)),
+            None => Ok(()),
+        },
+        Some(old) if old.get("createdBy") != new.get("createdBy") => {
+            Err(ApiError::Forbidden(format!("{what}: createdBy records who created it and cannot change")))
         }
-        _ => Ok(()),
+        Some(_) => Ok(()),
     }
 }

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 mod support;
-use support::{ANN, BOB, Backend, graph, new_id, start_on};
+use support::{ANN, AUDITOR, BOB, Backend, graph, new_id, start_on};
 
 async fn save_load_history_and_versions(backend: Backend) {
     let s = start_on(backend, Settings::default()).await;
@@ -135,7 +135,7 @@ async fn concurrent_saves_get_unique_contiguous_versions_or_409(backend: Backend
     }
     versions.sort();
     assert_eq!(versions, (3..=26).collect::<Vec<_>>());
-    assert_eq!(s.get(&format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
+    assert_eq!(s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
 }
 
 async fn writes_need_a_token_and_only_as_its_user(backend: Backend) {
@@ -161,7 +161,7 @@ async fn writes_need_a_token_and_only_as_its_user(backend: Backend) {
     // Reads are open.
     assert_eq!(s.get(&format!("/getknowgraph?id={id}")).await.0, StatusCode::OK);
     let whoami = |token: &'static str| s.http.get(format!("{}/whoami", s.url)).header("X-API-Token", token).send();
-    assert_eq!(whoami(BOB).await.unwrap().json::<Value>().await.unwrap(), json!({"user": "bob@example.com"}));
+    assert_eq!(whoami(BOB).await.unwrap().json::<Value>().await.unwrap(), json!({"user": "bob@example.com", "scopes": ["read", "write"]}));
     assert_eq!(whoami("nope-nope-nope").await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -204,7 +204,7 @@ async fn the_audit_trail_is_computed_by_the_server_and_filterable(backend: Backe
         StatusCode::OK
     );
 
-    let (_, all) = s.get(&format!("/getknowgraphaudit?id={id}")).await;
+    let (_, all) = s.get_as(AUDITOR, &format!("/getknowgraphaudit?id={id}")).await;
     assert_eq!(all["total"], 3);
     let newest = &all["entries"][0];
     assert_eq!(
@@ -221,11 +221,11 @@ async fn the_audit_trail_is_computed_by_the_server_and_filterable(backend: Backe
     for (query, expected) in
         [("nodeId=b", vec![2, 1]), ("user=bob@example.com", vec![3]), ("runId=run-1", vec![2]), ("limit=1&offset=1", vec![2])]
     {
-        let (_, page) = s.get(&format!("/getknowgraphaudit?id={id}&{query}")).await;
+        let (_, page) = s.get_as(AUDITOR, &format!("/getknowgraphaudit?id={id}&{query}")).await;
         let versions: Vec<i64> = page["entries"].as_array().unwrap().iter().map(|e| e["version"].as_i64().unwrap()).collect();
         assert_eq!(versions, expected, "{query}");
     }
-    assert_eq!(s.get(&format!("/getknowgraphaudit?id={id}&limit=x")).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(s.get_as(AUDITOR, &format!("/getknowgraphaudit?id={id}&limit=x")).await.0, StatusCode::BAD_REQUEST);
 }
 
 async fn the_hash_chain_detects_edits_behind_the_servers_back(backend: Backend) {
@@ -234,18 +234,18 @@ async fn the_hash_chain_detects_edits_behind_the_servers_back(backend: Backend) 
     for (version, label) in [(1, "two"), (2, "three"), (3, "four")] {
         assert_eq!(s.save(Some(ANN), json!({"id": id, "graphData": graph(Some(version), label)}), None).await.0, StatusCode::OK);
     }
-    let (_, ok) = s.get(&format!("/verifyknowgraph?id={id}")).await;
+    let (_, ok) = s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await;
     assert_eq!((ok["ok"].clone(), ok["versions"].clone()), (json!(true), json!(4)));
 
     s.sql("UPDATE entities SET body = replace(body, 'three', 'THREE') WHERE from_version = 3").await;
-    let (_, broken) = s.get(&format!("/verifyknowgraph?id={id}")).await;
+    let (_, broken) = s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await;
     assert_eq!(broken["ok"], false);
     assert_eq!(broken["firstBroken"]["version"], 3);
 
     s.sql("UPDATE entities SET body = replace(body, 'THREE', 'three') WHERE from_version = 3").await;
-    assert_eq!(s.get(&format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
+    assert_eq!(s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
     s.sql(&format!("DELETE FROM versions WHERE graph_id = '{id}' AND version = 2")).await;
-    let (_, gap) = s.get(&format!("/verifyknowgraph?id={id}")).await;
+    let (_, gap) = s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await;
     assert_eq!(gap["firstBroken"]["version"], 2, "a deleted version is reported as the one missing: {gap}");
 }
 
@@ -257,9 +257,9 @@ async fn retention_is_explicit_and_keeps_the_trail(backend: Backend) {
     }
     assert_eq!(s.get(&format!("/getknowgraphversion?id={id}&version=1")).await.0, StatusCode::GONE);
     assert_eq!(s.get(&format!("/getknowgraphversion?id={id}&version=3")).await.0, StatusCode::OK);
-    let (_, verify) = s.get(&format!("/verifyknowgraph?id={id}")).await;
+    let (_, verify) = s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await;
     assert_eq!((verify["ok"].clone(), verify["pruned"].clone()), (json!(true), json!(2)));
-    assert_eq!(s.get(&format!("/getknowgraphaudit?id={id}")).await.1["total"], 4);
+    assert_eq!(s.get_as(AUDITOR, &format!("/getknowgraphaudit?id={id}")).await.1["total"], 4);
 }
 
 async fn cors_echoes_allowed_origins_and_preflight_is_204(backend: Backend) {
@@ -313,15 +313,15 @@ async fn sql_metacharacters_in_every_parameter_are_just_data(backend: Backend) {
         // PostgreSQL text cannot hold as such).
         let (_, stored) = s.get(&format!("/getknowgraph?id={id}")).await;
         assert_eq!(stored["nodes"][0]["label"], bad);
-        let (_, audit) = s.get(&format!("/getknowgraphaudit?id={id}&limit=1")).await;
+        let (_, audit) = s.get_as(AUDITOR, &format!("/getknowgraphaudit?id={id}&limit=1")).await;
         assert_eq!((audit["entries"][0]["reason"].as_str(), audit["entries"][0]["runId"].as_str()), (Some(bad), Some(bad)));
     }
     // Everything is still there and intact.
     let (_, history) = s.get(&format!("/getknowgraphhistory?id={id}")).await;
     assert_eq!(history["history"]["results"].as_array().unwrap().len(), 1 + hostile.len());
-    let (_, audit) = s.get(&format!("/getknowgraphaudit?id={id}&runId={}", urlencode(hostile[0]))).await;
+    let (_, audit) = s.get_as(AUDITOR, &format!("/getknowgraphaudit?id={id}&runId={}", urlencode(hostile[0]))).await;
     assert_eq!(audit["total"], 1, "the hostile runId is stored and matched as data");
-    assert_eq!(s.get(&format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
+    assert_eq!(s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
 }
 
 fn urlencode(text: &str) -> String {

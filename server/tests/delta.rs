@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 mod support;
-use support::{ANN, BOB, Backend, Server, new_id, start_on};
+use support::{ANN, AUDITOR, BOB, Backend, Server, new_id, start_on};
 
 const ANN_USER: &str = "ann@example.com";
 
@@ -72,10 +72,10 @@ async fn a_delta_save_stores_exactly_the_graph_approve_produced(backend: Backend
     let mut first = Graph::from_value(big_graph()).unwrap();
     first.set_version(json!(1));
     assert_eq!(v1, first.to_json());
-    assert_eq!(s.get(&format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
+    assert_eq!(s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
 
     // The audit entry lists the changes, computed from what was stored.
-    let (_, audit) = s.get(&format!("/getknowgraphaudit?id={id}&limit=1")).await;
+    let (_, audit) = s.get_as(AUDITOR, &format!("/getknowgraphaudit?id={id}&limit=1")).await;
     let entry = &audit["entries"][0];
     assert_eq!((entry["via"].as_str(), entry["reason"].as_str(), entry["user"].as_str()), (Some("delta"), Some("because"), Some(ANN_USER)));
     let changes = entry["changes"].as_array().unwrap();
@@ -86,7 +86,7 @@ async fn a_delta_save_stores_exactly_the_graph_approve_produced(backend: Backend
     assert!(changes.iter().any(|c| c["id"] == "node/n7" && c["kind"] == "removed"));
     assert!(changes.iter().any(|c| c["id"] == "node/new" && c["kind"] == "added"));
     assert_eq!(entry["summary"]["nodesRemoved"], 1);
-    let (_, n3) = s.get(&format!("/getknowgraphaudit?id={id}&nodeId=n3")).await;
+    let (_, n3) = s.get_as(AUDITOR, &format!("/getknowgraphaudit?id={id}&nodeId=n3")).await;
     assert_eq!(n3["entries"].as_array().unwrap().iter().map(|e| e["version"].as_i64().unwrap()).collect::<Vec<_>>(), [2, 1]);
 }
 
@@ -145,7 +145,7 @@ async fn bad_deltas_get_400_with_the_path_and_nothing_is_stored(backend: Backend
     assert_eq!(s.http.post(format!("{}/patchGraph", s.url)).body("{}").send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     let (_, history) = s.get(&format!("/getknowgraphhistory?id={id}")).await;
     assert_eq!(history["history"]["results"].as_array().unwrap().len(), 1, "nothing stored");
-    assert_eq!(s.get(&format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
+    assert_eq!(s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
 }
 
 async fn many_delta_versions_read_back_exactly_and_verify(backend: Backend) {
@@ -172,7 +172,7 @@ async fn many_delta_versions_read_back_exactly_and_verify(backend: Backend) {
     let (_, list) = s.get("/getknowgraphs").await;
     assert_eq!((list["graphs"][0]["version"].clone(), list["graphs"][0]["nodes"].clone()), (json!(13), json!(23)));
     assert_eq!(list["graphs"][0]["title"], "Title 11");
-    assert_eq!(s.get(&format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
+    assert_eq!(s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
 }
 
 on_both_backends!(

@@ -166,6 +166,27 @@ pub struct GraphSummary {
     pub saved_by: String,
 }
 
+/// An earlier use of an idempotency key (or approval id) on a graph: the
+/// version it made, by whom, and a hash of the request that made it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyUse {
+    pub version: i64,
+    pub user: String,
+    /// `None` for versions saved before requests were fingerprinted.
+    pub request_hash: Option<String>,
+}
+
+/// A right on one graph granted to a user by its owner or an admin
+/// (see [`crate::access`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grant {
+    pub user: String,
+    /// `editor` or `viewer`.
+    pub role: String,
+    pub granted_by: String,
+    pub granted_at: String,
+}
+
 /// Filters of the audit query.
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
@@ -207,7 +228,13 @@ pub trait Reader {
     /// The hashes (hex) of a graph's blobs.
     fn blob_hashes(&mut self, gid: i64) -> StoreResult<Vec<String>>;
     fn version(&mut self, graph_id: &str, version: i64) -> StoreResult<Option<VersionRow>>;
-    fn by_idempotency_key(&mut self, graph_id: &str, key: &str) -> StoreResult<Option<i64>>;
+    fn by_idempotency_key(&mut self, graph_id: &str, key: &str) -> StoreResult<Option<KeyUse>>;
+    /// The user who created a graph (its owner): who saved version 1.
+    fn owner(&mut self, graph_id: &str) -> StoreResult<Option<String>>;
+    /// The rights granted on a graph, by user.
+    fn grants(&mut self, graph_id: &str) -> StoreResult<Vec<Grant>>;
+    /// The graphs on which `user` holds a grant, with its role.
+    fn granted_to(&mut self, user: &str) -> StoreResult<Vec<(String, String)>>;
     /// All versions of a graph, oldest first.
     fn all_versions(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>>;
     /// Versions newest first, without snapshots.
@@ -239,6 +266,13 @@ pub trait Writer: Reader {
     fn insert_blob(&mut self, gid: i64, hash: &str, text: &str) -> StoreResult<()>;
     fn delete_blob(&mut self, gid: i64, hash: &str) -> StoreResult<()>;
     fn insert_version(&mut self, v: &VersionRow) -> StoreResult<()>;
+    /// The fingerprint of the request that made a version (idempotency keys
+    /// are bound to it: see [`crate::write`]). Not part of the hash chain.
+    fn insert_request_hash(&mut self, graph_id: &str, version: i64, hash: &str) -> StoreResult<()>;
+    /// Grants (or changes) a user's right on a graph.
+    fn put_grant(&mut self, graph_id: &str, grant: &Grant) -> StoreResult<()>;
+    /// Takes a user's right on a graph away; false if there was none.
+    fn delete_grant(&mut self, graph_id: &str, user: &str) -> StoreResult<bool>;
     /// Marks versions up to `cutoff` unreadable (retention).
     fn mark_pruned(&mut self, graph_id: &str, cutoff: i64) -> StoreResult<()>;
     fn insert_pruned_leaf(&mut self, graph_id: &str, version: i64, leaf: &str) -> StoreResult<()>;

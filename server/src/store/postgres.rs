@@ -34,12 +34,14 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use super::{
-    AuditFilter, EntityRow, GraphSummary, Head, Kind, Reader, StoreError, StoreResult, VersionRow, Writer, compress, decompress, hash_bytes,
+    AuditFilter, EntityRow, Grant, GraphSummary, Head, KeyUse, Kind, Reader, StoreError, StoreResult, VersionRow, Writer, compress,
+    decompress, hash_bytes,
 };
 
 /// Schema migrations, applied in order at start, in one transaction that
 /// holds an advisory lock (processes starting together migrate once).
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE graphs (
         gid BIGSERIAL PRIMARY KEY,
         graph_id TEXT NOT NULL UNIQUE,
@@ -100,7 +102,24 @@ const MIGRATIONS: &[&str] = &["
         version BIGINT NOT NULL,
         leaf TEXT NOT NULL
     );
-    CREATE INDEX pruned_leaves_version ON pruned_leaves (graph_id, version);"];
+    CREATE INDEX pruned_leaves_version ON pruned_leaves (graph_id, version);",
+    "
+    CREATE TABLE graph_access (
+        graph_id TEXT NOT NULL,
+        member TEXT NOT NULL,
+        role TEXT NOT NULL,
+        granted_by TEXT NOT NULL,
+        granted_at TEXT NOT NULL,
+        PRIMARY KEY (graph_id, member)
+    );
+    CREATE INDEX graph_access_member ON graph_access (member);
+    CREATE TABLE request_hashes (
+        graph_id TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (graph_id, version)
+    );",
+];
 
 /// PostgreSQL text cannot hold a NUL character, which JSON strings (ids,
 /// users, reasons) can: such columns are stored escaped (`\` → `\\`, NUL →
@@ -407,9 +426,32 @@ impl Reader for PgConn<'_, '_> {
         Ok(rows.first().map(version_row))
     }
 
-    fn by_idempotency_key(&mut self, graph_id: &str, key: &str) -> StoreResult<Option<i64>> {
-        let rows = self.query("SELECT version FROM versions WHERE graph_id = $1 AND idempotency_key = $2", &[&enc(graph_id), &enc(key)])?;
-        Ok(rows.first().map(|r| r.get(0)))
+    fn by_idempotency_key(&mut self, graph_id: &str, key: &str) -> StoreResult<Option<KeyUse>> {
+        let rows = self.query(
+            "SELECT v.version, v.\"user\", h.hash FROM versions v
+             LEFT JOIN request_hashes h ON h.graph_id = v.graph_id AND h.version = v.version
+             WHERE v.graph_id = $1 AND v.idempotency_key = $2",
+            &[&enc(graph_id), &enc(key)],
+        )?;
+        Ok(rows.first().map(|r| KeyUse { version: r.get(0), user: dec(r.get(1)), request_hash: r.get(2) }))
+    }
+
+    fn owner(&mut self, graph_id: &str) -> StoreResult<Option<String>> {
+        let rows = self.query("SELECT \"user\" FROM versions WHERE graph_id = $1 AND version = 1", &[&enc(graph_id)])?;
+        Ok(rows.first().map(|r| dec(r.get(0))))
+    }
+
+    fn grants(&mut self, graph_id: &str) -> StoreResult<Vec<Grant>> {
+        let rows = self.query(
+            "SELECT member, role, granted_by, granted_at FROM graph_access WHERE graph_id = $1 ORDER BY member",
+            &[&enc(graph_id)],
+        )?;
+        Ok(rows.iter().map(|r| Grant { user: dec(r.get(0)), role: r.get(1), granted_by: dec(r.get(2)), granted_at: r.get(3) }).collect())
+    }
+
+    fn granted_to(&mut self, user: &str) -> StoreResult<Vec<(String, String)>> {
+        let rows = self.query("SELECT graph_id, role FROM graph_access WHERE member = $1", &[&enc(user)])?;
+        Ok(rows.iter().map(|r| (dec(r.get(0)), r.get(1))).collect())
     }
 
     fn all_versions(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>> {
@@ -527,6 +569,24 @@ impl Writer for PgConn<'_, '_> {
     fn delete_blob(&mut self, gid: i64, hash: &str) -> StoreResult<()> {
         self.execute("DELETE FROM blobs WHERE gid = $1 AND hash = $2", &[&gid, &hash_bytes(hash)])?;
         Ok(())
+    }
+
+    fn insert_request_hash(&mut self, graph_id: &str, version: i64, hash: &str) -> StoreResult<()> {
+        self.execute("INSERT INTO request_hashes (graph_id, version, hash) VALUES ($1, $2, $3)", &[&enc(graph_id), &version, &hash])?;
+        Ok(())
+    }
+
+    fn put_grant(&mut self, graph_id: &str, g: &Grant) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO graph_access (graph_id, member, role, granted_by, granted_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (graph_id, member) DO UPDATE SET role = excluded.role, granted_by = excluded.granted_by, granted_at = excluded.granted_at",
+            &[&enc(graph_id), &enc(&g.user), &g.role, &enc(&g.granted_by), &g.granted_at],
+        )?;
+        Ok(())
+    }
+
+    fn delete_grant(&mut self, graph_id: &str, user: &str) -> StoreResult<bool> {
+        Ok(self.execute("DELETE FROM graph_access WHERE graph_id = $1 AND member = $2", &[&enc(graph_id), &enc(user)])? > 0)
     }
 
     fn insert_version(&mut self, v: &VersionRow) -> StoreResult<()> {

@@ -10,13 +10,14 @@ use std::sync::Mutex;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
-    AuditFilter, EntityRow, GraphSummary, Head, Kind, Reader, StoreError, StoreResult, VersionRow, Writer, compress, decompress, hash_bytes,
+    AuditFilter, EntityRow, Grant, GraphSummary, Head, KeyUse, Kind, Reader, StoreError, StoreResult, VersionRow, Writer, compress,
+    decompress, hash_bytes,
 };
 use crate::migrate;
 
 /// Schema migrations, applied in order at start, each in the transaction
 /// that also records it in `PRAGMA user_version`.
-const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, migrate::schema_2];
+const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, migrate::schema_2, schema_3];
 
 /// Reader connections kept open at most.
 const READERS: usize = 8;
@@ -93,6 +94,29 @@ pub const SCHEMA_2: &str = "
         leaf TEXT NOT NULL
     );
     CREATE INDEX pruned_leaves_version ON pruned_leaves (graph_id, version);";
+
+/// Access control and bound idempotency keys (issue 12): the rights granted
+/// on a graph (its owner is whoever saved version 1), and the fingerprint of
+/// the request behind each version.
+fn schema_3(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE graph_access (
+            graph_id TEXT NOT NULL,
+            member TEXT NOT NULL,
+            role TEXT NOT NULL,
+            granted_by TEXT NOT NULL,
+            granted_at TEXT NOT NULL,
+            PRIMARY KEY (graph_id, member)
+        ) WITHOUT ROWID;
+        CREATE INDEX graph_access_member ON graph_access (member);
+        CREATE TABLE request_hashes (
+            graph_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            PRIMARY KEY (graph_id, version)
+        ) WITHOUT ROWID;",
+    )
+}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
@@ -372,12 +396,37 @@ impl Reader for SqliteConn<'_> {
             .optional()?)
     }
 
-    fn by_idempotency_key(&mut self, graph_id: &str, key: &str) -> StoreResult<Option<i64>> {
+    fn by_idempotency_key(&mut self, graph_id: &str, key: &str) -> StoreResult<Option<KeyUse>> {
         Ok(self
             .0
-            .prepare_cached("SELECT version FROM versions WHERE graph_id = ?1 AND idempotency_key = ?2")?
-            .query_row(params![graph_id, key], |r| r.get(0))
+            .prepare_cached(
+                "SELECT v.version, v.user, h.hash FROM versions v
+                 LEFT JOIN request_hashes h ON h.graph_id = v.graph_id AND h.version = v.version
+                 WHERE v.graph_id = ?1 AND v.idempotency_key = ?2",
+            )?
+            .query_row(params![graph_id, key], |r| Ok(KeyUse { version: r.get(0)?, user: r.get(1)?, request_hash: r.get(2)? }))
             .optional()?)
+    }
+
+    fn owner(&mut self, graph_id: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT user FROM versions WHERE graph_id = ?1 AND version = 1")?
+            .query_row([graph_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn grants(&mut self, graph_id: &str) -> StoreResult<Vec<Grant>> {
+        let mut stmt =
+            self.0.prepare_cached("SELECT member, role, granted_by, granted_at FROM graph_access WHERE graph_id = ?1 ORDER BY member")?;
+        let rows =
+            stmt.query_map([graph_id], |r| Ok(Grant { user: r.get(0)?, role: r.get(1)?, granted_by: r.get(2)?, granted_at: r.get(3)? }))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn granted_to(&mut self, user: &str) -> StoreResult<Vec<(String, String)>> {
+        let mut stmt = self.0.prepare_cached("SELECT graph_id, role FROM graph_access WHERE member = ?1")?;
+        Ok(stmt.query_map([user], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
     }
 
     fn all_versions(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>> {
@@ -489,6 +538,27 @@ impl Writer for SqliteConn<'_> {
     fn delete_blob(&mut self, gid: i64, hash: &str) -> StoreResult<()> {
         self.0.prepare_cached("DELETE FROM blobs WHERE gid = ?1 AND hash = ?2")?.execute(params![gid, hash_bytes(hash)])?;
         Ok(())
+    }
+
+    fn insert_request_hash(&mut self, graph_id: &str, version: i64, hash: &str) -> StoreResult<()> {
+        self.0
+            .prepare_cached("INSERT INTO request_hashes (graph_id, version, hash) VALUES (?1, ?2, ?3)")?
+            .execute(params![graph_id, version, hash])?;
+        Ok(())
+    }
+
+    fn put_grant(&mut self, graph_id: &str, g: &Grant) -> StoreResult<()> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO graph_access (graph_id, member, role, granted_by, granted_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (graph_id, member) DO UPDATE SET role = excluded.role, granted_by = excluded.granted_by, granted_at = excluded.granted_at",
+            )?
+            .execute(params![graph_id, g.user, g.role, g.granted_by, g.granted_at])?;
+        Ok(())
+    }
+
+    fn delete_grant(&mut self, graph_id: &str, user: &str) -> StoreResult<bool> {
+        Ok(self.0.prepare_cached("DELETE FROM graph_access WHERE graph_id = ?1 AND member = ?2")?.execute(params![graph_id, user])? > 0)
     }
 
     fn insert_version(&mut self, v: &VersionRow) -> StoreResult<()> {

@@ -12,6 +12,12 @@ use serde_json::{Value, json};
 
 pub const ANN: &str = "ann-token-0001";
 pub const BOB: &str = "bob-token-0002";
+/// Reads the audit trail (it names people: it needs the audit scope).
+pub const AUDITOR: &str = "audit-token-0003";
+/// May only read.
+pub const CAROL: &str = "carol-token-0004";
+/// May do everything, on every graph.
+pub const ADMIN: &str = "admin-token-0005";
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Backend {
@@ -83,6 +89,9 @@ pub async fn start_on(backend: Backend, settings: Settings) -> Server {
     let mut tokens = Tokens::default();
     tokens.add_pair(&format!("{ANN}=ann@example.com")).unwrap();
     tokens.add_pair(&format!("{BOB}=bob@example.com")).unwrap();
+    tokens.add_pair(&format!("{AUDITOR}=auditor@example.com:read,audit")).unwrap();
+    tokens.add_pair(&format!("{CAROL}=carol@example.com:read")).unwrap();
+    tokens.add_pair(&format!("{ADMIN}=admin@example.com:admin")).unwrap();
     let opened = db.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&opened)).await.unwrap().unwrap();
     let state = AppState { store: Arc::new(store), tokens: Arc::new(tokens), settings: Arc::new(settings) };
@@ -136,6 +145,12 @@ impl Server {
         (response.status(), response.json().await.unwrap_or(Value::Null))
     }
 
+    /// A GET with a token (the audit routes need one with the audit scope).
+    pub async fn get_as(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let response = self.http.get(format!("{}{path}", self.url)).header("X-API-Token", token).send().await.unwrap();
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+
     /// Saves version 1 of a new graph as Ann.
     pub async fn create(&self) -> String {
         let id = new_id();
@@ -146,6 +161,13 @@ impl Server {
 }
 
 impl Server {
+    /// A POST of `body` to `path` as `token`.
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let response =
+            self.http.post(format!("{}{path}", self.url)).header("X-API-Token", token).body(body.to_string()).send().await.unwrap();
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+
     /// `POST /patchGraph` as `token`.
     pub async fn patch(&self, token: &str, body: Value) -> (StatusCode, Value) {
         let response =

@@ -1,0 +1,152 @@
+//! Who may read and write what.
+//!
+//! A request is made by a [`Principal`] (from its `X-API-Token`) or by
+//! nobody. Two settings shape what it may do:
+//!
+//! - **Graph access** (`--graph-access`): `open`, the real service's rule,
+//!   lets any token with `write` save any graph, with `override` too;
+//!   `owned` lets only the graph's owner (whoever saved version 1) and users
+//!   it granted `editor` save it, and only owners and admins save with
+//!   `override` (it discards someone's newer version). Owners and admins
+//!   grant `editor` or `viewer` (`POST /grantGraphAccess`).
+//! - **Private reads** (`--private-reads`): the contract's read routes need
+//!   `read` (and, under `owned`, a role on the graph). Without it they are
+//!   public, as on the real service.
+//!
+//! The audit trail and chain verification always need `audit` or ownership
+//! of the graph: they name people. Refusals are 401 without a valid token
+//! and 403 naming the missing right; nothing is stored.
+
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::store::{Reader, StoreResult};
+use crate::tokens::Principal;
+
+/// How writes to graphs are shared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphAccess {
+    /// Any writer may write any graph (the real service's rule).
+    #[default]
+    Open,
+    /// Owners and the editors they grant write; owners and admins override.
+    Owned,
+}
+
+/// The access settings of a server.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Policy {
+    pub graph_access: GraphAccess,
+    pub private_reads: bool,
+}
+
+/// A user's role on one graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Editor,
+    Owner,
+}
+
+impl Role {
+    /// A role that can be granted (`editor` or `viewer`).
+    pub fn grantable(name: &str) -> Option<Role> {
+        match name {
+            "editor" => Some(Role::Editor),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Owner => "owner",
+        }
+    }
+}
+
+/// `user`'s role on a graph: owner if they saved version 1, else what they
+/// were granted.
+pub fn role_of(db: &mut dyn Reader, graph_id: &str, user: &str) -> StoreResult<Option<Role>> {
+    if db.owner(graph_id)?.as_deref() == Some(user) {
+        return Ok(Some(Role::Owner));
+    }
+    Ok(db.grants(graph_id)?.into_iter().find(|g| g.user == user).and_then(|g| Role::grantable(&g.role)))
+}
+
+fn signed_in(who: Option<&Principal>) -> Result<&Principal, ApiError> {
+    who.ok_or_else(|| ApiError::Unauthorized("Missing X-API-Token header.".into()))
+}
+
+impl Policy {
+    /// May `who` save graph `graph_id` (which exists iff `role` was looked
+    /// up on an existing graph: `exists`), with `override` or not?
+    pub fn may_write(
+        &self,
+        who: Option<&Principal>,
+        graph_id: &str,
+        exists: bool,
+        role: Option<Role>,
+        override_version: bool,
+    ) -> Result<(), ApiError> {
+        let who = signed_in(who)?;
+        if !who.scopes.can_write() {
+            return Err(ApiError::Forbidden(format!("The token of '{}' has no write scope.", who.user)));
+        }
+        if self.graph_access == GraphAccess::Open || who.scopes.admin || !exists {
+            return Ok(());
+        }
+        match role {
+            Some(Role::Owner) => Ok(()),
+            Some(Role::Editor) if !override_version => Ok(()),
+            Some(Role::Editor) => Err(ApiError::Forbidden(format!("Saving graph {graph_id} with override needs its owner or an admin."))),
+            _ => Err(ApiError::Forbidden(format!("Saving graph {graph_id} needs the editor role on it."))),
+        }
+    }
+
+    /// May `who` read graph data (the contract's read routes)?
+    pub fn may_read(&self, who: Option<&Principal>, graph_id: &str, role: Option<Role>) -> Result<(), ApiError> {
+        if !self.private_reads {
+            return Ok(());
+        }
+        let who = signed_in(who)?;
+        if !who.scopes.can_read() {
+            return Err(ApiError::Forbidden(format!("The token of '{}' has no read scope.", who.user)));
+        }
+        if self.graph_access == GraphAccess::Owned && !who.scopes.admin && role.is_none() {
+            return Err(ApiError::Forbidden(format!("Reading graph {graph_id} needs a role on it (viewer or more).")));
+        }
+        Ok(())
+    }
+
+    /// Whether the graph listing shows `who` a graph where it has `role`.
+    pub fn lists(&self, who: Option<&Principal>, role: Option<Role>) -> bool {
+        match (self.private_reads, who) {
+            (false, _) => true,
+            (true, None) => false,
+            (true, Some(who)) => who.scopes.can_read() && (self.graph_access == GraphAccess::Open || who.scopes.admin || role.is_some()),
+        }
+    }
+}
+
+/// May `who` read a graph's audit trail or verify its chain? They name
+/// people: it takes the `audit` scope or ownership of the graph.
+pub fn may_audit(who: Option<&Principal>, graph_id: &str, role: Option<Role>) -> Result<(), ApiError> {
+    let who = signed_in(who)?;
+    if who.scopes.can_audit() || role == Some(Role::Owner) {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(format!("The audit trail of graph {graph_id} needs the audit scope or ownership of the graph.")))
+}
+
+/// May `who` grant or take away rights on a graph? Its owner and admins may.
+pub fn may_grant(who: Option<&Principal>, graph_id: &str, role: Option<Role>) -> Result<(), ApiError> {
+    let who = signed_in(who)?;
+    if who.scopes.admin || role == Some(Role::Owner) {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(format!("Granting rights on graph {graph_id} needs its owner or an admin.")))
+}

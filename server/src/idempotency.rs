@@ -1,0 +1,70 @@
+//! Idempotency keys: a retried save gets the first answer and stores
+//! nothing new. The key is the `Idempotency-Key` header or, without one, the
+//! body's approval id (one approval, one version). Approval ids are not
+//! secret — the audit trail shows them — so a key is bound to the user and
+//! the request that first used it: the same key from another user, or for
+//! another request, is refused (422) instead of being answered "saved"
+//! while its content is dropped.
+//!
+//! "The same request" is the same approval when the body records one (its
+//! approval id, instant, proposal, decisions and provenance), so a client
+//! may retry an approval as a delta after sending it whole; without an
+//! approval it is the same body.
+
+use axum::http::HeaderMap;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::store::Writer;
+use crate::write::{ClientAudit, Saved};
+
+/// The `Idempotency-Key` header: absent or empty means none; a value that is
+/// not visible ASCII is refused rather than ignored (ignoring it would store
+/// a retry twice).
+pub fn header_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let text = value.to_str().map_err(|_| ApiError::BadRequest("Idempotency-Key must be visible ASCII (e.g. a UUID).".into()))?.trim();
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+/// The key a save is recognised by: the header's, else the approval id
+/// (an empty one is none).
+pub fn key_of(header: Option<String>, approval_id: Option<&str>) -> Option<String> {
+    header.or_else(|| approval_id.filter(|id| !id.trim().is_empty()).map(str::to_owned))
+}
+
+/// The fingerprint of a request: of the approval it records, else of its bytes.
+pub fn request_hash(audit: &ClientAudit, body: &[u8]) -> String {
+    let digest = match audit.approval_id.as_deref().filter(|id| !id.trim().is_empty()) {
+        Some(_) => {
+            let approval = serde_json::json!([
+                audit.approval_id, audit.user, audit.at, audit.proposal_id, audit.accepted, audit.rejected,
+                audit.reason, audit.source, audit.model, audit.run_id,
+            ]);
+            Sha256::digest(approval.to_string().as_bytes())
+        }
+        None => Sha256::digest(body),
+    };
+    crate::entity::hex(&digest)
+}
+
+/// Inside the write transaction, before anything is written: the first
+/// answer if `key` was used before by this user for this request, a 422 if
+/// by someone else or for another request, `None` if never.
+pub fn replay(tx: &mut dyn Writer, graph_id: &str, key: &str, user: &str, request_hash: &str) -> Result<Option<Saved>, ApiError> {
+    let Some(first) = tx.by_idempotency_key(graph_id, key)? else { return Ok(None) };
+    if first.user != user {
+        return Err(ApiError::Unprocessable(format!(
+            "The idempotency key (approval id) '{key}' was already used by another user for version {}; a new save needs a new key.",
+            first.version
+        )));
+    }
+    if first.request_hash.as_deref().is_some_and(|h| h != request_hash) {
+        return Err(ApiError::Unprocessable(format!(
+            "The idempotency key (approval id) '{key}' was already used for version {} with a different request; a new save needs a new key.",
+            first.version
+        )));
+    }
+    let hash = tx.version(graph_id, first.version)?.map(|v| v.hash).unwrap_or_default();
+    Ok(Some(Saved { version: first.version, hash, replayed: true }))
+}

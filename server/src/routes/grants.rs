@@ -1,0 +1,106 @@
+//! Not in the real service: who the caller is, and the rights on a graph
+//! (its owner and the editors and viewers it granted; see [`crate::access`]).
+
+use std::collections::HashMap;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use kg_approval::Timestamp;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{AppState, Caller, blocking, read_db, role_on};
+use crate::access::{self, Role};
+use crate::error::ApiError;
+use crate::store::Grant;
+
+/// The user and scopes of the `X-API-Token`, so an app stamps approvals as
+/// that user (the only one the server will accept).
+pub(super) async fn whoami(Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
+    let who = caller.0.ok_or_else(|| ApiError::Unauthorized("Missing X-API-Token header.".into()))?;
+    Ok(axum::Json(json!({ "user": who.user, "scopes": who.scopes.names() })).into_response())
+}
+
+/// `GET /getgraphaccess?id=`: the owner and the grants of a graph, for its
+/// owner and admins.
+pub(super) async fn get_access(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let id = params.get("id").filter(|v| !v.is_empty()).cloned().ok_or_else(|| ApiError::BadRequest("Missing id parameter.".into()))?;
+    let (exists, role) = role_on(&state, &caller, &id).await?;
+    access::may_grant(caller.0.as_ref(), &id, role)?;
+    if !exists {
+        return Err(ApiError::NotFound("Graph not found.".into()));
+    }
+    let owned = id.clone();
+    let (owner, grants) = read_db(&state, move |db| Ok((db.owner(&owned)?, db.grants(&owned)?))).await?;
+    let grants: Vec<_> =
+        grants.iter().map(|g| json!({ "user": g.user, "role": g.role, "grantedBy": g.granted_by, "grantedAt": g.granted_at })).collect();
+    Ok(axum::Json(json!({ "graphId": id, "graphAccess": format!("{:?}", state.settings.access.graph_access).to_lowercase(), "owner": owner, "grants": grants }))
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GrantBody {
+    graph_id: String,
+    user: String,
+    /// `editor`, `viewer`, or null to take the right away.
+    role: Option<String>,
+}
+
+/// `POST /grantGraphAccess {graphId, user, role}`: the owner or an admin
+/// grants `editor` or `viewer`, or takes it away (`role: null`).
+pub(super) async fn grant_access(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: GrantBody =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body must be {{graphId, user, role}}: {e}")))?;
+    let role = match body.role.as_deref() {
+        None => None,
+        Some(name) => {
+            Some(Role::grantable(name).ok_or_else(|| ApiError::BadRequest(format!("role must be editor, viewer or null, got '{name}'")))?)
+        }
+    };
+    if body.user.trim().is_empty() {
+        return Err(ApiError::BadRequest("user must be a user id".into()));
+    }
+    let (exists, caller_role) = role_on(&state, &caller, &body.graph_id).await?;
+    access::may_grant(caller.0.as_ref(), &body.graph_id, caller_role)?;
+    if !exists {
+        return Err(ApiError::NotFound("Graph not found.".into()));
+    }
+    let by = caller.0.as_ref().map(|p| p.user.clone()).unwrap_or_default();
+    let (store, graph_id, user) = (state.store.clone(), body.graph_id.clone(), body.user.clone());
+    let changed = blocking(move || {
+        store.write(|tx| -> Result<bool, ApiError> {
+            tx.lock_graph(&graph_id)?;
+            if tx.owner(&graph_id)?.as_deref() == Some(user.as_str()) {
+                return Err(ApiError::BadRequest(format!("'{user}' owns graph {graph_id}: an owner needs no grant")));
+            }
+            match role {
+                Some(role) => {
+                    let grant = Grant {
+                        user: user.clone(),
+                        role: role.as_str().to_owned(),
+                        granted_by: by,
+                        granted_at: Timestamp::now().to_string(),
+                    };
+                    tx.put_grant(&graph_id, &grant)?;
+                    Ok(true)
+                }
+                None => Ok(tx.delete_grant(&graph_id, &user)?),
+            }
+        })
+    })
+    .await?;
+    tracing::info!(graph = %body.graph_id, user = %body.user, role = ?body.role, "access changed");
+    Ok(axum::Json(json!({ "ok": true, "graphId": body.graph_id, "user": body.user, "role": role.map(Role::as_str), "changed": changed }))
+        .into_response())
+}

@@ -1,0 +1,159 @@
+//! The HTTP API: the real service's routes, bodies and status codes, plus
+//! the audit trail, chain verification and access grants. Handlers parse,
+//! check access, call the store or the save logic, and respond.
+//!
+//! Every request passes [`authenticate`] first: a token that is sent must be
+//! valid (401), and a write without one is refused before its body is read.
+
+mod grants;
+mod reads;
+mod saves;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::access::{Policy, Role, role_of};
+use crate::error::ApiError;
+use crate::store::{Reader, Store};
+use crate::tokens::{Principal, Tokens};
+
+/// Settings that shape the service.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub body_limit: usize,
+    /// Keep the snapshots of only this many newest versions per graph (all if `None`).
+    pub keep_versions: Option<i64>,
+    /// Origins allowed by CORS; empty means any (the origin is echoed).
+    pub allowed_origins: Vec<String>,
+    /// The built `www/` app, served at `/`.
+    pub www: Option<PathBuf>,
+    /// Who may read and write what.
+    pub access: Policy,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { body_limit: 10 * 1024 * 1024, keep_versions: None, allowed_origins: Vec::new(), www: None, access: Policy::default() }
+    }
+}
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub tokens: Arc<Tokens>,
+    pub settings: Arc<Settings>,
+}
+
+/// Who made the request, if anyone (set by [`authenticate`]).
+#[derive(Clone, Debug)]
+pub struct Caller(pub Option<Principal>);
+
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let api = Router::new()
+        .route("/saveGraphWithHistory", post(saves::save_graph))
+        .route("/patchGraph", post(saves::patch_graph))
+        .route("/capabilities", get(reads::capabilities))
+        .route("/getknowgraphs", get(reads::list_graphs))
+        .route("/whoami", get(grants::whoami))
+        .route("/getknowgraph", get(reads::get_graph))
+        .route("/getknowgraphhistory", get(reads::get_history))
+        .route("/getknowgraphversion", get(reads::get_version))
+        .route("/getknowgraphaudit", get(reads::get_audit))
+        .route("/verifyknowgraph", get(reads::verify_graph))
+        .route("/getgraphaccess", get(grants::get_access))
+        .route("/grantGraphAccess", post(grants::grant_access))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    let app = match &settings.www {
+        Some(dir) => api.fallback_service(crate::www::service(dir.clone())),
+        None => api.fallback(|| async { ApiError::NotFound("Not found.".into()) }),
+    };
+    app.layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(DefaultBodyLimit::max(settings.body_limit))
+        .layer(cors(&settings))
+        .layer(middleware::from_fn(preflight_no_content))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn cors(settings: &Settings) -> CorsLayer {
+    let origins = if settings.allowed_origins.is_empty() {
+        AllowOrigin::mirror_request()
+    } else {
+        AllowOrigin::list(settings.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    let headers = ["content-type", "x-api-token", "x-user-id", "x-user-email", "x-user-role", "idempotency-key"];
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_headers(headers.map(HeaderName::from_static))
+        // A browser client reads the version hash of what it loaded.
+        .expose_headers([header::ETAG, HeaderName::from_static("idempotent-replayed")])
+}
+
+/// The real service answers `OPTIONS` with 204; tower-http's CORS layer with 200.
+async fn preflight_no_content(request: Request, next: Next) -> Response {
+    let is_options = request.method() == Method::OPTIONS;
+    let mut response = next.run(request).await;
+    if is_options && response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+    }
+    response
+}
+
+/// Finds the caller from the `X-API-Token` header before anything else is
+/// read: an unknown token is a 401 on any route, and a write without a token
+/// is a 401 before its body is read (a body that keeps coming cannot hold a
+/// connection, or memory, without credentials).
+async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let token = request.headers().get("x-api-token").map(|v| v.to_str().unwrap_or_default().trim().to_owned());
+    let caller = match token.filter(|t| !t.is_empty()) {
+        Some(token) => match state.tokens.principal(&token) {
+            Some(principal) => Some(principal.clone()),
+            None => return ApiError::Unauthorized("Invalid API token.".into()).into_response(),
+        },
+        None => None,
+    };
+    if caller.is_none() && request.method() == Method::POST {
+        return ApiError::Unauthorized("Missing X-API-Token header.".into()).into_response();
+    }
+    request.extensions_mut().insert(Caller(caller));
+    next.run(request).await
+}
+
+/// Runs blocking database work off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(format!("worker: {e}")))?
+}
+
+async fn read_db<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut dyn Reader) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.store.clone();
+    blocking(move || store.read(f)).await
+}
+
+/// Whether a graph exists, and the caller's role on it.
+async fn role_on(state: &AppState, caller: &Caller, graph_id: &str) -> Result<(bool, Option<Role>), ApiError> {
+    let (id, user) = (graph_id.to_owned(), caller.0.as_ref().map(|p| p.user.clone()));
+    read_db(state, move |db| {
+        let exists = db.head(&id)?.is_some();
+        let role = match (&user, exists) {
+            (Some(user), true) => role_of(db, &id, user)?,
+            _ => None,
+        };
+        Ok((exists, role))
+    })
+    .await
+}

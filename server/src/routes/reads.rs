@@ -1,0 +1,181 @@
+//! The read routes: the contract's (a graph, its history, one version), the
+//! listing, the audit trail and chain verification.
+
+use std::collections::HashMap;
+
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::{AppState, Caller, read_db, role_on};
+use crate::access::{self, Role, role_of};
+use crate::error::ApiError;
+use crate::read;
+use crate::store::AuditFilter;
+
+type Params = Query<HashMap<String, String>>;
+
+fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    params.get(name).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+    param(params, name).ok_or_else(|| ApiError::BadRequest(format!("Missing {name} parameter.")))
+}
+
+/// The graph id of a read, once the caller may read it.
+async fn readable(state: &AppState, caller: &Caller, params: &HashMap<String, String>) -> Result<String, ApiError> {
+    let id = required(params, "id")?.to_owned();
+    if state.settings.access.private_reads {
+        let (_, role) = role_on(state, caller, &id).await?;
+        state.settings.access.may_read(caller.0.as_ref(), &id, role)?;
+    }
+    Ok(id)
+}
+
+/// The graph id of an audit read, once the caller may see who did what.
+async fn auditable(state: &AppState, caller: &Caller, params: &HashMap<String, String>) -> Result<String, ApiError> {
+    let id = required(params, "id")?.to_owned();
+    let (_, role) = role_on(state, caller, &id).await?;
+    access::may_audit(caller.0.as_ref(), &id, role)?;
+    Ok(id)
+}
+
+/// Not in the real service: what this server takes beyond the real
+/// contract, so a client can use it and fall back where it is missing.
+pub(super) async fn capabilities() -> Response {
+    axum::Json(json!({
+        "service": "kg-approval-server",
+        "deltaSaves": "/patchGraph",
+        "idempotencyKeys": true,
+        "versionHashes": true,
+    }))
+    .into_response()
+}
+
+/// Not in the real service: the graphs this server holds (that the caller
+/// may read), for a picker, from the `graphs` index (no graph is read).
+pub(super) async fn list_graphs(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
+    let policy = state.settings.access;
+    let user = caller.0.as_ref().map(|p| p.user.clone());
+    let (rows, roles) = read_db(&state, move |db| {
+        let rows = db.graphs()?;
+        let mut roles: HashMap<String, Role> = HashMap::new();
+        if let (true, Some(user)) = (policy.private_reads, &user) {
+            for (graph_id, role) in db.granted_to(user)? {
+                if let Some(role) = Role::grantable(&role) {
+                    roles.insert(graph_id, role);
+                }
+            }
+            for row in &rows {
+                if role_of(db, &row.graph_id, user)? == Some(Role::Owner) {
+                    roles.insert(row.graph_id.clone(), Role::Owner);
+                }
+            }
+        }
+        Ok((rows, roles))
+    })
+    .await?;
+    let graphs: Vec<Value> = rows
+        .iter()
+        .filter(|g| policy.lists(caller.0.as_ref(), roles.get(&g.graph_id).copied()))
+        .map(|g| json!({ "id": g.graph_id, "version": g.version, "title": g.title, "nodes": g.nodes, "updatedAt": g.saved_at, "updatedBy": g.saved_by }))
+        .collect();
+    Ok(axum::Json(json!({ "graphs": graphs })).into_response())
+}
+
+/// A graph as JSON text, with its version's hash as the ETag (a client sends
+/// it back as the base of its next delta).
+fn graph_response(text: String, hash: &str) -> Response {
+    let etag = HeaderValue::from_str(&format!("\"{hash}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, etag)], text).into_response()
+}
+
+pub(super) async fn get_graph(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    let id = readable(&state, &caller, &params).await?;
+    let (text, hash) = read_db(&state, move |c| read::graph_text(c, &id, None)).await?;
+    Ok(graph_response(text, &hash))
+}
+
+pub(super) async fn get_version(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    let (Some(_), Some(version)) = (param(&params, "id"), param(&params, "version")) else {
+        return Err(ApiError::BadRequest("Missing id or version parameter.".into()));
+    };
+    let number: i64 = version.parse().map_err(|_| ApiError::BadRequest(format!("version must be an integer, got '{version}'.")))?;
+    let id = readable(&state, &caller, &params).await?;
+    let (text, hash) = read_db(&state, move |c| read::graph_text(c, &id, Some(number))).await?;
+    Ok(graph_response(text, &hash))
+}
+
+pub(super) async fn get_history(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    let id = readable(&state, &caller, &params).await?;
+    let owned = id.clone();
+    let rows = read_db(&state, move |db| Ok(db.history(&owned)?)).await?;
+    let results: Vec<Value> = rows
+        .iter()
+        .map(|v| json!({ "version": v.version, "timestamp": sqlite_time(&v.saved_at), "createdAt": v.saved_at, "user": v.user, "reason": v.reason, "source": v.source }))
+        .collect();
+    let count = results.len();
+    Ok(axum::Json(json!({ "graphId": id, "history": { "results": results, "success": true, "meta": { "count": count } } })).into_response())
+}
+
+pub(super) async fn get_audit(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    let number = |name: &str, default: i64, max: i64| -> Result<i64, ApiError> {
+        match param(&params, name) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..=max).contains(n))
+                .ok_or_else(|| ApiError::BadRequest(format!("{name} must be an integer from 0 to {max}."))),
+        }
+    };
+    let filter = AuditFilter {
+        node_id: param(&params, "nodeId").map(str::to_owned),
+        user: param(&params, "user").map(str::to_owned),
+        run_id: param(&params, "runId").map(str::to_owned),
+        limit: number("limit", 50, 500)?,
+        offset: number("offset", 0, i64::MAX)?,
+    };
+    let id = auditable(&state, &caller, &params).await?;
+    let (owned, page) = (id.clone(), filter.clone());
+    let (total, entries) = read_db(&state, move |c| read::audit_entries(c, &owned, &page)).await?;
+    Ok(axum::Json(json!({ "graphId": id, "total": total, "limit": filter.limit, "offset": filter.offset, "entries": entries }))
+        .into_response())
+}
+
+pub(super) async fn verify_graph(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Params,
+) -> Result<Response, ApiError> {
+    let id = auditable(&state, &caller, &params).await?;
+    let owned = id.clone();
+    let verification = read_db(&state, move |c| read::verify(c, &owned)).await?;
+    let mut body = serde_json::to_value(&verification).map_err(|e| ApiError::Internal(e.to_string()))?;
+    body["graphId"] = json!(id);
+    Ok(axum::Json(body).into_response())
+}
+
+/// `2026-02-04T14:30:45.123Z` → `2026-02-04 14:30:45`, the real service's format.
+fn sqlite_time(iso: &str) -> String {
+    iso.get(..19).map(|s| s.replacen('T', " ", 1)).unwrap_or_else(|| iso.to_owned())
+}
