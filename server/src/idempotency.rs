@@ -38,8 +38,16 @@ pub fn request_hash(audit: &ClientAudit, body: &[u8]) -> String {
     let digest = match audit.approval_id.as_deref().filter(|id| !id.trim().is_empty()) {
         Some(_) => {
             let approval = serde_json::json!([
-                audit.approval_id, audit.user, audit.at, audit.proposal_id, audit.accepted, audit.rejected,
-                audit.reason, audit.source, audit.model, audit.run_id,
+                audit.approval_id,
+                audit.user,
+                audit.at,
+                audit.proposal_id,
+                audit.accepted,
+                audit.rejected,
+                audit.reason,
+                audit.source,
+                audit.model,
+                audit.run_id,
             ]);
             Sha256::digest(approval.to_string().as_bytes())
         }
