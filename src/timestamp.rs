@@ -30,6 +30,11 @@ impl Timestamp {
             .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("{millis} ms is out of range: {e}")))
     }
 
+    /// Milliseconds since the Unix epoch.
+    pub fn unix_millis(&self) -> i64 {
+        self.0.as_millisecond()
+    }
+
     /// The current time. Not available in WASM, where the bindings read
     /// `Date.now()` and call [`Timestamp::from_unix_millis`].
     #[cfg(not(target_arch = "wasm32"))]

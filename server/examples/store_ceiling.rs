@@ -69,6 +69,8 @@ fn writer(store: &Store, graph_id: &str, versions: i64) -> Result<(), StoreError
                 hash: "0".repeat(64),
                 scheme: 2,
                 pruned: false,
+                record_digest: None,
+                audit_expired: false,
             })?;
             tx.update_graph(gid, &summary(graph_id, version), &"0".repeat(64))
         })?;

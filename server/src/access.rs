@@ -77,7 +77,7 @@ pub fn role_of(db: &mut dyn Reader, graph_id: &str, user: &str) -> StoreResult<O
     Ok(db.grants(graph_id)?.into_iter().find(|g| g.user == user).and_then(|g| Role::grantable(&g.role)))
 }
 
-fn signed_in(who: Option<&Principal>) -> Result<&Principal, ApiError> {
+pub fn signed_in(who: Option<&Principal>) -> Result<&Principal, ApiError> {
     who.ok_or_else(|| ApiError::Unauthorized("Missing X-API-Token header.".into()))
 }
 

@@ -16,10 +16,16 @@
 //!    row's `hash` (not stored again), and the record includes the fields
 //!    the row keeps in columns (who, when, source, reason, run, key).
 //!
-//! Identities are stored in bodies and records as written today; replacing
-//! one by a pseudonym later (erasure) means storing the pseudonym in the
-//! hashed text from the start and the person in a table outside the chain —
-//! the leaf format leaves room for that without touching old links.
+//! 3. (since the audit features) as 2, with people hashed by their
+//!    pseudonyms (see [`crate::people`]), so that erasing a person keeps
+//!    every hash: `SHA-256("kg-approval/3" \n prev_hash \n delta_hash \n
+//!    record_digest)`, where each put leaf covers the body with its stamps
+//!    renamed and `record_digest` is the SHA-256 of the canonical record with
+//!    its `user` renamed. The digest is stored with the version, so when the
+//!    record itself expires (`--keep-audit-days`) the chain still verifies.
+//!
+//! Versions of schemes 1 and 2 hash people as written; they cannot be
+//! erased without breaking their links (the erase command says so).
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -30,6 +36,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::entity::{self, hex, sha256_hex};
+use crate::people::{self, Pseudonyms};
 use crate::store::{EntityRow, Kind, VersionRow};
 
 /// Scheme 1: SHA-256 (hex) of `prev_hash \n canonical(graph) \n canonical(audit)`.
@@ -64,6 +71,37 @@ pub fn delta_version_hash(prev_hash: &str, delta_hash: &str, audit: &Value) -> S
 /// The leaf of a row a version wrote: `["put", kind, key, dup, ord, body]`.
 pub fn put_leaf(row: &EntityRow) -> String {
     sha256_hex(&json!(["put", row.kind as i64, row.key, row.dup, row.ord, row.body]).to_string())
+}
+
+/// Scheme 3: SHA-256 (hex) of `kg-approval/3 \n prev_hash \n delta_hash \n record_digest`.
+pub fn named_version_hash(prev_hash: &str, delta_hash: &str, record_digest: &str) -> String {
+    sha256_hex(&format!("kg-approval/3\n{prev_hash}\n{delta_hash}\n{record_digest}"))
+}
+
+/// Scheme 3: the leaf of a written row, with people renamed.
+pub fn named_put_leaf(row: &EntityRow, names: &Pseudonyms) -> Result<String, String> {
+    let body = people::renamed(&row.body, names)?;
+    Ok(sha256_hex(&json!(["put", row.kind as i64, row.key, row.dup, row.ord, body]).to_string()))
+}
+
+/// Scheme 3: SHA-256 (hex) of the canonical record with its `user` renamed.
+pub fn record_digest(record: &Value, names: &Pseudonyms) -> String {
+    let mut hasher = HashWriter::default();
+    let renamed = match record.get("user").and_then(Value::as_str) {
+        Some(user) if names.name(user) != user => {
+            let mut copy = record.clone();
+            copy["user"] = json!(names.name(user));
+            std::borrow::Cow::Owned(copy)
+        }
+        _ => std::borrow::Cow::Borrowed(record),
+    };
+    write_canonical(&renamed, &mut hasher).expect("hashing cannot fail");
+    hasher.hex()
+}
+
+/// The leaf a row of a version of `scheme` has.
+pub fn leaf_of(row: &EntityRow, scheme: i64, names: &Pseudonyms) -> Result<String, String> {
+    if scheme >= 3 { named_put_leaf(row, names) } else { Ok(put_leaf(row)) }
 }
 
 /// The leaf of a row a version ended: `["end", kind, key, dup]`.
@@ -112,6 +150,8 @@ pub struct Stored<'a> {
     pub pruned_leaves: &'a HashMap<i64, Vec<String>>,
     /// The head `graphs` records, if any.
     pub head: Option<(i64, String)>,
+    /// The people known, with their pseudonyms (scheme 3).
+    pub names: &'a Pseudonyms,
 }
 
 /// Recomputes the chain and reports the first version that does not match;
@@ -147,7 +187,7 @@ pub fn verify(stored: &Stored<'_>, blob: &mut dyn FnMut(&str) -> Option<String>)
                 format!("version {expected} is missing (the next stored is {})", row.version),
             );
         }
-        // Scheme 2 stores no copy of the link: it is the previous row's hash.
+        // Schemes 2 and 3 store no copy of the link: it is the previous row's hash.
         let linked = match row.scheme {
             1 => row.prev_hash == prev_hash,
             _ => row.prev_hash.is_empty(),
@@ -159,7 +199,7 @@ pub fn verify(stored: &Stored<'_>, blob: &mut dyn FnMut(&str) -> Option<String>)
             Ok(record) => record,
             Err(e) => return fail(format!("its {e}")),
         };
-        if let Some(reason) = columns_disagree(row, &record) {
+        if let Some(reason) = columns_disagree(row, &record).filter(|_| row.scheme == 1) {
             return fail(reason);
         }
         let computed = match row.scheme {
@@ -191,6 +231,33 @@ pub fn verify(stored: &Stored<'_>, blob: &mut dyn FnMut(&str) -> Option<String>)
                     leaves.push(end_leaf(end.kind, &end.key, end.dup));
                 }
                 delta_version_hash(&prev_hash, &delta_hash(leaves), &record)
+            }
+            3 => {
+                let mut leaves: Vec<String> = stored.pruned_leaves.get(&row.version).cloned().unwrap_or_default();
+                for put in opened.get(&row.version).into_iter().flatten() {
+                    if let Some(reason) = check_put(put, stored.ends, blob, &mut checked_blobs) {
+                        return fail(reason);
+                    }
+                    match named_put_leaf(put, stored.names) {
+                        Ok(leaf) => leaves.push(leaf),
+                        Err(e) => return fail(format!("a stored part is unreadable: {e}")),
+                    }
+                }
+                for end in ended.get(&row.version).into_iter().flatten() {
+                    leaves.push(end_leaf(end.kind, &end.key, end.dup));
+                }
+                let digest = match (row.audit_expired, &row.record_digest) {
+                    (true, Some(kept)) => kept.clone(),
+                    (true, None) => return fail("its audit record expired without its digest".to_owned()),
+                    (false, kept) => {
+                        let digest = record_digest(&record, stored.names);
+                        if kept.as_deref() != Some(digest.as_str()) {
+                            return fail("its audit record or its stored digest was changed after it was saved".to_owned());
+                        }
+                        digest
+                    }
+                };
+                named_version_hash(&prev_hash, &delta_hash(leaves), &digest)
             }
             other => return fail(format!("unknown hash scheme {other}")),
         };

@@ -36,8 +36,9 @@ use sha2::{Digest, Sha256};
 /// Below it the 72-byte reference would save little.
 pub const INLINE_LIMIT: usize = 160;
 
-/// Fields that always stay inline: they identify a part or its ends.
-const IDENTITY_FIELDS: [&str; 5] = ["id", "source", "target", "from", "to"];
+/// Fields that always stay inline: they identify a part, its ends, or the
+/// people who wrote it (an erasure rewrites those in place).
+const IDENTITY_FIELDS: [&str; 7] = ["id", "source", "target", "from", "to", "updatedBy", "createdBy"];
 
 /// The first character of a reference string.
 const MARK: char = '\u{1}';
@@ -172,7 +173,7 @@ fn raw_reference(raw: &str) -> Option<&str> {
 
 /// Calls `f(key, raw value text)` for each top-level field, in order,
 /// without parsing the values.
-fn for_each_field(body: &str, f: impl FnMut(&str, &str) -> Result<(), String>) -> Result<(), String> {
+pub(crate) fn for_each_field(body: &str, f: impl FnMut(&str, &str) -> Result<(), String>) -> Result<(), String> {
     struct Fields<F>(F);
     impl<'de, F: FnMut(&str, &str) -> Result<(), String>> Visitor<'de> for Fields<F> {
         type Value = ();

@@ -9,16 +9,22 @@
 //! core, the same code the WASM client runs.
 
 pub mod access;
+pub mod blame;
 pub mod chain;
 pub mod entity;
+pub mod erase;
 pub mod error;
+pub mod events;
+pub mod export;
 pub mod idempotency;
 pub mod migrate;
 pub mod numbers;
 pub mod patch;
+pub mod people;
 pub mod read;
 pub mod retention;
 pub mod routes;
+pub mod runs;
 pub mod save;
 pub mod seed;
 pub mod serve;

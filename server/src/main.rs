@@ -116,6 +116,7 @@ async fn main() -> Result<(), String> {
         allowed_origins: args.allow_origin,
         www: args.www,
         access: Policy { graph_access: args.graph_access, private_reads: args.private_reads },
+        request_log: None,
     };
     let app = router(AppState { store: Arc::new(store), tokens: Arc::new(tokens), settings: Arc::new(settings) });
 

@@ -21,9 +21,16 @@ use crate::store::{EntityRow, GraphSummary, SCHEMA_2};
 use crate::write::title_of;
 
 pub fn schema_2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute_batch(SCHEMA_2)?;
+    tx.execute_batch(SCHEMA_2)
+}
+
+/// Rebuilds the rows of every graph the first schema stored only as
+/// snapshots. It runs after the last migration's tables exist (it writes
+/// through the current store code), and only for graphs without a head, so
+/// it converts each graph once.
+pub fn convert_snapshots(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     let graph_ids: Vec<String> = tx
-        .prepare("SELECT DISTINCT graph_id FROM versions ORDER BY graph_id")?
+        .prepare("SELECT DISTINCT graph_id FROM versions WHERE graph_id NOT IN (SELECT graph_id FROM graphs) ORDER BY graph_id")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for graph_id in graph_ids {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use crate::chain;
 use crate::entity::{self, reference};
 use crate::error::ApiError;
-use crate::store::{AuditFilter, EntityRow, Kind, Reader};
+use crate::store::{AuditFilter, EntityRow, Kind, Reader, VersionRow};
 
 /// The whole text of a graph's version (`None`: the newest), with its hash.
 pub fn graph_text(db: &mut dyn Reader, id: &str, version: Option<i64>) -> Result<(String, String), ApiError> {
@@ -39,10 +39,18 @@ pub fn audit_entries(db: &mut dyn Reader, id: &str, filter: &AuditFilter) -> Res
     let (total, rows) = db.audit(id, gid, filter)?;
     let mut entries = Vec::with_capacity(rows.len());
     for row in rows {
-        let mut record = row.record().map_err(ApiError::Internal)?;
-        if let (2, Some(gid), Value::Object(fields)) = (row.scheme, gid, &mut record) {
-            // Fields a version does not store because they are implied.
-            fields.insert("baseVersion".to_owned(), json!(row.version - 1));
+        entries.push(audit_entry(db, gid, &row)?);
+    }
+    Ok((total, entries))
+}
+
+/// One version's audit entry (see [`audit_entries`]); `gid` is its graph's.
+pub fn audit_entry(db: &mut dyn Reader, gid: Option<i64>, row: &VersionRow) -> Result<Value, ApiError> {
+    let mut record = row.record().map_err(ApiError::Internal)?;
+    if let (2.., Some(gid), Value::Object(fields)) = (row.scheme, gid, &mut record) {
+        // Fields a version does not store because they are implied.
+        fields.insert("baseVersion".to_owned(), json!(row.version - 1));
+        if !row.audit_expired {
             for (key, implied) in [
                 ("override", json!(false)),
                 ("model", Value::Null),
@@ -52,14 +60,23 @@ pub fn audit_entries(db: &mut dyn Reader, id: &str, filter: &AuditFilter) -> Res
             ] {
                 fields.entry(key).or_insert(implied);
             }
-            let (opened, closed) = db.rows_changed_by(gid, row.version)?;
-            let changes = changes_of(&opened, &closed, |hash| db.blob(gid, hash).ok().flatten()).map_err(ApiError::Internal)?;
-            fields.insert("summary".to_owned(), json!(kg_approval::Summary::of(&changes)));
-            fields.insert("changes".to_owned(), json!(changes));
         }
-        entries.push(record);
+        let changes = version_changes(db, gid, row)?;
+        fields.insert("summary".to_owned(), json!(kg_approval::Summary::of(&changes)));
+        fields.insert("changes".to_owned(), json!(changes));
     }
-    Ok((total, entries))
+    Ok(record)
+}
+
+/// The changes a version made: computed from the rows it wrote and ended
+/// (schemes 2 and 3), or as the first schema recorded them.
+pub fn version_changes(db: &mut dyn Reader, gid: i64, row: &VersionRow) -> Result<Vec<Change>, ApiError> {
+    if row.scheme == 1 {
+        let record = row.record().map_err(ApiError::Internal)?;
+        return Ok(record.get("changes").cloned().and_then(|c| serde_json::from_value(c).ok()).unwrap_or_default());
+    }
+    let (opened, closed) = db.rows_changed_by(gid, row.version)?;
+    changes_of(&opened, &closed, |hash| db.blob(gid, hash).ok().flatten()).map_err(ApiError::Internal)
 }
 
 /// Recomputes a graph's hash chain from everything stored about it.
@@ -75,7 +92,9 @@ pub fn verify(db: &mut dyn Reader, id: &str) -> Result<chain::Verification, ApiE
         None => (Vec::new(), Default::default()),
     };
     let pruned_leaves = db.pruned_leaves(id)?;
+    let names = crate::people::Pseudonyms::from(db.pseudonyms()?);
     let stored = chain::Stored {
+        names: &names,
         versions: &versions,
         rows: &rows,
         ends: &ends,

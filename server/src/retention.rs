@@ -1,4 +1,6 @@
-//! `--keep-versions N`: only the newest N versions stay readable whole.
+//! Retention. `--keep-versions N`: only the newest N versions stay
+//! readable whole. `--keep-audit-days D`: audit records older than D days
+//! are removed (see [`expire_audit`]).
 //!
 //! Older versions keep their row in `versions` (who, when, why, the hash
 //! chain) and answer 410 when read. The rows only they could show are
@@ -6,11 +8,12 @@
 //! the chain still verifies, each deleted row leaves its leaf (32 bytes of
 //! hash, hex) in `pruned_leaves` under the version it belonged to.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use crate::chain::{end_leaf, put_leaf};
+use crate::chain::{end_leaf, leaf_of};
 use crate::entity;
-use crate::store::{StoreResult, Writer};
+use crate::people::Pseudonyms;
+use crate::store::{StoreError, StoreResult, Writer};
 
 /// Prunes the versions older than the newest `keep` of a graph whose newest
 /// version is `newest`.
@@ -26,8 +29,20 @@ pub fn prune(tx: &mut dyn Writer, graph_id: &str, gid: i64, newest: i64, keep: i
     if doomed.is_empty() {
         return Ok(());
     }
+    // A row's leaf is that of the scheme of the version that wrote it.
+    let names = Pseudonyms::from(tx.pseudonyms()?);
+    let mut schemes: HashMap<i64, i64> = HashMap::new();
     for row in &doomed {
-        tx.insert_pruned_leaf(graph_id, row.from_version, &put_leaf(row))?;
+        let scheme = match schemes.get(&row.from_version) {
+            Some(s) => *s,
+            None => {
+                let s = tx.version(graph_id, row.from_version)?.map_or(2, |v| v.scheme);
+                schemes.insert(row.from_version, s);
+                s
+            }
+        };
+        let leaf = leaf_of(row, scheme, &names).map_err(StoreError::Failed)?;
+        tx.insert_pruned_leaf(graph_id, row.from_version, &leaf)?;
         if let Some(to) = row.to_version {
             tx.insert_pruned_leaf(graph_id, to, &end_leaf(row.kind, &row.key, row.dup))?;
         }
@@ -48,4 +63,30 @@ pub fn prune(tx: &mut dyn Writer, graph_id: &str, gid: i64, newest: i64, keep: i
         tx.delete_blob(gid, hash)?;
     }
     tx.set_swept_rows(gid, 0)
+}
+
+/// `--keep-audit-days D`: removes the audit records of versions saved more
+/// than `days` days before `now`.
+///
+/// What goes: who saved the version, its source, model, reason, run id,
+/// approval and proposal ids, the accepted and rejected change ids, its
+/// idempotency key and request fingerprint. What is kept forever: that the
+/// version existed, its number and time, its place in the hash chain (its
+/// hash and the digest of the removed record, so every chain still
+/// verifies) and, unless `--keep-versions` prunes them, the changes it made
+/// (the graph's content, stamps included, is the graph, not the audit).
+/// Versions of hash schemes 1 and 2 hash their records directly and keep
+/// them. Each run that removes something is recorded in the event log.
+pub fn expire_audit(store: &crate::store::Store, days: i64, now: kg_approval::Timestamp) -> Result<u64, crate::error::ApiError> {
+    let cutoff = kg_approval::Timestamp::from_unix_millis(now.unix_millis() - days * 86_400_000)
+        .map_err(|e| crate::error::ApiError::Internal(e.to_string()))?
+        .to_string();
+    store.write(|tx| {
+        let expired = tx.expire_audit(&cutoff)?;
+        if expired > 0 {
+            let detail = serde_json::json!({ "savedBefore": cutoff, "versions": expired, "keepAuditDays": days });
+            crate::events::append(tx, "audit-expiry", "server", &detail, &now.to_string())?;
+        }
+        Ok(expired)
+    })
 }

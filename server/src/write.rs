@@ -6,9 +6,10 @@ use kg_approval::Timestamp;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::chain::{delta_hash, delta_version_hash, end_leaf, put_leaf};
+use crate::chain::{delta_hash, end_leaf, named_put_leaf, named_version_hash, record_digest};
 use crate::entity::Encoded;
 use crate::error::ApiError;
+use crate::people::{self, Pseudonyms};
 use crate::store::{EntityRow, GraphSummary, Head, Kind, VersionRow, Writer};
 
 /// Positions are spaced this far apart, so that parts inserted between two
@@ -167,8 +168,16 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
         .into_iter()
         .map(|p| EntityRow { kind: p.kind, key: p.key, dup: p.dup, from_version: version, to_version: None, ord: p.ord, body: p.body })
         .collect();
-    leaves.extend(rows.iter().map(put_leaf));
-    let hash = delta_version_hash(&prev_hash, &delta_hash(leaves), &record);
+    // People are hashed by their pseudonyms (see `crate::people`): learn
+    // those of everyone this version names.
+    let mut names = Pseudonyms::default();
+    let named: Vec<String> = rows.iter().flat_map(|r| people::named_in(&r.body)).collect();
+    names.learn(tx, std::iter::once(new.ctx.user).chain(named.iter().map(String::as_str)), &saved_at)?;
+    for row in &rows {
+        leaves.push(named_put_leaf(row, &names).map_err(ApiError::Internal)?);
+    }
+    let digest = record_digest(&record, &names);
+    let hash = named_version_hash(&prev_hash, &delta_hash(leaves), &digest);
 
     let gid = match new.head {
         Some(head) => {
@@ -202,8 +211,10 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
         // The link is the previous row's hash; it is not stored twice.
         prev_hash: String::new(),
         hash: hash.clone(),
-        scheme: 2,
+        scheme: 3,
         pruned: false,
+        record_digest: Some(digest),
+        audit_expired: false,
     })?;
     if let Some(keep) = new.ctx.keep_versions {
         crate::retention::prune(tx, new.graph_id, gid, version, keep)?;

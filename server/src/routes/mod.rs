@@ -5,6 +5,7 @@
 //! Every request passes [`authenticate`] first: a token that is sent must be
 //! valid (401), and a write without one is refused before its body is read.
 
+mod audit;
 mod grants;
 mod reads;
 mod saves;
@@ -38,11 +39,20 @@ pub struct Settings {
     pub www: Option<PathBuf>,
     /// Who may read and write what.
     pub access: Policy,
+    /// The request log's directory (an erasure rewrites it too).
+    pub request_log: Option<PathBuf>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { body_limit: 10 * 1024 * 1024, keep_versions: None, allowed_origins: Vec::new(), www: None, access: Policy::default() }
+        Settings {
+            body_limit: 10 * 1024 * 1024,
+            keep_versions: None,
+            allowed_origins: Vec::new(),
+            www: None,
+            access: Policy::default(),
+            request_log: None,
+        }
     }
 }
 
@@ -71,6 +81,11 @@ pub fn router(state: AppState) -> Router {
         .route("/getknowgraphversion", get(reads::get_version))
         .route("/getknowgraphaudit", get(reads::get_audit))
         .route("/verifyknowgraph", get(reads::verify_graph))
+        .route("/getknowgraphblame", get(audit::get_blame))
+        .route("/getknowgraphrun", get(audit::get_run))
+        .route("/exportknowgraphaudit", get(audit::export_audit))
+        .route("/getauditevents", get(audit::get_events))
+        .route("/eraseUser", post(audit::erase_user))
         .route("/getgraphaccess", get(grants::get_access))
         .route("/grantGraphAccess", post(grants::grant_access))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });

@@ -17,11 +17,11 @@ use crate::store::AuditFilter;
 
 type Params = Query<HashMap<String, String>>;
 
-fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     params.get(name).map(String::as_str).filter(|v| !v.is_empty())
 }
 
-fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+pub(super) fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
     param(params, name).ok_or_else(|| ApiError::BadRequest(format!("Missing {name} parameter.")))
 }
 
@@ -36,7 +36,7 @@ async fn readable(state: &AppState, caller: &Caller, params: &HashMap<String, St
 }
 
 /// The graph id of an audit read, once the caller may see who did what.
-async fn auditable(state: &AppState, caller: &Caller, params: &HashMap<String, String>) -> Result<String, ApiError> {
+pub(super) async fn auditable(state: &AppState, caller: &Caller, params: &HashMap<String, String>) -> Result<String, ApiError> {
     let id = required(params, "id")?.to_owned();
     let (_, role) = role_on(state, caller, &id).await?;
     access::may_audit(caller.0.as_ref(), &id, role)?;
@@ -152,6 +152,8 @@ pub(super) async fn get_audit(
         node_id: param(&params, "nodeId").map(str::to_owned),
         user: param(&params, "user").map(str::to_owned),
         run_id: param(&params, "runId").map(str::to_owned),
+        from: param(&params, "from").map(|t| crate::export::parse_time("from", t)).transpose()?,
+        to: param(&params, "to").map(|t| crate::export::parse_time("to", t)).transpose()?,
         limit: number("limit", 50, 500)?,
         offset: number("offset", 0, i64::MAX)?,
     };

@@ -100,6 +100,14 @@ pub struct VersionRow {
     pub scheme: i64,
     /// The version can no longer be read whole (retention).
     pub pruned: bool,
+    /// Scheme 3: SHA-256 of the audit record with people named by their
+    /// pseudonyms, which is what the chain hashes. It stays when the record
+    /// itself expires (`--keep-audit-days`), so the chain still verifies.
+    pub record_digest: Option<String>,
+    /// The record (who, why, which run, which decisions) was removed by
+    /// `--keep-audit-days`; the version, its time, its changes and its
+    /// hashes stay.
+    pub audit_expired: bool,
 }
 
 /// The record fields a version row keeps in columns (for listing and
@@ -110,6 +118,9 @@ impl VersionRow {
     /// The whole audit record of the version, as hashed: `audit_json`, plus
     /// (scheme 2) the fields kept in columns.
     pub fn record(&self) -> Result<serde_json::Value, String> {
+        if self.audit_expired {
+            return Ok(serde_json::json!({ "version": self.version, "savedAt": self.saved_at, "auditExpired": true }));
+        }
         let mut record: serde_json::Value = serde_json::from_str(&self.audit_json).map_err(|e| format!("audit record: {e}"))?;
         if self.scheme >= 2 {
             let serde_json::Value::Object(fields) = &mut record else { return Err("audit record is not an object".to_owned()) };
@@ -193,8 +204,55 @@ pub struct AuditFilter {
     pub node_id: Option<String>,
     pub user: Option<String>,
     pub run_id: Option<String>,
+    /// Saved at or after this time (RFC 3339, as stored: UTC, milliseconds).
+    pub from: Option<String>,
+    /// Saved before this time.
+    pub to: Option<String>,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// Filters of an export, which may span graphs (`graph_id: None`).
+#[derive(Clone, Debug, Default)]
+pub struct ExportFilter {
+    pub graph_id: Option<String>,
+    pub node_id: Option<String>,
+    pub user: Option<String>,
+    pub run_id: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// A version of some graph, with the graph's row id (for reading its parts).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphVersion {
+    pub gid: i64,
+    pub row: VersionRow,
+}
+
+/// An entry of the store-wide audit log (erasures, audit expiry), chained
+/// like versions so that removing one shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub seq: i64,
+    pub at: String,
+    /// `erasure` or `audit-expiry`.
+    pub kind: String,
+    /// Who did it: a pseudonym, or `cli` for the command line.
+    pub actor: String,
+    /// What it did, as JSON (never a person's identity).
+    pub detail: String,
+    pub hash: String,
+}
+
+/// What an erasure replaced.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Erased {
+    pub versions: u64,
+    pub parts: u64,
+    pub graphs: u64,
+    pub grants: u64,
 }
 
 /// Queries. Rows come back as the types above, whatever the backend.
@@ -247,6 +305,43 @@ pub trait Reader {
     fn pruned_leaves(&mut self, graph_id: &str) -> StoreResult<HashMap<i64, Vec<String>>>;
     /// `(swept_rows, nodes)` of a graph (for the blob sweep of retention).
     fn sweep_counters(&mut self, gid: i64) -> StoreResult<(i64, i64)>;
+    /// Every stored row of one node, edge key, metadata or top level, of
+    /// every version, by `dup` and `from_version` (blame reads only these).
+    fn entity_history(&mut self, gid: i64, kind: Kind, key: &str) -> StoreResult<Vec<EntityRow>>;
+    /// The version rows with these numbers (without snapshots), oldest first.
+    fn versions_in(&mut self, graph_id: &str, versions: &[i64]) -> StoreResult<Vec<VersionRow>>;
+    /// Every version saved with this run id, in any graph, oldest first.
+    fn run_versions(&mut self, run_id: &str) -> StoreResult<Vec<GraphVersion>>;
+    /// Up to `limit` versions matching `filter` after `(graph_id, version)`,
+    /// by graph id and version (an export reads page by page).
+    fn export_page(&mut self, filter: &ExportFilter, after: (&str, i64), limit: i64) -> StoreResult<Vec<GraphVersion>>;
+    /// The pseudonym of a person, if one was given.
+    fn pseudonym(&mut self, person: &str) -> StoreResult<Option<String>>;
+    /// Every person not erased, with their pseudonym.
+    fn pseudonyms(&mut self) -> StoreResult<HashMap<String, String>>;
+    /// The store-wide audit log, oldest first.
+    fn events(&mut self) -> StoreResult<Vec<Event>>;
+    /// Parts (of any graph, any version) whose body contains `text`, with
+    /// their graph's gid and the hash scheme of the version that wrote them.
+    fn parts_containing(&mut self, text: &str) -> StoreResult<Vec<(i64, i64, EntityRow)>>;
+    /// How many versions of schemes 1–2 name `person` as who saved them.
+    fn old_versions_by(&mut self, person: &str) -> StoreResult<i64>;
+    /// Graphs, versions, parts and blobs stored, and the schema version.
+    fn stats(&mut self) -> StoreResult<Stats>;
+}
+
+/// Counts for a debug bundle.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub schema_version: i64,
+    pub graphs: i64,
+    pub versions: i64,
+    pub parts: i64,
+    pub blobs: i64,
+    pub blob_bytes: i64,
+    pub people: i64,
+    pub events: i64,
 }
 
 /// Changes, inside a write transaction.
@@ -276,6 +371,18 @@ pub trait Writer: Reader {
     /// Marks versions up to `cutoff` unreadable (retention).
     fn mark_pruned(&mut self, graph_id: &str, cutoff: i64) -> StoreResult<()>;
     fn insert_pruned_leaf(&mut self, graph_id: &str, version: i64, leaf: &str) -> StoreResult<()>;
+    /// Gives `person` this pseudonym unless they have one (another process
+    /// may have given one meanwhile: read it back).
+    fn insert_pseudonym(&mut self, person: &str, pseudonym: &str, at: &str) -> StoreResult<()>;
+    /// Replaces `person` by `pseudonym` wherever a column names them
+    /// (versions, heads, grants) and forgets who the pseudonym was.
+    fn erase_person(&mut self, person: &str, pseudonym: &str, at: &str) -> StoreResult<Erased>;
+    /// Rewrites a part's body in place (erasure: same leaf, see [`crate::chain`]).
+    fn set_body(&mut self, gid: i64, row: &EntityRow, body: &str) -> StoreResult<()>;
+    /// Removes the records of scheme-3 versions saved before `cutoff`,
+    /// keeping their digests; returns how many.
+    fn expire_audit(&mut self, cutoff: &str) -> StoreResult<u64>;
+    fn append_event(&mut self, event: &Event) -> StoreResult<()>;
 }
 
 /// Blobs are named by their SHA-256 in hex in stored bodies and by its 32

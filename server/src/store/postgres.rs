@@ -34,8 +34,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use super::{
-    AuditFilter, EntityRow, Grant, GraphSummary, Head, KeyUse, Kind, Reader, StoreError, StoreResult, VersionRow, Writer, compress,
-    decompress, hash_bytes,
+    AuditFilter, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse, Kind, Reader, Stats, StoreError,
+    StoreResult, VersionRow, Writer, compress, decompress, hash_bytes,
 };
 
 /// Schema migrations, applied in order at start, in one transaction that
@@ -118,6 +118,29 @@ const MIGRATIONS: &[&str] = &[
         version BIGINT NOT NULL,
         hash TEXT NOT NULL,
         PRIMARY KEY (graph_id, version)
+    );",
+    // The audit features: see `schema_4` of the SQLite backend.
+    "
+    ALTER TABLE versions ADD COLUMN record_digest TEXT;
+    ALTER TABLE versions ADD COLUMN audit_expired BOOLEAN NOT NULL DEFAULT FALSE;
+    CREATE INDEX versions_run ON versions (run_id) WHERE run_id IS NOT NULL;
+    CREATE INDEX versions_user ON versions (\"user\");
+    CREATE INDEX versions_saved_at ON versions (saved_at);
+    ALTER TABLE graphs ADD COLUMN owner TEXT;
+    UPDATE graphs SET owner = (SELECT v.\"user\" FROM versions v WHERE v.graph_id = graphs.graph_id AND v.version = 1);
+    CREATE TABLE people (
+        pseudonym TEXT PRIMARY KEY,
+        person TEXT UNIQUE,
+        first_seen TEXT NOT NULL,
+        erased_at TEXT
+    );
+    CREATE TABLE events (
+        seq BIGINT PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        hash TEXT NOT NULL
     );",
 ];
 
@@ -270,8 +293,13 @@ struct PgConn<'a, 'c> {
 }
 
 const ENTITY_COLUMNS: &str = "kind, key, dup, from_version, to_version, ord, body";
-const VERSION_COLUMNS: &str = "graph_id, version, saved_at, \"user\", source, reason, run_id, idempotency_key, graph_json, audit_json, prev_hash, hash, scheme, pruned";
-const VERSION_COLUMNS_NO_GRAPH: &str = "graph_id, version, saved_at, \"user\", source, reason, run_id, idempotency_key, NULL::text, audit_json, prev_hash, hash, scheme, pruned";
+const VERSION_COLUMNS: &str = "graph_id, version, saved_at, \"user\", source, reason, run_id, idempotency_key, graph_json, audit_json, \
+    prev_hash, hash, scheme, pruned, record_digest, audit_expired";
+const VERSION_COLUMNS_NO_GRAPH: &str = "graph_id, version, saved_at, \"user\", source, reason, run_id, idempotency_key, NULL::text, \
+    audit_json, prev_hash, hash, scheme, pruned, record_digest, audit_expired";
+/// The same, qualified by the table alias `v`, after the graph's gid.
+const GID_V_COLUMNS: &str = "g.gid, v.graph_id, v.version, v.saved_at, v.\"user\", v.source, v.reason, v.run_id, v.idempotency_key, \
+    NULL::text, v.audit_json, v.prev_hash, v.hash, v.scheme, v.pruned, v.record_digest, v.audit_expired";
 
 fn entity(r: &Row) -> StoreResult<EntityRow> {
     let kind: i64 = r.get(0);
@@ -287,22 +315,33 @@ fn entity(r: &Row) -> StoreResult<EntityRow> {
 }
 
 fn version_row(r: &Row) -> VersionRow {
+    version_row_at(r, 0)
+}
+
+/// A version row from the columns starting at `at`.
+fn version_row_at(r: &Row, at: usize) -> VersionRow {
     VersionRow {
-        graph_id: dec(r.get(0)),
-        version: r.get(1),
-        saved_at: r.get(2),
-        user: dec(r.get(3)),
-        source: dec(r.get(4)),
-        reason: dec_opt(r.get(5)),
-        run_id: dec_opt(r.get(6)),
-        idempotency_key: dec_opt(r.get(7)),
-        graph_json: r.get(8),
-        audit_json: r.get(9),
-        prev_hash: r.get(10),
-        hash: r.get(11),
-        scheme: r.get(12),
-        pruned: r.get(13),
+        graph_id: dec(r.get(at)),
+        version: r.get(at + 1),
+        saved_at: r.get(at + 2),
+        user: dec(r.get(at + 3)),
+        source: dec(r.get(at + 4)),
+        reason: dec_opt(r.get(at + 5)),
+        run_id: dec_opt(r.get(at + 6)),
+        idempotency_key: dec_opt(r.get(at + 7)),
+        graph_json: r.get(at + 8),
+        audit_json: r.get(at + 9),
+        prev_hash: r.get(at + 10),
+        hash: r.get(at + 11),
+        scheme: r.get(at + 12),
+        pruned: r.get(at + 13),
+        record_digest: r.get(at + 14),
+        audit_expired: r.get(at + 15),
     }
+}
+
+fn graph_version(r: &Row) -> GraphVersion {
+    GraphVersion { gid: r.get(0), row: version_row_at(r, 1) }
 }
 
 impl PgConn<'_, '_> {
@@ -437,8 +476,8 @@ impl Reader for PgConn<'_, '_> {
     }
 
     fn owner(&mut self, graph_id: &str) -> StoreResult<Option<String>> {
-        let rows = self.query("SELECT \"user\" FROM versions WHERE graph_id = $1 AND version = 1", &[&enc(graph_id)])?;
-        Ok(rows.first().map(|r| dec(r.get(0))))
+        let rows = self.query("SELECT owner FROM graphs WHERE graph_id = $1", &[&enc(graph_id)])?;
+        Ok(rows.first().and_then(|r| dec_opt(r.get(0))))
     }
 
     fn grants(&mut self, graph_id: &str) -> StoreResult<Vec<Grant>> {
@@ -479,13 +518,16 @@ impl Reader for PgConn<'_, '_> {
                 SELECT from_version FROM entities WHERE gid = $5 AND kind = 2 AND key = $2
                 UNION SELECT to_version FROM entities WHERE gid = $5 AND kind = 2 AND key = $2 AND to_version IS NOT NULL))
             AND ($3::text IS NULL OR \"user\" = $3)
-            AND ($4::text IS NULL OR run_id = $4)";
+            AND ($4::text IS NULL OR run_id = $4)
+            AND ($6::text IS NULL OR saved_at >= $6)
+            AND ($7::text IS NULL OR saved_at < $7)";
         let (graph_id, node_id, user, run_id) = (enc(graph_id), enc_opt(&filter.node_id), enc_opt(&filter.user), enc_opt(&filter.run_id));
-        let args: [&(dyn ToSql + Sync); 5] = [&graph_id, &node_id, &user, &run_id, &gid];
+        let args: [&(dyn ToSql + Sync); 7] = [&graph_id, &node_id, &user, &run_id, &gid, &filter.from, &filter.to];
         let total: i64 = self.query(&format!("SELECT COUNT(*) FROM versions WHERE {condition}"), &args)?.first().map_or(0, |r| r.get(0));
-        let paged: [&(dyn ToSql + Sync); 7] = [&graph_id, &node_id, &user, &run_id, &gid, &filter.limit, &filter.offset];
+        let paged: [&(dyn ToSql + Sync); 9] =
+            [&graph_id, &node_id, &user, &run_id, &gid, &filter.from, &filter.to, &filter.limit, &filter.offset];
         let rows = self.query(
-            &format!("SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE {condition} ORDER BY version DESC LIMIT $6 OFFSET $7"),
+            &format!("SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE {condition} ORDER BY version DESC LIMIT $8 OFFSET $9"),
             &paged,
         )?;
         Ok((total, rows.iter().map(version_row).collect()))
@@ -503,6 +545,127 @@ impl Reader for PgConn<'_, '_> {
         let rows = self.query("SELECT swept_rows, nodes FROM graphs WHERE gid = $1", &[&gid])?;
         rows.first().map(|r| (r.get(0), r.get(1))).ok_or_else(|| StoreError::Failed(format!("no graph {gid}")))
     }
+
+    fn entity_history(&mut self, gid: i64, kind: Kind, key: &str) -> StoreResult<Vec<EntityRow>> {
+        self.rows(
+            &format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND kind = $2 AND key = $3 ORDER BY dup, from_version"),
+            &[&gid, &(kind as i64), &enc(key)],
+        )
+    }
+
+    fn versions_in(&mut self, graph_id: &str, versions: &[i64]) -> StoreResult<Vec<VersionRow>> {
+        Ok(self
+            .query(
+                &format!("SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE graph_id = $1 AND version = ANY($2) ORDER BY version"),
+                &[&enc(graph_id), &versions],
+            )?
+            .iter()
+            .map(version_row)
+            .collect())
+    }
+
+    fn run_versions(&mut self, run_id: &str) -> StoreResult<Vec<GraphVersion>> {
+        Ok(self
+            .query(
+                &format!(
+                    "SELECT {GID_V_COLUMNS} FROM versions v JOIN graphs g ON g.graph_id = v.graph_id
+                     WHERE v.run_id = $1 ORDER BY v.saved_at, v.graph_id, v.version"
+                ),
+                &[&enc(run_id)],
+            )?
+            .iter()
+            .map(graph_version)
+            .collect())
+    }
+
+    fn export_page(&mut self, f: &ExportFilter, after: (&str, i64), limit: i64) -> StoreResult<Vec<GraphVersion>> {
+        let (graph_id, node_id, user, run_id, after_id) =
+            (enc_opt(&f.graph_id), enc_opt(&f.node_id), enc_opt(&f.user), enc_opt(&f.run_id), enc(after.0));
+        Ok(self
+            .query(
+                &format!(
+                    "SELECT {GID_V_COLUMNS} FROM versions v JOIN graphs g ON g.graph_id = v.graph_id
+                     WHERE ($1::text IS NULL OR v.graph_id = $1)
+                       AND ($3::text IS NULL OR v.\"user\" = $3)
+                       AND ($4::text IS NULL OR v.run_id = $4)
+                       AND ($5::text IS NULL OR v.saved_at >= $5)
+                       AND ($6::text IS NULL OR v.saved_at < $6)
+                       AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM entities e WHERE e.gid = g.gid AND e.kind = 2 AND e.key = $2
+                                                       AND (e.from_version = v.version OR e.to_version = v.version)))
+                       AND (v.graph_id, v.version) > ($7, $8)
+                     ORDER BY v.graph_id, v.version LIMIT $9"
+                ),
+                &[&graph_id, &node_id, &user, &run_id, &f.from, &f.to, &after_id, &after.1, &limit],
+            )?
+            .iter()
+            .map(graph_version)
+            .collect())
+    }
+
+    fn pseudonym(&mut self, person: &str) -> StoreResult<Option<String>> {
+        Ok(self.query("SELECT pseudonym FROM people WHERE person = $1", &[&enc(person)])?.first().map(|r| r.get(0)))
+    }
+
+    fn pseudonyms(&mut self) -> StoreResult<HashMap<String, String>> {
+        Ok(self
+            .query("SELECT person, pseudonym FROM people WHERE person IS NOT NULL", &[])?
+            .iter()
+            .map(|r| (dec(r.get(0)), r.get(1)))
+            .collect())
+    }
+
+    fn events(&mut self) -> StoreResult<Vec<Event>> {
+        Ok(self
+            .query("SELECT seq, at, kind, actor, detail, hash FROM events ORDER BY seq", &[])?
+            .iter()
+            .map(|r| Event { seq: r.get(0), at: r.get(1), kind: r.get(2), actor: dec(r.get(3)), detail: r.get(4), hash: r.get(5) })
+            .collect())
+    }
+
+    fn parts_containing(&mut self, text: &str) -> StoreResult<Vec<(i64, i64, EntityRow)>> {
+        self.query(
+            "SELECT e.gid, v.scheme, e.kind, e.key, e.dup, e.from_version, e.to_version, e.ord, e.body
+             FROM entities e JOIN graphs g ON g.gid = e.gid JOIN versions v ON v.graph_id = g.graph_id AND v.version = e.from_version
+             WHERE strpos(e.body, $1) > 0",
+            &[&text],
+        )?
+        .iter()
+        .map(|r| {
+            let kind: i64 = r.get(2);
+            Ok((
+                r.get(0),
+                r.get(1),
+                EntityRow {
+                    kind: Kind::from_i64(kind).ok_or_else(|| StoreError::Failed(format!("unknown kind {kind}")))?,
+                    key: dec(r.get(3)),
+                    dup: r.get(4),
+                    from_version: r.get(5),
+                    to_version: r.get(6),
+                    ord: r.get(7),
+                    body: r.get(8),
+                },
+            ))
+        })
+        .collect()
+    }
+
+    fn old_versions_by(&mut self, person: &str) -> StoreResult<i64> {
+        Ok(self.query("SELECT COUNT(*) FROM versions WHERE \"user\" = $1 AND scheme < 3", &[&enc(person)])?.first().map_or(0, |r| r.get(0)))
+    }
+
+    fn stats(&mut self) -> StoreResult<Stats> {
+        let count = |sql: &str| -> StoreResult<i64> { Ok(self.query(sql, &[])?.first().map_or(0, |r| r.get(0))) };
+        Ok(Stats {
+            schema_version: count("SELECT version FROM kg_schema")?,
+            graphs: count("SELECT COUNT(*) FROM graphs")?,
+            versions: count("SELECT COUNT(*) FROM versions")?,
+            parts: count("SELECT COUNT(*) FROM entities")?,
+            blobs: count("SELECT COUNT(*) FROM blobs")?,
+            blob_bytes: count("SELECT COALESCE(SUM(length(data)), 0)::bigint FROM blobs")?,
+            people: count("SELECT COUNT(*) FROM people")?,
+            events: count("SELECT COUNT(*) FROM events")?,
+        })
+    }
 }
 
 impl Writer for PgConn<'_, '_> {
@@ -513,7 +676,7 @@ impl Writer for PgConn<'_, '_> {
 
     fn insert_graph(&mut self, graph_id: &str, s: &GraphSummary, hash: &str) -> StoreResult<i64> {
         let rows = self.query(
-            "INSERT INTO graphs (graph_id, head_version, head_hash, title, nodes, saved_at, saved_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING gid",
+            "INSERT INTO graphs (graph_id, head_version, head_hash, title, nodes, saved_at, saved_by, owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING gid",
             &[&enc(graph_id), &s.version, &hash, &enc_opt(&s.title), &s.nodes, &s.saved_at, &enc(&s.saved_by)],
         )?;
         rows.first().map(|r| r.get(0)).ok_or_else(|| StoreError::Failed("no gid returned".to_owned()))
@@ -591,7 +754,9 @@ impl Writer for PgConn<'_, '_> {
 
     fn insert_version(&mut self, v: &VersionRow) -> StoreResult<()> {
         self.execute(
-            &format!("INSERT INTO versions ({VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"),
+            &format!(
+                "INSERT INTO versions ({VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            ),
             &[
                 &enc(&v.graph_id),
                 &v.version,
@@ -607,6 +772,8 @@ impl Writer for PgConn<'_, '_> {
                 &v.hash,
                 &v.scheme,
                 &v.pruned,
+                &v.record_digest,
+                &v.audit_expired,
             ],
         )?;
         Ok(())
@@ -622,6 +789,59 @@ impl Writer for PgConn<'_, '_> {
 
     fn insert_pruned_leaf(&mut self, graph_id: &str, version: i64, leaf: &str) -> StoreResult<()> {
         self.execute("INSERT INTO pruned_leaves (graph_id, version, leaf) VALUES ($1, $2, $3)", &[&enc(graph_id), &version, &leaf])?;
+        Ok(())
+    }
+
+    fn insert_pseudonym(&mut self, person: &str, pseudonym: &str, at: &str) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO people (pseudonym, person, first_seen) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&pseudonym, &enc(person), &at],
+        )?;
+        Ok(())
+    }
+
+    fn erase_person(&mut self, person: &str, pseudonym: &str, at: &str) -> StoreResult<Erased> {
+        let (person, pseudonym) = (enc(person), enc(pseudonym));
+        let versions = self.execute("UPDATE versions SET \"user\" = $2 WHERE \"user\" = $1", &[&person, &pseudonym])?;
+        let graphs = self.execute(
+            "UPDATE graphs SET saved_by = CASE WHEN saved_by = $1 THEN $2 ELSE saved_by END,
+                               owner = CASE WHEN owner = $1 THEN $2 ELSE owner END
+             WHERE saved_by = $1 OR owner = $1",
+            &[&person, &pseudonym],
+        )?;
+        let grants = self.execute("UPDATE graph_access SET member = $2 WHERE member = $1", &[&person, &pseudonym])?
+            + self.execute("UPDATE graph_access SET granted_by = $2 WHERE granted_by = $1", &[&person, &pseudonym])?;
+        self.execute("UPDATE people SET person = NULL, erased_at = $3 WHERE pseudonym = $2 AND person = $1", &[&person, &pseudonym, &at])?;
+        Ok(Erased { versions, parts: 0, graphs, grants })
+    }
+
+    fn set_body(&mut self, gid: i64, row: &EntityRow, body: &str) -> StoreResult<()> {
+        self.execute(
+            "UPDATE entities SET body = $6 WHERE gid = $1 AND kind = $2 AND key = $3 AND dup = $4 AND from_version = $5",
+            &[&gid, &(row.kind as i64), &enc(&row.key), &row.dup, &row.from_version, &body],
+        )?;
+        Ok(())
+    }
+
+    fn expire_audit(&mut self, cutoff: &str) -> StoreResult<u64> {
+        self.execute(
+            "DELETE FROM request_hashes h USING versions v
+             WHERE h.graph_id = v.graph_id AND h.version = v.version AND v.scheme >= 3 AND NOT v.audit_expired AND v.saved_at < $1",
+            &[&cutoff],
+        )?;
+        self.execute(
+            "UPDATE versions SET audit_expired = TRUE, \"user\" = '', source = '', reason = NULL, run_id = NULL, idempotency_key = NULL,
+                 audit_json = '{}'
+             WHERE scheme >= 3 AND NOT audit_expired AND saved_at < $1",
+            &[&cutoff],
+        )
+    }
+
+    fn append_event(&mut self, e: &Event) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO events (seq, at, kind, actor, detail, hash) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&e.seq, &e.at, &e.kind, &enc(&e.actor), &e.detail, &e.hash],
+        )?;
         Ok(())
     }
 }

@@ -10,14 +10,14 @@ use std::sync::Mutex;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
-    AuditFilter, EntityRow, Grant, GraphSummary, Head, KeyUse, Kind, Reader, StoreError, StoreResult, VersionRow, Writer, compress,
-    decompress, hash_bytes,
+    AuditFilter, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse, Kind, Reader, Stats, StoreError,
+    StoreResult, VersionRow, Writer, compress, decompress, hash_bytes,
 };
 use crate::migrate;
 
 /// Schema migrations, applied in order at start, each in the transaction
 /// that also records it in `PRAGMA user_version`.
-const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, migrate::schema_2, schema_3];
+const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, migrate::schema_2, schema_3, schema_4];
 
 /// Reader connections kept open at most.
 const READERS: usize = 8;
@@ -116,6 +116,39 @@ fn schema_3(tx: &Transaction<'_>) -> rusqlite::Result<()> {
             PRIMARY KEY (graph_id, version)
         ) WITHOUT ROWID;",
     )
+}
+
+/// The audit features (issue 13): pseudonyms (the chain hashes them, so a
+/// person can be erased), record digests and expiry, the store-wide event
+/// log, each graph's owner kept beside its head (so that expiring who saved
+/// version 1 does not orphan the graph), and indexes for runs, people and
+/// time.
+fn schema_4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE versions ADD COLUMN record_digest TEXT;
+        ALTER TABLE versions ADD COLUMN audit_expired INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX versions_run ON versions (run_id) WHERE run_id IS NOT NULL;
+        CREATE INDEX versions_user ON versions (user);
+        CREATE INDEX versions_saved_at ON versions (saved_at);
+        ALTER TABLE graphs ADD COLUMN owner TEXT;
+        CREATE TABLE people (
+            pseudonym TEXT PRIMARY KEY,
+            person TEXT UNIQUE,
+            first_seen TEXT NOT NULL,
+            erased_at TEXT
+        ) WITHOUT ROWID;
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );",
+    )?;
+    // A database of the first schema is converted now, by the current code.
+    migrate::convert_snapshots(tx)?;
+    tx.execute_batch("UPDATE graphs SET owner = (SELECT v.user FROM versions v WHERE v.graph_id = graphs.graph_id AND v.version = 1);")
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -225,10 +258,13 @@ fn entity(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntityRow> {
     })
 }
 
-const VERSION_COLUMNS: &str =
-    "graph_id, version, saved_at, user, source, reason, run_id, idempotency_key, graph_json, audit_json, prev_hash, hash, scheme, pruned";
-const VERSION_COLUMNS_NO_GRAPH: &str =
-    "graph_id, version, saved_at, user, source, reason, run_id, idempotency_key, NULL, audit_json, prev_hash, hash, scheme, pruned";
+const VERSION_COLUMNS: &str = "graph_id, version, saved_at, user, source, reason, run_id, idempotency_key, graph_json, audit_json, \
+    prev_hash, hash, scheme, pruned, record_digest, audit_expired";
+const VERSION_COLUMNS_NO_GRAPH: &str = "graph_id, version, saved_at, user, source, reason, run_id, idempotency_key, NULL, audit_json, \
+    prev_hash, hash, scheme, pruned, record_digest, audit_expired";
+/// The same, qualified by the table alias `v`.
+const V_COLUMNS_NO_GRAPH: &str = "v.graph_id, v.version, v.saved_at, v.user, v.source, v.reason, v.run_id, v.idempotency_key, NULL, \
+    v.audit_json, v.prev_hash, v.hash, v.scheme, v.pruned, v.record_digest, v.audit_expired";
 
 fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
     Ok(VersionRow {
@@ -246,6 +282,8 @@ fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
         hash: r.get(11)?,
         scheme: r.get(12)?,
         pruned: r.get(13)?,
+        record_digest: r.get(14)?,
+        audit_expired: r.get(15)?,
     })
 }
 
@@ -409,11 +447,7 @@ impl Reader for SqliteConn<'_> {
     }
 
     fn owner(&mut self, graph_id: &str) -> StoreResult<Option<String>> {
-        Ok(self
-            .0
-            .prepare_cached("SELECT user FROM versions WHERE graph_id = ?1 AND version = 1")?
-            .query_row([graph_id], |r| r.get(0))
-            .optional()?)
+        Ok(self.0.prepare_cached("SELECT owner FROM graphs WHERE graph_id = ?1")?.query_row([graph_id], |r| r.get(0)).optional()?)
     }
 
     fn grants(&mut self, graph_id: &str) -> StoreResult<Vec<Grant>> {
@@ -444,10 +478,12 @@ impl Reader for SqliteConn<'_> {
                 UNION SELECT to_version FROM entities WHERE gid = ?7 AND kind = 2 AND key = ?2 AND to_version IS NOT NULL
                 UNION SELECT version FROM version_nodes n WHERE n.graph_id = ?1 AND n.node_id = ?2))
             AND (?3 IS NULL OR user = ?3)
-            AND (?4 IS NULL OR run_id = ?4)";
-        let args = params![graph_id, filter.node_id, filter.user, filter.run_id, filter.limit, filter.offset, gid];
-        // Both statements take all seven parameters: SQLite counts them up to
-        // the highest index used (?7), so the count binds ?5 and ?6 unused.
+            AND (?4 IS NULL OR run_id = ?4)
+            AND (?8 IS NULL OR saved_at >= ?8)
+            AND (?9 IS NULL OR saved_at < ?9)";
+        let args = params![graph_id, filter.node_id, filter.user, filter.run_id, filter.limit, filter.offset, gid, filter.from, filter.to];
+        // Both statements take all nine parameters: SQLite counts them up to
+        // the highest index used (?9), so the count binds ?5 and ?6 unused.
         let total = self.0.query_row(&format!("SELECT COUNT(*) FROM versions WHERE {condition}"), args, |r| r.get(0))?;
         let rows = self.versions(
             &format!("SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE {condition} ORDER BY version DESC LIMIT ?5 OFFSET ?6"),
@@ -469,6 +505,134 @@ impl Reader for SqliteConn<'_> {
     fn sweep_counters(&mut self, gid: i64) -> StoreResult<(i64, i64)> {
         Ok(self.0.query_row("SELECT swept_rows, nodes FROM graphs WHERE gid = ?1", [gid], |r| Ok((r.get(0)?, r.get(1)?)))?)
     }
+
+    fn entity_history(&mut self, gid: i64, kind: Kind, key: &str) -> StoreResult<Vec<EntityRow>> {
+        // The primary key (gid, kind, key, dup, from_version) is the index.
+        self.rows(
+            &format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1 AND kind = ?2 AND key = ?3 ORDER BY dup, from_version"),
+            params![gid, kind as i64, key],
+        )
+    }
+
+    fn versions_in(&mut self, graph_id: &str, versions: &[i64]) -> StoreResult<Vec<VersionRow>> {
+        let list = serde_json::to_string(versions).unwrap_or_else(|_| "[]".to_owned());
+        self.versions(
+            &format!(
+                "SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE graph_id = ?1 AND version IN (SELECT value FROM json_each(?2)) ORDER BY version"
+            ),
+            params![graph_id, list],
+        )
+    }
+
+    fn run_versions(&mut self, run_id: &str) -> StoreResult<Vec<GraphVersion>> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT g.gid, {V_COLUMNS_NO_GRAPH} FROM versions v INDEXED BY versions_run JOIN graphs g ON g.graph_id = v.graph_id
+             WHERE v.run_id = ?1 ORDER BY v.saved_at, v.graph_id, v.version"
+        ))?;
+        let rows = stmt.query_map([run_id], graph_version)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn export_page(&mut self, f: &ExportFilter, after: (&str, i64), limit: i64) -> StoreResult<Vec<GraphVersion>> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT g.gid, {V_COLUMNS_NO_GRAPH} FROM versions v JOIN graphs g ON g.graph_id = v.graph_id
+             WHERE (?1 IS NULL OR v.graph_id = ?1)
+               AND (?3 IS NULL OR v.user = ?3)
+               AND (?4 IS NULL OR v.run_id = ?4)
+               AND (?5 IS NULL OR v.saved_at >= ?5)
+               AND (?6 IS NULL OR v.saved_at < ?6)
+               AND (?2 IS NULL OR EXISTS (SELECT 1 FROM entities e WHERE e.gid = g.gid AND e.kind = 2 AND e.key = ?2
+                                          AND (e.from_version = v.version OR e.to_version = v.version)))
+               AND (v.graph_id, v.version) > (?7, ?8)
+             ORDER BY v.graph_id, v.version LIMIT ?9"
+        ))?;
+        let rows =
+            stmt.query_map(params![f.graph_id, f.node_id, f.user, f.run_id, f.from, f.to, after.0, after.1, limit], graph_version)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn pseudonym(&mut self, person: &str) -> StoreResult<Option<String>> {
+        Ok(self.0.prepare_cached("SELECT pseudonym FROM people WHERE person = ?1")?.query_row([person], |r| r.get(0)).optional()?)
+    }
+
+    fn pseudonyms(&mut self) -> StoreResult<HashMap<String, String>> {
+        let mut stmt = self.0.prepare_cached("SELECT person, pseudonym FROM people WHERE person IS NOT NULL")?;
+        Ok(stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn events(&mut self) -> StoreResult<Vec<Event>> {
+        let mut stmt = self.0.prepare_cached("SELECT seq, at, kind, actor, detail, hash FROM events ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Event { seq: r.get(0)?, at: r.get(1)?, kind: r.get(2)?, actor: r.get(3)?, detail: r.get(4)?, hash: r.get(5)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn parts_containing(&mut self, text: &str) -> StoreResult<Vec<(i64, i64, EntityRow)>> {
+        let mut stmt = self.0.prepare(
+            "SELECT e.gid, v.scheme, e.kind, e.key, e.dup, e.from_version, e.to_version, e.ord, e.body
+             FROM entities e JOIN graphs g ON g.gid = e.gid JOIN versions v ON v.graph_id = g.graph_id AND v.version = e.from_version
+             WHERE instr(e.body, ?1) > 0",
+        )?;
+        let rows = stmt.query_map([text], |r| {
+            let kind: i64 = r.get(2)?;
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                EntityRow {
+                    kind: Kind::from_i64(kind).ok_or(rusqlite::Error::IntegralValueOutOfRange(2, kind))?,
+                    key: r.get(3)?,
+                    dup: r.get(4)?,
+                    from_version: r.get(5)?,
+                    to_version: r.get(6)?,
+                    ord: r.get(7)?,
+                    body: r.get(8)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn old_versions_by(&mut self, person: &str) -> StoreResult<i64> {
+        Ok(self.0.query_row("SELECT COUNT(*) FROM versions WHERE user = ?1 AND scheme < 3", [person], |r| r.get(0))?)
+    }
+
+    fn stats(&mut self) -> StoreResult<Stats> {
+        let count = |sql: &str| -> StoreResult<i64> { Ok(self.0.query_row(sql, [], |r| r.get(0))?) };
+        Ok(Stats {
+            schema_version: count("PRAGMA user_version")?,
+            graphs: count("SELECT COUNT(*) FROM graphs")?,
+            versions: count("SELECT COUNT(*) FROM versions")?,
+            parts: count("SELECT COUNT(*) FROM entities")?,
+            blobs: count("SELECT COUNT(*) FROM blobs")?,
+            blob_bytes: count("SELECT COALESCE(SUM(length(data)), 0) FROM blobs")?,
+            people: count("SELECT COUNT(*) FROM people")?,
+            events: count("SELECT COUNT(*) FROM events")?,
+        })
+    }
+}
+
+fn graph_version(r: &rusqlite::Row<'_>) -> rusqlite::Result<GraphVersion> {
+    let gid = r.get(0)?;
+    let row = VersionRow {
+        graph_id: r.get(1)?,
+        version: r.get(2)?,
+        saved_at: r.get(3)?,
+        user: r.get(4)?,
+        source: r.get(5)?,
+        reason: r.get(6)?,
+        run_id: r.get(7)?,
+        idempotency_key: r.get(8)?,
+        graph_json: r.get(9)?,
+        audit_json: r.get(10)?,
+        prev_hash: r.get(11)?,
+        hash: r.get(12)?,
+        scheme: r.get(13)?,
+        pruned: r.get(14)?,
+        record_digest: r.get(15)?,
+        audit_expired: r.get(16)?,
+    };
+    Ok(GraphVersion { gid, row })
 }
 
 impl Writer for SqliteConn<'_> {
@@ -480,7 +644,7 @@ impl Writer for SqliteConn<'_> {
     fn insert_graph(&mut self, graph_id: &str, s: &GraphSummary, hash: &str) -> StoreResult<i64> {
         self.0
             .prepare_cached(
-                "INSERT INTO graphs (graph_id, head_version, head_hash, title, nodes, saved_at, saved_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO graphs (graph_id, head_version, head_hash, title, nodes, saved_at, saved_by, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
             )?
             .execute(params![graph_id, s.version, hash, s.title, s.nodes, s.saved_at, s.saved_by])?;
         Ok(self.0.last_insert_rowid())
@@ -564,7 +728,7 @@ impl Writer for SqliteConn<'_> {
     fn insert_version(&mut self, v: &VersionRow) -> StoreResult<()> {
         self.0
             .prepare_cached(&format!(
-                "INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                "INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
             ))?
             .execute(params![
                 v.graph_id,
@@ -580,7 +744,9 @@ impl Writer for SqliteConn<'_> {
                 v.prev_hash,
                 v.hash,
                 v.scheme,
-                v.pruned
+                v.pruned,
+                v.record_digest,
+                v.audit_expired
             ])?;
         Ok(())
     }
@@ -596,6 +762,58 @@ impl Writer for SqliteConn<'_> {
         self.0
             .prepare_cached("INSERT INTO pruned_leaves (graph_id, version, leaf) VALUES (?1, ?2, ?3)")?
             .execute(params![graph_id, version, leaf])?;
+        Ok(())
+    }
+
+    fn insert_pseudonym(&mut self, person: &str, pseudonym: &str, at: &str) -> StoreResult<()> {
+        self.0
+            .prepare_cached("INSERT OR IGNORE INTO people (pseudonym, person, first_seen) VALUES (?1, ?2, ?3)")?
+            .execute(params![pseudonym, person, at])?;
+        Ok(())
+    }
+
+    fn erase_person(&mut self, person: &str, pseudonym: &str, at: &str) -> StoreResult<Erased> {
+        let versions = self.0.execute("UPDATE versions SET user = ?2 WHERE user = ?1", params![person, pseudonym])? as u64;
+        let graphs = self.0.execute(
+            "UPDATE graphs SET saved_by = CASE WHEN saved_by = ?1 THEN ?2 ELSE saved_by END,
+                               owner = CASE WHEN owner = ?1 THEN ?2 ELSE owner END
+             WHERE saved_by = ?1 OR owner = ?1",
+            params![person, pseudonym],
+        )? as u64;
+        let grants = self.0.execute("UPDATE graph_access SET member = ?2 WHERE member = ?1", params![person, pseudonym])?
+            + self.0.execute("UPDATE graph_access SET granted_by = ?2 WHERE granted_by = ?1", params![person, pseudonym])?;
+        self.0.execute(
+            "UPDATE people SET person = NULL, erased_at = ?3 WHERE pseudonym = ?2 AND person = ?1",
+            params![person, pseudonym, at],
+        )?;
+        Ok(Erased { versions, parts: 0, graphs, grants: grants as u64 })
+    }
+
+    fn set_body(&mut self, gid: i64, row: &EntityRow, body: &str) -> StoreResult<()> {
+        self.0
+            .prepare_cached("UPDATE entities SET body = ?6 WHERE gid = ?1 AND kind = ?2 AND key = ?3 AND dup = ?4 AND from_version = ?5")?
+            .execute(params![gid, row.kind as i64, row.key, row.dup, row.from_version, body])?;
+        Ok(())
+    }
+
+    fn expire_audit(&mut self, cutoff: &str) -> StoreResult<u64> {
+        let expiring = "FROM versions WHERE scheme >= 3 AND audit_expired = 0 AND saved_at < ?1";
+        self.0
+            .execute(&format!("DELETE FROM request_hashes WHERE (graph_id, version) IN (SELECT graph_id, version {expiring})"), [cutoff])?;
+        let n = self.0.execute(
+            "UPDATE versions SET audit_expired = 1, user = '', source = '', reason = NULL, run_id = NULL, idempotency_key = NULL,
+                 audit_json = '{}'
+             WHERE scheme >= 3 AND audit_expired = 0 AND saved_at < ?1",
+            [cutoff],
+        )?;
+        Ok(n as u64)
+    }
+
+    fn append_event(&mut self, e: &Event) -> StoreResult<()> {
+        self.0.execute(
+            "INSERT INTO events (seq, at, kind, actor, detail, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![e.seq, e.at, e.kind, e.actor, e.detail, e.hash],
+        )?;
         Ok(())
     }
 }

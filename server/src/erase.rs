@@ -1,0 +1,130 @@
+//! Erasure: a person asks to be forgotten. Every place the trail names them
+//! — who saved a version, the `updatedBy`/`createdBy` stamps of every stored
+//! version of every part, graph heads and owners, grants, request logs — is
+//! replaced by their pseudonym, the table that said who the pseudonym was
+//! forgets it, and the erasure is recorded in the store-wide audit log.
+//!
+//! The hash chain already names people by their pseudonyms (scheme 3, see
+//! [`crate::people`]), so nothing it hashed changes and every chain still
+//! verifies. Versions saved before pseudonyms existed (schemes 1 and 2)
+//! hash people as written: if any of those name the person, erasing would
+//! break their chain, and the erasure is refused (422) with their count.
+//!
+//! What it cannot reach: free text that mentions the person (a reason, a
+//! node's label), the server's token configuration, and backups.
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::events;
+use crate::people::{self, Pseudonyms};
+use crate::store::{Erased, Store};
+
+/// What an erasure did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Erasure {
+    /// What the trail now names the person.
+    pub pseudonym: String,
+    #[serde(flatten)]
+    pub erased: Erased,
+    /// Request log lines rewritten.
+    pub request_log_lines: u64,
+    /// The event recording the erasure.
+    pub event: i64,
+}
+
+/// Erases `person`; `actor` is who asked (a user id, or `cli`).
+pub fn erase(store: &Store, person: &str, actor: &str, request_log: Option<&Path>) -> Result<Erasure, ApiError> {
+    if person.is_empty() || person.starts_with(people::PREFIX) || person == "cli" {
+        return Err(ApiError::BadRequest(format!("'{person}' is not a person that can be erased.")));
+    }
+    let at = kg_approval::Timestamp::now().to_string();
+    let needle = serde_json::to_string(person).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (pseudonym, erased, event) = store.write(|tx| {
+        let mut names = Pseudonyms::default();
+        names.learn(tx, [person], &at)?;
+        let pseudonym = names.name(person).to_owned();
+        // Parts whose stamps name the person, with their new bodies.
+        let mut rewrites = Vec::new();
+        let mut old = tx.old_versions_by(person)?;
+        for (gid, scheme, row) in tx.parts_containing(&needle)? {
+            let body = people::renamed(&row.body, &names).map_err(ApiError::Internal)?;
+            if body == row.body {
+                continue;
+            }
+            if scheme < 3 {
+                old += 1;
+                continue;
+            }
+            let body = body.into_owned();
+            rewrites.push((gid, row, body));
+        }
+        if old > 0 {
+            return Err(ApiError::Unprocessable(format!(
+                "{old} stored versions or parts naming this person were saved before people were pseudonymised \
+                 (hash schemes 1-2): erasing them would break their chains. Nothing was erased."
+            )));
+        }
+        for (gid, row, body) in &rewrites {
+            tx.set_body(*gid, row, body)?;
+        }
+        let mut erased = tx.erase_person(person, &pseudonym, &at)?;
+        erased.parts = rewrites.len() as u64;
+        let mut actors = Pseudonyms::default();
+        let actor = if actor == "cli" {
+            "cli".to_owned()
+        } else {
+            actors.learn(tx, [actor], &at)?;
+            actors.name(actor).to_owned()
+        };
+        let detail = json!({ "pseudonym": pseudonym, "versions": erased.versions, "parts": erased.parts,
+                             "graphs": erased.graphs, "grants": erased.grants });
+        let event = events::append(tx, "erasure", &actor, &detail, &at)?;
+        Ok::<_, ApiError>((pseudonym, erased, event.seq))
+    })?;
+    let request_log_lines = match request_log {
+        Some(dir) => rewrite_request_logs(dir, person, &pseudonym).map_err(|e| ApiError::Internal(format!("request log: {e}")))?,
+        None => 0,
+    };
+    Ok(Erasure { pseudonym, erased, request_log_lines, event })
+}
+
+/// Replaces `person` by `pseudonym` in the `user` field of every request
+/// log line in `dir` (each file rewritten to a temporary file, then renamed
+/// over it); returns how many lines changed.
+pub fn rewrite_request_logs(dir: &Path, person: &str, pseudonym: &str) -> std::io::Result<u64> {
+    let mut changed = 0;
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(0) };
+    for entry in entries {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if !(name.starts_with("requests-") && name.ends_with(".jsonl")) || !path.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        let mut out = String::with_capacity(text.len());
+        let mut here = 0;
+        for line in text.lines() {
+            match serde_json::from_str::<serde_json::Value>(line) {
+                Ok(mut value) if value.get("user").and_then(|u| u.as_str()) == Some(person) => {
+                    value["user"] = json!(pseudonym);
+                    out.push_str(&value.to_string());
+                    here += 1;
+                }
+                _ => out.push_str(line),
+            }
+            out.push('\n');
+        }
+        if here > 0 {
+            let temporary = path.with_extension("jsonl.erasing");
+            std::fs::write(&temporary, out)?;
+            std::fs::rename(&temporary, &path)?;
+            changed += here;
+        }
+    }
+    Ok(changed)
+}

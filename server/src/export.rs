@@ -1,0 +1,292 @@
+//! Exports of the audit trail for people who work in spreadsheets and `jq`:
+//! one row (CSV) or line (JSONL) per changed field, read page by page so an
+//! export of any size runs in constant memory.
+//!
+//! Columns, in order: `graphId, version, time, user, source, model, runId,
+//! reason, target, id, field, old, new, accepted`. An added or removed node
+//! or edge gives a row per field; a change the reviewer rejected gives a
+//! row with `accepted` false and no values (only accepted changes are
+//! stored). In JSONL `old` and `new` are JSON values (absent: omitted); in
+//! CSV a string is its text, any other value its JSON, an absent one empty.
+//!
+//! CSV follows RFC 4180 (CRLF, fields with `,` `"` CR or LF quoted, quotes
+//! doubled) and is safe to open in a spreadsheet: a cell that starts with
+//! `=`, `+`, `-`, `@`, a tab or CR gets a leading `'`, so it is read as text,
+//! never as a formula (OWASP's advice for CSV injection).
+//!
+//! ```
+//! use kg_approval_server::export::csv_cell;
+//! assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+//! assert_eq!(csv_cell("plain"), "plain");
+//! ```
+
+use std::io::{self, Write};
+
+use kg_approval::change::{Change, ChangeKind, Target};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::read::version_changes;
+use crate::store::{ExportFilter, GraphVersion, Store};
+
+/// The output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Jsonl,
+}
+
+impl Format {
+    pub fn parse(text: &str) -> Result<Format, ApiError> {
+        match text {
+            "csv" => Ok(Format::Csv),
+            "jsonl" => Ok(Format::Jsonl),
+            other => Err(ApiError::BadRequest(format!("format must be csv or jsonl, got '{other}'."))),
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Jsonl => "application/x-ndjson",
+        }
+    }
+}
+
+pub const COLUMNS: [&str; 14] =
+    ["graphId", "version", "time", "user", "source", "model", "runId", "reason", "target", "id", "field", "old", "new", "accepted"];
+
+/// Versions read per page (each page is one read transaction).
+const PAGE: i64 = 200;
+
+/// One exported row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row<'a> {
+    pub version: &'a GraphVersion,
+    pub model: Option<String>,
+    pub target: &'static str,
+    pub id: Option<String>,
+    pub field: Option<String>,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
+    pub accepted: bool,
+}
+
+/// A time filter as stored (RFC 3339, UTC, milliseconds); a bare date
+/// `YYYY-MM-DD` is its midnight UTC.
+pub fn parse_time(name: &str, text: &str) -> Result<String, ApiError> {
+    let full = if text.len() == 10 { format!("{text}T00:00:00Z") } else { text.to_owned() };
+    kg_approval::Timestamp::parse(&full)
+        .map(|t| t.to_string())
+        .map_err(|_| ApiError::BadRequest(format!("{name} must be an RFC 3339 time or a date (YYYY-MM-DD), got '{text}'.")))
+}
+
+/// Writes the export of everything `filter` matches to `out`; returns the
+/// number of rows. `out` sees the header first, then rows as they are read.
+pub fn export(store: &Store, filter: &ExportFilter, format: Format, out: &mut dyn Write) -> Result<u64, ApiError> {
+    if format == Format::Csv {
+        out.write_all(COLUMNS.join(",").as_bytes()).and_then(|_| out.write_all(b"\r\n")).map_err(io_error)?;
+    }
+    let mut after: (String, i64) = (String::new(), 0);
+    let mut count = 0;
+    loop {
+        // A page: its versions and their changes, read in one transaction,
+        // written before the next page is read.
+        let page = store.read(|db| {
+            let versions = db.export_page(filter, (&after.0, after.1), PAGE)?;
+            let mut changed = Vec::with_capacity(versions.len());
+            for version in versions {
+                let changes = version_changes(db, version.gid, &version.row)?;
+                changed.push((version, changes));
+            }
+            Ok::<_, ApiError>(changed)
+        })?;
+        let Some((last, _)) = page.last() else { break };
+        after = (last.row.graph_id.clone(), last.row.version);
+        let full = page.len() as i64 == PAGE;
+        for (version, changes) in &page {
+            for row in rows_of(version, changes, filter.node_id.as_deref()) {
+                match format {
+                    Format::Csv => write_csv(out, &row),
+                    Format::Jsonl => write_jsonl(out, &row),
+                }
+                .map_err(io_error)?;
+                count += 1;
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    out.flush().map_err(io_error)?;
+    Ok(count)
+}
+
+fn io_error(e: io::Error) -> ApiError {
+    ApiError::Internal(format!("writing the export: {e}"))
+}
+
+/// The rows of one version: a row per changed field, then one per rejected change.
+pub fn rows_of<'a>(version: &'a GraphVersion, changes: &[Change], node: Option<&str>) -> Vec<Row<'a>> {
+    let record: Value = serde_json::from_str(&version.row.audit_json).unwrap_or(Value::Null);
+    let model = record.get("model").and_then(Value::as_str).map(str::to_owned);
+    let mut rows = Vec::new();
+    let row = |target, id: Option<&str>, field: Option<&str>, old: Option<Value>, new: Option<Value>, accepted| Row {
+        version,
+        model: model.clone(),
+        target,
+        id: id.map(str::to_owned),
+        field: field.map(str::to_owned),
+        old,
+        new,
+        accepted,
+    };
+    for change in changes {
+        let id = change.node_id.as_deref().or(change.edge_id.as_deref());
+        if node.is_some() && (change.target != Target::Node || id != node) {
+            continue;
+        }
+        let target = target_name(change.target);
+        match (change.kind, &change.field) {
+            (ChangeKind::Changed, field) => rows.push(row(target, id, field.as_deref(), change.old.clone(), change.new.clone(), true)),
+            (ChangeKind::Added, _) => {
+                for (field, value) in change.new.as_ref().and_then(Value::as_object).into_iter().flatten() {
+                    rows.push(row(target, id, Some(field), None, Some(value.clone()), true));
+                }
+            }
+            (ChangeKind::Removed, _) => {
+                for (field, value) in change.old.as_ref().and_then(Value::as_object).into_iter().flatten() {
+                    rows.push(row(target, id, Some(field), Some(value.clone()), None, true));
+                }
+            }
+        }
+    }
+    for rejected in record.get("rejected").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+        let (target, id, field) = parse_change_id(rejected);
+        if node.is_some() && (target != "node" || id.as_deref() != node) {
+            continue;
+        }
+        rows.push(row(target, id.as_deref(), field.as_deref(), None, None, false));
+    }
+    rows
+}
+
+fn target_name(target: Target) -> &'static str {
+    match target {
+        Target::Node => "node",
+        Target::Edge => "edge",
+        Target::Metadata => "metadata",
+        Target::Graph => "graph",
+    }
+}
+
+/// `(target, id, field)` of a change id (see `kg_approval::change::change_id`).
+pub fn parse_change_id(id: &str) -> (&'static str, Option<String>, Option<String>) {
+    let unescape = |part: &str| percent_encoding::percent_decode_str(part).decode_utf8_lossy().into_owned();
+    let mut parts = id.split('/');
+    match parts.next() {
+        Some("node") => ("node", parts.next().map(unescape), parts.next().map(unescape)),
+        Some("edge") => ("edge", parts.next().map(unescape), parts.next().map(unescape)),
+        Some("metadata") => ("metadata", None, parts.next().map(unescape)),
+        Some("graph") => ("graph", None, parts.next().map(unescape)),
+        _ => ("unknown", Some(id.to_owned()), None),
+    }
+}
+
+/// A CSV cell: neutralised if a spreadsheet would read it as a formula,
+/// quoted if it holds a separator, a quote or a line break.
+pub fn csv_cell(text: &str) -> String {
+    let neutral = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() };
+    if neutral.contains([',', '"', '\r', '\n']) { format!("\"{}\"", neutral.replace('"', "\"\"")) } else { neutral }
+}
+
+fn value_cell(value: Option<&Value>) -> String {
+    match value {
+        None => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn write_csv(out: &mut dyn Write, row: &Row<'_>) -> io::Result<()> {
+    let v = &row.version.row;
+    let who = |s: &str| if v.audit_expired { String::new() } else { s.to_owned() };
+    let cells = [
+        v.graph_id.clone(),
+        v.version.to_string(),
+        v.saved_at.clone(),
+        who(&v.user),
+        who(&v.source),
+        row.model.clone().unwrap_or_default(),
+        v.run_id.clone().unwrap_or_default(),
+        v.reason.clone().unwrap_or_default(),
+        row.target.to_owned(),
+        row.id.clone().unwrap_or_default(),
+        row.field.clone().unwrap_or_default(),
+        value_cell(row.old.as_ref()),
+        value_cell(row.new.as_ref()),
+        row.accepted.to_string(),
+    ];
+    let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+    out.write_all(line.join(",").as_bytes())?;
+    out.write_all(b"\r\n")
+}
+
+fn write_jsonl(out: &mut dyn Write, row: &Row<'_>) -> io::Result<()> {
+    let v = &row.version.row;
+    let who = |s: &str| if v.audit_expired { Value::Null } else { json!(s) };
+    let mut line = json!({
+        "graphId": v.graph_id,
+        "version": v.version,
+        "time": v.saved_at,
+        "user": who(&v.user),
+        "source": who(&v.source),
+        "model": row.model,
+        "runId": v.run_id,
+        "reason": v.reason,
+        "target": row.target,
+        "id": row.id,
+        "field": row.field,
+    });
+    if let Value::Object(fields) = &mut line {
+        if let Some(old) = &row.old {
+            fields.insert("old".to_owned(), old.clone());
+        }
+        if let Some(new) = &row.new {
+            fields.insert("new".to_owned(), new.clone());
+        }
+        fields.insert("accepted".to_owned(), json!(row.accepted));
+    }
+    serde_json::to_writer(&mut *out, &line)?;
+    out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_neutralised() {
+        for (cell, expected) in [
+            ("=1+1", "'=1+1"),
+            ("+1", "'+1"),
+            ("-1", "'-1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "\"'\rx\""),
+            ("a,b", "\"a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("line\nbreak", "\"line\nbreak\""),
+            ("ok", "ok"),
+        ] {
+            assert_eq!(csv_cell(cell), expected, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn change_ids_split_back_into_their_parts() {
+        assert_eq!(parse_change_id("node/a%2Fb/info"), ("node", Some("a/b".to_owned()), Some("info".to_owned())));
+        assert_eq!(parse_change_id("edge/x_y"), ("edge", Some("x_y".to_owned()), None));
+        assert_eq!(parse_change_id("metadata/title"), ("metadata", None, Some("title".to_owned())));
+    }
+}
