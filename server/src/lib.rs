@@ -17,6 +17,7 @@ pub mod migrate;
 pub mod numbers;
 pub mod patch;
 pub mod read;
+pub mod request_log;
 pub mod retention;
 pub mod routes;
 pub mod save;
