@@ -12,7 +12,10 @@
 //!   `version` query parameters of reads, from [`LoggedSave`] for saves), the
 //!   user (`anonymous` without a valid token), the status, the time until
 //!   the response body was sent (or dropped), the request body bytes read and
-//!   the response body bytes sent. Never a body, a header, a token.
+//!   the response body bytes sent. Never a body, a header, a token. A body
+//!   that stalled is logged as the 408 that `serve` answers (with the bytes
+//!   of the app's answer, which is not sent, as 0); the 431 of `serve` for
+//!   too many headers is answered before the routes and is not logged.
 //! - **Never in the way of a request**: lines go through a bounded channel to
 //!   one writer thread; when the channel is full the line is counted as
 //!   dropped. A write that fails (disk full, directory gone) is counted, its
@@ -40,6 +43,7 @@ use kg_approval::Timestamp;
 use serde::Serialize;
 
 use crate::routes::Caller;
+use crate::serve::BodyTimedOut;
 
 /// Lines the channel to the writer holds; more are dropped (and counted).
 pub const DEFAULT_CAPACITY: usize = 10_000;
@@ -322,6 +326,8 @@ pub async fn middleware(State(log): State<Arc<RequestLog>>, request: Request, ne
             }
         }
     }
+    // Set by `serve` when the body stalls: the client gets a 408, not the app's answer.
+    let timed_out = request.extensions().get::<BodyTimedOut>().cloned();
     let bytes_in = Arc::new(AtomicU64::new(0));
     let counter = bytes_in.clone();
     let request = request.map(|body| Body::new(CountedBody { inner: body, count: counter }));
@@ -336,8 +342,8 @@ pub async fn middleware(State(log): State<Arc<RequestLog>>, request: Request, ne
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
-    let pending =
-        Pending { log, started, ts, request_id, method, route, graph_id, version, user, status: response.status().as_u16(), bytes_in };
+    let status = if timed_out.is_some_and(|t| t.get()) { 408 } else { response.status().as_u16() };
+    let pending = Pending { log, started, ts, request_id, method, route, graph_id, version, user, status, bytes_in };
     response.map(|body| Body::new(LoggedBody { inner: body, sent: 0, pending: Some(pending) }))
 }
 

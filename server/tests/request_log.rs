@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -222,11 +222,16 @@ struct Binary {
 
 impl Binary {
     fn start(request_log: &Path) -> Binary {
+        Binary::start_with(request_log, &[])
+    }
+
+    fn start_with(request_log: &Path, args: &[&str]) -> Binary {
         let dir = tempfile::tempdir().unwrap();
         let stderr = dir.path().join("stderr.txt");
         let mut child = Command::new(env!("CARGO_BIN_EXE_kg-approval-server"))
             .args(["--addr", "127.0.0.1:0", "--db", dir.path().join("h.sqlite").to_str().unwrap()])
             .args(["--token", &format!("{ANN}=ann@example.com"), "--request-log", request_log.to_str().unwrap()])
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap())
@@ -301,4 +306,40 @@ async fn a_failing_log_disk_fails_no_save_and_is_reported_once() {
     let stderr = std::fs::read_to_string(&server.stderr).unwrap();
     assert_eq!(stderr.matches("request log: cannot write").count(), 1, "reported once (then at most once a minute):\n{stderr}");
     assert!(stderr.contains(&blocked.display().to_string()), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_body_is_logged_as_the_408_the_client_got() {
+    let logs = tempfile::tempdir().unwrap();
+    let server = Binary::start_with(logs.path(), &["--body-timeout-secs", "1"]);
+    let addr = server.url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST /saveGraphWithHistory HTTP/1.1\r\nHost: localhost\r\nX-API-Token: {ANN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    );
+    let sent = br#"{"id": "6f1c2d3e-4b5a-4c6d"#;
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(sent).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = Vec::new();
+    let _ = stream.read_to_end(&mut got);
+    let response = String::from_utf8_lossy(&got).into_owned();
+    assert!(response.starts_with("HTTP/1.1 408"), "{response:?}");
+    let request_id = response
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("x-request-id:").map(|v| v.trim().to_owned()))
+        .unwrap_or_else(|| panic!("no X-Request-Id on the 408: {response:?}"));
+
+    let lines = lines(&logs.path().join(format!("requests-{}.jsonl", today())), 1);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    let line = &lines[0];
+    assert_eq!(line["requestId"], request_id, "{line}");
+    assert_eq!(
+        (&line["status"], &line["route"], &line["user"]),
+        (&json!(408), &json!("/saveGraphWithHistory"), &json!("ann@example.com")),
+        "{line}"
+    );
+    assert_eq!(line["bytesIn"], sent.len() as u64, "the bytes that arrived: {line}");
+    assert!(line["durationMs"].as_u64().unwrap() >= 900, "until the timeout: {line}");
 }
