@@ -22,6 +22,7 @@ pub mod numbers;
 pub mod patch;
 pub mod people;
 pub mod read;
+pub mod request_log;
 pub mod retention;
 pub mod routes;
 pub mod runs;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use kg_approval_server::access::{GraphAccess, Policy};
+use kg_approval_server::request_log::RequestLog;
 use kg_approval_server::serve::{self, DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_MAX_CONNECTIONS, Limits};
 use kg_approval_server::{AppState, Settings, Store, Tokens, router, seed};
 use tracing_subscriber::EnvFilter;
@@ -74,6 +75,12 @@ struct Args {
     /// Connections served at once; further ones wait in the accept backlog.
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     max_connections: usize,
+    /// Write one JSON line per request to DIR/requests-YYYY-MM-DD.jsonl (UTC
+    /// day; DIR is created if missing): time, request id, method, route,
+    /// graph id, version, user, status, duration, bytes in and out. Never a
+    /// body, token or query string. A failing log never fails a request (see /healthz).
+    #[arg(long, value_name = "DIR")]
+    request_log: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -118,7 +125,16 @@ async fn main() -> Result<(), String> {
         access: Policy { graph_access: args.graph_access, private_reads: args.private_reads },
         request_log: None,
     };
-    let app = router(AppState { store: Arc::new(store), tokens: Arc::new(tokens), settings: Arc::new(settings) });
+    let request_log = args.request_log.as_ref().map(|dir| {
+        tracing::info!(dir = %dir.display(), "request log on");
+        RequestLog::open(dir)
+    });
+    let app = router(AppState {
+        store: Arc::new(store),
+        tokens: Arc::new(tokens),
+        settings: Arc::new(settings),
+        request_log: request_log.clone(),
+    });
 
     let listener = tokio::net::TcpListener::bind(args.addr).await.map_err(|e| format!("{}: {e}", args.addr))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
@@ -130,7 +146,12 @@ async fn main() -> Result<(), String> {
         max_connections: args.max_connections,
         ..Limits::default()
     };
-    serve::serve(listener, app, limits, shutdown()).await.map_err(|e| e.to_string())
+    serve::serve(listener, app, limits, shutdown()).await.map_err(|e| e.to_string())?;
+    // The last requests' lines, before the process ends.
+    if let Some(log) = request_log {
+        tokio::task::spawn_blocking(move || log.flush(Duration::from_secs(5))).await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 async fn shutdown() {

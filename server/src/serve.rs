@@ -82,6 +82,17 @@ impl Default for Limits {
     }
 }
 
+/// Set (in the request's extensions) once the request body stalled: the
+/// app's answer is then replaced by a 408, which the request log reports.
+#[derive(Clone, Debug, Default)]
+pub struct BodyTimedOut(pub Arc<AtomicBool>);
+
+impl BodyTimedOut {
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
 /// hyper's parser limit: above ours, so that ours answers with a JSON body.
 pub fn hyper_max_headers(max_headers: usize) -> usize {
     max_headers.saturating_mul(2).max(max_headers.saturating_add(1))
@@ -155,7 +166,7 @@ async fn guard(State(limits): State<Limits>, request: Request, next: Next) -> Re
     // the timeout and answer 408 instead.
     let timed_out = Arc::new(AtomicBool::new(false));
     let noted = timed_out.clone();
-    let request = request.map(|body| {
+    let mut request = request.map(|body| {
         Body::new(TimeoutBody::new(limits.body_read_timeout, body).map_err(move |e: BoxError| {
             if e.is::<TimeoutError>() {
                 noted.store(true, Ordering::Release);
@@ -163,6 +174,7 @@ async fn guard(State(limits): State<Limits>, request: Request, next: Next) -> Re
             e
         }))
     });
+    request.extensions_mut().insert(BodyTimedOut(timed_out.clone()));
     let response = next.run(request).await;
     if !timed_out.load(Ordering::Acquire) {
         return response;
@@ -171,9 +183,10 @@ async fn guard(State(limits): State<Limits>, request: Request, next: Next) -> Re
     tracing::info!(status = %response.status(), "request body stalled for {secs} s: answering 408");
     let message = format!("The request body stopped arriving (nothing for {secs} s).");
     let mut timeout = (StatusCode::REQUEST_TIMEOUT, axum::Json(json!({ "error": message }))).into_response();
-    // Keep what CORS added, so that a browser can read the answer.
+    // Keep what CORS added, so that a browser can read the answer, and the
+    // request log's id.
     for (name, value) in response.headers() {
-        if name.as_str().starts_with("access-control-") || name == header::VARY {
+        if name.as_str().starts_with("access-control-") || name == header::VARY || name == crate::request_log::REQUEST_ID {
             timeout.headers_mut().append(name.clone(), value.clone());
         }
     }

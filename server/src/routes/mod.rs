@@ -7,6 +7,7 @@
 
 mod audit;
 mod grants;
+mod health;
 mod reads;
 mod saves;
 
@@ -24,6 +25,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::access::{Policy, Role, role_of};
 use crate::error::ApiError;
+use crate::request_log::{self, RequestLog};
 use crate::store::{Reader, Store};
 use crate::tokens::{Principal, Tokens};
 
@@ -62,9 +64,12 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub tokens: Arc<Tokens>,
     pub settings: Arc<Settings>,
+    /// One JSON line per request (`--request-log`), if on.
+    pub request_log: Option<Arc<RequestLog>>,
 }
 
-/// Who made the request, if anyone (set by [`authenticate`]).
+/// Who made the request, if anyone (set by [`authenticate`] on the request,
+/// and on the response for the request log).
 #[derive(Clone, Debug)]
 pub struct Caller(pub Option<Principal>);
 
@@ -88,17 +93,25 @@ pub fn router(state: AppState) -> Router {
         .route("/eraseUser", post(audit::erase_user))
         .route("/getgraphaccess", get(grants::get_access))
         .route("/grantGraphAccess", post(grants::grant_access))
+        .route("/healthz", get(health::healthz))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     let app = match &settings.www {
         Some(dir) => api.fallback_service(crate::www::service(dir.clone())),
         None => api.fallback(|| async { ApiError::NotFound("Not found.".into()) }),
     };
-    app.layer(middleware::from_fn_with_state(state.clone(), authenticate))
+    let app = app
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(DefaultBodyLimit::max(settings.body_limit))
         .layer(cors(&settings))
         .layer(middleware::from_fn(preflight_no_content))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(TraceLayer::new_for_http());
+    // Outermost (but inside the routing, where the matched route is known):
+    // requests refused by any layer above are logged too.
+    let app = match &state.request_log {
+        Some(log) => app.layer(middleware::from_fn_with_state(log.clone(), request_log::middleware)),
+        None => app,
+    };
+    app.with_state(state)
 }
 
 fn cors(settings: &Settings) -> CorsLayer {
@@ -113,7 +126,7 @@ fn cors(settings: &Settings) -> CorsLayer {
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
         .allow_headers(headers.map(HeaderName::from_static))
         // A browser client reads the version hash of what it loaded.
-        .expose_headers([header::ETAG, HeaderName::from_static("idempotent-replayed")])
+        .expose_headers([header::ETAG, HeaderName::from_static("idempotent-replayed"), request_log::REQUEST_ID])
 }
 
 /// The real service answers `OPTIONS` with 204; tower-http's CORS layer with 200.
@@ -142,8 +155,10 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     if caller.is_none() && request.method() == Method::POST {
         return ApiError::Unauthorized("Missing X-API-Token header.".into()).into_response();
     }
-    request.extensions_mut().insert(Caller(caller));
-    next.run(request).await
+    request.extensions_mut().insert(Caller(caller.clone()));
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(Caller(caller));
+    response
 }
 
 /// Runs blocking database work off the async workers.

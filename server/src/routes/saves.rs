@@ -14,6 +14,7 @@ use super::{AppState, Caller, blocking, role_on};
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::patch::{PatchBody, save_delta};
+use crate::request_log::LoggedSave;
 use crate::save::{SaveBody, save};
 use crate::write::{SaveContext, Saved};
 
@@ -30,7 +31,8 @@ fn saved_response(id: &str, saved: &Saved, extra: Value) -> Response {
         body.extend(extra);
     }
     let replayed = HeaderValue::from_static(if saved.replayed { "true" } else { "false" });
-    ([(HeaderName::from_static("idempotent-replayed"), replayed)], axum::Json(body)).into_response()
+    let logged = LoggedSave { graph_id: id.to_owned(), version: saved.version };
+    ([(HeaderName::from_static("idempotent-replayed"), replayed)], Extension(logged), axum::Json(body)).into_response()
 }
 
 /// The user a save is made as, once the caller may write `graph_id`.

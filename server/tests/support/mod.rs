@@ -6,6 +6,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use kg_approval_server::request_log::RequestLog;
 use kg_approval_server::{AppState, Settings, Store, Tokens, router};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -81,6 +82,11 @@ pub async fn start(settings: Settings) -> Server {
 }
 
 pub async fn start_on(backend: Backend, settings: Settings) -> Server {
+    start_with(backend, settings, None).await
+}
+
+/// A server with a request log (`--request-log`), if given.
+pub async fn start_with(backend: Backend, settings: Settings, request_log: Option<Arc<RequestLog>>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = match backend {
         Backend::Sqlite => dir.path().join("history.sqlite").to_string_lossy().into_owned(),
@@ -94,7 +100,7 @@ pub async fn start_on(backend: Backend, settings: Settings) -> Server {
     tokens.add_pair(&format!("{ADMIN}=admin@example.com:admin")).unwrap();
     let opened = db.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&opened)).await.unwrap().unwrap();
-    let state = AppState { store: Arc::new(store), tokens: Arc::new(tokens), settings: Arc::new(settings) };
+    let state = AppState { store: Arc::new(store), tokens: Arc::new(tokens), settings: Arc::new(settings), request_log };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
