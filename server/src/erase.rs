@@ -38,7 +38,15 @@ pub struct Erasure {
 }
 
 /// Erases `person`; `actor` is who asked (a user id, or `cli`).
-pub fn erase(store: &Store, person: &str, actor: &str, request_log: Option<&Path>) -> Result<Erasure, ApiError> {
+/// `request_log`: the server's log (rewritten with its writer paused), or
+/// a directory of logs no server writes now (the command line).
+pub enum Logs<'a> {
+    None,
+    Live(&'a crate::request_log::RequestLog),
+    Dir(&'a Path),
+}
+
+pub fn erase(store: &Store, person: &str, actor: &str, request_log: Logs<'_>) -> Result<Erasure, ApiError> {
     if person.is_empty() || person.starts_with(people::PREFIX) || person == "cli" {
         return Err(ApiError::BadRequest(format!("'{person}' is not a person that can be erased.")));
     }
@@ -87,9 +95,11 @@ pub fn erase(store: &Store, person: &str, actor: &str, request_log: Option<&Path
         Ok::<_, ApiError>((pseudonym, erased, event.seq))
     })?;
     let request_log_lines = match request_log {
-        Some(dir) => rewrite_request_logs(dir, person, &pseudonym).map_err(|e| ApiError::Internal(format!("request log: {e}")))?,
-        None => 0,
-    };
+        Logs::None => Ok(0),
+        Logs::Live(log) => log.rename_person(person, &pseudonym),
+        Logs::Dir(dir) => rewrite_request_logs(dir, person, &pseudonym),
+    }
+    .map_err(|e| ApiError::Internal(format!("request log: {e}")))?;
     Ok(Erasure { pseudonym, erased, request_log_lines, event })
 }
 

@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod blame;
+pub mod bundle;
 pub mod chain;
 pub mod entity;
 pub mod erase;

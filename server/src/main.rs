@@ -2,6 +2,9 @@
 //!
 //! ```sh
 //! cargo run --release -p kg-approval-server -- --db history.sqlite --token demo-token-123=demo@example.com
+//! kg-approval-server export --db history.sqlite --format csv --out audit.csv
+//! kg-approval-server bundle --db history.sqlite --out bundle --zip
+//! kg-approval-server erase-user --db history.sqlite --user ann@example.com
 //! ```
 
 use std::io::IsTerminal;
@@ -10,17 +13,98 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use kg_approval_server::access::{GraphAccess, Policy};
+use kg_approval_server::export::{Format, parse_time};
 use kg_approval_server::request_log::RequestLog;
 use kg_approval_server::serve::{self, DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_MAX_CONNECTIONS, Limits};
+use kg_approval_server::store::ExportFilter;
 use kg_approval_server::{AppState, Settings, Store, Tokens, router, seed};
+use kg_approval_server::{bundle, erase, export, retention};
 use tracing_subscriber::EnvFilter;
 
 /// History server for kg-approval: keeps every version of every graph, with
-/// who saved it, why, a server-computed diff and a hash chain.
+/// who saved it, why, a server-computed diff and a hash chain. Without a
+/// command it serves (the flags below); the commands work on a database
+/// directly, also while a server runs on it.
 #[derive(Parser, Debug)]
-#[command(version)]
+#[command(version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Args,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the history API (the default).
+    Serve(Args),
+    /// Export the audit trail: one CSV row or JSONL line per changed field.
+    Export(ExportArgs),
+    /// Write a debug bundle: an online backup, recent audit rows, stats,
+    /// system info, a manifest of checksums. Never a token.
+    Bundle(BundleArgs),
+    /// Replace a person by their pseudonym everywhere (audit entries, stamps,
+    /// heads, grants, request logs); every chain still verifies.
+    EraseUser(EraseArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ExportArgs {
+    #[arg(long)]
+    db: String,
+    #[arg(long, value_enum, default_value = "csv")]
+    format: Format,
+    /// Only this graph (default: every graph).
+    #[arg(long)]
+    id: Option<String>,
+    #[arg(long)]
+    node_id: Option<String>,
+    #[arg(long)]
+    user: Option<String>,
+    #[arg(long)]
+    run_id: Option<String>,
+    /// Saved at or after (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    from: Option<String>,
+    /// Saved before (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    to: Option<String>,
+    /// The file to write (`-`: standard output).
+    #[arg(long, default_value = "-")]
+    out: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+struct BundleArgs {
+    #[arg(long)]
+    db: String,
+    /// The directory to write (created; must not exist or be empty).
+    #[arg(long)]
+    out: PathBuf,
+    /// Also pack it into OUT.zip.
+    #[arg(long)]
+    zip: bool,
+    /// How many of the newest audit entries (versions) to export as CSV.
+    #[arg(long, default_value_t = 1000)]
+    audit_limit: i64,
+}
+
+#[derive(clap::Args, Debug)]
+struct EraseArgs {
+    #[arg(long)]
+    db: String,
+    /// The person (user id) to erase.
+    #[arg(long)]
+    user: String,
+    /// The request log directory to rewrite too (stop the server writing it, or
+    /// use the admin route /eraseUser on the running server instead).
+    #[arg(long, value_name = "DIR")]
+    request_log: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
 struct Args {
     /// Address to listen on (port 0 picks a free port; the chosen address is printed).
     #[arg(long, default_value = "127.0.0.1:8787")]
@@ -81,6 +165,11 @@ struct Args {
     /// body, token or query string. A failing log never fails a request (see /healthz).
     #[arg(long, value_name = "DIR")]
     request_log: Option<PathBuf>,
+    /// Remove the audit records (who, why, run, decisions) of versions older
+    /// than D days; each version's time, changes and hashes stay, and every
+    /// chain still verifies. Checked at start and hourly. Default: keep all.
+    #[arg(long, value_name = "D", value_parser = clap::value_parser!(i64).range(1..))]
+    keep_audit_days: Option<i64>,
 }
 
 #[tokio::main]
@@ -91,7 +180,14 @@ async fn main() -> Result<(), String> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let args = Args::parse();
+    let cli = Cli::parse();
+    let args = match cli.command {
+        None => cli.serve,
+        Some(Command::Serve(args)) => args,
+        Some(Command::Export(args)) => return offline(move || run_export(args)).await,
+        Some(Command::Bundle(args)) => return offline(move || bundle::write(&args.db, &args.out, args.zip, args.audit_limit)).await,
+        Some(Command::EraseUser(args)) => return offline(move || run_erase(args)).await,
+    };
 
     let mut tokens = match &args.tokens {
         Some(path) => Tokens::from_file(path)?,
@@ -123,18 +219,18 @@ async fn main() -> Result<(), String> {
         allowed_origins: args.allow_origin,
         www: args.www,
         access: Policy { graph_access: args.graph_access, private_reads: args.private_reads },
-        request_log: None,
     };
     let request_log = args.request_log.as_ref().map(|dir| {
         tracing::info!(dir = %dir.display(), "request log on");
         RequestLog::open(dir)
     });
-    let app = router(AppState {
-        store: Arc::new(store),
-        tokens: Arc::new(tokens),
-        settings: Arc::new(settings),
-        request_log: request_log.clone(),
-    });
+    let store = Arc::new(store);
+    let store_handle = store.clone();
+    let app = router(AppState { store, tokens: Arc::new(tokens), settings: Arc::new(settings), request_log: request_log.clone() });
+
+    if let Some(days) = args.keep_audit_days {
+        tokio::spawn(expire_audit_hourly(store_handle, days));
+    }
 
     let listener = tokio::net::TcpListener::bind(args.addr).await.map_err(|e| format!("{}: {e}", args.addr))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
@@ -152,6 +248,58 @@ async fn main() -> Result<(), String> {
         tokio::task::spawn_blocking(move || log.flush(Duration::from_secs(5))).await.map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// Runs a command that works on the database directly, off the async workers.
+async fn offline(f: impl FnOnce() -> Result<String, String> + Send + 'static) -> Result<(), String> {
+    let said = tokio::task::spawn_blocking(f).await.map_err(|e| e.to_string())??;
+    eprintln!("{said}");
+    Ok(())
+}
+
+fn run_export(args: ExportArgs) -> Result<String, String> {
+    let time =
+        |name: &str, t: &Option<String>| t.as_deref().map(|t| parse_time(name, t).map_err(|e| format!("{:?}", e.body()))).transpose();
+    let filter = ExportFilter {
+        graph_id: args.id,
+        node_id: args.node_id,
+        user: args.user,
+        run_id: args.run_id,
+        from: time("from", &args.from)?,
+        to: time("to", &args.to)?,
+    };
+    let store = Store::open(&args.db)?;
+    let rows = if args.out.as_os_str() == "-" {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        export::export(&store, &filter, args.format, &mut out)
+    } else {
+        let file = std::fs::File::create(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+        export::export(&store, &filter, args.format, &mut std::io::BufWriter::with_capacity(1 << 16, file))
+    }
+    .map_err(|e| format!("{:?}", e.body()))?;
+    Ok(format!("exported {rows} rows"))
+}
+
+fn run_erase(args: EraseArgs) -> Result<String, String> {
+    let store = Store::open(&args.db)?;
+    let logs = args.request_log.as_deref().map_or(erase::Logs::None, erase::Logs::Dir);
+    let erasure = erase::erase(&store, &args.user, "cli", logs).map_err(|e| format!("{}", e.body()["error"]))?;
+    serde_json::to_string(&erasure).map_err(|e| e.to_string())
+}
+
+/// `--keep-audit-days`: expires old audit records at start, then hourly.
+async fn expire_audit_hourly(store: Arc<Store>, days: i64) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || retention::expire_audit(&store, days, kg_approval::Timestamp::now())).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(versions = n, days, "audit records expired"),
+            Ok(Err(e)) => tracing::warn!(error = ?e.body(), "audit expiry failed; retried in an hour"),
+            Err(e) => tracing::warn!(error = %e, "audit expiry failed"),
+        }
+    }
 }
 
 async fn shutdown() {

@@ -75,6 +75,11 @@ struct Stats {
     /// Whether the last write (or the directory's creation) failed.
     failing: AtomicBool,
     last_error: Mutex<Option<(String, Timestamp)>>,
+    /// Held by the writer while it writes, and by an erasure while it
+    /// rewrites the files; an erasure then bumps `rewrites` so the writer
+    /// reopens its file instead of appending to the one replaced.
+    files: Mutex<()>,
+    rewrites: AtomicU64,
 }
 
 /// The state of the request log, as `/healthz` shows it.
@@ -123,7 +128,8 @@ impl RequestLog {
         let dir = dir.into();
         let stats = Arc::new(Stats::default());
         let (sender, receiver) = std::sync::mpsc::sync_channel(capacity.max(1));
-        let mut writer = Writer { dir: dir.clone(), stats: stats.clone(), file: None, torn: false, last_report: None, unreported: 0 };
+        let mut writer =
+            Writer { dir: dir.clone(), stats: stats.clone(), file: None, opened_at: 0, torn: false, last_report: None, unreported: 0 };
         if let Err(e) = std::fs::create_dir_all(&dir) {
             writer.failed(0, format!("{}: {e}", dir.display()));
         }
@@ -162,6 +168,15 @@ impl RequestLog {
         }
     }
 
+    /// Replaces `person` by `pseudonym` in every line of the log (erasure),
+    /// with the writer paused; returns the lines rewritten.
+    pub fn rename_person(&self, person: &str, pseudonym: &str) -> std::io::Result<u64> {
+        let _files = self.stats.files.lock().unwrap_or_else(|e| e.into_inner());
+        let lines = crate::erase::rewrite_request_logs(&self.dir, person, pseudonym)?;
+        self.stats.rewrites.fetch_add(1, Ordering::AcqRel);
+        Ok(lines)
+    }
+
     fn send(&self, entry: Entry) {
         match self.sender.try_send(entry) {
             Ok(()) => {
@@ -180,6 +195,8 @@ struct Writer {
     stats: Arc<Stats>,
     /// The open file and its day.
     file: Option<(String, File)>,
+    /// `Stats::rewrites` when the file was opened.
+    opened_at: u64,
     /// A write failed part way: the next one starts on a new line.
     torn: bool,
     last_report: Option<Instant>,
@@ -216,6 +233,13 @@ impl Writer {
         }
         let day = &entries[0].day;
         let path = self.dir.join(format!("requests-{day}.jsonl"));
+        let stats = self.stats.clone();
+        let _files = stats.files.lock().unwrap_or_else(|e| e.into_inner());
+        let rewrites = stats.rewrites.load(Ordering::Acquire);
+        if self.opened_at != rewrites {
+            self.file = None;
+            self.opened_at = rewrites;
+        }
         if self.file.as_ref().is_none_or(|(open, _)| open != day) {
             self.file = None;
             let opened = std::fs::create_dir_all(&self.dir).and_then(|()| OpenOptions::new().create(true).append(true).open(&path));

@@ -183,8 +183,12 @@ pub(super) async fn erase_user(
     }
     let body: EraseBody = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
     let store = state.store.clone();
-    let log = state.settings.request_log.clone();
-    let erasure = blocking(move || erase::erase(&store, &body.user, &who.user, log.as_deref())).await?;
+    let log = state.request_log.clone();
+    let erasure = blocking(move || {
+        let logs = log.as_deref().map_or(erase::Logs::None, erase::Logs::Live);
+        erase::erase(&store, &body.user, &who.user, logs)
+    })
+    .await?;
     Ok(axum::Json(erasure).into_response())
 }
 

@@ -41,20 +41,11 @@ pub struct Settings {
     pub www: Option<PathBuf>,
     /// Who may read and write what.
     pub access: Policy,
-    /// The request log's directory (an erasure rewrites it too).
-    pub request_log: Option<PathBuf>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            body_limit: 10 * 1024 * 1024,
-            keep_versions: None,
-            allowed_origins: Vec::new(),
-            www: None,
-            access: Policy::default(),
-            request_log: None,
-        }
+        Settings { body_limit: 10 * 1024 * 1024, keep_versions: None, allowed_origins: Vec::new(), www: None, access: Policy::default() }
     }
 }
 

@@ -328,6 +328,10 @@ pub trait Reader {
     fn old_versions_by(&mut self, person: &str) -> StoreResult<i64>;
     /// Graphs, versions, parts and blobs stored, and the schema version.
     fn stats(&mut self) -> StoreResult<Stats>;
+    /// When the `n`-th newest version (of any graph) was saved.
+    fn newest_saved_at(&mut self, n: i64) -> StoreResult<Option<String>>;
+    /// The database engine and its version.
+    fn database_version(&mut self) -> StoreResult<String>;
 }
 
 /// Counts for a debug bundle.

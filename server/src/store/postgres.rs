@@ -666,6 +666,14 @@ impl Reader for PgConn<'_, '_> {
             events: count("SELECT COUNT(*) FROM events")?,
         })
     }
+
+    fn newest_saved_at(&mut self, n: i64) -> StoreResult<Option<String>> {
+        Ok(self.query("SELECT saved_at FROM versions ORDER BY saved_at DESC LIMIT 1 OFFSET $1", &[&(n - 1)])?.first().map(|r| r.get(0)))
+    }
+
+    fn database_version(&mut self) -> StoreResult<String> {
+        Ok(self.query("SELECT version()", &[])?.first().map(|r| r.get(0)).unwrap_or_default())
+    }
 }
 
 impl Writer for PgConn<'_, '_> {

@@ -610,6 +610,20 @@ impl Reader for SqliteConn<'_> {
             events: count("SELECT COUNT(*) FROM events")?,
         })
     }
+
+    fn newest_saved_at(&mut self, n: i64) -> StoreResult<Option<String>> {
+        self.newest(n)
+    }
+
+    fn database_version(&mut self) -> StoreResult<String> {
+        Ok(format!("SQLite {}", rusqlite::version()))
+    }
+}
+
+impl SqliteConn<'_> {
+    fn newest(&self, n: i64) -> StoreResult<Option<String>> {
+        Ok(self.0.query_row("SELECT saved_at FROM versions ORDER BY saved_at DESC LIMIT 1 OFFSET ?1", [n - 1], |r| r.get(0)).optional()?)
+    }
 }
 
 fn graph_version(r: &rusqlite::Row<'_>) -> rusqlite::Result<GraphVersion> {

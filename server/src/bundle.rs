@@ -1,0 +1,167 @@
+//! The debug bundle: what support needs to see a problem, taken from a
+//! running server's database without stopping it.
+//!
+//! `kg-approval-server bundle --db ... --out DIR [--zip] [--audit-limit N]`
+//! writes to DIR:
+//!
+//! - `database.sqlite` — a consistent online copy made with SQLite's backup
+//!   API (readers and writers carry on meanwhile); for PostgreSQL,
+//!   `database.pgdump` from `pg_dump --format=custom` (restore with
+//!   `pg_restore -d NEWDB database.pgdump`; it needs the PostgreSQL client
+//!   tools of the server's major version on the PATH).
+//! - `audit.csv` — the rows of the newest N audit entries (see [`crate::export`]).
+//! - `stats.json` — graphs, versions, parts, blobs, people, events, sizes, schema version.
+//! - `system.json` — server version, OS, architecture, database version.
+//! - `manifest.json` — every file with its size and SHA-256.
+//! - `README.md` — what each file is.
+//!
+//! Tokens are never read, so they cannot go in. The copy holds the people
+//! the database names (the audit trail needs them): treat it as the
+//! database itself.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::entity::hex;
+use crate::export::{self, Format};
+use crate::store::{ExportFilter, Store};
+
+/// Writes the bundle; returns a line saying what was written.
+pub fn write(db: &str, out: &Path, zip: bool, audit_limit: i64) -> Result<String, String> {
+    if out.exists() && std::fs::read_dir(out).map_err(|e| format!("{}: {e}", out.display()))?.next().is_some() {
+        return Err(format!("{} exists and is not empty", out.display()));
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let store = Store::open(db)?;
+    let (backup, database_version) = match &store {
+        Store::Sqlite(_) => (backup_sqlite(db, &out.join("database.sqlite"))?, format!("SQLite {}", rusqlite::version())),
+        Store::Postgres(_) => (dump_postgres(db, &out.join("database.pgdump"))?, postgres_version(&store)?),
+    };
+
+    // The newest entries: from the time of the N-th newest version on.
+    let from = store.read(|db| db.newest_saved_at(audit_limit.max(1))).map_err(|e| e.to_string())?;
+    let filter = ExportFilter { from, ..ExportFilter::default() };
+    let mut csv = std::io::BufWriter::new(create(&out.join("audit.csv"))?);
+    let rows = export::export(&store, &filter, Format::Csv, &mut csv).map_err(|e| format!("{:?}", e.body()))?;
+    drop(csv);
+
+    let stats = store.read(|db| db.stats()).map_err(|e| e.to_string())?;
+    let mut stats = serde_json::to_value(&stats).map_err(|e| e.to_string())?;
+    stats["backupBytes"] = json!(std::fs::metadata(out.join(&backup)).map(|m| m.len()).unwrap_or(0));
+    stats["auditRows"] = json!(rows);
+    stats["backend"] = json!(store.backend());
+    write_json(&out.join("stats.json"), &stats)?;
+    write_json(&out.join("system.json"), &system(&database_version))?;
+    std::fs::write(out.join("README.md"), readme(&backup, audit_limit)).map_err(|e| e.to_string())?;
+
+    let mut files: Vec<Value> = Vec::new();
+    for name in [backup.as_str(), "audit.csv", "stats.json", "system.json", "README.md"] {
+        let bytes = std::fs::read(out.join(name)).map_err(|e| format!("{name}: {e}"))?;
+        files.push(json!({ "file": name, "bytes": bytes.len(), "sha256": hex(&Sha256::digest(&bytes)) }));
+    }
+    write_json(&out.join("manifest.json"), &json!({ "createdAt": kg_approval::Timestamp::now().to_string(), "files": files }))?;
+
+    let mut said = format!("bundle written to {} ({rows} audit rows)", out.display());
+    if zip {
+        let archive = zip_dir(out)?;
+        said.push_str(&format!("; packed into {}", archive.display()));
+    }
+    Ok(said)
+}
+
+/// An online backup of a SQLite file: SQLite's backup API copies the pages
+/// of one consistent state while other connections keep reading and writing.
+fn backup_sqlite(db: &str, to: &Path) -> Result<String, String> {
+    let source = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| format!("{db}: {e}"))?;
+    source.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?;
+    source.backup(rusqlite::MAIN_DB, to, None::<fn(rusqlite::backup::Progress)>).map_err(|e| format!("backup of {db}: {e}"))?;
+    Ok("database.sqlite".to_owned())
+}
+
+/// `pg_dump --format=custom`: a consistent snapshot taken in one
+/// transaction while the servers keep working.
+fn dump_postgres(url: &str, to: &Path) -> Result<String, String> {
+    let status = std::process::Command::new(pg_tool("pg_dump"))
+        .args(["--format=custom", "--no-owner", "--file"])
+        .arg(to)
+        .arg(url)
+        .status()
+        .map_err(|e| format!("pg_dump (install the PostgreSQL client tools): {e}"))?;
+    if !status.success() {
+        return Err(format!("pg_dump failed: {status}"));
+    }
+    Ok("database.pgdump".to_owned())
+}
+
+/// A PostgreSQL client tool: on the PATH, else Debian's versioned directories.
+pub fn pg_tool(name: &str) -> PathBuf {
+    let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).map(|d| d.join(name));
+    let debian = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("bin").join(name))
+        .collect::<Vec<_>>();
+    on_path.chain(debian).find(|p| p.is_file()).unwrap_or_else(|| PathBuf::from(name))
+}
+
+fn postgres_version(store: &Store) -> Result<String, String> {
+    store.read(|db| db.database_version()).map_err(|e| e.to_string())
+}
+
+fn system(database_version: &str) -> Value {
+    let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    let pretty = os_release.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).map(|v| v.trim_matches('"').to_owned());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|k| k.trim().to_owned());
+    json!({
+        "server": { "name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION") },
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+        "distribution": pretty,
+        "kernel": kernel,
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "database": database_version,
+    })
+}
+
+fn readme(backup: &str, audit_limit: i64) -> String {
+    format!(
+        "# kg-approval debug bundle\n\n\
+         - `{backup}`: a consistent online copy of the history database. It names people: handle it as the database.\n\
+         - `audit.csv`: one row per changed field of the newest {audit_limit} audit entries (RFC 4180, formulas neutralised).\n\
+         - `stats.json`: counts and sizes, and the schema version.\n\
+         - `system.json`: server version, OS, architecture and database version.\n\
+         - `manifest.json`: every file with its size and SHA-256; check with `sha256sum`.\n\n\
+         No API token is in this bundle. A SQLite copy opens with `kg-approval-server --db {backup}`;\n\
+         `GET /verifyknowgraph?id=...` then checks each graph's hash chain.\n"
+    )
+}
+
+fn create(path: &Path) -> Result<std::fs::File, String> {
+    std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write_json(path: &Path, value: &Value) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Packs the bundle's files into `<dir>.zip` (deflated).
+fn zip_dir(dir: &Path) -> Result<PathBuf, String> {
+    let archive = dir.with_extension("zip");
+    let mut zip = zip::ZipWriter::new(create(&archive)?);
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir).map_err(|e| e.to_string())?.flatten().map(|e| e.path()).collect();
+    names.sort();
+    for path in names {
+        let name = path.file_name().and_then(|n| n.to_str()).ok_or("a file name that is not UTF-8")?.to_owned();
+        zip.start_file(name, options).map_err(|e| e.to_string())?;
+        let mut file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+        std::io::copy(&mut file, &mut zip).map_err(|e| e.to_string())?;
+    }
+    zip.finish().map_err(|e| e.to_string())?.flush().map_err(|e| e.to_string())?;
+    Ok(archive)
+}
