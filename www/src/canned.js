@@ -26,7 +26,7 @@ export function cannedProposals(graph) {
   if (last) list.push({ name: 'Remove a node', proposal: { removeNodeIds: [last.id] } });
   if (word) list.push({ name: 'Search and replace', proposal: { searchReplace: [{ nodeId: long.id, field: 'info', search: word, replace: word.toUpperCase(), replaceAll: false }] } });
   list.push({
-    name: 'With provenance: model, confidence, rule',
+    name: 'Tells its model and confidence',
     proposal: {
       model: 'graph-assistant',
       modelVersion: '2026-01',
