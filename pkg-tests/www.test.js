@@ -28,6 +28,7 @@ test.before(async () => {
     'conflict.json': { ...generateGraph(6, { seed: 5, infoBytes: [100, 300], htmlEvery: 0 }), metadata: { title: 'Conflict graph' } },
     'retry.json': { ...generateGraph(6, { seed: 6, infoBytes: [100, 300], htmlEvery: 0 }), metadata: { title: 'Retry graph' } },
     'restore.json': { ...generateGraph(6, { seed: 7, infoBytes: [100, 300], htmlEvery: 0 }), metadata: { title: 'Restore graph' } },
+    'provenance.json': { ...generateGraph(4, { seed: 8, infoBytes: [100, 200], htmlEvery: 0, hiddenEvery: 0 }), metadata: { title: 'Provenance graph', version: 1 } },
     'xss.json': { metadata: { title: 'XSS graph' }, nodes: [{ id: 'x', label: 'Hostile <b>label</b>', type: 'fulltext', info: XSS, position: { x: 0, y: 0 } }], edges: [] },
   };
   for (const [file, graph] of Object.entries(graphs)) fs.writeFileSync(path.join(seedDir, file), JSON.stringify(graph));
@@ -126,6 +127,40 @@ test('graph content is text: an XSS payload in info renders as text, runs nothin
   assert.ok((await page.textContent('table.node-list')).includes('Hostile <b>label</b>'));
   await page.keyboard.press('Escape');
   await page.waitForSelector('[role=dialog]', { state: 'detached' });
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test("the proposal's provenance is shown to the reviewer as text, and saved nowhere in the graph", async () => {
+  const { page, id, problems } = await openApp('Provenance graph');
+  const graph = await api().load(id);
+  const [a, b] = graph.nodes;
+  await proposeJson(page, {
+    model: '<img src=x onerror="window.__pwned=4">',
+    modelVersion: '2026-01',
+    confidence: 0.8,
+    ruleId: 'tidy-labels',
+    nodes: [{ id: a.id, label: 'A told', confidence: 0.655, ruleId: '<b>r7</b>' }, { id: b.id, label: 'B plain' }],
+  });
+  const told = (key) => page.textContent(`[data-test=provenance] [data-provenance=${key}] dd`);
+  assert.equal(await told('model'), '<img src=x onerror="window.__pwned=4"> (2026-01)');
+  assert.equal(await told('confidence'), '80%');
+  assert.equal(await told('rule'), 'tidy-labels');
+  const node = (group) => page.$(`[data-group="node:${group}"] [data-test=node-provenance]`);
+  const part = async (key) => (await (await node(a.id)).$eval(`[data-provenance=${key}]`, (e) => e.textContent)).replace(/\s+/g, ' ').trim();
+  assert.deepEqual([await part('confidence'), await part('rule')], ['confidence 65.5%', 'rule <b>r7</b>']);
+  assert.equal(await node(b.id), null, 'a patch without provenance shows none');
+  assert.equal(await page.$$eval('[role=dialog] img, [role=dialog] b', (els) => els.length), 0, 'provenance is text, never markup');
+  await page.screenshot({ path: path.join(SHOTS, 'modal-provenance.png') });
+
+  await page.click('button:has-text("Approve & Save")');
+  await saved(page, 2);
+  const stored = await api().version(id, 2);
+  const byId = new Map(stored.nodes.map((n) => [n.id, n]));
+  assert.equal(byId.get(a.id).label, 'A told');
+  for (const n of stored.nodes) assert.ok(!('confidence' in n) && !('ruleId' in n), `no provenance in node ${n.id}`);
+  assert.ok(!('confidence' in stored) && !('ruleId' in (stored.metadata ?? {})));
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.deepEqual(problems, []);
   await page.close();

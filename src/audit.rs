@@ -6,24 +6,8 @@ use serde_json::{Map, Value, json};
 
 use crate::approval::Approver;
 use crate::change::{Change, ChangeKind, Target};
-
-/// Where a proposal came from, as told by the caller of `propose`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Provenance {
-    /// `ai` (the default), `user`, `revert`, `import`, ...
-    pub source: String,
-    pub model: Option<String>,
-    /// Why the proposal was made (the AI's explanation).
-    pub reason: Option<String>,
-    pub run_id: Option<String>,
-}
-
-impl Default for Provenance {
-    fn default() -> Self {
-        Provenance { source: "ai".to_owned(), model: None, reason: None, run_id: None }
-    }
-}
+pub use crate::provenance::Provenance;
+use crate::provenance::{PatchProvenance, PatchProvenanceMap};
 
 /// The record of one approval.
 ///
@@ -31,6 +15,11 @@ impl Default for Provenance {
 /// (`null` where there was no value: every field of an added node has
 /// `old = null`); `edgeChanges` does the same for edges and
 /// `metadataChanges` maps field → `[old, new]`.
+///
+/// Provenance (see [`crate::provenance`]) is recorded as told: `source`,
+/// `model`, `modelVersion`, `confidence`, `ruleId`, `proposalReason`, `runId`
+/// (`null` when not given), and `patchProvenance`: node id → the `confidence`
+/// and `ruleId` its patch carried, for the nodes whose changes were decided.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
@@ -43,6 +32,13 @@ pub struct AuditEntry {
     pub at: String,
     pub source: String,
     pub model: Option<String>,
+    #[serde(default)]
+    pub model_version: Option<String>,
+    /// The proposal's own confidence, 0 to 1.
+    #[serde(default)]
+    pub confidence: Option<f64>,
+    #[serde(default)]
+    pub rule_id: Option<String>,
     /// The approver's reason, or else the proposal's.
     pub reason: Option<String>,
     pub proposal_reason: Option<String>,
@@ -54,6 +50,10 @@ pub struct AuditEntry {
     /// Top-level fields besides nodes, edges and metadata: field → `[old, new]`.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub graph_changes: Map<String, Value>,
+    /// Node id → `{confidence, ruleId}` of its patch, for the nodes with a
+    /// decided (accepted or rejected) change whose patch carried either.
+    #[serde(default, skip_serializing_if = "PatchProvenanceMap::is_empty")]
+    pub patch_provenance: PatchProvenanceMap,
     pub nodes_added: Vec<String>,
     pub nodes_removed: Vec<String>,
     pub edges_added: Vec<String>,
@@ -86,6 +86,9 @@ impl AuditEntry {
             at: context.approver.at.to_string(),
             source: context.provenance.source.clone(),
             model: context.provenance.model.clone(),
+            model_version: context.provenance.model_version.clone(),
+            confidence: context.provenance.confidence,
+            rule_id: context.provenance.rule_id.clone(),
             reason: context.reason.map(str::to_owned).or_else(|| context.provenance.reason.clone()),
             proposal_reason: context.provenance.reason.clone(),
             run_id: context.provenance.run_id.clone(),
@@ -94,6 +97,7 @@ impl AuditEntry {
             edge_changes: Map::new(),
             metadata_changes: Map::new(),
             graph_changes: Map::new(),
+            patch_provenance: PatchProvenanceMap::new(),
             nodes_added: Vec::new(),
             nodes_removed: Vec::new(),
             edges_added: Vec::new(),
@@ -102,6 +106,12 @@ impl AuditEntry {
             rejected: Vec::new(),
         };
         for change in changes {
+            if let (Target::Node, Some(node_id)) = (change.target, &change.node_id) {
+                let told = PatchProvenance { confidence: change.confidence, rule_id: change.rule_id.clone() };
+                if !told.is_empty() {
+                    entry.patch_provenance.insert(node_id.clone(), told);
+                }
+            }
             if !change.accepted {
                 entry.rejected.push(change.id.clone());
                 continue;

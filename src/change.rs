@@ -67,6 +67,13 @@ pub struct Change {
     /// reviewer must accept (ours) or reject (theirs) it before approving.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflict: Option<Conflict>,
+    /// The `confidence` of the node patch this change comes from, as the
+    /// proposal gave it (provenance, never a graph field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// The `ruleId` of the node patch this change comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
 }
 
 /// Both sides of a conflict found by a rebase. `old` of the change is
@@ -128,6 +135,8 @@ impl Change {
             text: None,
             requires: Vec::new(),
             conflict: None,
+            confidence: None,
+            rule_id: None,
         }
     }
 

@@ -166,10 +166,25 @@ pub fn patch_node_body(approved: &Value) -> Result<Option<SaveRequest>> {
     Ok(Some(SaveRequest { graph_id: id.clone(), idempotency_key, body: body.to_string() }))
 }
 
-/// The audit fields a delta save carries: who, when, why, from where, and
-/// the decisions (the server computes the changes themselves).
-const SENT_AUDIT_FIELDS: [&str; 10] =
-    ["approvalId", "user", "at", "source", "model", "reason", "runId", "proposalId", "accepted", "rejected"];
+/// The audit fields a delta save carries: who, when, why, from where (the
+/// provenance, per node too), and the decisions (the server computes the
+/// changes themselves).
+const SENT_AUDIT_FIELDS: [&str; 14] = [
+    "approvalId",
+    "user",
+    "at",
+    "source",
+    "model",
+    "modelVersion",
+    "confidence",
+    "ruleId",
+    "reason",
+    "runId",
+    "proposalId",
+    "accepted",
+    "rejected",
+    "patchProvenance",
+];
 
 /// A save, ready to send.
 #[derive(Clone, Debug, PartialEq)]
@@ -390,6 +405,20 @@ mod tests {
         assert_eq!(read_history(&json!({"results": [{"version": 1, "created_at": "2026-01-01 00:00:00"}]})).unwrap().len(), 1);
         assert!(read_history(&json!({"history": {}})).is_err());
         assert!(read_history(&json!({"history": {"results": [{"version": 1, "timestamp": "yesterday"}]}})).is_err());
+    }
+
+    #[test]
+    fn a_delta_save_carries_the_provenance_and_leaves_nulls_out() {
+        let approved = json!({
+            "delta": {"patchNodes": [{"nodeId": "a", "fields": {"label": "B"}}]},
+            "audit": {"graphId": "g", "baseVersion": 3, "approvalId": "a1", "model": "m", "modelVersion": "v2", "confidence": 0.8,
+                      "ruleId": null, "patchProvenance": {"a": {"confidence": 0.5, "ruleId": "r7"}}, "changes": {"a": {}}}
+        });
+        let body: Value = serde_json::from_str(&delta_body(&approved, None).unwrap().unwrap().body).unwrap();
+        assert_eq!(
+            body["audit"],
+            json!({"approvalId": "a1", "model": "m", "modelVersion": "v2", "confidence": 0.8, "patchProvenance": {"a": {"confidence": 0.5, "ruleId": "r7"}}})
+        );
     }
 
     #[test]

@@ -6,12 +6,21 @@
 //!   "replaceAllNodes": false,                  // only when true: unlisted nodes go
 //!   "removeNodeIds": [], "edges": [], "removeEdgeIds": [],
 //!   "searchReplace": [{"nodeId": "n1", "field": "info", "search": "a", "replace": "b"}],
-//!   "metadata": {"title": "..."} }
+//!   "metadata": {"title": "..."},
+//!   "model": "m-1", "modelVersion": "2024-06", "confidence": 0.8, "ruleId": "r7" }
 //! ```
 //!
 //! Parsing validates shapes and strips audit fields (which only approval may
 //! write) with a `reserved_field_ignored` warning. Nothing here looks at the
 //! graph: that is the review's job.
+//!
+//! `model`, `modelVersion`, `confidence` and `ruleId`, and a node patch's
+//! `confidence` and `ruleId`, are provenance (see [`crate::provenance`]):
+//! kept apart from the fields, never merged into the graph. A node id may be
+//! patched only once per proposal (`duplicate_node_id` otherwise), so each
+//! node has at most one patch provenance and two never have to be reconciled.
+//! The proposal id is the hash of the whole proposal as given, provenance
+//! included.
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,6 +29,7 @@ use serde_json::{Map, Value};
 use crate::canonical::canonical_sha256;
 use crate::error::{Error, ErrorCode, Result};
 use crate::graph::{default_edge_id, endpoint};
+use crate::provenance::{PROPOSAL_PROVENANCE_KEYS, PatchProvenance, ProposalProvenance};
 use crate::value::type_name;
 use crate::warning::{Warning, WarningCode};
 
@@ -28,15 +38,22 @@ pub const RESERVED_ITEM_FIELDS: [&str; 4] = ["updatedAt", "updatedBy", "createdA
 /// Audit fields of graph metadata, written only by approval (or the server).
 pub const RESERVED_METADATA_FIELDS: [&str; 5] = ["version", "updated", "updatedBy", "created", "createdBy"];
 
-const KNOWN_KEYS: [&str; 8] =
+const OPERATION_KEYS: [&str; 8] =
     ["nodes", "replaceAllNodes", "preserveExistingFulltextImages", "removeNodeIds", "edges", "removeEdgeIds", "searchReplace", "metadata"];
+
+fn is_known_key(key: &str) -> bool {
+    OPERATION_KEYS.contains(&key) || PROPOSAL_PROVENANCE_KEYS.contains(&key)
+}
 
 /// New values for some fields of one node (or a whole new node).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodePatch {
     pub id: String,
-    /// The proposed fields, `id` excluded, audit fields stripped, in order.
+    /// The proposed fields, `id` excluded, audit fields and provenance
+    /// (`confidence`, `ruleId`) stripped, in order.
     pub fields: Map<String, Value>,
+    /// The patch's `confidence` and `ruleId`.
+    pub provenance: PatchProvenance,
 }
 
 /// New values for some fields of one edge (or a whole new edge).
@@ -72,6 +89,8 @@ pub struct Proposal {
     pub remove_edge_ids: Vec<String>,
     pub search_replace: Vec<SearchReplace>,
     pub metadata: Map<String, Value>,
+    /// What the proposal says of itself: `model`, `modelVersion`, `confidence`, `ruleId`.
+    pub provenance: ProposalProvenance,
     /// Warnings found while parsing (reserved fields, unknown keys).
     pub warnings: Vec<Warning>,
 }
@@ -92,11 +111,12 @@ impl Proposal {
             return Err(invalid("proposal", format!("must be an object, got {}", type_name(&value))));
         };
         let mut p = Proposal { id, ..Proposal::default() };
-        for key in root.keys().filter(|k| !KNOWN_KEYS.contains(&k.as_str())) {
+        for key in root.keys().filter(|k| !is_known_key(k)) {
             p.warnings.push(Warning::new(WarningCode::UnknownProposalKey, format!("unknown proposal key '{key}' was ignored")).field(key));
         }
         p.replace_all_nodes = flag(&root, "replaceAllNodes")?;
         p.preserve_fulltext_images = flag(&root, "preserveExistingFulltextImages")?;
+        p.provenance = ProposalProvenance::read(&root)?;
 
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, item) in list(&root, "nodes")?.iter().enumerate() {
@@ -114,8 +134,9 @@ impl Proposal {
                     format!("node '{id}' is already patched by nodes[{first}]"),
                 ));
             }
+            let provenance = PatchProvenance::take(&mut fields, &path)?;
             strip_reserved(&mut fields, &RESERVED_ITEM_FIELDS, &mut p.warnings, |w| w.node(&id));
-            p.nodes.push(NodePatch { id, fields });
+            p.nodes.push(NodePatch { id, fields, provenance });
         }
 
         p.remove_node_ids = id_list(&root, "removeNodeIds")?;
@@ -297,6 +318,69 @@ mod tests {
         let e = err(json!({"nodes": [{"id": "a", "label": "1"}, {"id": "a", "label": "2"}]}));
         assert_eq!(e.code(), ErrorCode::DuplicateNodeId);
         assert_eq!(e.path(), Some("nodes[1].id"));
+    }
+
+    #[test]
+    fn provenance_is_read_and_kept_out_of_node_fields() {
+        let p = Proposal::from_value(json!({
+            "model": "m-1", "modelVersion": "2024-06", "confidence": 0.8, "ruleId": "r7",
+            "nodes": [{"id": "a", "label": "A", "confidence": 1, "ruleId": "r8"}, {"id": "b", "label": "B", "confidence": null}]
+        }))
+        .unwrap();
+        assert!(p.warnings.is_empty(), "provenance keys are known keys: {:?}", p.warnings);
+        let expected = ProposalProvenance {
+            model: Some("m-1".into()),
+            model_version: Some("2024-06".into()),
+            confidence: Some(0.8),
+            rule_id: Some("r7".into()),
+        };
+        assert_eq!(p.provenance, expected);
+        assert_eq!(p.nodes[0].fields, *json!({"label": "A"}).as_object().unwrap());
+        assert_eq!(p.nodes[0].provenance, PatchProvenance { confidence: Some(1.0), rule_id: Some("r8".into()) });
+        assert_eq!(p.nodes[1].fields, *json!({"label": "B"}).as_object().unwrap(), "a null confidence is no confidence, not a field");
+        assert!(p.nodes[1].provenance.is_empty());
+    }
+
+    #[test]
+    fn malformed_provenance_is_refused_with_its_path() {
+        let cases = [
+            (json!({"confidence": "high"}), "confidence", "confidence: must be a number between 0 and 1, got a string"),
+            (json!({"confidence": 2}), "confidence", "confidence: must be between 0 and 1, got 2"),
+            (json!({"confidence": -0.5}), "confidence", "confidence: must be between 0 and 1, got -0.5"),
+            (json!({"model": 5}), "model", "model: must be a non-empty string, got a number"),
+            (json!({"modelVersion": ""}), "modelVersion", "modelVersion: must be a non-empty string, got an empty string"),
+            (json!({"ruleId": ["r"]}), "ruleId", "ruleId: must be a non-empty string, got an array"),
+            (
+                json!({"nodes": [{"id": "a"}, {"id": "b", "confidence": true}]}),
+                "nodes[1].confidence",
+                "nodes[1].confidence: must be a number between 0 and 1, got a boolean",
+            ),
+            (
+                json!({"nodes": [{"id": "a", "confidence": 1.5}]}),
+                "nodes[0].confidence",
+                "nodes[0].confidence: must be between 0 and 1, got 1.5",
+            ),
+            (json!({"nodes": [{"id": "a", "ruleId": 7}]}), "nodes[0].ruleId", "nodes[0].ruleId: must be a non-empty string, got a number"),
+        ];
+        for (value, path, message) in cases {
+            let e = err(value);
+            assert_eq!((e.code(), e.path(), e.to_string().as_str()), (ErrorCode::InvalidProposal, Some(path), message));
+        }
+    }
+
+    #[test]
+    fn ids_of_proposals_without_provenance_are_unchanged() {
+        // Pinned before provenance existed: stored audit entries name proposals by these ids.
+        let plain = json!({"nodes": [{"id": "a", "label": "A2"}], "removeNodeIds": ["c"], "metadata": {"title": "T"}});
+        assert_eq!(Proposal::from_value(plain.clone()).unwrap().id, "61f69d4fa1d3354d");
+        // Provenance counts in the id: the same operations told differently are another proposal.
+        let mut told = plain.clone();
+        told["confidence"] = json!(0.5);
+        let mut patch_told = plain;
+        patch_told["nodes"][0]["ruleId"] = json!("r1");
+        let ids: HashSet<String> = [told, patch_told].into_iter().map(|v| Proposal::from_value(v).unwrap().id).collect();
+        assert_eq!(ids.len(), 2);
+        assert!(!ids.contains("61f69d4fa1d3354d"));
     }
 
     #[test]

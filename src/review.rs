@@ -26,6 +26,7 @@ use crate::change::{Change, ChangeKind, Summary, Target, change_id};
 use crate::error::{Error, ErrorCode, Result};
 use crate::graph::{Edge, EdgeLookup, Graph, Node, edge_label, endpoint};
 use crate::proposal::{EdgePatch, Proposal};
+use crate::provenance::{PatchProvenance, Provenance};
 use crate::text_diff::TextDiffOptions;
 use crate::value::{as_text, json_eq, merge_value, set_field, type_name};
 use crate::warning::{Warning, WarningCode};
@@ -42,6 +43,9 @@ pub struct ReviewOptions {
 #[serde(rename_all = "camelCase")]
 pub struct Review {
     pub proposal_id: String,
+    /// Where the proposal came from. [`review`] knows only what the proposal
+    /// says of itself; a session completes it with its caller's context.
+    pub provenance: Provenance,
     pub changes: Vec<Change>,
     pub summary: Summary,
     pub warnings: Vec<Warning>,
@@ -75,7 +79,8 @@ pub fn review(graph: &Graph, proposal: &Proposal, options: &ReviewOptions) -> Re
     planner.edge_changes(&mut changes)?;
     planner.metadata_changes(&mut changes);
     let summary = Summary::of(&changes);
-    Ok(Review { proposal_id: proposal.id.clone(), changes, summary, warnings: planner.warnings })
+    let (provenance, _) = Provenance::default().with_proposal(&proposal.provenance);
+    Ok(Review { proposal_id: proposal.id.clone(), provenance, changes, summary, warnings: planner.warnings })
 }
 
 /// The proposed state of one node: new values of its patched fields, or the
@@ -84,6 +89,8 @@ struct Draft<'a> {
     id: &'a str,
     existing: Option<&'a Node>,
     fields: Map<String, Value>,
+    /// The patch's `confidence` and `ruleId`, copied onto each of its changes.
+    told: Option<&'a PatchProvenance>,
 }
 
 struct Planner<'a> {
@@ -111,7 +118,8 @@ impl<'a> Planner<'a> {
                 }
             };
             self.draft_at.insert(&patch.id, self.drafts.len());
-            self.drafts.push(Draft { id: &patch.id, existing, fields });
+            let told = Some(&patch.provenance).filter(|p| !p.is_empty());
+            self.drafts.push(Draft { id: &patch.id, existing, fields, told });
         }
     }
 
@@ -173,7 +181,7 @@ impl<'a> Planner<'a> {
                         Error::at(ErrorCode::UnknownNode, at("nodeId"), format!("node '{}' is not in the graph", sr.node_id))
                     })?;
                     self.draft_at.insert(node.id(), self.drafts.len());
-                    self.drafts.push(Draft { id: node.id(), existing: Some(node), fields: Map::new() });
+                    self.drafts.push(Draft { id: node.id(), existing: Some(node), fields: Map::new(), told: None });
                     self.drafts.len() - 1
                 }
             };
@@ -229,6 +237,7 @@ impl<'a> Planner<'a> {
         let text = &self.options.text;
         let mut changes = Vec::new();
         for draft in &self.drafts {
+            let first = changes.len();
             match draft.existing {
                 Some(node) => {
                     let before = changes.len();
@@ -252,6 +261,12 @@ impl<'a> Planner<'a> {
                 None => {
                     let label = as_text(&draft.fields, "label").unwrap_or(draft.id);
                     changes.push(Change::whole(Target::Node, ChangeKind::Added, draft.id, label, Value::Object(draft.fields.clone())));
+                }
+            }
+            if let Some(told) = draft.told {
+                for change in &mut changes[first..] {
+                    change.confidence = told.confidence;
+                    change.rule_id = told.rule_id.clone();
                 }
             }
         }

@@ -66,8 +66,8 @@ pub struct ApprovalSession {
 
 #[derive(Debug)]
 struct Pending {
+    /// The review, with the provenance its approval records.
     review: Review,
-    provenance: Provenance,
     /// A rebased review replaces this pending save once approved (not before:
     /// discarding the rebase must not lose the original approval).
     supersedes: Option<String>,
@@ -122,15 +122,19 @@ impl ApprovalSession {
     }
 
     /// Reviews a proposal against the session's graph. It replaces any
-    /// pending review; every change starts accepted.
+    /// pending review; every change starts accepted. `provenance` is what the
+    /// caller tells; what the proposal says of itself completes it (the
+    /// caller's `model` wins: see [`Provenance::with_proposal`]).
     pub fn propose(&mut self, proposal: &Proposal, provenance: Provenance) -> Result<&Review> {
-        let review = if self.service == Service::Faithful {
+        let mut review = if self.service == Service::Faithful {
             review(&self.graph, proposal, &self.options)?
         } else {
             let mut proposal = proposal.clone();
             self.service.prepare_proposal(&mut proposal)?;
             review(&self.graph, &proposal, &self.options)?
         };
+        let (provenance, overridden) = provenance.with_proposal(&proposal.provenance);
+        review.warnings.extend(overridden);
         Ok(self.set_pending(review, provenance, None))
     }
 
@@ -149,8 +153,8 @@ impl ApprovalSession {
             changes
         };
         let proposal_id = canonical_sha256(&target.to_value())[..16].to_owned();
-        let review = Review { proposal_id, summary: Summary::of(&changes), changes, warnings: Vec::new() };
         let provenance = Provenance { source: "revert".to_owned(), ..Provenance::default() };
+        let review = Review { proposal_id, provenance: provenance.clone(), summary: Summary::of(&changes), changes, warnings: Vec::new() };
         Ok(self.set_pending(review, provenance, None))
     }
 
@@ -182,14 +186,30 @@ impl ApprovalSession {
                 ours
             }
         };
-        let changes = rebase_changes(&latest, &ours, &accepted, &self.options.text);
+        let mut changes = rebase_changes(&latest, &ours, &accepted, &self.options.text);
+        // The rebased changes are the same proposal's: they keep its provenance.
+        for change in changes.iter_mut().filter(|c| c.target == Target::Node) {
+            if let Some(told) = change.node_id.as_ref().and_then(|id| audit.patch_provenance.get(id)) {
+                change.confidence = told.confidence;
+                change.rule_id = told.rule_id.clone();
+            }
+        }
         let provenance = Provenance {
             source: audit.source.clone(),
             model: audit.model.clone(),
+            model_version: audit.model_version.clone(),
+            confidence: audit.confidence,
+            rule_id: audit.rule_id.clone(),
             reason: audit.proposal_reason.clone(),
             run_id: audit.run_id.clone(),
         };
-        let review = Review { proposal_id: audit.proposal_id.clone(), summary: Summary::of(&changes), changes, warnings: Vec::new() };
+        let review = Review {
+            proposal_id: audit.proposal_id.clone(),
+            provenance: provenance.clone(),
+            summary: Summary::of(&changes),
+            changes,
+            warnings: Vec::new(),
+        };
         let supersedes = Some(audit.approval_id.clone());
         self.base_version = latest_version.or_else(|| latest.version().cloned());
         self.graph = latest;
@@ -197,7 +217,8 @@ impl ApprovalSession {
         Ok(self.set_pending(review, provenance, supersedes))
     }
 
-    fn set_pending(&mut self, review: Review, provenance: Provenance, supersedes: Option<String>) -> &Review {
+    fn set_pending(&mut self, mut review: Review, provenance: Provenance, supersedes: Option<String>) -> &Review {
+        review.provenance = provenance;
         let position = review.changes.iter().enumerate().map(|(i, c)| (c.id.clone(), i)).collect();
         let mut required_by: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, change) in review.changes.iter().enumerate() {
@@ -205,7 +226,7 @@ impl ApprovalSession {
                 required_by.entry(required.clone()).or_default().push(i);
             }
         }
-        let pending = self.pending.insert(Pending { review, provenance, supersedes, position, required_by });
+        let pending = self.pending.insert(Pending { review, supersedes, position, required_by });
         &pending.review
     }
 
@@ -369,7 +390,7 @@ impl ApprovalSession {
             graph_id: self.graph_id.as_deref(),
             base_version: self.base_version.as_ref(),
             approver,
-            provenance: &pending.provenance,
+            provenance: &pending.review.provenance,
             reason,
             proposal_id: &pending.review.proposal_id,
         };

@@ -26,6 +26,9 @@ pub enum WarningCode {
     /// The service the session saves to names edges `${source}_${target}`:
     /// a proposed edge with another id is reviewed under that one.
     EdgeIdRewritten,
+    /// The proposal names another model than the caller of `propose` did:
+    /// the caller's is recorded (see `Provenance::with_proposal`).
+    ProvenanceOverridden,
 }
 
 /// A warning attached to a review.

@@ -51,4 +51,16 @@ const wrongKind: 'edited' = first.kind;
 // @ts-expect-error: accept takes a change id string
 session.accept(3);
 
-void kind, count, changed, stamp, rejected, op, ids, wrongKind;
+// Provenance: on the proposal, per node patch, in the review and the audit entry.
+const told: Proposal = { model: 'm', modelVersion: '2024-06', confidence: 0.8, ruleId: 'r7', nodes: [{ id: 'a', label: 'B', confidence: 0.5, ruleId: 'r8' }] };
+const toldReview: Review = reviewProposal(graph, told);
+const toldModel: string | undefined = toldReview.provenance.model;
+const changeConfidence: number | undefined = toldReview.changes[0].confidence;
+const auditConfidence: number | null = approved.audit.confidence;
+const nodeRule: string | undefined = approved.audit.patchProvenance?.a?.ruleId;
+// @ts-expect-error: a confidence is a number, not a word
+reviewProposal(graph, { confidence: 'high' });
+// @ts-expect-error: a node patch's confidence is a number too
+reviewProposal(graph, { nodes: [{ id: 'a', confidence: 'high' }] });
+
+void kind, count, changed, stamp, rejected, op, ids, wrongKind, toldModel, changeConfidence, auditConfidence, nodeRule;

@@ -443,6 +443,7 @@ struct ApprovedRest<'a> {
 
 impl From<ProposeContext> for Provenance {
     fn from(c: ProposeContext) -> Provenance {
-        Provenance { source: c.source.unwrap_or_else(|| Provenance::default().source), model: c.model, reason: c.reason, run_id: c.run_id }
+        let default = Provenance::default();
+        Provenance { source: c.source.unwrap_or(default.source), model: c.model, reason: c.reason, run_id: c.run_id, ..default }
     }
 }

@@ -54,10 +54,20 @@ export interface SearchReplaceOp {
   replaceAll?: boolean;
 }
 
+/** A node patch: `id` plus only the fields to change. `confidence` and `ruleId`
+ *  are the patch's provenance, not fields: they are never written into the graph. */
+export interface NodePatch {
+  id: string;
+  /** 0 to 1. */
+  confidence?: number | null;
+  ruleId?: string | null;
+  [field: string]: Json | undefined;
+}
+
 /** What the AI tool `graph_update_current` returns, plus explicit operations. */
 export interface Proposal {
-  /** Patches: `id` plus only the fields to change. An unknown id adds a node. */
-  nodes?: Array<{ id: string; [field: string]: Json | undefined }>;
+  /** Patches. An unknown id adds a node. */
+  nodes?: NodePatch[];
   /** Only when true are nodes not listed removed (never hidden ones). */
   replaceAllNodes?: boolean;
   preserveExistingFulltextImages?: boolean;
@@ -67,6 +77,13 @@ export interface Proposal {
   removeEdgeIds?: string[];
   searchReplace?: SearchReplaceOp[];
   metadata?: { [key: string]: Json };
+  /** Provenance, never written into the graph: the model that made the proposal
+   *  (the caller's `ProposeContext.model` wins over it), its version, how sure it
+   *  is (0 to 1) and the rule that made it. */
+  model?: string | null;
+  modelVersion?: string | null;
+  confidence?: number | null;
+  ruleId?: string | null;
 }
 
 export type Granularity = 'auto' | 'line' | 'word' | 'char';
@@ -141,6 +158,10 @@ export interface Change {
   requires?: string[];
   /** After a rebase: both editors changed this. `old` is theirs, `new` ours; accept or reject to decide. */
   conflict?: { base?: Json; resolved: boolean };
+  /** The `confidence` of the node patch this change comes from (absent if it had none). */
+  confidence?: number;
+  /** The `ruleId` of the node patch this change comes from. */
+  ruleId?: string;
 }
 
 export interface Summary {
@@ -157,12 +178,30 @@ export interface Summary {
 
 export type WarningCode =
   | 'reserved_field_ignored' | 'unknown_proposal_key' | 'node_not_found' | 'edge_not_found'
-  | 'hidden_node_kept' | 'dangling_edge' | 'images_preserved' | 'no_change' | 'edge_id_rewritten';
+  | 'hidden_node_kept' | 'dangling_edge' | 'images_preserved' | 'no_change' | 'edge_id_rewritten'
+  | 'provenance_overridden';
 
 export interface Warning { code: WarningCode; message: string; nodeId?: string; edgeId?: string; field?: string }
 
+/** Where a proposal came from: the caller's `ProposeContext` completed with what
+ *  the proposal says of itself. Absent values are left out. */
+export interface ReviewProvenance {
+  source: string;
+  model?: string;
+  modelVersion?: string;
+  /** 0 to 1. */
+  confidence?: number;
+  ruleId?: string;
+  reason?: string;
+  runId?: string;
+}
+
+/** A node patch's own provenance, as the audit entry keeps it. */
+export interface PatchProvenance { confidence?: number; ruleId?: string }
+
 export interface Review {
   proposalId: string;
+  provenance: ReviewProvenance;
   changes: Change[];
   summary: Summary;
   warnings: Warning[];
@@ -183,6 +222,10 @@ export interface AuditEntry {
   at: string;
   source: string;
   model: string | null;
+  modelVersion: string | null;
+  /** The proposal's confidence, 0 to 1. */
+  confidence: number | null;
+  ruleId: string | null;
   reason: string | null;
   proposalReason: string | null;
   runId: string | null;
@@ -192,6 +235,8 @@ export interface AuditEntry {
   edgeChanges: { [edgeId: string]: { [field: string]: [Json, Json] } };
   metadataChanges: { [field: string]: [Json, Json] };
   graphChanges?: { [field: string]: [Json, Json] };
+  /** nodeId → its patch's provenance, for decided nodes whose patch had some. */
+  patchProvenance?: { [nodeId: string]: PatchProvenance };
   nodesAdded: string[];
   nodesRemoved: string[];
   edgesAdded: string[];

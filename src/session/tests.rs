@@ -171,3 +171,102 @@ fn revert_to_reviews_the_way_back_without_audit_fields() {
     assert_eq!(restored.node("a").unwrap().fields()["label"], "A");
     assert_eq!(restored.node("a").unwrap().fields()["updatedBy"], "bob");
 }
+
+fn told_proposal() -> Proposal {
+    Proposal::from_value(json!({
+        "model": "m-1", "modelVersion": "2024-06", "confidence": 0.9, "ruleId": "r-top",
+        "nodes": [
+            {"id": "a", "label": "A1", "info": "y", "confidence": 0.8, "ruleId": "r7"},
+            {"id": "b", "label": "B1", "ruleId": "r8"},
+            {"id": "n", "label": "New", "confidence": 0.25}
+        ],
+        "edges": [{"source": "a", "target": "n"}]
+    }))
+    .unwrap()
+}
+
+#[test]
+fn provenance_reaches_the_review_and_the_audit_but_never_the_graph() {
+    let mut s = ApprovalSession::new(graph(), Some("g".into()));
+    let context = Provenance { reason: Some("tidy".into()), run_id: Some("run-1".into()), ..Provenance::default() };
+    let review = s.propose(&told_proposal(), context).unwrap();
+    assert_eq!(
+        serde_json::to_value(&review.provenance).unwrap(),
+        json!({"source": "ai", "model": "m-1", "modelVersion": "2024-06", "confidence": 0.9, "ruleId": "r-top", "reason": "tidy", "runId": "run-1"})
+    );
+    let told: Vec<_> = review.changes.iter().map(|c| (c.id.as_str(), c.confidence, c.rule_id.as_deref())).collect();
+    assert_eq!(
+        told,
+        [
+            ("node/a/label", Some(0.8), Some("r7")),
+            ("node/a/info", Some(0.8), Some("r7")),
+            ("node/b/label", None, Some("r8")),
+            ("node/n", Some(0.25), None),
+            ("edge/a_n", None, None),
+        ]
+    );
+    let change = serde_json::to_value(review.change("node/b/label").unwrap()).unwrap();
+    assert_eq!((change.get("confidence"), &change["ruleId"]), (None, &json!("r8")), "absent provenance is left out of a change");
+    assert!(review.warnings.is_empty(), "{:?}", review.warnings);
+
+    s.reject_node("b").unwrap();
+    let approved = s.approve(&who("ann"), None).unwrap();
+    for node in s.graph().nodes() {
+        assert!(!node.fields().contains_key("confidence") && !node.fields().contains_key("ruleId"), "{:?}", node.fields());
+    }
+    let audit = serde_json::to_value(&approved.audit).unwrap();
+    assert_eq!(
+        (&audit["model"], &audit["modelVersion"], &audit["confidence"], &audit["ruleId"], &audit["runId"]),
+        (&json!("m-1"), &json!("2024-06"), &json!(0.9), &json!("r-top"), &json!("run-1"))
+    );
+    assert_eq!(
+        audit["patchProvenance"],
+        json!({"a": {"confidence": 0.8, "ruleId": "r7"}, "b": {"ruleId": "r8"}, "n": {"confidence": 0.25}}),
+        "rejected nodes are recorded too"
+    );
+    assert_eq!(audit["changes"]["n"], json!({"id": [null, "n"], "label": [null, "New"]}));
+}
+
+#[test]
+fn an_audit_without_provenance_has_nulls_and_no_patch_provenance() {
+    let mut s = ApprovalSession::new(graph(), Some("g".into()));
+    let audit = serde_json::to_value(approve(&mut s, json!({"nodes": [{"id": "a", "label": "A1"}]})).audit).unwrap();
+    assert_eq!((&audit["modelVersion"], &audit["confidence"], &audit["ruleId"]), (&Value::Null, &Value::Null, &Value::Null));
+    assert!(audit.get("patchProvenance").is_none());
+    // A pending save kept by a version without provenance still restores.
+    let text = serde_json::to_string(s.pending_saves()).unwrap();
+    let old = text.replace(r#""modelVersion":null,"confidence":null,"ruleId":null,"#, "");
+    assert_ne!(old, text);
+    let mut reloaded = ApprovalSession::new(graph(), None);
+    reloaded.restore_pending_saves(serde_json::from_str(&old).unwrap()).unwrap();
+    assert_eq!(reloaded.pending_saves()[0].audit.confidence, None);
+}
+
+#[test]
+fn the_callers_model_wins_over_the_proposals_with_a_warning() {
+    let mut s = ApprovalSession::new(graph(), None);
+    let context = Provenance { model: Some("caller-model".into()), ..Provenance::default() };
+    let review = s.propose(&told_proposal(), context).unwrap();
+    assert_eq!((review.provenance.model.as_deref(), review.provenance.model_version.as_deref()), (Some("caller-model"), None));
+    assert_eq!(review.provenance.confidence, Some(0.9));
+    assert_eq!(review.warnings.iter().map(|w| w.code).collect::<Vec<_>>(), [crate::warning::WarningCode::ProvenanceOverridden]);
+    let audit = s.approve(&who("ann"), None).unwrap().audit;
+    assert_eq!((audit.model.as_deref(), audit.model_version), (Some("caller-model"), None));
+}
+
+#[test]
+fn a_rebased_review_keeps_the_proposals_provenance() {
+    let mut s = ApprovalSession::new(graph(), Some("g".into()));
+    s.propose(&told_proposal(), Provenance::default()).unwrap();
+    s.approve(&who("ann"), None).unwrap();
+    let theirs = Graph::from_value(json!({
+        "metadata": {"title": "T", "version": 5},
+        "nodes": [{"id": "a", "label": "Theirs", "info": "x"}, {"id": "b", "label": "B"}],
+        "edges": [{"id": "a_b", "source": "a", "target": "b"}]
+    }))
+    .unwrap();
+    let review = s.rebase(theirs, None).unwrap();
+    assert_eq!((review.provenance.model.as_deref(), review.provenance.rule_id.as_deref()), (Some("m-1"), Some("r-top")));
+    let label = review.change("node/a/label").unwrap();
+    assert_eq!((label.confidence, label.rule_id.as_deref()), (Some(0.8), Some("r7")));
+}

@@ -1,6 +1,7 @@
 // Canned AI proposals for any graph, shaped like graph_update_current output:
 // a multi-node edit, a rename, a long-text rewrite, a new node with an edge, a
-// removal, a search/replace, and one that tries to write a reserved field.
+// removal, a search/replace, one that tells its provenance (model, confidence,
+// rule id) and one that tries to write a reserved field.
 export function cannedProposals(graph) {
   const visible = graph.nodes.filter((n) => n.visible !== false);
   const first = visible[0] ?? graph.nodes[0];
@@ -24,6 +25,16 @@ export function cannedProposals(graph) {
   });
   if (last) list.push({ name: 'Remove a node', proposal: { removeNodeIds: [last.id] } });
   if (word) list.push({ name: 'Search and replace', proposal: { searchReplace: [{ nodeId: long.id, field: 'info', search: word, replace: word.toUpperCase(), replaceAll: false }] } });
+  list.push({
+    name: 'Tells its model and confidence',
+    proposal: {
+      model: 'graph-assistant',
+      modelVersion: '2026-01',
+      confidence: 0.8,
+      ruleId: 'tidy-labels',
+      nodes: [{ id: first.id, label: `${name(first)} (tidied)`, confidence: 0.65, ruleId: 'tidy-labels/case' }],
+    },
+  });
   list.push({ name: 'Touch a reserved field', proposal: { nodes: [{ id: first.id, label: `${name(first)}!`, updatedAt: '1999-01-01T00:00:00Z', updatedBy: 'the-ai' }] } });
   return list;
 }
