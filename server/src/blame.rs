@@ -55,6 +55,7 @@ pub struct Stamp {
     pub user: Option<String>,
     pub source: Option<String>,
     pub model: Option<String>,
+    pub model_version: Option<String>,
     pub reason: Option<String>,
     pub run_id: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -72,6 +73,7 @@ impl Stamp {
             user: present(&row.user),
             source: present(&row.source),
             model: text("model"),
+            model_version: text("modelVersion"),
             reason: row.reason.clone(),
             run_id: row.run_id.clone(),
             audit_expired: row.audit_expired,

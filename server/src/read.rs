@@ -54,6 +54,9 @@ pub fn audit_entry(db: &mut dyn Reader, gid: Option<i64>, row: &VersionRow) -> R
             for (key, implied) in [
                 ("override", json!(false)),
                 ("model", Value::Null),
+                ("modelVersion", Value::Null),
+                ("confidence", Value::Null),
+                ("ruleId", Value::Null),
                 ("approvalId", Value::Null),
                 ("proposalId", Value::Null),
                 ("approvedAt", Value::Null),

@@ -26,11 +26,17 @@ pub struct ClientAudit {
     pub at: Option<String>,
     pub source: Option<String>,
     pub model: Option<String>,
+    pub model_version: Option<String>,
+    /// The proposal's confidence, 0 to 1.
+    pub confidence: Option<f64>,
+    pub rule_id: Option<String>,
     pub reason: Option<String>,
     pub run_id: Option<String>,
     pub proposal_id: Option<String>,
     pub accepted: Vec<String>,
     pub rejected: Vec<String>,
+    /// Node id → `{confidence?, ruleId?}` of the patches that carried them.
+    pub patch_provenance: Option<Map<String, Value>>,
 }
 
 impl ClientAudit {
@@ -145,6 +151,18 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
     {
         if let (Some(value), Value::Object(fields)) = (value, &mut record) {
             fields.insert(key.to_owned(), json!(value));
+        }
+    }
+    if let Value::Object(fields) = &mut record {
+        for (key, value) in [
+            ("modelVersion", audit.model_version.as_ref().map(|v| json!(v))),
+            ("confidence", audit.confidence.map(|c| json!(c))),
+            ("ruleId", audit.rule_id.as_ref().map(|v| json!(v))),
+            ("patchProvenance", audit.patch_provenance.as_ref().filter(|p| !p.is_empty()).map(|p| json!(p))),
+        ] {
+            if let Some(value) = value {
+                fields.insert(key.to_owned(), value);
+            }
         }
     }
     if new.override_version {

@@ -188,3 +188,58 @@ impl Server {
         (response.status(), response.text().await.unwrap(), etag)
     }
 }
+
+impl Server {
+    /// Every value of every table of the database, as text (to prove what
+    /// it no longer holds).
+    pub async fn dump(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => {
+                let conn = rusqlite::Connection::open(&self.db).unwrap();
+                let tables: Vec<String> = conn
+                    .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                let mut out = String::new();
+                for table in tables {
+                    let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+                    let columns = stmt.column_count();
+                    let mut rows = stmt.query([]).unwrap();
+                    while let Some(row) = rows.next().unwrap() {
+                        for i in 0..columns {
+                            match row.get_ref(i).unwrap() {
+                                rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                                    out.push_str(&String::from_utf8_lossy(t))
+                                }
+                                other => out.push_str(&format!("{other:?}")),
+                            }
+                            out.push('\t');
+                        }
+                        out.push('\n');
+                    }
+                }
+                out
+            }
+            Backend::Postgres => {
+                let (client, connection) = tokio_postgres::connect(&self.db, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(connection);
+                let tables = client
+                    .query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'", &[])
+                    .await
+                    .unwrap();
+                let mut out = String::new();
+                for table in tables {
+                    let name: String = table.get(0);
+                    for row in client.query(&format!("SELECT t::text FROM \"{name}\" t"), &[]).await.unwrap() {
+                        out.push_str(row.get::<_, &str>(0));
+                        out.push('\n');
+                    }
+                }
+                out
+            }
+        }
+    }
+}
