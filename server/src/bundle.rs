@@ -35,10 +35,17 @@ pub fn write(db: &str, out: &Path, zip: bool, audit_limit: i64) -> Result<String
         return Err(format!("{} exists and is not empty", out.display()));
     }
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let store = Store::open(db)?;
-    let (backup, database_version) = match &store {
-        Store::Sqlite(_) => (backup_sqlite(db, &out.join("database.sqlite"))?, format!("SQLite {}", rusqlite::version())),
-        Store::Postgres(_) => (dump_postgres(db, &out.join("database.pgdump"))?, postgres_version(&store)?),
+    let live = Store::open(db)?;
+    // The audit rows and stats are read from the copy where there is one
+    // (SQLite), so they describe exactly what the bundle holds; PostgreSQL's
+    // are read just after its dump.
+    let (backup, database_version, store) = match &live {
+        Store::Sqlite(_) => {
+            let copy = out.join("database.sqlite");
+            let backup = backup_sqlite(db, &copy)?;
+            (backup, format!("SQLite {}", rusqlite::version()), Store::open(&copy.to_string_lossy())?)
+        }
+        Store::Postgres(_) => (dump_postgres(db, &out.join("database.pgdump"))?, postgres_version(&live)?, live),
     };
 
     // The newest entries: from the time of the N-th newest version on.
@@ -56,9 +63,12 @@ pub fn write(db: &str, out: &Path, zip: bool, audit_limit: i64) -> Result<String
     write_json(&out.join("stats.json"), &stats)?;
     write_json(&out.join("system.json"), &system(&database_version))?;
     std::fs::write(out.join("README.md"), readme(&backup, audit_limit)).map_err(|e| e.to_string())?;
+    // Closing the copy's connections folds its write-ahead log back in.
+    drop(store);
 
+    let names = [backup.as_str(), "audit.csv", "stats.json", "system.json", "README.md", "manifest.json"];
     let mut files: Vec<Value> = Vec::new();
-    for name in [backup.as_str(), "audit.csv", "stats.json", "system.json", "README.md"] {
+    for name in &names[..5] {
         let bytes = std::fs::read(out.join(name)).map_err(|e| format!("{name}: {e}"))?;
         files.push(json!({ "file": name, "bytes": bytes.len(), "sha256": hex(&Sha256::digest(&bytes)) }));
     }
@@ -66,7 +76,7 @@ pub fn write(db: &str, out: &Path, zip: bool, audit_limit: i64) -> Result<String
 
     let mut said = format!("bundle written to {} ({rows} audit rows)", out.display());
     if zip {
-        let archive = zip_dir(out)?;
+        let archive = zip_dir(out, &names)?;
         said.push_str(&format!("; packed into {}", archive.display()));
     }
     Ok(said)
@@ -150,16 +160,13 @@ fn write_json(path: &Path, value: &Value) -> Result<(), String> {
 }
 
 /// Packs the bundle's files into `<dir>.zip` (deflated).
-fn zip_dir(dir: &Path) -> Result<PathBuf, String> {
+fn zip_dir(dir: &Path, names: &[&str]) -> Result<PathBuf, String> {
     let archive = dir.with_extension("zip");
     let mut zip = zip::ZipWriter::new(create(&archive)?);
     let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir).map_err(|e| e.to_string())?.flatten().map(|e| e.path()).collect();
-    names.sort();
-    for path in names {
-        let name = path.file_name().and_then(|n| n.to_str()).ok_or("a file name that is not UTF-8")?.to_owned();
-        zip.start_file(name, options).map_err(|e| e.to_string())?;
-        let mut file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+    for name in names {
+        zip.start_file(*name, options).map_err(|e| e.to_string())?;
+        let mut file = std::fs::File::open(dir.join(name)).map_err(|e| e.to_string())?;
         std::io::copy(&mut file, &mut zip).map_err(|e| e.to_string())?;
     }
     zip.finish().map_err(|e| e.to_string())?.flush().map_err(|e| e.to_string())?;

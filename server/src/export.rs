@@ -90,22 +90,15 @@ pub fn export(store: &Store, filter: &ExportFilter, format: Format, out: &mut dy
     let mut after: (String, i64) = (String::new(), 0);
     let mut count = 0;
     loop {
-        // A page: its versions and their changes, read in one transaction,
-        // written before the next page is read.
-        let page = store.read(|db| {
-            let versions = db.export_page(filter, (&after.0, after.1), PAGE)?;
-            let mut changed = Vec::with_capacity(versions.len());
-            for version in versions {
-                let changes = version_changes(db, version.gid, &version.row)?;
-                changed.push((version, changes));
-            }
-            Ok::<_, ApiError>(changed)
-        })?;
-        let Some((last, _)) = page.last() else { break };
+        // A page of versions (their rows only), then each version's changes,
+        // read and written one version at a time: memory holds one version's
+        // changes, whatever the export's size.
+        let page = store.read(|db| db.export_page(filter, (&after.0, after.1), PAGE))?;
+        let Some(last) = page.last() else { break };
         after = (last.row.graph_id.clone(), last.row.version);
-        let full = page.len() as i64 == PAGE;
-        for (version, changes) in &page {
-            for row in rows_of(version, changes, filter.node_id.as_deref()) {
+        for version in &page {
+            let changes = store.read(|db| version_changes(db, version.gid, &version.row))?;
+            for row in rows_of(version, &changes, filter.node_id.as_deref()) {
                 match format {
                     Format::Csv => write_csv(out, &row),
                     Format::Jsonl => write_jsonl(out, &row),
@@ -114,7 +107,7 @@ pub fn export(store: &Store, filter: &ExportFilter, format: Format, out: &mut dy
                 count += 1;
             }
         }
-        if !full {
+        if (page.len() as i64) < PAGE {
             break;
         }
     }
