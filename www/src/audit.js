@@ -62,13 +62,15 @@ export function saveBlob(blob, name) {
   setTimeout(() => URL.revokeObjectURL(url), 30_000);
 }
 
-/** A `YYYY-MM-DD` date input's value as the server's exclusive `to` bound:
- *  the day after, so the day the user picked is included. */
-export function dayAfter(date) {
+/** The instant a `YYYY-MM-DD` date input's day starts on the user's clock,
+ *  `plusDays` later, as RFC 3339 for the server. Its `from`/`to` bounds are
+ *  instants (a bare date would be a UTC day, hours off for most users):
+ *  `from` is the picked day's start, `to` (exclusive) the next day's, so the
+ *  "until" day is included. */
+export function dayStart(date, plusDays = 0) {
   if (!date) return '';
-  const next = new Date(`${date}T00:00:00Z`);
-  next.setUTCDate(next.getUTCDate() + 1);
-  return next.toISOString().slice(0, 10);
+  const [year, month, day] = date.split('-').map(Number);
+  return new Date(year, month - 1, day + plusDays).toISOString();
 }
 
 /** A value as short plain text for a table cell (graph content is untrusted
