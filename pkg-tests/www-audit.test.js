@@ -49,6 +49,7 @@ test.before(async () => {
   seedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-seed-'));
   fs.writeFileSync(path.join(seedDir, 'audited.json'), JSON.stringify(graph('Audited graph')));
   fs.writeFileSync(path.join(seedDir, 'other.json'), JSON.stringify(graph('Other graph')));
+  fs.writeFileSync(path.join(seedDir, 'long.json'), JSON.stringify(graph('Long graph')));
   server = await startServer(['--www', DIST, '--seed', seedDir, '--token', `${AUDITOR.token}=${AUDITOR.user}:read,write,audit`]);
   chromium = await launchBrowser();
 
@@ -129,6 +130,9 @@ test('the Audit tab: the trail with reasons and users, a run filter, CSV export,
   assert.ok(csv.startsWith('graphId,version,time,user,'), csv.slice(0, 200));
   const lines = csv.trim().split('\n').slice(1);
   assert.ok(lines.length >= 1 && lines.every((l) => l.includes('run-b') && !l.includes('run-a')), csv);
+  const [jsonl] = await Promise.all([page.waitForEvent('download'), page.click('[data-test=export-jsonl]')]);
+  const records = fs.readFileSync(await jsonl.path(), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(records.length >= 1 && records.every((r) => r.runId === 'run-b' && r.version === 3), JSON.stringify(records).slice(0, 300));
 
   // Blame: who last changed each field of node a, and why.
   await page.click('[data-test=audit-blame-view]');
@@ -140,7 +144,7 @@ test('the Audit tab: the trail with reasons and users, a run filter, CSV export,
   // A node id that never existed: the server's own words.
   await page.fill('[data-test=blame-id]', 'never-there');
   await page.click('[data-test=blame-show]');
-  assert.match(await page.textContent('[data-test=blame-error]'), /\S/);
+  assert.match(await page.textContent('[data-test=blame-error]'), /never-there was never in graph/);
   assert.equal(await page.$('tr[data-field=label]'), null);
 
   // The run view, opened from the trail: both graphs' approvals of run-a.
@@ -157,6 +161,41 @@ test('the Audit tab: the trail with reasons and users, a run filter, CSV export,
   await listed(page, [4, 3, 2, 1]);
 
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the trail in pages of 20, and the date filters as days on the reviewer\'s clock', async () => {
+  const id = ids['Long graph'];
+  for (let i = 2; i <= 23; i++) assert.equal(await approve('bob', id, { nodes: [{ id: 'a', label: `Alpha ${i}` }] }, { source: 'ai' }, `step ${i}`), i);
+  const { page, problems } = await openApp(AUDITOR.token, 'Long graph');
+  await page.click('[data-test=audit-tab]');
+  const newest = Array.from({ length: 20 }, (_, i) => 23 - i);
+  await listed(page, newest);
+  await page.click('[data-test=page-older]');
+  await listed(page, [3, 2, 1]);
+  assert.match(await page.textContent('[data-test=audit-panel] .pages'), /21–23 of 23/);
+  await page.click('[data-test=page-newer]');
+  await listed(page, newest);
+
+  // Local dates, as the date inputs give them.
+  const day = (offset) => page.evaluate((n) => {
+    const d = new Date();
+    d.setDate(d.getDate() + n);
+    return [d.getFullYear(), d.getMonth() + 1, d.getDate()].map((x) => String(x).padStart(2, '0')).join('-');
+  }, offset);
+  const filterDates = async (from, to) => {
+    await page.fill('[data-test=filter-from]', from);
+    await page.fill('[data-test=filter-to]', to);
+    await page.click('[data-test=filter-apply]');
+  };
+  await filterDates(await day(1), '');
+  await page.waitForSelector('text=No approvals match these filters.');
+  await filterDates('', await day(-1));
+  await page.waitForSelector('text=No approvals match these filters.');
+  await filterDates(await day(0), await day(0));
+  await listed(page, newest);
+  assert.match(await page.textContent('[data-test=audit-panel] [role=status]'), /23 approvals match the filters/);
   assert.deepEqual(problems, []);
   await page.close();
 });
