@@ -1,0 +1,84 @@
+// The history server's audit routes (this server's extras, not in
+// HistoryClient): the trail with filters, field-level blame, runs, exports.
+// Every one needs the X-API-Token header, which is why an export is fetched
+// here and handed to the browser as a Blob rather than linked with <a href>.
+
+/** The query string of `params`, leaving out empty values (the server reads
+ *  an empty `runId=` as "no filter" anyway, but short URLs are easier to read
+ *  in logs). */
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && String(value).trim() !== '') search.set(key, String(value).trim());
+  }
+  return search.toString();
+}
+
+/** An Error carrying the server's own `{error}` text when it sent one. */
+async function failure(response) {
+  let text = '';
+  try {
+    text = (await response.json()).error ?? '';
+  } catch {
+    // Not JSON (a proxy's page, a broken stream): fall back to the status.
+  }
+  const error = new Error(text || `The server answered ${response.status} ${response.statusText}.`.replace(/ \.$/, '.'));
+  error.status = response.status;
+  return error;
+}
+
+export function auditApi({ baseUrl, token }) {
+  const request = async (path, params) => {
+    const response = await fetch(`${baseUrl}${path}?${query(params)}`, { headers: { 'X-API-Token': token } });
+    if (!response.ok) throw await failure(response);
+    return response;
+  };
+  return {
+    /** GET /getknowgraphaudit: `{total, limit, offset, entries}`, newest first. */
+    entries: async (graphId, filters, page) => (await request('/getknowgraphaudit', { id: graphId, ...filters, ...page })).json(),
+    /** GET /getknowgraphblame: who last changed each field of a node. */
+    blame: async (graphId, nodeId) => (await request('/getknowgraphblame', { id: graphId, nodeId })).json(),
+    /** GET /getknowgraphrun: a run's approvals across the graphs. */
+    run: async (runId, page) => (await request('/getknowgraphrun', { runId, ...page })).json(),
+    /** GET /exportknowgraphaudit, read whole (a broken stream rejects, so a
+     *  short export is never offered) and saved under the server's name. */
+    async download(format, graphId, filters) {
+      const response = await request('/exportknowgraphaudit', { format, id: graphId, ...filters });
+      const blob = await response.blob();
+      const named = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '');
+      saveBlob(blob, named?.[1] ?? `audit-${graphId}.${format}`);
+    },
+  };
+}
+
+/** Offers `blob` as a download named `name`. */
+export function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // Revoked later, not at once: some browsers still read the URL after click().
+  setTimeout(() => URL.revokeObjectURL(url), 30_000);
+}
+
+/** The instant a `YYYY-MM-DD` date input's day starts on the user's clock,
+ *  `plusDays` later, as RFC 3339 for the server. Its `from`/`to` bounds are
+ *  instants (a bare date would be a UTC day, hours off for most users):
+ *  `from` is the picked day's start, `to` (exclusive) the next day's, so the
+ *  "until" day is included. */
+export function dayStart(date, plusDays = 0) {
+  if (!date) return '';
+  const [year, month, day] = date.split('-').map(Number);
+  return new Date(year, month - 1, day + plusDays).toISOString();
+}
+
+/** A value as short plain text for a table cell (graph content is untrusted
+ *  and rendered as text by the caller; this only shortens it). */
+export function shortText(value, max = 80) {
+  if (value === undefined) return '';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+export const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
