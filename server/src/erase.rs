@@ -112,7 +112,7 @@ pub fn rewrite_request_logs(dir: &Path, person: &str, pseudonym: &str) -> std::i
     for entry in entries {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if !(name.starts_with("requests-") && name.ends_with(".jsonl")) || !path.is_file() {
+        if !(name.starts_with("requests-") && name.ends_with(".jsonl") && path.is_file()) {
             continue;
         }
         let text = std::fs::read_to_string(&path)?;

@@ -71,7 +71,7 @@ impl Pseudonyms {
                 Some(known) => known,
                 None => {
                     tx.insert_pseudonym(person, &new_pseudonym(), at)?;
-                    tx.pseudonym(person)?.ok_or_else(|| crate::store::StoreError::Failed(format!("no pseudonym kept for a person")))?
+                    tx.pseudonym(person)?.ok_or_else(|| crate::store::StoreError::Failed("no pseudonym kept for a person".to_owned()))?
                 }
             };
             self.0.insert(person.to_owned(), pseudonym);
