@@ -34,7 +34,9 @@ async function runLoad(urls, options = {}) {
   const acked = []; // { graphId, version, marker, nodeId }
   const stats = { conflicts: 0, decided: 0, failovers: 0, unavailable: 0 };
   const url = (index, attempt) => urls()[(index + attempt) % urls().length];
-  const client = (index, attempt, user = who(index)) => new kg.HistoryClient({ baseUrl: url(index, attempt), token: TOKENS[user], ...fast, retries: 8, maxRetryDelayMs: 1500, timeoutMs: 10000 });
+  // Retries cover a database that is down for a while (a restart takes longer on a
+  // loaded machine): up to 20 attempts, within the client's own 30 s budget.
+  const client = (index, attempt, user = who(index)) => new kg.HistoryClient({ baseUrl: url(index, attempt), token: TOKENS[user], ...fast, retries: 20, maxRetryDelayMs: 1500, timeoutMs: 10000 });
 
   const timed = async (call) => {
     const started = performance.now();

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::reads::{auditable, param, required};
+use super::reads::{auditable, number, param, required};
 use super::{AppState, Caller, blocking, read_db};
 use crate::access::{self, Role, role_of};
 use crate::blame::{self, Subject};
@@ -190,15 +190,4 @@ pub(super) async fn erase_user(
     })
     .await?;
     Ok(axum::Json(erasure).into_response())
-}
-
-fn number(params: &HashMap<String, String>, name: &str, default: i64, max: i64) -> Result<i64, ApiError> {
-    match param(params, name) {
-        None => Ok(default),
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (0..=max).contains(n))
-            .ok_or_else(|| ApiError::BadRequest(format!("{name} must be an integer from 0 to {max}."))),
-    }
 }

@@ -25,6 +25,18 @@ pub(super) fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> R
     param(params, name).ok_or_else(|| ApiError::BadRequest(format!("Missing {name} parameter.")))
 }
 
+/// An integer query parameter from 0 to `max`, `default` when absent.
+pub(super) fn number(params: &HashMap<String, String>, name: &str, default: i64, max: i64) -> Result<i64, ApiError> {
+    match param(params, name) {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (0..=max).contains(n))
+            .ok_or_else(|| ApiError::BadRequest(format!("{name} must be an integer from 0 to {max}."))),
+    }
+}
+
 /// The graph id of a read, once the caller may read it.
 async fn readable(state: &AppState, caller: &Caller, params: &HashMap<String, String>) -> Result<String, ApiError> {
     let id = required(params, "id")?.to_owned();
@@ -138,24 +150,14 @@ pub(super) async fn get_audit(
     Extension(caller): Extension<Caller>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
-    let number = |name: &str, default: i64, max: i64| -> Result<i64, ApiError> {
-        match param(&params, name) {
-            None => Ok(default),
-            Some(text) => text
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (0..=max).contains(n))
-                .ok_or_else(|| ApiError::BadRequest(format!("{name} must be an integer from 0 to {max}."))),
-        }
-    };
     let filter = AuditFilter {
         node_id: param(&params, "nodeId").map(str::to_owned),
         user: param(&params, "user").map(str::to_owned),
         run_id: param(&params, "runId").map(str::to_owned),
         from: param(&params, "from").map(|t| crate::export::parse_time("from", t)).transpose()?,
         to: param(&params, "to").map(|t| crate::export::parse_time("to", t)).transpose()?,
-        limit: number("limit", 50, 500)?,
-        offset: number("offset", 0, i64::MAX)?,
+        limit: number(&params, "limit", 50, 500)?,
+        offset: number(&params, "offset", 0, i64::MAX)?,
     };
     let id = auditable(&state, &caller, &params).await?;
     let (owned, page) = (id.clone(), filter.clone());

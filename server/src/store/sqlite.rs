@@ -267,23 +267,28 @@ const V_COLUMNS_NO_GRAPH: &str = "v.graph_id, v.version, v.saved_at, v.user, v.s
     v.audit_json, v.prev_hash, v.hash, v.scheme, v.pruned, v.record_digest, v.audit_expired";
 
 fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
+    version_row_at(r, 0)
+}
+
+/// A version row from the columns starting at `at`.
+fn version_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<VersionRow> {
     Ok(VersionRow {
-        graph_id: r.get(0)?,
-        version: r.get(1)?,
-        saved_at: r.get(2)?,
-        user: r.get(3)?,
-        source: r.get(4)?,
-        reason: r.get(5)?,
-        run_id: r.get(6)?,
-        idempotency_key: r.get(7)?,
-        graph_json: r.get(8)?,
-        audit_json: r.get(9)?,
-        prev_hash: r.get(10)?,
-        hash: r.get(11)?,
-        scheme: r.get(12)?,
-        pruned: r.get(13)?,
-        record_digest: r.get(14)?,
-        audit_expired: r.get(15)?,
+        graph_id: r.get(at)?,
+        version: r.get(at + 1)?,
+        saved_at: r.get(at + 2)?,
+        user: r.get(at + 3)?,
+        source: r.get(at + 4)?,
+        reason: r.get(at + 5)?,
+        run_id: r.get(at + 6)?,
+        idempotency_key: r.get(at + 7)?,
+        graph_json: r.get(at + 8)?,
+        audit_json: r.get(at + 9)?,
+        prev_hash: r.get(at + 10)?,
+        hash: r.get(at + 11)?,
+        scheme: r.get(at + 12)?,
+        pruned: r.get(at + 13)?,
+        record_digest: r.get(at + 14)?,
+        audit_expired: r.get(at + 15)?,
     })
 }
 
@@ -627,26 +632,7 @@ impl SqliteConn<'_> {
 }
 
 fn graph_version(r: &rusqlite::Row<'_>) -> rusqlite::Result<GraphVersion> {
-    let gid = r.get(0)?;
-    let row = VersionRow {
-        graph_id: r.get(1)?,
-        version: r.get(2)?,
-        saved_at: r.get(3)?,
-        user: r.get(4)?,
-        source: r.get(5)?,
-        reason: r.get(6)?,
-        run_id: r.get(7)?,
-        idempotency_key: r.get(8)?,
-        graph_json: r.get(9)?,
-        audit_json: r.get(10)?,
-        prev_hash: r.get(11)?,
-        hash: r.get(12)?,
-        scheme: r.get(13)?,
-        pruned: r.get(14)?,
-        record_digest: r.get(15)?,
-        audit_expired: r.get(16)?,
-    };
-    Ok(GraphVersion { gid, row })
+    Ok(GraphVersion { gid: r.get(0)?, row: version_row_at(r, 1)? })
 }
 
 impl Writer for SqliteConn<'_> {
