@@ -49,6 +49,21 @@ pub struct Review {
     pub changes: Vec<Change>,
     pub summary: Summary,
     pub warnings: Vec<Warning>,
+    /// A rebased review: what the reviewer said of the approval it replaces
+    /// (kept in the new approval unless they change it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carried: Option<Carried>,
+}
+
+/// The reviewer's words and decisions on an approval a rebase replaces: a
+/// conflict never loses them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Carried {
+    /// The approval's reason, used when the rebased one is approved without one.
+    pub reason: Option<String>,
+    /// Changes the reviewer rejected: not proposed again, still recorded as rejected.
+    pub rejected: Vec<String>,
 }
 
 impl Review {
@@ -80,7 +95,7 @@ pub fn review(graph: &Graph, proposal: &Proposal, options: &ReviewOptions) -> Re
     planner.metadata_changes(&mut changes);
     let summary = Summary::of(&changes);
     let (provenance, _) = Provenance::default().with_proposal(&proposal.provenance);
-    Ok(Review { proposal_id: proposal.id.clone(), provenance, changes, summary, warnings: planner.warnings })
+    Ok(Review { proposal_id: proposal.id.clone(), provenance, changes, summary, warnings: planner.warnings, carried: None })
 }
 
 /// The proposed state of one node: new values of its patched fields, or the

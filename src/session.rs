@@ -34,7 +34,7 @@ use crate::outbox::{Outbox, PendingSave};
 use crate::proposal::Proposal;
 use crate::rebase::rebase_changes;
 use crate::revert::revert_changes;
-use crate::review::{Review, ReviewOptions, review};
+use crate::review::{Carried, Review, ReviewOptions, review};
 use crate::service::Service;
 
 /// The outcome of [`ApprovalSession::approve`]; the new graph is
@@ -154,7 +154,14 @@ impl ApprovalSession {
         };
         let proposal_id = canonical_sha256(&target.to_value())[..16].to_owned();
         let provenance = Provenance { source: "revert".to_owned(), ..Provenance::default() };
-        let review = Review { proposal_id, provenance: provenance.clone(), summary: Summary::of(&changes), changes, warnings: Vec::new() };
+        let review = Review {
+            proposal_id,
+            provenance: provenance.clone(),
+            summary: Summary::of(&changes),
+            changes,
+            warnings: Vec::new(),
+            carried: None,
+        };
         Ok(self.set_pending(review, provenance, None))
     }
 
@@ -209,6 +216,11 @@ impl ApprovalSession {
             summary: Summary::of(&changes),
             changes,
             warnings: Vec::new(),
+            // The reviewer's reason and rejections survive the conflict.
+            carried: Some(Carried {
+                reason: audit.reason.clone().filter(|r| Some(r) != audit.proposal_reason.as_ref()),
+                rejected: audit.rejected.clone(),
+            }),
         };
         let supersedes = Some(audit.approval_id.clone());
         self.base_version = latest_version.or_else(|| latest.version().cloned());
@@ -391,10 +403,15 @@ impl ApprovalSession {
             base_version: self.base_version.as_ref(),
             approver,
             provenance: &pending.review.provenance,
-            reason,
+            reason: reason.or(pending.review.carried.as_ref().and_then(|c| c.reason.as_deref())),
             proposal_id: &pending.review.proposal_id,
         };
-        let audit = AuditEntry::record(context, &pending.review.changes);
+        let mut audit = AuditEntry::record(context, &pending.review.changes);
+        if let Some(carried) = &pending.review.carried {
+            // Rejected before the rebase: still rejected, listed first.
+            let earlier: Vec<String> = carried.rejected.iter().filter(|id| !audit.rejected.contains(id)).cloned().collect();
+            audit.rejected.splice(0..0, earlier);
+        }
         if let Some(stale) = &pending.supersedes {
             self.outbox.remove(stale);
         }

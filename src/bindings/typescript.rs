@@ -205,6 +205,8 @@ export interface Review {
   changes: Change[];
   summary: Summary;
   warnings: Warning[];
+  /** A rebased review: the reason and rejections of the approval it replaces (a conflict never loses them). */
+  carried?: { reason: string | null; rejected: string[] };
 }
 
 export interface GraphDiff {

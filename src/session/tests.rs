@@ -270,3 +270,40 @@ fn a_rebased_review_keeps_the_proposals_provenance() {
     let label = review.change("node/a/label").unwrap();
     assert_eq!((label.confidence, label.rule_id.as_deref()), (Some(0.8), Some("r7")));
 }
+
+#[test]
+fn a_conflict_keeps_the_reviewers_reason_and_rejections() {
+    let mut s = ApprovalSession::new(graph(), Some("g".into()));
+    let proposal = json!({"nodes": [{"id": "a", "label": "Ours", "info": "rewritten"}, {"id": "b", "label": "B1"}]});
+    s.propose(&Proposal::from_value(proposal).unwrap(), Provenance { reason: Some("the AI's reason".into()), ..Provenance::default() })
+        .unwrap();
+    s.reject("node/a/info").unwrap();
+    let stale = s.approve(&who("ann"), Some("conflict test overlap")).unwrap();
+    assert_eq!(stale.audit.rejected, ["node/a/info"]);
+    let theirs = Graph::from_value(json!({
+        "metadata": {"title": "T", "version": 5},
+        "nodes": [{"id": "a", "label": "Theirs", "info": "x"}, {"id": "b", "label": "B"}],
+        "edges": [{"id": "a_b", "source": "a", "target": "b"}]
+    }))
+    .unwrap();
+    let review = s.rebase(theirs, None).unwrap();
+    let carried = review.carried.clone().unwrap();
+    assert_eq!((carried.reason.as_deref(), carried.rejected), (Some("conflict test overlap"), vec!["node/a/info".to_owned()]));
+    assert!(review.change("node/a/info").is_none(), "a rejected change is not proposed again");
+    s.accept("node/a/label").unwrap();
+    let merged = s.approve(&who("ann"), None).unwrap();
+    assert_eq!(merged.audit.reason.as_deref(), Some("conflict test overlap"), "the reason typed before the conflict");
+    assert_eq!(merged.audit.rejected, ["node/a/info"]);
+    assert!(merged.audit.accepted.contains(&"node/a/label".to_owned()));
+
+    // Only the AI's reason: nothing of the reviewer's to carry.
+    let mut t = ApprovalSession::new(graph(), Some("g".into()));
+    t.propose(
+        &Proposal::from_value(json!({"nodes": [{"id": "b", "label": "B2"}]})).unwrap(),
+        Provenance { reason: Some("the AI's reason".into()), ..Provenance::default() },
+    )
+    .unwrap();
+    t.approve(&who("ann"), None).unwrap();
+    let review = t.rebase(graph(), Some(json!(5))).unwrap();
+    assert_eq!(review.carried.as_ref().unwrap().reason, None);
+}
