@@ -45,6 +45,13 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && apt-get install -y -qq chromium
 fi
 
+# Fonts for non-Latin text and emoji, so the browser tests (and the README's
+# screenshots they take) show what a user sees, not boxes.
+if ! dpkg -s fonts-noto-cjk fonts-noto-color-emoji >/dev/null 2>&1; then
+  step "apt-get install fonts-noto-cjk fonts-noto-color-emoji"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fonts-noto-color-emoji
+fi
+
 # A real PostgreSQL for the second storage backend's tests (scripts/pg.sh
 # starts a throwaway cluster; initdb and pg_ctl come from here).
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${PG_BIN:-}" ]; then

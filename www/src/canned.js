@@ -15,7 +15,8 @@ export function cannedProposals(graph) {
   const list = [];
   list.push({
     name: 'Multi-node edit: rename, rewrite, move',
-    proposal: { nodes: [{ id: first.id, label: `${name(first)} — revised` }, long && { id: long.id, info: rewrite(long.info) }, second && { id: second.id, position: moved(second) }].filter(Boolean) },
+    // One patch per node: the first node may also be the one with the longest text.
+    proposal: { nodes: onePatchPerNode([{ id: first.id, label: `${name(first)} — revised` }, long && { id: long.id, info: rewrite(long.info) }, second && { id: second.id, position: moved(second) }]) },
   });
   list.push({ name: 'Rename a node', proposal: { nodes: [{ id: first.id, label: `${name(first)} (renamed)` }] } });
   if (long) list.push({ name: 'Rewrite a long text', proposal: { nodes: [{ id: long.id, info: rewrite(long.info) }] } });
@@ -45,4 +46,11 @@ function rewrite(info) {
   const i = Math.floor(paragraphs.length / 2);
   paragraphs[i] = paragraphs.length > 1 ? 'This paragraph was rewritten by the AI: shorter, clearer, and with the same meaning.' : `${info} (Clarified by the AI.)`;
   return paragraphs.join('\n\n');
+}
+
+/** Patches merged by node id (a proposal may name a node once). */
+function onePatchPerNode(patches) {
+  const byId = new Map();
+  for (const patch of patches.filter(Boolean)) byId.set(patch.id, { ...byId.get(patch.id), ...patch });
+  return [...byId.values()];
 }

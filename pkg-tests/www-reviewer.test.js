@@ -1,0 +1,128 @@
+'use strict';
+// The reviewer's experience (issue 16) in Debian's Chromium against the real
+// history server: each bug found while reviewing as reviewers do is a test here.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { kg, repo } = require('./support/kg');
+const { startServer, TOKENS, USERS } = require('./support/server');
+const { launchBrowser } = require('./support/browser');
+
+const DIST = path.join(repo, 'www', 'dist');
+const AUDITOR = 'auditor-token-reviewer-0003';
+
+let server;
+let chromium;
+let seedDir;
+test.before(async () => {
+  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'www/dist is built');
+  seedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-seed-'));
+  const graphs = {
+    // Untitled, and its first node is also the one with the longest text.
+    'untitled.json': {
+      nodes: [
+        { id: 'n1', label: 'First and longest', type: 'fulltext', info: 'A long paragraph about the first node, written to be the longest text of this graph by far.', position: { x: 0, y: 0 } },
+        { id: 'n2', label: 'Second', type: 'fulltext', info: 'Short.', position: { x: 100, y: 0 } },
+        { id: 'n3', label: 'Third', type: 'fulltext', info: 'Also short.', position: { x: 200, y: 0 } },
+      ],
+      edges: [],
+    },
+    'picker.json': { metadata: { title: 'Picker graph' }, nodes: [{ id: 'p', label: 'P', type: 'fulltext', info: 'p', position: { x: 0, y: 0 } }], edges: [] },
+    'conflict.json': { metadata: { title: 'Conflict words' }, nodes: [{ id: 'c1', label: 'C1', type: 'fulltext', info: 'one' }, { id: 'c2', label: 'C2', type: 'fulltext', info: 'two' }], edges: [] },
+  };
+  for (const [file, graph] of Object.entries(graphs)) fs.writeFileSync(path.join(seedDir, file), JSON.stringify(graph));
+  server = await startServer(['--www', DIST, '--seed', seedDir, '--token', `${AUDITOR}=auditor@example.com:read,audit`]);
+  chromium = await launchBrowser();
+});
+test.after(async () => {
+  await chromium?.close();
+  await server?.close();
+  if (seedDir) fs.rmSync(seedDir, { recursive: true, force: true });
+});
+
+async function graphIdWhere(match) {
+  const { graphs } = await (await fetch(`${server.url}/getknowgraphs`)).json();
+  return graphs.find(match).id;
+}
+
+async function openApp(id) {
+  const page = await chromium.browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(10000);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(`${server.url}/?graph=${id}`);
+  await page.fill('input[aria-label="API token"]', TOKENS.ann);
+  await page.click('button:has-text("Sign in")');
+  await page.waitForSelector('[data-test=user]');
+  await page.waitForFunction((want) => document.querySelector('[data-test=graph-picker]')?.value === want, id);
+  await page.waitForSelector('table.node-list tbody tr');
+  return { page, problems };
+}
+
+const saved = (page, version) => page.waitForSelector(`[data-test=save-status]:has-text("Saved as version ${version}")`, { timeout: 15000 });
+
+test('bug 5: the canned multi-node edit reviews on a graph whose first node has the longest text', async () => {
+  const id = await graphIdWhere((g) => g.title === null || g.title === undefined);
+  const { page, problems } = await openApp(id);
+  await page.selectOption('[data-test=canned]', { label: 'Multi-node edit: rename, rewrite, move' });
+  await page.click('[data-test=review]');
+  await page.waitForSelector('[role=dialog]');
+  const listed = await page.$$eval('[data-change]', (els) => els.map((e) => e.dataset.change));
+  assert.ok(listed.includes('node/n1/label') && listed.includes('node/n1/info'), `one patch renames and rewrites n1: ${listed}`);
+  assert.equal(await page.$('.proposal-panel .error'), null, 'no duplicate_node_id');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('bug 4: the graph picker shows the version just saved', async () => {
+  const id = await graphIdWhere((g) => g.title === 'Picker graph');
+  const { page, problems } = await openApp(id);
+  const option = () => page.$eval(`[data-test=graph-picker] option[value="${id}"]`, (o) => o.textContent);
+  assert.match(await option(), /\(v1\)/);
+  for (const [label, version] of [['P2', 2], ['P3', 3]]) {
+    await page.fill('[data-test=proposal-json]', JSON.stringify({ nodes: [{ id: 'p', label }] }));
+    await page.click('[data-test=review]');
+    await page.waitForSelector('[role=dialog]');
+    await page.click('button:has-text("Approve & Save")');
+    await saved(page, version);
+    await page.waitForFunction(
+      ({ id, version }) => document.querySelector(`[data-test=graph-picker] option[value="${id}"]`)?.textContent.includes(`(v${version})`),
+      { id, version },
+    );
+  }
+  assert.match(await option(), /\(v3\)/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('bug 1: a conflict keeps the reason the reviewer typed and the changes they rejected', async () => {
+  const id = await graphIdWhere((g) => g.title === 'Conflict words');
+  const { page, problems } = await openApp(id);
+  await page.fill('[data-test=proposal-json]', JSON.stringify({ nodes: [{ id: 'c1', label: 'C1 mine' }, { id: 'c2', info: 'two, rewritten' }] }));
+  await page.click('[data-test=review]');
+  await page.waitForSelector('[role=dialog]');
+  // Someone else saves first.
+  const other = new kg.ApprovalSession(await new kg.HistoryClient({ baseUrl: server.url }).load(id), { graphId: id });
+  other.propose({ nodes: [{ id: 'c1', label: 'C1 theirs' }] });
+  await new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.bob }).save(other.approve({ user: USERS.bob }));
+
+  await page.uncheck('[aria-label="Accept node/c2/info"]');
+  await page.fill('.reason input', 'conflict test overlap');
+  await page.click('button:has-text("Approve & Save")');
+  // The rebased review: the reason box still holds what was typed.
+  await page.waitForSelector('[role=dialog] [data-change="node/c1/label"]');
+  assert.equal(await page.inputValue('.reason input'), 'conflict test overlap');
+  assert.equal(await page.$('[data-change="node/c2/info"]'), null, 'the rejected change is not proposed again');
+  // Keep ours for the conflicting label, then approve without retyping.
+  await page.check('[aria-label="Accept node/c1/label"]');
+  await page.click('button:has-text("Approve & Save")');
+  await saved(page, 3);
+  const audit = await (await fetch(`${server.url}/getknowgraphaudit?id=${id}&limit=1`, { headers: { 'X-API-Token': AUDITOR } })).json();
+  const entry = audit.entries[0];
+  assert.equal(entry.reason, 'conflict test overlap');
+  assert.deepEqual(entry.rejected, ['node/c2/info']);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
