@@ -30,6 +30,7 @@ test.before(async () => {
       edges: [],
     },
     'picker.json': { metadata: { title: 'Picker graph' }, nodes: [{ id: 'p', label: 'P', type: 'fulltext', info: 'p', position: { x: 0, y: 0 } }], edges: [] },
+    'history.json': { metadata: { title: 'History at phone width' }, nodes: [{ id: 'h', label: 'H', type: 'fulltext', info: 'h', position: { x: 0, y: 0 } }], edges: [] },
     'conflict.json': { metadata: { title: 'Conflict words' }, nodes: [{ id: 'c1', label: 'C1', type: 'fulltext', info: 'one' }, { id: 'c2', label: 'C2', type: 'fulltext', info: 'two' }], edges: [] },
   };
   for (const [file, graph] of Object.entries(graphs)) fs.writeFileSync(path.join(seedDir, file), JSON.stringify(graph));
@@ -47,12 +48,14 @@ async function graphIdWhere(match) {
   return graphs.find(match).id;
 }
 
-async function openApp(id) {
-  const page = await chromium.browser.newPage({ viewport: { width: 1280, height: 800 } });
+async function openApp(id, viewport = { width: 1280, height: 800 }) {
+  const page = await chromium.browser.newPage({ viewport });
   page.setDefaultTimeout(10000);
   const problems = [];
   page.on('pageerror', (e) => problems.push(e.message));
   await page.goto(`${server.url}/?graph=${id}`);
+  // The graph loads without signing in; sign in once it is on screen.
+  await page.waitForSelector('table.node-list tbody tr');
   await page.fill('input[aria-label="API token"]', TOKENS.ann);
   await page.click('button:has-text("Sign in")');
   await page.waitForSelector('[data-test=user]');
@@ -123,6 +126,43 @@ test('bug 1: a conflict keeps the reason the reviewer typed and the changes they
   const entry = audit.entries[0];
   assert.equal(entry.reason, 'conflict test overlap');
   assert.deepEqual(entry.rejected, ['node/c2/info']);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('bug 6 and history for people: controls on screen at 390 px, current marked, restore titled, stamps hidden', async () => {
+  const id = await graphIdWhere((g) => g.title === 'History at phone width');
+  const client = new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.bob });
+  for (const label of ['H2', 'H3 with a much longer label that makes the row wide']) {
+    const session = new kg.ApprovalSession(await client.load(id), { graphId: id });
+    session.propose({ nodes: [{ id: 'h', label }] }, { reason: 'a reason long enough to take some room in the table' });
+    await client.save(session.approve({ user: USERS.bob }));
+  }
+  const { page, problems } = await openApp(id, { width: 390, height: 800 });
+  await page.click('[data-test=history-tab]');
+  await page.waitForSelector('tr[data-version="3"]');
+  const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(pageWidth <= 390, `the page does not scroll sideways (${pageWidth} px)`);
+  for (const selector of ['[aria-label="compare from v1"]', '[aria-label="compare to v3"]', 'tr[data-version="1"] button']) {
+    const box = await page.locator(selector).boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${selector} is on screen: ${JSON.stringify(box)}`);
+  }
+  assert.match(await page.textContent('tr[data-version="3"]'), /current/);
+  assert.equal(await page.$('tr[data-version="3"] button'), null, 'the current version has nothing to restore');
+  assert.equal(await page.getAttribute('tr[data-version="1"] button', 'title'), 'Restore v1: current → v1');
+
+  // A comparison lists what the reviewers changed; the stamps are behind a toggle.
+  await page.check('[aria-label="compare from v1"]');
+  await page.check('[aria-label="compare to v3"]');
+  await page.click('[data-test=compare]');
+  await page.waitForSelector('[data-test=compare-summary]');
+  const listed = () => page.$$eval('.version-diff [data-change]', (els) => els.map((e) => e.dataset.change));
+  assert.deepEqual(await listed(), ['node/h/label']);
+  assert.match(await page.textContent('[data-test=compare-summary]'), /1 change from v1 to v3, and \d+ stamps? \(who and when\)/);
+  await page.check('[data-test=show-stamps]');
+  const all = await listed();
+  assert.ok(all.includes('node/h/updatedBy') && all.includes('metadata/version'), `stamps shown on request: ${all}`);
+  await page.screenshot({ path: path.join(repo, 'test-output', 'screenshots', 'history-390.png') });
   assert.deepEqual(problems, []);
   await page.close();
 });
