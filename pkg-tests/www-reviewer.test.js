@@ -54,7 +54,7 @@ async function openApp(id, viewport = { width: 1280, height: 800 }) {
   const problems = [];
   page.on('pageerror', (e) => problems.push(e.message));
   await page.goto(`${server.url}/?graph=${id}`);
-  // The graph loads without signing in; sign in once it is on screen.
+  // The graph loads without signing in; the header settles once it is on screen.
   await page.waitForSelector('table.node-list tbody tr');
   await page.fill('input[aria-label="API token"]', TOKENS.ann);
   await page.click('button:has-text("Sign in")');

@@ -60,6 +60,9 @@ async function openApp(title, viewport = { width: 1280, height: 800 }) {
   });
   const id = await graphId(title);
   await page.goto(`${server.url}/?graph=${id}`);
+  // The graph loads without signing in; the header settles once it is on screen
+  // (signing in earlier raced its re-layout on a loaded machine).
+  await page.waitForSelector('table.node-list tbody tr');
   await page.fill('input[aria-label="API token"]', TOKENS.ann);
   await page.click('button:has-text("Sign in")');
   await page.waitForSelector('[data-test=user]');
