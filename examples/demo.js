@@ -4,7 +4,7 @@
 //   node examples/demo.js [--server URL --token TOKEN (--graph-id ID | --graph-title PREFIX)] [graph.json]
 const fs = require('fs');
 const path = require('path');
-const kg = require('../pkg/node');
+const kg = require('kg-approval');
 const { generateGraph } = require('../pkg-tests/support/generate');
 
 const args = process.argv.slice(2);
