@@ -189,7 +189,7 @@ function approveWorkload() {
 }
 
 function sizeWorkload() {
-  const file = path.join(__dirname, '..', 'pkg', 'web', 'kg_approval_bg.wasm');
+  const file = path.join(__dirname, '..', 'pkg', 'kg_approval_bg.wasm');
   const raw = fs.readFileSync(file);
   const gz = zlib.gzipSync(raw, { level: 9 }).length;
   const size = { raw: raw.length, gzip: gz };
