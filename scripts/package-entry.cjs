@@ -105,7 +105,7 @@ write(
   `// kg-approval for browsers and bundlers (Vite, webpack, Rollup): call
 // \`await init()\` once; until then every call throws KgApprovalError
 // \`not_initialized\`. The .wasm is found next to this file
-// (\`new URL('./kg_approval_bg.wasm', import.meta.url)\`, which bundlers follow).
+// (web/kg_approval.js: \`new URL('../kg_approval_bg.wasm', import.meta.url)\`, which bundlers follow).
 import load, { initSync as loadSync } from './web/kg_approval.js';
 
 export { ${api.join(', ')} } from './web/kg_approval.js';
