@@ -12,7 +12,7 @@ const os = require('os');
 const path = require('path');
 const zlib = require('zlib');
 const { execFileSync } = require('child_process');
-const kg = require('../pkg/node');
+const kg = require('kg-approval');
 const { rng, generateGraph, generateProposal, markdown, html } = require('../pkg-tests/support/generate');
 const { applyProposal, plainReview } = require('./baseline');
 const { benchServer } = require('./server');
@@ -189,7 +189,7 @@ function approveWorkload() {
 }
 
 function sizeWorkload() {
-  const file = path.join(__dirname, '..', 'pkg', 'web', 'kg_approval_bg.wasm');
+  const file = path.join(__dirname, '..', 'pkg', 'kg_approval_bg.wasm');
   const raw = fs.readFileSync(file);
   const gz = zlib.gzipSync(raw, { level: 9 }).length;
   const size = { raw: raw.length, gzip: gz };

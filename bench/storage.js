@@ -9,7 +9,7 @@
 const fs = require('fs');
 const http = require('http');
 const { randomUUID } = require('crypto');
-const kg = require('../pkg/node');
+const kg = require('kg-approval');
 const { generateGraph, generateProposal } = require('../pkg-tests/support/generate');
 const { startProxy } = require('../pkg-tests/support/fault-proxy');
 

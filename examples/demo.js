@@ -4,7 +4,7 @@
 //   node examples/demo.js [--server URL --token TOKEN (--graph-id ID | --graph-title PREFIX)] [graph.json]
 const fs = require('fs');
 const path = require('path');
-const kg = require('../pkg/node');
+const kg = require('kg-approval');
 const { generateGraph } = require('../pkg-tests/support/generate');
 
 const args = process.argv.slice(2);
@@ -18,7 +18,11 @@ const graphTitle = option('--graph-title');
 let graphIdArg = option('--graph-id');
 
 function loadLocalGraph() {
-  const candidates = [args[0], path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'vegvisr', 'stine-oksvold-design-graf-dyp.json')];
+  const candidates = [
+    args[0],
+    path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'vegvisr', 'stine-oksvold-design-graf-dyp.json'),
+    path.join(__dirname, 'graphs', 'kg-approval-demo.json'),
+  ];
   for (const file of candidates) {
     if (file && fs.existsSync(file)) {
       const doc = JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));

@@ -1,6 +1,6 @@
 'use strict';
-// The Vue composable (www/src/useApprovalSession.js) headless in Node, with
-// the package and the editor's own HistoryClient passed in, against the
+// The Vue composable (kg-approval/vue, imported by name as an app does)
+// headless in Node, with the editor's own HistoryClient (or its options), against the
 // stand-in of the real knowledge-graph service: it must need none of this
 // project's extra routes (/whoami, /getknowgraphs, /patchGraph), and keep
 // the audit entries the real service does not store.
@@ -8,7 +8,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
 const { randomUUID } = require('crypto');
-const { kg, repo } = require('./support/kg');
+const { kg } = require('./support/kg');
 const { startRealService } = require('./support/real-service');
 
 const SESSION = 'magic-link-session-0003';
@@ -23,7 +23,7 @@ function memoryStorage() {
 }
 
 async function composable() {
-  return (await import(path.join(repo, 'www', 'src', 'useApprovalSession.js'))).useApprovalSession;
+  return (await import('kg-approval/vue')).useApprovalSession;
 }
 
 async function seeded(srv) {
@@ -96,7 +96,27 @@ test('the composable on the real service: open, review, approve and save, confli
   }
 });
 
-test('the composable refuses to start without the package, with a clear message', async () => {
+test('the composable refuses a `kg` that is not the package, with a clear message', async () => {
   const useApprovalSession = await composable();
-  assert.throws(() => useApprovalSession({ client: null }), /pass the initialised kg-approval module/);
+  assert.throws(() => useApprovalSession({ kg: {}, client: null }), /must be the kg-approval module/);
+});
+
+test('the composable with no `kg` and HistoryClient options: it uses the package it imports and makes the client', async () => {
+  const srv = await startRealService({ sessions: { [SESSION]: { email: CAROL, role: 'User' } }, classifierDelayMs: 5 });
+  try {
+    const useApprovalSession = await composable();
+    const app = useApprovalSession({ client: { baseUrl: srv.url, headers: { 'X-Session-Token': SESSION, 'x-user-role': 'User' }, ...fast }, user: CAROL, storage: memoryStorage() });
+    const graphId = await seeded(srv);
+    await sleep(30);
+    await app.openGraph(graphId);
+    app.propose({ nodes: [{ id: 'b', label: 'B2' }] });
+    assert.equal(app.state.review.summary.fieldsChanged, 1);
+    await app.approveAndSave('from options');
+    assert.deepEqual([app.state.save.status, app.state.save.version], ['saved', 2]);
+    // One ApprovalSession class whether the package is required or imported.
+    const { ApprovalSession } = await import('kg-approval');
+    assert.equal(ApprovalSession, kg.ApprovalSession);
+  } finally {
+    await srv.close();
+  }
 });

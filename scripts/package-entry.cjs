@@ -1,29 +1,133 @@
-// Writes the package entry of a wasm-bindgen build: package.json, index.js
-// (the bindings plus the KgApprovalError class from the boundary snippet) and
-// index.d.ts. For the CommonJS build the snippet, written as an ES module, is
-// turned into CommonJS so that any Node 20 can require() it (require of ES
-// modules only arrived in 20.19).
+// Writes the package around wasm-bindgen's two glues (called by build-pkg.sh):
+//
+//   pkg/node/       CommonJS glue: reads ../kg_approval_bg.wasm from disk and
+//                   instantiates it synchronously on first require
+//   pkg/web/        ES module glue: `init()` fetches (or is given) the module
+//   index.node.cjs  Node, require()     — the whole API at once
+//   index.node.js   Node, import        — static named exports of the same
+//                   CommonJS instance (one module, one KgApprovalError class
+//                   whether a program requires or imports)
+//   index.js        browsers and bundlers — `await init()` first; any call
+//                   before it throws KgApprovalError `not_initialized`
+//   index.d.ts / index.d.cts   the same declarations for ESM and CommonJS
+//   package.json (conditional exports), README.md, LICENSE
+//
+// The boundary snippet (js/boundary.js, an ES module) is turned into
+// CommonJS for the node glue, so that any Node 20 can require() it.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
-const [target, out, snippet, version] = process.argv.slice(2);
-const write = (name, text) => fs.writeFileSync(path.join(out, name), text);
+const [out, snippet, version] = process.argv.slice(2);
+const repo = path.resolve(__dirname, '..');
+const file = (...parts) => path.join(out, ...parts);
+const read = (...parts) => fs.readFileSync(file(...parts), 'utf8');
+const write = (name, text) => fs.writeFileSync(file(name), text);
 
-const pkg = {
-  name: 'kg-approval',
-  version,
-  description: 'Review and approve AI edits to a knowledge graph (WebAssembly).',
-  license: 'MIT OR Apache-2.0',
-  main: 'index.js',
-  types: 'index.d.ts',
-  files: ['*.js', '*.d.ts', '*.wasm', 'snippets/'],
-  engines: { node: '>=20' },
+/** Replaces `from` (which must occur exactly `count` times) in `text`. */
+function patch(text, from, to, count = 1, what = from) {
+  const found = text.split(from).length - 1;
+  if (found !== count) throw new Error(`package-entry: expected ${count} × ${JSON.stringify(what)} in the wasm-bindgen glue, found ${found} (wasm-bindgen changed?)`);
+  return text.split(from).join(to);
+}
+
+// --- node: CommonJS glue and snippet, the module one directory up.
+{
+  const source = read('node', snippet);
+  const names = [];
+  const cjs = source.replace(/^export (class|function|const) (\w+)/gm, (_, kind, name) => {
+    names.push(name);
+    return `${kind} ${name}`;
+  });
+  if (/^\s*(export|import)\s/m.test(cjs)) throw new Error(`${snippet}: unexpected ES module syntax left`);
+  fs.writeFileSync(file('node', snippet), `'use strict';\n${cjs}\n${names.map((n) => `exports.${n} = ${n};`).join('\n')}\n`);
+  let glue = read('node', 'kg_approval.js');
+  glue = patch(glue, '`${__dirname}/kg_approval_bg.wasm`', "require('path').join(__dirname, '..', 'kg_approval_bg.wasm')");
+  write('node/kg_approval.js', glue);
+  write('node/package.json', '{ "type": "commonjs" }\n');
+}
+
+// --- web: ES module glue; the module one directory up; calls before init() throw.
+{
+  let glue = read('web', 'kg_approval.js');
+  glue = patch(glue, "new URL('kg_approval_bg.wasm', import.meta.url)", "new URL('../kg_approval_bg.wasm', import.meta.url)");
+  glue = patch(
+    glue,
+    'let wasmModule, wasmInstance, wasm;',
+    `// Until init() has run, every use of the module throws a KgApprovalError.
+const NOT_INITIALIZED = new Proxy({}, {
+    get() {
+        throw makeError('not_initialized', 'kg-approval is not initialised yet: call \`await init()\` (the default export) once before anything else', null, undefined);
+    },
+});
+let wasmModule, wasmInstance, wasm = NOT_INITIALIZED;`,
+  );
+  glue = patch(glue, 'if (wasm !== undefined) return wasm;', 'if (wasm !== NOT_INITIALIZED) return wasm;', 2);
+  if (!/^import \{[^}]*\bmakeError\b[^}]*\} from '\.\/snippets\//m.test(glue)) throw new Error('package-entry: the web glue no longer imports makeError from the snippet');
+  write('web/kg_approval.js', glue);
+}
+
+// --- the API's names, from the CommonJS glue (`exports.X = X;`).
+const api = [...read('node', 'kg_approval.js').matchAll(/^exports\.(\w+) = \w+;$/gm)].map((m) => m[1]);
+if (!api.includes('ApprovalSession') || !api.includes('HistoryClient')) throw new Error('package-entry: API names not found in the node glue');
+const errors = ['KgApprovalError', 'ConflictError'];
+
+write(
+  'index.node.cjs',
+  `'use strict';
+// kg-approval for Node, CommonJS: the module is loaded from disk on require.
+const glue = require('./node/kg_approval.js');
+const { ${errors.join(', ')} } = require('./node/${snippet}');
+
+${api.map((n) => `exports.${n} = glue.${n};`).join('\n')}
+${errors.map((n) => `exports.${n} = ${n};`).join('\n')}
+/** Nothing to do in Node (the module is loaded already); kept so code runs unchanged in browsers. */
+exports.init = function init() {
+  return Promise.resolve();
 };
+exports.initSync = function initSync() {};
+`,
+);
 
-const dts = `export * from './kg_approval';
-import type { ErrorCode } from './kg_approval';
-${target === 'web' ? "export { default } from './kg_approval';\n" : ''}
+write(
+  'index.node.js',
+  `// kg-approval for Node, ES module: the named exports of the CommonJS entry, so
+// \`import\` and \`require\` share one WebAssembly instance and one error class.
+import kg from './index.node.cjs';
+
+export { ${[...api, ...errors, 'init', 'initSync'].join(', ')} } from './index.node.cjs';
+export default kg.init;
+`,
+);
+
+write(
+  'index.js',
+  `// kg-approval for browsers and bundlers (Vite, webpack, Rollup): call
+// \`await init()\` once; until then every call throws KgApprovalError
+// \`not_initialized\`. The .wasm is found next to this file
+// (web/kg_approval.js: \`new URL('../kg_approval_bg.wasm', import.meta.url)\`, which bundlers follow).
+import load, { initSync as loadSync } from './web/kg_approval.js';
+
+export { ${api.join(', ')} } from './web/kg_approval.js';
+export { ${errors.join(', ')} } from './web/${snippet}';
+
+/** Loads the WebAssembly module (once; later calls return at once). */
+export async function init(options) {
+  await load(options);
+}
+
+/** Loads the module synchronously from its bytes or a compiled WebAssembly.Module. */
+export function initSync(options) {
+  loadSync(options);
+}
+
+export default init;
+`,
+);
+
+// --- types: wasm-bindgen's declarations, the error classes and init.
+const base = read('node', 'kg_approval.d.ts').replace(/^\/\* (tslint|eslint)[^\n]*\n/gm, '');
+const errorTypes = `
 /** Every error the package throws: \`code\` is stable, \`path\` names the input (e.g. \`nodes[3].id\`). */
 export declare class KgApprovalError extends Error {
   readonly name: 'KgApprovalError' | 'ConflictError';
@@ -44,29 +148,85 @@ export declare class ConflictError extends KgApprovalError {
   readonly code: 'version_conflict';
   readonly currentVersion: number;
 }
-`;
 
-if (target === 'node') {
-  const file = path.join(out, snippet);
-  const source = fs.readFileSync(file, 'utf8');
-  const names = [];
-  const cjs = source.replace(/^export (class|function|const) (\w+)/gm, (_, kind, name) => {
-    names.push(name);
-    return `${kind} ${name}`;
-  });
-  if (/^\s*(export|import)\s/m.test(cjs)) throw new Error(`${snippet}: unexpected ES module syntax left`);
-  fs.writeFileSync(file, `'use strict';\n${cjs}\nmodule.exports = { ${names.join(', ')} };\n`);
-  write('package.json', JSON.stringify(pkg, null, 2) + '\n');
-  write('index.js', `'use strict';
-const bindings = require('./kg_approval.js');
-const { KgApprovalError, ConflictError } = require('./${snippet}');
-module.exports = { ...bindings, KgApprovalError, ConflictError };
-`);
-} else {
-  write('package.json', JSON.stringify({ ...pkg, type: 'module' }, null, 2) + '\n');
-  write('index.js', `export * from './kg_approval.js';
-export { default } from './kg_approval.js';
-export { KgApprovalError, ConflictError } from './${snippet}';
-`);
-}
-write('index.d.ts', dts);
+/** Where the WebAssembly module comes from: a URL or path (string or URL), a fetch
+ *  Response (or its promise), its bytes, or a compiled WebAssembly.Module. */
+export type InitInput = string | ArrayBuffer | ArrayBufferView | object;
+
+/**
+ * Loads the WebAssembly module. Browsers and bundlers: once, before any other call
+ * (calls before it throw \`not_initialized\`). Node: already loaded; resolves at once.
+ */
+export declare function init(options?: { module_or_path?: InitInput | Promise<InitInput> }): Promise<void>;
+/** Loads the module synchronously from its bytes or a compiled WebAssembly.Module (browsers; a no-op in Node). */
+export declare function initSync(options?: { module: ArrayBuffer | ArrayBufferView | object }): void;
+`;
+write('index.d.ts', `${base}${errorTypes}export default init;\n`);
+write('index.d.cts', `${base}${errorTypes}`);
+for (const dir of ['node', 'web']) fs.rmSync(file(dir, 'kg_approval.d.ts'), { force: true });
+
+// --- package.json, README, LICENSE.
+const cargo = fs.readFileSync(path.join(repo, 'Cargo.toml'), 'utf8');
+const repository = (cargo.match(/^repository = "(.*)"$/m) || [])[1];
+const esm = { types: './index.d.ts', default: './index.js' };
+const pkg = {
+  name: 'kg-approval',
+  version,
+  description: 'Review and approve AI edits to a knowledge graph: field diffs, selective approval, audit stamps, conflict-safe saves (WebAssembly).',
+  keywords: ['knowledge-graph', 'review', 'approval', 'diff', 'audit', 'ai', 'webassembly', 'wasm', 'vue'],
+  license: 'MIT OR Apache-2.0',
+  ...(repository ? { repository: { type: 'git', url: `git+${repository}.git` } } : {}),
+  type: 'module',
+  main: './index.node.cjs',
+  module: './index.js',
+  types: './index.d.cts',
+  exports: {
+    '.': {
+      node: {
+        import: { types: './index.d.ts', default: './index.node.js' },
+        require: { types: './index.d.cts', default: './index.node.cjs' },
+      },
+      import: esm,
+      require: { types: './index.d.cts', default: './index.node.cjs' },
+      default: esm,
+    },
+    './vue': {
+      import: { types: './vue/index.d.ts', default: './vue/index.js' },
+      require: { types: './vue/index.d.cts', default: './vue/index.cjs' },
+    },
+    './kg_approval_bg.wasm': './kg_approval_bg.wasm',
+    './package.json': './package.json',
+  },
+  // Only the Vue components touch the page (their styles, once, when first mounted).
+  sideEffects: false,
+  files: ['index.js', 'index.node.js', 'index.node.cjs', 'index.d.ts', 'index.d.cts', 'kg_approval_bg.wasm', 'node/', 'web/', 'vue/', 'README.md', 'LICENSE'],
+  engines: { node: '>=20' },
+  peerDependencies: { vue: '^3.3.0' },
+  peerDependenciesMeta: { vue: { optional: true } },
+};
+write('package.json', JSON.stringify(pkg, null, 2) + '\n');
+fs.copyFileSync(path.join(repo, 'npm', 'README.md'), file('README.md'));
+const apache = fs.readFileSync(path.join(repo, 'LICENSE-APACHE'), 'utf8');
+const mit = fs.readFileSync(path.join(repo, 'LICENSE-MIT'), 'utf8');
+write(
+  'LICENSE',
+  `kg-approval is licensed under either of
+
+  * the MIT license (below), or
+  * the Apache License, Version 2.0 (below),
+
+at your option.
+
+================================================================================
+MIT License
+================================================================================
+
+${mit.trim()}
+
+================================================================================
+Apache License, Version 2.0
+================================================================================
+
+${apache.trim()}
+`,
+);

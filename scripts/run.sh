@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: build everything, start the history server on 127.0.0.1:8787
-# (SQLite file kg-history.sqlite, the fixture graphs seeded under UUID ids, a
-# demo token) serving the www/ app at /, run the review-approve-save demo
-# against it, and keep serving.
+# (SQLite file kg-history.sqlite, the project's demo graphs in examples/graphs
+# and, when beside the repository, ../shared's fixture graphs, seeded under
+# UUID ids; a demo token) serving the www/ app at /, run the
+# review-approve-save demo against it, and keep serving. Works in any clone.
 #   KG_ADDR, KG_DB, KG_TOKEN override the defaults. KG_DB is a SQLite file or
 #   a postgres:// URL; KG_DB=postgres starts a throwaway PostgreSQL cluster
 #   (scripts/pg.sh, gone when this script ends) and runs the server on it.
@@ -26,24 +27,22 @@ fi
 
 # The demo user may also read audit trails (the seeded graphs are not theirs).
 args=(--addr "$addr" --db "$db" --token "$token=demo@example.com:read,write,audit")
-# The fixture graphs when they are beside the repository, else a generated
-# one, so a fresh clone has a graph to review too.
-seed=../shared/fixtures/vegvisr
-if [ ! -d "$seed" ]; then
-  seed=$(mktemp -d)
-  node -e 'const { generateGraph } = require("./pkg-tests/support/generate");
-    const g = generateGraph(20, { seed: 1, infoBytes: [200, 600], htmlEvery: 0 });
-    g.metadata = { title: "Generated demo graph" };
-    require("fs").writeFileSync(process.argv[1] + "/generated-demo-graph.json", JSON.stringify(g, null, 2));' "$seed"
+# The project's own demo graphs (examples/graphs), always; the fixture graphs
+# of ../shared too when they are beside the repository (read in place, never
+# copied here).
+args+=(--seed examples/graphs)
+demo_title="Kunnskapsgraf: gjennomgang"
+if [ -d ../shared/fixtures/vegvisr ]; then
+  args+=(--seed ../shared/fixtures/vegvisr)
+  demo_title="Stine Oksvold"
 fi
-args+=(--seed "$seed")
 [ -d www/dist ] && args+=(--www www/dist)
 target/release/kg-approval-server "${args[@]}" &
 server=$!
 trap 'kill $server 2>/dev/null' EXIT
 for _ in $(seq 50); do curl -sf "http://$addr/getknowgraphhistory?id=probe" >/dev/null && break; sleep 0.2; done
 
-node examples/demo.js --server "http://$addr" --token "$token" --graph-title "Stine Oksvold" || true
+node examples/demo.js --server "http://$addr" --token "$token" --graph-title "$demo_title" || true
 echo
 echo "Open http://$addr/ and sign in with the token $token (demo@example.com). Ctrl-C stops the server."
 wait $server

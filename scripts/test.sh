@@ -24,15 +24,20 @@ cargo test --workspace --quiet
 echo "== cargo test --target wasm32-unknown-unknown (bindings, in Node)"
 cargo test --target wasm32-unknown-unknown --test wasm
 
-echo "== build pkg/node and pkg/web, the www app, and the history server the Node tests start"
+echo "== build the npm package (pkg/), the www app, and the history server the Node tests start"
 bash scripts/build-pkg.sh
+
+echo "== the package as published: publint and @arethetypeswrong/cli (every entry, node10/node16/bundler)"
+npx publint pkg
+# The .wasm is exported for bundlers and URLs; it is not a module TypeScript resolves.
+npx attw --pack pkg --exclude-entrypoints ./kg_approval_bg.wasm
 (cd www && npx vite build --logLevel warn)
 cargo build -p kg-approval-server
 
 echo "== benchmark harness, smoke run (tiny inputs; the figures come from npm run bench)"
 node bench/run.js --smoke > /dev/null
 
-echo "== node --test pkg-tests/ (server on SQLite; postgres.test.js: three processes on PostgreSQL)"
+echo "== node --test pkg-tests/ (server on SQLite; postgres.test.js: three processes on PostgreSQL; consumers.test.js: the packed tarball in Vite+Vue+TS, Node ESM/CJS, TS node16, vitest)"
 node --test pkg-tests/
 
 echo "== the server's package tests again with the server on PostgreSQL"

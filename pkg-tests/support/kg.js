@@ -1,13 +1,14 @@
 'use strict';
-// The package under test: the CommonJS build, as a user would require it.
+// The package under test, required by its name as a user would (build-pkg.sh
+// links node_modules/kg-approval to pkg/): the CommonJS entry.
 const path = require('path');
 
 const repo = path.resolve(__dirname, '..', '..');
 let kg;
 try {
-  kg = require(path.join(repo, 'pkg', 'node'));
+  kg = require('kg-approval');
 } catch (e) {
-  throw new Error(`pkg/node is not built (run bash scripts/build-pkg.sh): ${e.message}`);
+  throw new Error(`pkg/ is not built (run bash scripts/build-pkg.sh): ${e.message}`);
 }
 
 /** Calls fn, expects a KgApprovalError with `code`, returns it. */

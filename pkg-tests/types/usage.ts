@@ -1,8 +1,8 @@
 // Compiled with `tsc --strict --noEmit` by types.test.js. The package's
 // .d.ts must accept what users write and reject mistakes: each line marked
 // below as an expected error must be one, or tsc fails ("unused directive").
-import { ApprovalSession, reviewProposal, diffText, diffGraphs, KgApprovalError } from '../../pkg/node';
-import type { GraphData, Proposal, Review, Change, Approved, TextDiff, ErrorCode } from '../../pkg/node';
+import { ApprovalSession, reviewProposal, diffText, diffGraphs, KgApprovalError } from 'kg-approval';
+import type { GraphData, Proposal, Review, Change, Approved, TextDiff, ErrorCode } from 'kg-approval';
 
 const graph: GraphData = {
   metadata: { title: 'T', version: 1 },

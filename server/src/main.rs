@@ -143,9 +143,9 @@ struct Args {
     /// Directory with the built web app, served at /.
     #[arg(long)]
     www: Option<PathBuf>,
-    /// Import the *.json graphs of this directory (once) as new graphs.
+    /// Import the *.json graphs of this directory (once) as new graphs; repeatable.
     #[arg(long)]
-    seed: Option<PathBuf>,
+    seed: Vec<PathBuf>,
     /// The user seeded graphs are saved as.
     #[arg(long, default_value = "seed@kg-approval")]
     seed_user: String,
@@ -203,7 +203,7 @@ async fn main() -> Result<(), String> {
     let (db, seed_dir, seed_user) = (args.db.clone(), args.seed.clone(), args.seed_user.clone());
     let store = tokio::task::spawn_blocking(move || -> Result<Store, String> {
         let store = Store::open(&db)?;
-        if let Some(dir) = &seed_dir {
+        for dir in &seed_dir {
             for (file, id) in seed::seed_dir(&store, dir, &seed_user)? {
                 tracing::info!(%file, %id, "seeded");
             }

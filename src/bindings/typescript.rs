@@ -4,8 +4,10 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
-/** A JSON value as stored in a graph. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** A JSON value as stored in a graph. Typed one level deep (arrays and objects hold
+ *  `unknown`): a recursive type would make Vue's `ref<Review>()` and other deep mapped
+ *  types fail with TS2589 ("excessively deep"). */
+export type Json = null | boolean | number | string | unknown[] | { [key: string]: unknown };
 
 /** A node: `id` plus any fields; unknown fields survive untouched, in order. */
 export interface GraphNode {
@@ -382,7 +384,9 @@ export type ErrorCode =
   | 'ambiguous_edge_id' | 'conflicting_operations' | 'search_not_found' | 'field_not_text'
   | 'unknown_change' | 'no_pending_review' | 'inconsistent_decision' | 'invalid_argument' | 'invalid_value'
   | 'unknown_approval' | 'unresolved_conflict' | 'invalid_delta' | 'dangling_edge' | 'graph_unavailable'
-  | 'network_error' | 'timeout' | 'http_error' | 'invalid_response' | 'version_conflict';
+  | 'network_error' | 'timeout' | 'http_error' | 'invalid_response' | 'version_conflict'
+  /** The browser build was called before `await init()`. */
+  | 'not_initialized';
 "#;
 
 #[wasm_bindgen]

@@ -1,33 +1,39 @@
-// useApprovalSession: the kg-approval package for Vue.
+// useApprovalSession: kg-approval for Vue (`import { useApprovalSession } from 'kg-approval/vue'`).
 //
 // Wraps one ApprovalSession (the graph kept in WASM, the pending review, the
-// outbox of unsaved approvals) around the HistoryClient the editor gives it,
-// and exposes reactive plain data for templates. It needs nothing but the
-// history contract (load, save, history, version), so it works against the
-// real knowledge-graph service as well as this project's server.
+// outbox of unsaved approvals) around a HistoryClient, and exposes reactive
+// plain data for templates. It needs nothing but the history contract
+// (load, save, history, version; /capabilities is optional), so it works
+// against the real knowledge-graph service as well as this project's server:
+// signing in and picking graphs are the app's business, not the composable's.
 //
-//   import init, * as pkg from 'kg-approval';
-//   await init();
-//   const client = new pkg.HistoryClient({ baseUrl, headers: kgAuthHeaders(userStore) });
-//   const kg = useApprovalSession({ kg: pkg, client, user: () => userStore.email });
-//   await kg.openGraph(id);
+//   import { useApprovalSession } from 'kg-approval/vue';
+//   const kg = useApprovalSession({
+//     client: { baseUrl, headers: kgAuthHeaders(userStore) },   // HistoryClient options, or a client
+//     user: () => userStore.email,
+//   });
+//   await kg.openGraph(id);                          // loads the WebAssembly module first if needed
 //   kg.propose(proposal, { source: 'ai', model });   // → kg.state.review
 //   kg.decide(changeId, false);                      // reject one change
 //   await kg.approveAndSave('reason');               // → kg.state.save
 //   kg.exportAudit();                                // who approved what, as JSONL
 //
-// `client` and `user` may be getters (the signed-in user changes). Unsaved
-// approvals are kept in `storage`, so a failed save or a reload never loses
-// one; so are the audit entries of saved ones, since the real service keeps
-// no record of who approved what or why.
+// `client` and `user` may be getters (the signed-in user changes); `client`
+// is a HistoryClient or the options to make one. Unsaved approvals are kept
+// in `storage`, so a failed save or a reload never loses one; so are the
+// audit entries of saved ones, since the real service keeps no record of who
+// approved what or why. `kg` (optional) is the kg-approval module to use
+// instead of the one this package imports.
 import { reactive, markRaw } from 'vue';
+import * as kgApproval from 'kg-approval';
 
 const outboxKey = (graphId) => `kg-approval:outbox:${graphId}`;
 const auditKey = (graphId) => `kg-approval:audit:${graphId}`;
 const read = (value) => (typeof value === 'function' ? value() : value);
 
-export function useApprovalSession({ kg, client, user, storage = globalThis.localStorage }) {
-  if (!kg?.ApprovalSession || !kg?.ConflictError) throw new TypeError('useApprovalSession: pass the initialised kg-approval module as `kg`');
+export function useApprovalSession({ kg = kgApproval, client, user, storage = globalThis.localStorage } = {}) {
+  if (!kg?.ApprovalSession || !kg?.ConflictError) throw new TypeError('useApprovalSession: `kg` must be the kg-approval module');
+  if (!storage) throw new TypeError('useApprovalSession: no localStorage here: pass `storage` ({ getItem, setItem, removeItem })');
   const state = reactive({
     graphId: null,
     graph: null,
@@ -44,10 +50,14 @@ export function useApprovalSession({ kg, client, user, storage = globalThis.loca
     error: '',
   });
   let session = null;
+  // Clients made from options, one per options object (a getter may return a new one when the user signs in).
+  const made = new WeakMap();
   const history = () => {
     const c = read(client);
     if (!c) throw new Error('No history client: sign in first.');
-    return c;
+    if (typeof c.save === 'function') return c;
+    if (!made.has(c)) made.set(c, new kg.HistoryClient(c));
+    return made.get(c);
   };
 
   function refresh() {
@@ -76,6 +86,8 @@ export function useApprovalSession({ kg, client, user, storage = globalThis.loca
   }
 
   async function openGraph(graphId) {
+    // Browsers and bundlers: load the module once (in Node it is loaded already).
+    if (typeof kg.init === 'function') await kg.init();
     const c = history();
     const { service } = await c.capabilities();
     const kept = storage.getItem(outboxKey(graphId));
