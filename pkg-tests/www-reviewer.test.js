@@ -9,6 +9,7 @@ const path = require('path');
 const { kg, repo } = require('./support/kg');
 const { startServer, TOKENS, USERS } = require('./support/server');
 const { launchBrowser } = require('./support/browser');
+const { startProxy } = require('./support/fault-proxy');
 
 const DIST = path.join(repo, 'www', 'dist');
 const AUDITOR = 'auditor-token-reviewer-0003';
@@ -31,6 +32,7 @@ test.before(async () => {
     },
     'picker.json': { metadata: { title: 'Picker graph' }, nodes: [{ id: 'p', label: 'P', type: 'fulltext', info: 'p', position: { x: 0, y: 0 } }], edges: [] },
     'history.json': { metadata: { title: 'History at phone width' }, nodes: [{ id: 'h', label: 'H', type: 'fulltext', info: 'h', position: { x: 0, y: 0 } }], edges: [] },
+    'hang.json': { metadata: { title: 'Hanging server' }, nodes: [{ id: 'g', label: 'G', type: 'fulltext', info: 'g', position: { x: 0, y: 0 } }], edges: [] },
     'conflict.json': { metadata: { title: 'Conflict words' }, nodes: [{ id: 'c1', label: 'C1', type: 'fulltext', info: 'one' }, { id: 'c2', label: 'C2', type: 'fulltext', info: 'two' }], edges: [] },
   };
   for (const [file, graph] of Object.entries(graphs)) fs.writeFileSync(path.join(seedDir, file), JSON.stringify(graph));
@@ -48,12 +50,12 @@ async function graphIdWhere(match) {
   return graphs.find(match).id;
 }
 
-async function openApp(id, viewport = { width: 1280, height: 800 }) {
+async function openApp(id, viewport = { width: 1280, height: 800 }, origin = server.url) {
   const page = await chromium.browser.newPage({ viewport });
   page.setDefaultTimeout(10000);
   const problems = [];
   page.on('pageerror', (e) => problems.push(e.message));
-  await page.goto(`${server.url}/?graph=${id}`);
+  await page.goto(`${origin}/?graph=${id}`);
   // The graph loads without signing in; the header settles once it is on screen.
   await page.waitForSelector('table.node-list tbody tr');
   await page.fill('input[aria-label="API token"]', TOKENS.ann);
@@ -163,6 +165,56 @@ test('bug 6 and history for people: controls on screen at 390 px, current marked
   const all = await listed();
   assert.ok(all.includes('node/h/updatedBy') && all.includes('metadata/version'), `stamps shown on request: ${all}`);
   await page.screenshot({ path: path.join(repo, 'test-output', 'screenshots', 'history-390.png') });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('bug 7: a hanging save shows its progress, can be stopped, says the graph is unsaved, and Retry stores it once', async () => {
+  const id = await graphIdWhere((g) => g.title === 'Hanging server');
+  const proxy = await startProxy(server.url);
+  try {
+    const { page, problems } = await openApp(id, undefined, proxy.url);
+    await page.fill('[data-test=proposal-json]', JSON.stringify({ nodes: [{ id: 'g', label: 'G while the server hangs' }] }));
+    await page.click('[data-test=review]');
+    await page.waitForSelector('[role=dialog]');
+    // The next request (the save) is forwarded at once, but its answer is held back.
+    proxy.inject({ holdMs: 60000 });
+    await page.click('button:has-text("Approve & Save")');
+    await page.waitForSelector('[data-test=save-status]:has-text("the server is slow to answer")', { timeout: 15000 });
+    assert.match(await page.textContent('[data-test=save-status]'), /Saving… \d+ s/);
+    assert.ok(await page.$('[data-test=unsaved]'), 'the graph says its content is not saved yet');
+    await page.click('[data-test=cancel-save]');
+    await page.waitForSelector('[data-test=save-status]:has-text("You stopped waiting")');
+    assert.ok(await page.$('[data-test=unsaved]'), 'still unsaved');
+    await page.click('[data-test=retry]');
+    await page.waitForSelector('[data-test=save-status]:has-text("Saved as version 2")', { timeout: 20000 });
+    await page.waitForFunction(() => !document.querySelector('[data-test=unsaved]'));
+    const history = await new kg.HistoryClient({ baseUrl: server.url }).history(id);
+    assert.deepEqual(history.map((h) => h.version), [2, 1], 'the held save and the retry are one version');
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('the conflict says who saved first, which version, when, and what they changed', async () => {
+  const id = await graphIdWhere((g) => g.title === 'Conflict words');
+  const client = new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.bob });
+  const { page, problems } = await openApp(id);
+  const before = (await client.load(id)).metadata.version;
+  await page.fill('[data-test=proposal-json]', JSON.stringify({ nodes: [{ id: 'c2', label: 'C2 mine' }] }));
+  await page.click('[data-test=review]');
+  await page.waitForSelector('[role=dialog]');
+  const other = new kg.ApprovalSession(await client.load(id), { graphId: id });
+  other.propose({ nodes: [{ id: 'c2', label: 'C2 theirs' }, { id: 'c1', info: 'one, by Bob' }] });
+  await client.save(other.approve({ user: USERS.bob, reason: 'tidying up' }));
+  await page.click('button:has-text("Approve & Save")');
+  const who = await (await page.waitForSelector('[data-test=conflict-who]')).textContent();
+  assert.match(who, new RegExp(`Version ${before + 1} was saved by ${USERS.bob}`));
+  assert.match(who, /tidying up/);
+  assert.match(who, /C2 theirs · label/);
+  assert.match(who, /C1 · info/);
   assert.deepEqual(problems, []);
   await page.close();
 });

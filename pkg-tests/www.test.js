@@ -198,7 +198,9 @@ test('a save that fails keeps the approval, across a reload, and succeeds on Ret
   await proposeJson(page, { nodes: [{ id: graph.nodes[1].id, label: 'Saved later' }] });
   await page.click('button:has-text("Approve & Save")');
   await page.waitForSelector('[data-test=retry]', { timeout: 30000 });
-  assert.match(await page.textContent('[data-test=save-status]'), /Not saved: .*network_error.*kept/);
+  assert.match(await page.textContent('[data-test=save-status]'), /Not saved: Could not reach the history server.*kept/);
+  assert.match(await page.textContent('[data-test=save-status] details'), /network_error/, 'the error itself, for support');
+  assert.ok(await page.$('[data-test=unsaved]'), 'the graph says it shows an unsaved approval');
   await server.restart();
   // The reviewer reloads the page: the approval comes back from localStorage.
   await page.reload();

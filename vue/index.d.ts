@@ -43,7 +43,7 @@ export interface UseApprovalSessionOptions {
   };
 }
 
-export type SaveStatus = 'idle' | 'saving' | 'saved' | 'failed' | 'conflict';
+export type SaveStatus = 'idle' | 'saving' | 'saved' | 'failed' | 'cancelled' | 'conflict';
 export type ReviewKind = 'proposal' | 'rebase' | 'revert';
 
 /** Reactive state for templates (read it; change it through the functions). */
@@ -56,11 +56,31 @@ export interface ApprovalSessionState {
   /** The review on screen: a proposal's, a rebase's after a conflict, or a restore's. */
   review: Review | null;
   reviewKind: ReviewKind | null;
-  save: { status: SaveStatus; version: number | null; message: string };
+  save: SaveState;
   /** Approvals not saved yet (kept in storage). */
   pending: number;
   history: HistoryEntry[];
   error: string;
+}
+
+/** Where the latest save stands. */
+export interface SaveState {
+  status: SaveStatus;
+  version: number | null;
+  /** For people: what happened and what to do. */
+  message: string;
+  /** While saving: when it started (ms since the epoch), to show how long it takes. */
+  startedAt?: number;
+  /** On a failure: the error itself, for support. */
+  detail?: string;
+  /** On a conflict: who saved which version first, when, why, and what they changed. */
+  conflict?: {
+    version: number | null;
+    user: string | null;
+    at: string | null;
+    reason: string | null;
+    changes: { id: string; label: string; field: string | null; kind: string }[];
+  };
 }
 
 /** A saved approval's audit entry as kept in storage. */
@@ -77,6 +97,8 @@ export interface ApprovalSessionApi {
   approveAndSave(reason?: string): Promise<void>;
   /** Saves the pending approvals again (after a failure). */
   retry(): Promise<void>;
+  /** Stops waiting for the save in flight; the approval stays pending (Retry sends it again, stored once). */
+  cancelSave(): void;
   loadHistory(): Promise<void>;
   compareVersions(older: number, newer: number): Promise<GraphDiff>;
   restore(version: number): Promise<void>;
@@ -86,6 +108,9 @@ export interface ApprovalSessionApi {
 }
 
 export declare function useApprovalSession(options: UseApprovalSessionOptions): ApprovalSessionApi;
+
+/** A save failure in words a reviewer can act on. */
+export declare function forPeople(error: unknown): string;
 
 /** A confidence (0 to 1) as a percentage: 0.8 → "80%", never rounded up to "100%". */
 export declare function percent(confidence: number): string;

@@ -43,7 +43,9 @@ export function useApprovalSession({ kg = kgApproval, client, user, storage = gl
     /** The review on screen: a proposal's, a rebase's after a conflict, or a restore's. */
     review: null,
     reviewKind: null,
-    /** idle | saving | saved | failed | conflict */
+    /** idle | saving | saved | failed | cancelled | conflict. While saving, `startedAt` (ms since
+     *  the epoch); on a failure, `message` for people and `detail` (the error) for support; on a
+     *  conflict, `conflict`: who saved which version when, and what they changed. */
     save: { status: 'idle', version: null, message: '' },
     pending: 0,
     history: [],
@@ -152,29 +154,70 @@ export function useApprovalSession({ kg = kgApproval, client, user, storage = gl
     await flush();
   }
 
+  // The save being waited for; `cancelSave` stops waiting for it.
+  let waiting = null;
+
   /** Saves the pending approvals, oldest first; stops at the first failure. */
   async function flush() {
     const c = history();
     for (const pending of session.pendingSaves()) {
-      state.save = { status: 'saving', version: null, message: '' };
+      const attempt = {};
+      waiting = attempt;
+      state.save = { status: 'saving', version: null, message: '', startedAt: Date.now() };
       try {
         const { newVersion, via } = await c.save(pending);
-        keepAudit(session.markSaved(pending.audit.approvalId, newVersion), via);
+        // Landed, even if the reviewer stopped waiting: it is saved (once: a retry
+        // sent meanwhile got the same version under the same idempotency key).
+        const id = pending.audit.approvalId;
+        if (session.pendingSaves().some((p) => p.audit.approvalId === id)) keepAudit(session.markSaved(id, newVersion), via);
         persistOutbox();
         refresh();
         state.save = { status: 'saved', version: newVersion, message: '' };
       } catch (e) {
+        if (waiting !== attempt) return; // cancelled: the reviewer was told already
         if (e instanceof kg.ConflictError) {
-          state.save = { status: 'conflict', version: e.currentVersion, message: `Someone else saved version ${e.currentVersion} first.` };
-          show(session.rebase(await c.load(state.graphId)), 'rebase');
+          const base = pending.audit.baseVersion;
+          const latest = await c.load(state.graphId);
+          state.save = { status: 'conflict', version: e.currentVersion, message: `Someone else saved version ${e.currentVersion} first.`, conflict: await whoSavedFirst(c, base, latest) };
+          show(session.rebase(latest), 'rebase');
           refresh();
         } else {
-          state.save = { status: 'failed', version: null, message: `${e.message} (${e.code})` };
+          state.save = { status: 'failed', version: null, message: forPeople(e), detail: `${e.message} (${e.code})` };
         }
         return;
+      } finally {
+        if (waiting === attempt) waiting = null;
       }
+      if (waiting !== null && waiting !== attempt) return;
     }
     await loadHistory();
+  }
+
+  /** Stops waiting for the save in flight: the approval stays in the outbox (Retry sends it
+   *  again, under the same idempotency key, so it is never stored twice). */
+  function cancelSave() {
+    if (state.save.status !== 'saving') return;
+    waiting = null;
+    state.save = { status: 'cancelled', version: null, message: 'You stopped waiting for the server. Your approval is kept: Retry sends it again, and it is stored once even if the first attempt arrives.' };
+  }
+
+  /** Who saved the version that beat ours, when, and what they changed since our base. */
+  async function whoSavedFirst(c, base, latest) {
+    const theirs = latest?.metadata?.version ?? null;
+    const entry = (await c.history(state.graphId).catch(() => [])).find((h) => h.version === theirs) ?? {};
+    let changed = [];
+    if (Number.isInteger(base)) {
+      const before = await c.version(state.graphId, base).catch(() => null);
+      if (before) changed = kg.diffGraphs(before, latest, { service: state.service }).changes;
+    }
+    const stamp = (ch) => ['updatedAt', 'updatedBy', 'createdAt', 'createdBy', 'version', 'updated'].includes(ch.field);
+    return {
+      version: theirs,
+      user: entry.user ?? latest?.metadata?.updatedBy ?? null,
+      at: entry.createdAt ?? entry.timestamp ?? latest?.metadata?.updated ?? null,
+      reason: entry.reason ?? null,
+      changes: changed.filter((ch) => !stamp(ch)).map((ch) => ({ id: ch.id, label: ch.label, field: ch.field ?? null, kind: ch.kind })),
+    };
   }
 
   async function loadHistory() {
@@ -197,5 +240,26 @@ export function useApprovalSession({ kg = kgApproval, client, user, storage = gl
     return savedApprovals(graphId).map((r) => `${JSON.stringify(r)}\n`).join('');
   }
 
-  return { state, openGraph, propose, decide, decideNode, cancel, approveAndSave, retry: flush, loadHistory, compareVersions, restore, savedApprovals, exportAudit };
+  return { state, openGraph, propose, decide, decideNode, cancel, approveAndSave, retry: flush, cancelSave, loadHistory, compareVersions, restore, savedApprovals, exportAudit };
+}
+
+/** A save failure in words a reviewer can act on (the error itself goes to `detail`). */
+export function forPeople(e) {
+  const status = e?.status;
+  switch (e?.code) {
+    case 'network_error':
+      return 'Could not reach the history server (is it running, and are you online?).';
+    case 'timeout':
+      return 'The history server did not answer in time.';
+    case 'invalid_response':
+      return 'The history server sent an answer that could not be read.';
+    case 'http_error':
+      if (status === 401) return 'The server does not know your sign-in: sign in again.';
+      if (status === 403) return `You may not save this graph: ${e.serverError ?? 'the server refused it'}.`;
+      if (status === 413) return 'This approval is larger than the server accepts.';
+      if (status >= 500) return `The history server failed (HTTP ${status}); it may be restarting.`;
+      return `The history server refused the save (HTTP ${status}): ${e.serverError ?? e.message}`;
+    default:
+      return e?.message ?? String(e);
+  }
 }
