@@ -33,6 +33,7 @@ test.before(async () => {
     'picker.json': { metadata: { title: 'Picker graph' }, nodes: [{ id: 'p', label: 'P', type: 'fulltext', info: 'p', position: { x: 0, y: 0 } }], edges: [] },
     'history.json': { metadata: { title: 'History at phone width' }, nodes: [{ id: 'h', label: 'H', type: 'fulltext', info: 'h', position: { x: 0, y: 0 } }], edges: [] },
     'hang.json': { metadata: { title: 'Hanging server' }, nodes: [{ id: 'g', label: 'G', type: 'fulltext', info: 'g', position: { x: 0, y: 0 } }], edges: [] },
+    'conflict-who.json': { metadata: { title: 'Conflict who' }, nodes: [{ id: 'c1', label: 'C1', type: 'fulltext', info: 'one' }, { id: 'c2', label: 'C2', type: 'fulltext', info: 'two' }], edges: [] },
     'conflict.json': { metadata: { title: 'Conflict words' }, nodes: [{ id: 'c1', label: 'C1', type: 'fulltext', info: 'one' }, { id: 'c2', label: 'C2', type: 'fulltext', info: 'two' }], edges: [] },
   };
   for (const [file, graph] of Object.entries(graphs)) fs.writeFileSync(path.join(seedDir, file), JSON.stringify(graph));
@@ -199,7 +200,7 @@ test('bug 7: a hanging save shows its progress, can be stopped, says the graph i
 });
 
 test('the conflict says who saved first, which version, when, and what they changed', async () => {
-  const id = await graphIdWhere((g) => g.title === 'Conflict words');
+  const id = await graphIdWhere((g) => g.title === 'Conflict who');
   const client = new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.bob });
   const { page, problems } = await openApp(id);
   const before = (await client.load(id)).metadata.version;
