@@ -247,7 +247,7 @@ export function mistakes() {
     // The modal's own scoped styles, with no CSS from the app.
     assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.backdrop')).position), 'fixed');
     assert.equal(await page.locator('style[data-kg-approval]').count(), 1);
-    await page.uncheck('input[aria-label="Accept node/b/label"]');
+    await page.uncheck('input[data-accept="node/b/label"]');
     await page.fill('input[placeholder="Why approve this?"]', 'labels checked');
     await page.click('button:has-text("Approve & Save")');
     const text = await page.textContent('[data-test=approved]');

@@ -114,7 +114,7 @@ test('bug 1: a conflict keeps the reason the reviewer typed and the changes they
   other.propose({ nodes: [{ id: 'c1', label: 'C1 theirs' }] });
   await new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.bob }).save(other.approve({ user: USERS.bob }));
 
-  await page.uncheck('[aria-label="Accept node/c2/info"]');
+  await page.uncheck('[data-accept="node/c2/info"]');
   await page.fill('.reason input', 'conflict test overlap');
   await page.click('button:has-text("Approve & Save")');
   // The rebased review: the reason box still holds what was typed.
@@ -122,7 +122,7 @@ test('bug 1: a conflict keeps the reason the reviewer typed and the changes they
   assert.equal(await page.inputValue('.reason input'), 'conflict test overlap');
   assert.equal(await page.$('[data-change="node/c2/info"]'), null, 'the rejected change is not proposed again');
   // Keep ours for the conflicting label, then approve without retyping.
-  await page.check('[aria-label="Accept node/c1/label"]');
+  await page.check('[data-accept="node/c1/label"]');
   await page.click('button:has-text("Approve & Save")');
   await saved(page, 3);
   const audit = await (await fetch(`${server.url}/getknowgraphaudit?id=${id}&limit=1`, { headers: { 'X-API-Token': AUDITOR } })).json();

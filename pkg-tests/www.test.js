@@ -93,7 +93,7 @@ test('the full flow: every changed node in the modal, one field rejected, approv
   assert.ok(await page.$(`[data-change="node/${b.id}/info"] ins`), 'the long text shows an inline diff');
   await page.screenshot({ path: path.join(SHOTS, 'modal.png') });
 
-  await page.uncheck(`[aria-label="Accept node/${b.id}/info"]`);
+  await page.uncheck(`[data-accept="node/${b.id}/info"]`);
   await page.fill('.reason input', 'labels and layout only');
   await page.click('button:has-text("Approve & Save")');
   await saved(page, 2);
@@ -183,7 +183,7 @@ test('a conflict: someone saves first, the reviewer decides the rebased change, 
   await page.waitForSelector('[data-test=save-status]:has-text("Someone else saved version 2 first")');
   await page.waitForSelector(`[role=dialog] [data-change="node/${target.id}/label"].conflict`);
   assert.equal(await page.isDisabled('button:has-text("Approve & Save")'), true, 'a conflict must be decided first');
-  await page.check(`[aria-label="Accept node/${target.id}/label"]`);
+  await page.check(`[data-accept="node/${target.id}/label"]`);
   await page.click('button:has-text("Approve & Save")');
   await saved(page, 3);
   assert.equal((await api().load(id)).nodes[0].label, 'Ann label');

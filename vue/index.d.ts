@@ -93,6 +93,8 @@ export interface ApprovalSessionApi {
   propose(proposal: Proposal, context?: ProposeContext): void;
   decide(changeId: string, accept: boolean): void;
   decideNode(nodeId: string, accept: boolean): void;
+  /** Accepts or rejects many changes at once (one new review, not one per change). */
+  decideMany(changeIds: string[], accept: boolean): void;
   cancel(): void;
   approveAndSave(reason?: string): Promise<void>;
   /** Saves the pending approvals again (after a failure). */
@@ -115,7 +117,9 @@ export declare function forPeople(error: unknown): string;
 /** A confidence (0 to 1) as a percentage: 0.8 → "80%", never rounded up to "100%". */
 export declare function percent(confidence: number): string;
 
-/** The approval modal: every change, accept or reject each change or node, approve with a reason. */
+/** The approval modal: every change, accept or reject each change or node, approve with a reason.
+ *  Big reviews get a navigator (filters, bulk accept/reject, j/k to the next undecided node);
+ *  listen for `decide-many` to apply a bulk decision in one go (else it emits `decide` per change). */
 export declare const ReviewModal: DefineComponent<
   { review: Review; kind?: ReviewKind },
   {},
@@ -127,14 +131,16 @@ export declare const ReviewModal: DefineComponent<
   {
     decide: (changeId: string, accept: boolean) => void;
     'decide-node': (nodeId: string, accept: boolean) => void;
+    'decide-many': (changeIds: string[], accept: boolean) => void;
     approve: (reason: string) => void;
     cancel: () => void;
   }
 >;
 
-/** Changes grouped by node, edge and metadata; `editable` adds the accept/reject controls. */
+/** Changes grouped by node, edge and metadata; `editable` adds the accept/reject controls;
+ *  `virtual` renders only the cards near the viewport, in a scroll box of its own. */
 export declare const ChangeList: DefineComponent<
-  { changes: Change[]; editable?: boolean },
+  { changes: Change[]; editable?: boolean; virtual?: boolean; decided?: Set<string> | null },
   {},
   {},
   {},

@@ -139,6 +139,12 @@ export function useApprovalSession({ kg = kgApproval, client, user, storage = gl
     state.review = session.review();
   }
 
+  /** Accepts or rejects many changes at once: one new review, not one per change. */
+  function decideMany(changeIds, accept) {
+    for (const id of changeIds) accept ? session.accept(id) : session.reject(id);
+    state.review = session.review();
+  }
+
   function cancel() {
     session.discard();
     state.review = null;
@@ -240,7 +246,7 @@ export function useApprovalSession({ kg = kgApproval, client, user, storage = gl
     return savedApprovals(graphId).map((r) => `${JSON.stringify(r)}\n`).join('');
   }
 
-  return { state, openGraph, propose, decide, decideNode, cancel, approveAndSave, retry: flush, cancelSave, loadHistory, compareVersions, restore, savedApprovals, exportAudit };
+  return { state, openGraph, propose, decide, decideNode, decideMany, cancel, approveAndSave, retry: flush, cancelSave, loadHistory, compareVersions, restore, savedApprovals, exportAudit };
 }
 
 /** A save failure in words a reviewer can act on (the error itself goes to `detail`). */
