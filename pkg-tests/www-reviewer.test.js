@@ -34,6 +34,14 @@ test.before(async () => {
     'history.json': { metadata: { title: 'History at phone width' }, nodes: [{ id: 'h', label: 'H', type: 'fulltext', info: 'h', position: { x: 0, y: 0 } }], edges: [] },
     'hang.json': { metadata: { title: 'Hanging server' }, nodes: [{ id: 'g', label: 'G', type: 'fulltext', info: 'g', position: { x: 0, y: 0 } }], edges: [] },
     'conflict-who.json': { metadata: { title: 'Conflict who' }, nodes: [{ id: 'c1', label: 'C1', type: 'fulltext', info: 'one' }, { id: 'c2', label: 'C2', type: 'fulltext', info: 'two' }], edges: [] },
+    'readable.json': {
+      metadata: { title: 'Readable diffs' },
+      nodes: [
+        { id: 'r1', label: 'Mercury orbit', type: 'fulltext', info: 'r', position: { x: -420, y: 20 } },
+        { id: 'page', label: 'Page', type: 'html-node', info: '<!DOCTYPE html><html><body><h1>Old page</h1></body></html>', position: { x: 0, y: 0 } },
+      ],
+      edges: [],
+    },
     'conflict.json': { metadata: { title: 'Conflict words' }, nodes: [{ id: 'c1', label: 'C1', type: 'fulltext', info: 'one' }, { id: 'c2', label: 'C2', type: 'fulltext', info: 'two' }], edges: [] },
   };
   for (const [file, graph] of Object.entries(graphs)) fs.writeFileSync(path.join(seedDir, file), JSON.stringify(graph));
@@ -218,4 +226,43 @@ test('the conflict says who saved first, which version, when, and what they chan
   assert.match(who, /C1 · info/);
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+test('diffs people can read: compact positions, the changed part of a short label, HTML rendered without scripts or network', async () => {
+  const id = await graphIdWhere((g) => g.title === 'Readable diffs');
+  // Anything the preview tried to load would arrive here.
+  const http = require('http');
+  const hits = [];
+  const tracker = http.createServer((req, res) => {
+    hits.push(req.url);
+    res.end('x');
+  });
+  await new Promise((r) => tracker.listen(0, '127.0.0.1', r));
+  const port = tracker.address().port;
+  try {
+    const { page, problems } = await openApp(id);
+    const hostile = `<!DOCTYPE html><html><head><link rel="stylesheet" href="http://127.0.0.1:${port}/css"></head><body><h1>New page</h1><img src="http://127.0.0.1:${port}/img"><script>parent.__pwned = 1; fetch('http://127.0.0.1:${port}/script')</script></body></html>`;
+    await page.fill('[data-test=proposal-json]', JSON.stringify({ nodes: [{ id: 'r1', label: 'Mercury orbits', position: { x: -380, y: 20 } }, { id: 'page', info: hostile }] }));
+    await page.click('[data-test=review]');
+    await page.waitForSelector('[role=dialog]');
+    const position = await page.textContent('[data-change="node/r1/position"] [data-test=position]');
+    assert.equal(position.replace(/\s+/g, ' ').trim(), 'x −420 → −380 · y 20');
+    const label = await page.$('[data-change="node/r1/label"] [data-test=short-diff]');
+    assert.equal(await label.$eval('ins', (e) => e.textContent), 's', 'only the added letter is marked');
+    assert.equal(await label.$('del'), null, 'nothing was deleted');
+    await page.click('[data-change="node/page/info"] [data-test=html-preview]');
+    const frames = await page.$$('[data-change="node/page/info"] iframe');
+    assert.equal(frames.length, 2);
+    for (const frame of frames) assert.equal(await frame.getAttribute('sandbox'), '', 'no scripts, no same origin');
+    const newFrame = await frames[1].contentFrame();
+    await newFrame.waitForSelector('h1');
+    assert.equal(await newFrame.textContent('h1'), 'New page');
+    await page.waitForTimeout(500);
+    assert.deepEqual(hits, [], 'the preview loaded nothing');
+    assert.equal(await page.evaluate(() => window.__pwned), undefined, 'no script ran');
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    tracker.close();
+  }
 });
