@@ -189,15 +189,16 @@ test('not colour alone, headings, names, inert background, and axe on the graph 
       ins: deco(ins),
       del: deco(del),
       marker: marked ? getComputedStyle(marked, '::before').content : null,
-      old: deco(document.querySelector('[data-change="node/m2/label"] .old .was')),
-      now: deco(document.querySelector('[data-change="node/m2/label"] .new .now')),
+      // A short label: only what was added is marked (FieldChange), underlined.
+      now: deco(document.querySelector('[data-change="node/m2/label"] .new ins')),
+      added: document.querySelector('[data-change="node/m2/label"] .new ins')?.textContent,
       rejectedOpacity: getComputedStyle(document.querySelector('[data-change="node/m2/label"]')).opacity,
     };
   });
   assert.equal(looks.ins, 'underline');
   assert.equal(looks.del, 'line-through');
   assert.equal(looks.marker, '"→"');
-  assert.deepEqual([looks.old, looks.now], ['line-through', 'underline']);
+  assert.deepEqual([looks.now, looks.added], ['underline', ' (planet)']);
   assert.equal(looks.rejectedOpacity, '1', 'a rejected row is not faded below contrast');
   const modal = await axe(page);
   t.diagnostic(`axe, small modal (one change rejected): ${JSON.stringify(modal.all.map((v) => `${v.id} (${v.impact}, ${v.nodes})`))}`);
