@@ -196,21 +196,122 @@ function lazyGraph(target, source, session, approvalId, enumerable) {
 }
 
 // approve()'s result: `graph` first (as before), read from the session on demand.
-export function makeApproved(restText, source, session, approvalId) {
+export function makeApproved(restText, source, session, approvalId, textDiffs) {
   const approved = {};
   lazyGraph(approved, source, session, approvalId, true);
-  return Object.assign(approved, JSON.parse(restText));
+  Object.assign(approved, JSON.parse(restText));
+  lazyTexts(approved.changes, textDiffs);
+  return approved;
 }
 
 // pendingSaves(): plain entries for localStorage. An entry without a kept
 // copy of its graph gets a non-enumerable `graph`, so JSON.stringify keeps
 // the outbox the size of its deltas.
-export function makePendingSaves(text, source, session) {
+export function makePendingSaves(text, source, session, textDiffs) {
   const entries = JSON.parse(text);
   for (const entry of entries) {
     if (entry.graph === undefined) lazyGraph(entry, source, session, entry.audit.approvalId, false);
+    lazyTexts(entry.changes, textDiffs);
   }
   return entries;
+}
+
+// The diff function and options lazy `text` getters call.
+export function textDiffs(source, granularity, budgetMs) {
+  return { source, granularity, budgetMs };
+}
+
+// A change from one string to another has an inline diff, `text`, computed
+// from its `old` and `new` when first read (a review's list needs none of
+// them, and a long review would otherwise carry every text three times).
+// It is an enumerable property like any other: JSON.stringify and spreading
+// include it (computing it).
+function lazyTexts(changes, textDiffs) {
+  if (!Array.isArray(changes)) return;
+  const { source, granularity, budgetMs } = textDiffs;
+  for (const change of changes) {
+    const { old, new: neu } = change;
+    if (typeof old !== 'string' || typeof neu !== 'string') continue;
+    let diff;
+    let known = false;
+    Object.defineProperty(change, 'text', {
+      enumerable: true,
+      configurable: true,
+      get() {
+        if (!known) {
+          diff = source(old, neu, granularity, budgetMs);
+          known = true;
+        }
+        return diff;
+      },
+      set(value) {
+        diff = value;
+        known = true;
+      },
+    });
+  }
+}
+
+export function proposalIdSource(source, text) {
+  return { source, text };
+}
+
+// A review, or a graph diff: `{changes, ...}` with lazy text diffs. A
+// review's `proposalId` (a SHA-256 of the whole proposal) is computed when
+// first read if `proposalId` (from proposalIdSource) is given.
+export function makeReview(text, textDiffs, proposalId) {
+  const review = JSON.parse(text);
+  if (review !== null) {
+    lazyTexts(review.changes, textDiffs);
+    lazyTexts(review.serverWritten, textDiffs);
+    if (proposalId !== undefined && review.proposalId === '') lazyProposalId(review, proposalId);
+  }
+  return review;
+}
+
+function lazyProposalId(review, { source, text }) {
+  let id;
+  Object.defineProperty(review, 'proposalId', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      if (id === undefined) {
+        id = source(text);
+        text = undefined;
+      }
+      return id;
+    },
+    set(value) {
+      id = value;
+      text = undefined;
+    },
+  });
+}
+
+const OPS = ['equal', 'delete', 'insert'];
+
+// A text diff whose ops are slices of the two texts: `spans` holds (kind,
+// UTF-16 length) pairs; equal and delete runs follow each other through
+// `oldText`, equal and insert runs through `newText`.
+export function makeTextDiff(oldText, newText, granularity, degraded, spans) {
+  const ops = new Array(spans.length >> 1);
+  let o = 0;
+  let n = 0;
+  for (let i = 0, j = 0; i < spans.length; i += 2, j++) {
+    const kind = spans[i];
+    const len = spans[i + 1];
+    let text;
+    if (kind === 2) {
+      text = newText.slice(n, n + len);
+      n += len;
+    } else {
+      text = oldText.slice(o, o + len);
+      o += len;
+      if (kind === 0) n += len;
+    }
+    ops[j] = { op: OPS[kind], text };
+  }
+  return { granularity, degraded, ops };
 }
 
 export function approvalRef(approved) {

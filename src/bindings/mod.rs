@@ -29,7 +29,7 @@ use crate::outbox::PendingSave;
 use crate::proposal::Proposal;
 use crate::review::{ReviewOptions, review};
 use crate::session::ApprovalSession as Session;
-use crate::text_diff::diff_text;
+use crate::text_diff::{Granularity, OpKind, TextDiffOptions, diff_spans};
 use crate::timestamp::Timestamp;
 
 use args::{Approval, DiffOptions, ProposeContext, SessionOptions};
@@ -48,9 +48,28 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = textArg)]
     fn text_arg(value: &JsValue, argument: &str) -> Result<String, JsValue>;
     #[wasm_bindgen(js_name = makeApproved)]
-    fn make_approved(rest_text: &str, graph_source: &JsValue, session: u32, approval_id: &str) -> JsValue;
+    fn make_approved(rest_text: &str, graph_source: &JsValue, session: u32, approval_id: &str, text: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = makePendingSaves)]
-    fn make_pending_saves(text: &str, graph_source: &JsValue, session: u32) -> JsValue;
+    fn make_pending_saves(text: &str, graph_source: &JsValue, session: u32, text_diffs: &JsValue) -> JsValue;
+    /// A review (or anything with `changes`) from its JSON text; changes from
+    /// one string to another get a `text` diffed when first read.
+    #[wasm_bindgen(js_name = makeReview)]
+    fn make_review(text: &str, text_diffs: &JsValue, proposal_id: &JsValue) -> JsValue;
+    /// `toJson`, keeping its result a JS string.
+    #[wasm_bindgen(catch, js_name = toJson)]
+    fn to_json_string(value: &JsValue, argument: &str, options: bool) -> Result<JsValue, JsValue>;
+    /// What a lazy `proposalId` getter needs: the proposal's JSON text and
+    /// the function that hashes it.
+    #[wasm_bindgen(js_name = proposalIdSource)]
+    fn proposal_id_source(source: &JsValue, text: &JsValue) -> JsValue;
+    /// `{granularity, degraded, ops}` with each op's text sliced from `old`
+    /// or `new`: `spans` is (kind, UTF-16 length) pairs, kind 0 equal, 1
+    /// delete, 2 insert.
+    #[wasm_bindgen(js_name = makeTextDiff)]
+    fn make_text_diff(old: &JsValue, new: &JsValue, granularity: &str, degraded: bool, spans: &[u32]) -> JsValue;
+    /// What lazy `text` getters need: the diff function and its options.
+    #[wasm_bindgen(js_name = textDiffs)]
+    fn text_diffs_js(source: &JsValue, granularity: &str, budget_ms: f64) -> JsValue;
     /// `[session, approvalId]` of an approval this module made whose graph
     /// the caller has not read (and so not edited), else `undefined`.
     #[wasm_bindgen(js_name = approvalRef)]
@@ -159,11 +178,6 @@ fn parse_graph(value: &JsValue, argument: &str) -> JsResult<Graph> {
     Graph::from_value(parse_value(value, argument)?).map_err(|e| js_error(e, argument))
 }
 
-fn parse_proposal(value: &JsValue) -> JsResult<Proposal> {
-    missing(value, "proposal", ErrorCode::InvalidProposal, "a proposal object")?;
-    Proposal::from_value(parse_value(value, "proposal")?).map_err(|e| js_error(e, "proposal"))
-}
-
 /// A left-out argument is the wrong type for it, not an `undefined` value
 /// inside data.
 fn missing(value: &JsValue, argument: &str, code: ErrorCode, expected: &str) -> JsResult<()> {
@@ -182,6 +196,92 @@ fn parse_options<T: DeserializeOwned + Default>(value: Option<&JsValue>, argumen
     }
 }
 
+thread_local! {
+    /// `(old, new, granularity, budgetMs) → TextDiff`, for lazy `text` getters.
+    static TEXT_SOURCE: JsValue =
+        Closure::<dyn Fn(JsValue, JsValue, String, f64) -> JsValue>::new(lazy_text_diff).into_js_value();
+    /// `(proposal JSON text) → proposal id`, for lazy `proposalId` getters.
+    static PROPOSAL_ID: JsValue = Closure::<dyn Fn(String) -> String>::new(proposal_id_of).into_js_value();
+}
+
+fn proposal_id_of(text: String) -> String {
+    // The text is what `toJson` made of a proposal this module parsed.
+    serde_json::from_str::<Value>(&text).map(|v| Proposal::id_of(&v)).unwrap_or_default()
+}
+
+/// A proposal argument whose id is computed when asked for, and its JSON
+/// text (a JS string) to compute it from.
+fn parse_proposal_unhashed(value: &JsValue) -> JsResult<(Proposal, JsValue)> {
+    missing(value, "proposal", ErrorCode::InvalidProposal, "a proposal object")?;
+    let text = to_json_string(value, "proposal", false)?;
+    let parsed = serde_json::from_str(&text.as_string().unwrap_or_default()).map_err(|_| deep_path(value, "proposal"))?;
+    let proposal = Proposal::from_value_unhashed(parsed).map_err(|e| js_error(e, "proposal"))?;
+    let id = PROPOSAL_ID.with(|source| proposal_id_source(source, &text));
+    Ok((proposal, id))
+}
+
+fn lazy_text_diff(old: JsValue, new: JsValue, granularity: String, budget_ms: f64) -> JsValue {
+    let options = TextDiffOptions {
+        granularity: Granularity::parse(&granularity).unwrap_or(Granularity::Auto),
+        budget: std::time::Duration::from_secs_f64(budget_ms.max(0.0) / 1000.0),
+    };
+    match (old.as_string(), new.as_string()) {
+        (Some(o), Some(n)) => text_diff_to_js(&old, &new, &o, &n, &options),
+        _ => JsValue::UNDEFINED,
+    }
+}
+
+fn granularity_name(g: Granularity) -> &'static str {
+    match g {
+        Granularity::Auto => "auto",
+        Granularity::Line => "line",
+        Granularity::Word => "word",
+        Granularity::Char => "char",
+    }
+}
+
+/// The lazy-diff handle for reviews made with these text options.
+fn text_diffs(options: &TextDiffOptions) -> JsValue {
+    TEXT_SOURCE.with(|source| text_diffs_js(source, granularity_name(options.granularity), options.budget.as_secs_f64() * 1000.0))
+}
+
+/// UTF-16 code units of a text: JS string offsets.
+fn utf16_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let continuation = bytes.iter().filter(|&&b| b & 0xC0 == 0x80).count();
+    let four_byte = bytes.iter().filter(|&&b| b >= 0xF0).count();
+    bytes.len() - continuation + four_byte
+}
+
+/// A text diff as JS, its ops sliced from the JS strings `old_js`/`new_js`
+/// (the same texts as `old`/`new`): no op text is copied out of WASM.
+fn text_diff_to_js(old_js: &JsValue, new_js: &JsValue, old: &str, new: &str, options: &TextDiffOptions) -> JsValue {
+    let diff = diff_spans(old, new, options);
+    let mut spans = Vec::with_capacity(diff.spans.len() * 2);
+    for (op, range) in &diff.spans {
+        let (kind, text) = match op {
+            OpKind::Equal => (0, &old[range.clone()]),
+            OpKind::Delete => (1, &old[range.clone()]),
+            OpKind::Insert => (2, &new[range.clone()]),
+        };
+        spans.push(kind);
+        spans.push(utf16_len(text) as u32);
+    }
+    make_text_diff(old_js, new_js, granularity_name(diff.granularity), diff.degraded, &spans)
+}
+
+/// A review (or graph diff) as JS: its changes' `text` is diffed when read.
+fn review_to_js<T: Serialize + ?Sized>(value: &T, options: &TextDiffOptions) -> JsValue {
+    review_with_id_to_js(value, options, &JsValue::UNDEFINED)
+}
+
+/// A review whose empty `proposalId` is computed when read, from `id` (see
+/// [`parse_proposal_unhashed`]).
+fn review_with_id_to_js<T: Serialize + ?Sized>(value: &T, options: &TextDiffOptions, id: &JsValue) -> JsValue {
+    let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
+    make_review(&text, &text_diffs(options), id)
+}
+
 /// A plain JS value built by `JSON.parse` from the serialized result.
 fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
     let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
@@ -193,10 +293,10 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 pub fn review_proposal(graph: GraphArg, proposal: ProposalArg, options: Option<DiffOptionsArg>) -> JsResult<JsValue> {
     let options: DiffOptions = parse_options(options.as_deref(), "options")?;
     let graph = parse_graph(&graph, "graph")?;
-    let proposal = parse_proposal(&proposal)?;
-    let options = ReviewOptions { text: options.text()? };
+    let (proposal, id) = parse_proposal_unhashed(&proposal)?;
+    let options = ReviewOptions { text: options.text()?, inline_diffs: false };
     let review = review(&graph, &proposal, &options).map_err(|e| js_error(e, "proposal"))?;
-    Ok(to_js(&review))
+    Ok(review_with_id_to_js(&review, &options.text, &id))
 }
 
 /// An inline diff of two texts whose ops rebuild both exactly.
@@ -206,10 +306,10 @@ pub fn diff_text_js(
     #[wasm_bindgen(js_name = "newText", unchecked_param_type = "string")] new: JsValue,
     options: Option<DiffOptionsArg>,
 ) -> JsResult<JsValue> {
-    let old = text_arg(&old, "old")?;
-    let new = text_arg(&new, "new")?;
+    let old_text = text_arg(&old, "old")?;
+    let new_text = text_arg(&new, "new")?;
     let options: DiffOptions = parse_options(options.as_deref(), "options")?;
-    Ok(to_js(&diff_text(&old, &new, &options.text()?)))
+    Ok(text_diff_to_js(&old, &new, &old_text, &new_text, &options.text()?))
 }
 
 /// Every difference between two graphs, as review changes.
@@ -218,8 +318,9 @@ pub fn diff_graphs_js(before: GraphArg, after: GraphArg, options: Option<DiffOpt
     let options: DiffOptions = parse_options(options.as_deref(), "options")?;
     let before = parse_graph(&before, "before")?;
     let after = parse_graph(&after, "after")?;
-    let diff: graph_diff::GraphDiff = options.service.unwrap_or_default().diff_versions(&before, &after, Some(&options.text()?));
-    Ok(to_js(&diff))
+    let text = options.text()?;
+    let diff: graph_diff::GraphDiff = options.service.unwrap_or_default().diff_versions(&before, &after, None);
+    Ok(review_to_js(&diff, &text))
 }
 
 /// A graph kept in WASM memory, one pending review, the reviewer's
@@ -244,7 +345,7 @@ impl ApprovalSession {
         let options: SessionOptions = parse_options(options.as_deref(), "options")?;
         let text = options.text()?;
         let mut inner = Session::new(parse_graph(&graph, "graph")?, options.graph_id);
-        inner.set_review_options(ReviewOptions { text });
+        inner.set_review_options(ReviewOptions { text, inline_diffs: false });
         inner.set_service(options.service.unwrap_or_default());
         let (inner, id) = registry::register(inner);
         Ok(ApprovalSession { inner, id })
@@ -255,16 +356,19 @@ impl ApprovalSession {
     #[wasm_bindgen(unchecked_return_type = "Review")]
     pub fn propose(&mut self, proposal: ProposalArg, context: Option<ProposeContextArg>) -> JsResult<JsValue> {
         let context: ProposeContext = parse_options(context.as_deref(), "context")?;
-        let proposal = parse_proposal(&proposal)?;
+        let (proposal, id) = parse_proposal_unhashed(&proposal)?;
         let mut inner = self.inner.borrow_mut();
-        let review = inner.propose(&proposal, context.into()).map_err(|e| js_error(e, "proposal"))?;
-        Ok(to_js(review))
+        let text = inner.review_options().text;
+        let review = inner.propose_unhashed(proposal, context.into()).map_err(|e| js_error(e, "proposal"))?;
+        Ok(review_with_id_to_js(review, &text, &id))
     }
 
     /// The pending review with the current decisions, or `undefined`.
     #[wasm_bindgen(unchecked_return_type = "Review | undefined")]
     pub fn review(&self) -> JsValue {
-        self.inner.borrow().review().map_or(JsValue::UNDEFINED, to_js)
+        let mut inner = self.inner.borrow_mut();
+        inner.proposal_id();
+        inner.review().map_or(JsValue::UNDEFINED, |r| review_to_js(r, &inner.review_options().text))
     }
 
     /// Accepts a change and those it requires; returns the ids whose decision changed.
@@ -340,7 +444,8 @@ impl ApprovalSession {
             queued: approved.queued,
         };
         let rest = serde_json::to_string(&rest).map_err(|e| invalid_argument("approval", e))?;
-        Ok(make_approved(&rest, &registry::graph_source(), self.id, &approved.audit.approval_id))
+        let text = text_diffs(&self.inner.borrow().review_options().text);
+        Ok(make_approved(&rest, &registry::graph_source(), self.id, &approved.audit.approval_id, &text))
     }
 
     /// Approvals not yet acknowledged by the server, oldest first. Plain data:
@@ -349,8 +454,9 @@ impl ApprovalSession {
     /// demand and is not part of the JSON unless the entry keeps a copy.
     #[wasm_bindgen(js_name = pendingSaves, unchecked_return_type = "PendingSave[]")]
     pub fn pending_saves(&self) -> JsValue {
-        let text = serde_json::to_string(self.inner.borrow().pending_saves()).unwrap_or_else(|_| "[]".to_owned());
-        make_pending_saves(&text, &registry::graph_source(), self.id)
+        let inner = self.inner.borrow();
+        let text = serde_json::to_string(inner.pending_saves()).unwrap_or_else(|_| "[]".to_owned());
+        make_pending_saves(&text, &registry::graph_source(), self.id, &text_diffs(&inner.review_options().text))
     }
 
     /// Puts back pending saves kept across a reload. An entry holding only
@@ -397,8 +503,9 @@ impl ApprovalSession {
         let latest = parse_graph(&latest, "latest")?;
         let version = latest_version.filter(|v| v.is_finite() && v.fract() == 0.0).map(|v| serde_json::json!(v as i64));
         let mut inner = self.inner.borrow_mut();
+        let text = inner.review_options().text;
         let review = inner.rebase(latest, version).map_err(|e| js_error(e, "latest"))?;
-        Ok(to_js(review))
+        Ok(review_to_js(review, &text))
     }
 
     /// Reviews restoring an old version: what it would change now. Approving
@@ -407,8 +514,9 @@ impl ApprovalSession {
     pub fn revert_to(&mut self, version: GraphArg) -> JsResult<JsValue> {
         let target = parse_graph(&version, "version")?;
         let mut inner = self.inner.borrow_mut();
+        let text = inner.review_options().text;
         let review = inner.revert_to(&target).map_err(|e| js_error(e, "version"))?;
-        Ok(to_js(review))
+        Ok(review_to_js(review, &text))
     }
 
     /// A copy of the session's current graph.

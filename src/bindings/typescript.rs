@@ -153,6 +153,9 @@ export interface Change {
   old?: Json;
   new?: Json;
   accepted: boolean;
+  /** An inline diff, present when `old` and `new` are both strings. Computed
+   *  (with the session's or call's granularity and budget) when first read:
+   *  reading it costs the diff; a review's list needs only `old` and `new`. */
   text?: TextDiff;
   /** Changes that must be accepted for this one to apply. */
   requires?: string[];
@@ -200,6 +203,8 @@ export interface ReviewProvenance {
 export interface PatchProvenance { confidence?: number; ruleId?: string }
 
 export interface Review {
+  /** The first 16 hex digits of the SHA-256 of the proposal's canonical JSON;
+   *  computed when first read. */
   proposalId: string;
   provenance: ReviewProvenance;
   changes: Change[];
