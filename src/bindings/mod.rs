@@ -11,6 +11,8 @@ mod args;
 mod client;
 mod memory;
 mod registry;
+#[cfg(feature = "swb-bench")]
+mod swb;
 mod typescript;
 
 use serde::Serialize;
@@ -172,10 +174,21 @@ fn parse_json(value: &JsValue, argument: &str, options: bool) -> JsResult<Value>
     serde_json::from_str(&text).map_err(|_| deep_path(value, argument))
 }
 
-/// A graph argument; `argument` names it in errors (`graph`, `before`, `latest`...).
+/// A graph argument, or its JSON text; `argument` names it in errors
+/// (`graph`, `before`, `latest`...). Text skips `JSON.stringify` (with its
+/// checks) on the way in: a caller who read the graph as text passes it as
+/// it came.
 fn parse_graph(value: &JsValue, argument: &str) -> JsResult<Graph> {
     missing(value, argument, ErrorCode::InvalidGraph, "a graph {nodes, edges}")?;
-    Graph::from_value(parse_value(value, argument)?).map_err(|e| js_error(e, argument))
+    let parsed = if value.is_string() {
+        let text = text_arg(value, argument)?;
+        serde_json::from_str(&text).map_err(|e| {
+            js_error(Error::new(ErrorCode::InvalidGraph, format!("{argument} is a string but not a graph's JSON text: {e}")), argument)
+        })?
+    } else {
+        parse_value(value, argument)?
+    };
+    Graph::from_value(parsed).map_err(|e| js_error(e, argument))
 }
 
 /// A left-out argument is the wrong type for it, not an `undefined` value
@@ -255,8 +268,13 @@ fn utf16_len(text: &str) -> usize {
 
 /// A text diff as JS, its ops sliced from the JS strings `old_js`/`new_js`
 /// (the same texts as `old`/`new`): no op text is copied out of WASM.
+///
+/// The budget covers the whole call: the diff gets 85% of it, the rest is
+/// for building the JS result, and a call that still ends past budget + 10%
+/// says `degraded: true` (its ops are exact, but it overran).
 fn text_diff_to_js(old_js: &JsValue, new_js: &JsValue, old: &str, new: &str, options: &TextDiffOptions) -> JsValue {
-    let diff = diff_spans(old, new, options);
+    let started = similar::Instant::now();
+    let diff = diff_spans(old, new, &TextDiffOptions { budget: options.budget.mul_f64(0.85), ..*options });
     let mut spans = Vec::with_capacity(diff.spans.len() * 2);
     for (op, range) in &diff.spans {
         let (kind, text) = match op {
@@ -267,7 +285,11 @@ fn text_diff_to_js(old_js: &JsValue, new_js: &JsValue, old: &str, new: &str, opt
         spans.push(kind);
         spans.push(utf16_len(text) as u32);
     }
-    make_text_diff(old_js, new_js, granularity_name(diff.granularity), diff.degraded, &spans)
+    let result = make_text_diff(old_js, new_js, granularity_name(diff.granularity), diff.degraded, &spans);
+    if !diff.degraded && started.elapsed() > options.budget.mul_f64(1.1) {
+        let _ = js_sys::Reflect::set(&result, &"degraded".into(), &JsValue::TRUE);
+    }
+    result
 }
 
 /// A review (or graph diff) as JS: its changes' `text` is diffed when read.

@@ -100,8 +100,8 @@ export interface DiffOptions {
    *  apart, in `serverWritten`. */
   service?: Service;
   granularity?: Granularity;
-  /** Time budget per text diff in ms (default 100): past it, the rest stays line-level
-   *  and `degraded` is true. Checked between hunks, so a call may run ~2 ms over. */
+  /** Time budget per text diff in ms (default 100), for the whole call including
+   *  building its result: past it, the rest stays line-level and `degraded` is true. */
   budgetMs?: number;
 }
 
@@ -134,7 +134,8 @@ export interface TextOp { op: 'equal' | 'insert' | 'delete'; text: string }
 
 export interface TextDiff {
   granularity: Exclude<Granularity, 'auto'>;
-  /** True when the time budget ran out and some hunks stayed line-level. */
+  /** True when the time budget ran out: some hunks stayed line-level, or (the
+   *  ops exact, but late) building the result took the call past budget + 10%. */
   degraded: boolean;
   ops: TextOp[];
 }
@@ -390,7 +391,8 @@ export type ErrorCode =
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(typescript_type = "GraphData")]
+    /// A graph, or its JSON text (taken as it is: no `JSON.stringify` on the way in).
+    #[wasm_bindgen(typescript_type = "GraphData | string")]
     pub type GraphArg;
     #[wasm_bindgen(typescript_type = "Proposal")]
     pub type ProposalArg;
