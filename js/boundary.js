@@ -137,11 +137,55 @@ function refuse(value, argument) {
   return makeError('invalid_value', `${where} ${reason}`, path.replace(/^\./, ''), argument);
 }
 
+// True if JSON.stringify carries `value` exactly: finite numbers, well-formed
+// strings and keys, plain objects and dense arrays without toJSON or Symbol
+// keys, no `undefined`, nested at most MAX_DEPTH deep (so no cycles). False
+// means "not sure", never "refused": the caller then takes the careful path.
+function plainData(v, depth) {
+  switch (typeof v) {
+    case 'string':
+      return isWellFormed(v);
+    case 'number':
+      return Number.isFinite(v);
+    case 'boolean':
+      return true;
+    case 'object': {
+      if (v === null) return true;
+      if (depth >= MAX_DEPTH) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!plainData(v[i], depth + 1)) return false;
+        return Object.getOwnPropertySymbols(v).length === 0;
+      }
+      const proto = Object.getPrototypeOf(v);
+      if ((proto !== Object.prototype && proto !== null) || typeof v.toJSON === 'function') return false;
+      if (Object.getOwnPropertySymbols(v).length !== 0) return false;
+      const keys = Object.keys(v);
+      for (let i = 0; i < keys.length; i++) {
+        if (!isWellFormed(keys[i]) || !plainData(v[keys[i]], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 // JSON text of `value`, or a thrown `invalid_value` error naming the path.
 // For option objects (`options`), an `undefined` property means "not given",
 // as JS callers expect; in graphs and proposals it is refused, because it
 // could mean "delete" or "null" and JSON would silently drop it.
 export function toJson(value, argument, options) {
+  // Plain data (the common case) is checked by a walk that builds nothing
+  // and then stringified without a replacer, about twice as fast; anything
+  // else takes the replacer's path, which finds and names the problem.
+  try {
+    if (plainData(value, 0)) {
+      const text = JSON.stringify(value);
+      if (text !== undefined) return text;
+    }
+  } catch (e) {
+    // A throwing getter or Proxy trap: the path below says where.
+  }
   let refused = false;
   let text;
   try {
