@@ -141,9 +141,10 @@ function refuse(value, argument) {
 // strings and keys, plain objects and dense arrays without toJSON or Symbol
 // keys, no `undefined`, nested at most MAX_DEPTH deep (so no cycles). False
 // means "not sure", never "refused": the caller then takes the careful path.
-function plainData(v, depth) {
+function plainData(v, depth, strings) {
   switch (typeof v) {
     case 'string':
+      if (strings !== undefined && v.length >= LONG_STRING) strings.push(v);
       return isWellFormed(v);
     case 'number':
       return Number.isFinite(v);
@@ -153,7 +154,7 @@ function plainData(v, depth) {
       if (v === null) return true;
       if (depth >= MAX_DEPTH) return false;
       if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) if (!plainData(v[i], depth + 1)) return false;
+        for (let i = 0; i < v.length; i++) if (!plainData(v[i], depth + 1, strings)) return false;
         return Object.getOwnPropertySymbols(v).length === 0;
       }
       const proto = Object.getPrototypeOf(v);
@@ -161,13 +162,34 @@ function plainData(v, depth) {
       if (Object.getOwnPropertySymbols(v).length !== 0) return false;
       const keys = Object.keys(v);
       for (let i = 0; i < keys.length; i++) {
-        if (!isWellFormed(keys[i]) || !plainData(v[keys[i]], depth + 1)) return false;
+        if (!isWellFormed(keys[i]) || !plainData(v[keys[i]], depth + 1, strings)) return false;
       }
       return true;
     }
     default:
       return false;
   }
+}
+
+// Strings at least this long (UTF-16 units) in a proposal are listed by
+// proposalJson; Rust's SHARED_STRING_UNITS is the same.
+const LONG_STRING = 64;
+
+// `[text, strings]`: a proposal's JSON text, and its strings of LONG_STRING
+// or more units in document order (JSON.stringify's, and serde_json's, order
+// of values), or null if the proposal took the careful path. A review then
+// refers to these strings instead of carrying copies of them.
+export function proposalJson(value, argument) {
+  try {
+    const strings = [];
+    if (plainData(value, 0, strings)) {
+      const text = JSON.stringify(value);
+      if (text !== undefined) return [text, strings];
+    }
+  } catch (e) {
+    // As in toJson.
+  }
+  return [toJson(value, argument, false), null];
 }
 
 // JSON text of `value`, or a thrown `invalid_value` error naming the path.
@@ -303,9 +325,12 @@ export function proposalIdSource(source, text) {
 // A review, or a graph diff: `{changes, ...}` with lazy text diffs. A
 // review's `proposalId` (a SHA-256 of the whole proposal) is computed when
 // first read if `proposalId` (from proposalIdSource) is given.
-export function makeReview(text, textDiffs, proposalId) {
+export function makeReview(text, textDiffs, proposalId, strings, moved) {
   const review = JSON.parse(text);
   if (review !== null) {
+    // Changes whose `new` is one of the proposal's long strings: that string
+    // (see proposalJson), not a copy decoded from WASM.
+    for (let i = 0; i < moved.length; i += 2) review.changes[moved[i]].new = strings[moved[i + 1]];
     lazyTexts(review.changes, textDiffs);
     lazyTexts(review.serverWritten, textDiffs);
     if (proposalId !== undefined && review.proposalId === '') lazyProposalId(review, proposalId);

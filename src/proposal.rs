@@ -129,6 +129,11 @@ impl Proposal {
         canonical_sha256(value)[..16].to_owned()
     }
 
+    /// The proposal as given, if it was read with [`Proposal::from_value_unhashed`].
+    pub fn source(&self) -> Option<&Value> {
+        self.source.as_ref()
+    }
+
     fn parse(value: Value) -> Result<Proposal> {
         let Value::Object(root) = value else {
             return Err(invalid("proposal", format!("must be an object, got {}", type_name(&value))));

@@ -158,6 +158,12 @@ impl ApprovalSession {
         Ok(&pending.review)
     }
 
+    /// The pending review, and the proposal it was made from while its id is
+    /// not computed yet.
+    pub(crate) fn pending_review_mut(&mut self) -> Option<(&mut Review, Option<&Value>)> {
+        self.pending.as_mut().map(|p| (&mut p.review, p.proposal_source.as_ref()))
+    }
+
     /// The pending review's proposal id, computed now if it was deferred.
     pub fn proposal_id(&mut self) -> Option<&str> {
         let pending = self.pending.as_mut()?;

@@ -29,10 +29,11 @@ use crate::graph_diff;
 use crate::history::SaveRequest;
 use crate::outbox::PendingSave;
 use crate::proposal::Proposal;
-use crate::review::{ReviewOptions, review};
+use crate::review::{Review, ReviewOptions, review};
 use crate::session::ApprovalSession as Session;
 use crate::text_diff::{Granularity, OpKind, TextDiffOptions, diff_spans};
 use crate::timestamp::Timestamp;
+use std::collections::HashMap;
 
 use args::{Approval, DiffOptions, ProposeContext, SessionOptions};
 pub use client::HistoryClient;
@@ -56,10 +57,12 @@ extern "C" {
     /// A review (or anything with `changes`) from its JSON text; changes from
     /// one string to another get a `text` diffed when first read.
     #[wasm_bindgen(js_name = makeReview)]
-    fn make_review(text: &str, text_diffs: &JsValue, proposal_id: &JsValue) -> JsValue;
-    /// `toJson`, keeping its result a JS string.
-    #[wasm_bindgen(catch, js_name = toJson)]
-    fn to_json_string(value: &JsValue, argument: &str, options: bool) -> Result<JsValue, JsValue>;
+    fn make_review(text: &str, text_diffs: &JsValue, proposal_id: &JsValue, strings: &JsValue, moved: &[u32]) -> JsValue;
+    /// A proposal's JSON text (a JS string) and, when it is plain data, its
+    /// strings of 64 or more UTF-16 units in document order (else `null`):
+    /// `[text, strings]`.
+    #[wasm_bindgen(catch, js_name = proposalJson)]
+    fn proposal_json(value: &JsValue, argument: &str) -> Result<js_sys::Array, JsValue>;
     /// What a lazy `proposalId` getter needs: the proposal's JSON text and
     /// the function that hashes it.
     #[wasm_bindgen(js_name = proposalIdSource)]
@@ -224,13 +227,68 @@ fn proposal_id_of(text: String) -> String {
 
 /// A proposal argument whose id is computed when asked for, and its JSON
 /// text (a JS string) to compute it from.
-fn parse_proposal_unhashed(value: &JsValue) -> JsResult<(Proposal, JsValue)> {
+fn parse_proposal_unhashed(value: &JsValue) -> JsResult<(Proposal, JsValue, JsValue)> {
     missing(value, "proposal", ErrorCode::InvalidProposal, "a proposal object")?;
-    let text = to_json_string(value, "proposal", false)?;
+    let pair = proposal_json(value, "proposal")?;
+    let (text, strings) = (pair.get(0), pair.get(1));
     let parsed = serde_json::from_str(&text.as_string().unwrap_or_default()).map_err(|_| deep_path(value, "proposal"))?;
     let proposal = Proposal::from_value_unhashed(parsed).map_err(|e| js_error(e, "proposal"))?;
     let id = PROPOSAL_ID.with(|source| proposal_id_source(source, &text));
-    Ok((proposal, id))
+    Ok((proposal, id, strings))
+}
+
+/// Strings this short cross back as part of the review's JSON.
+const SHARED_STRING_UNITS: usize = 64;
+
+/// The long strings of a proposal, in document order (as JS listed them in
+/// `proposalJson`): each text → its first position.
+fn long_strings(proposal: &Value) -> HashMap<&str, u32, foldhash::fast::RandomState> {
+    fn walk<'a>(value: &'a Value, count: &mut u32, out: &mut HashMap<&'a str, u32, foldhash::fast::RandomState>) {
+        match value {
+            Value::String(s) if s.len() >= SHARED_STRING_UNITS && utf16_len(s) >= SHARED_STRING_UNITS => {
+                out.entry(s.as_str()).or_insert(*count);
+                *count += 1;
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, count, out)),
+            Value::Object(map) => map.values().for_each(|v| walk(v, count, out)),
+            _ => {}
+        }
+    }
+    let mut out = HashMap::default();
+    walk(proposal, &mut 0, &mut out);
+    out
+}
+
+/// A review just made from a proposal JS still holds: a change's `new`
+/// that is one of the proposal's long strings is not copied back (nor
+/// decoded, nor parsed); JS puts the proposal's own string in its place.
+fn proposed_review_to_js(
+    review: &mut Review,
+    source: Option<&Value>,
+    options: &TextDiffOptions,
+    id: &JsValue,
+    strings: &JsValue,
+) -> JsValue {
+    let mut moved: Vec<u32> = Vec::new();
+    let mut taken: Vec<(usize, Value)> = Vec::new();
+    if let (Some(source), true) = (source, strings.is_array()) {
+        let index = long_strings(source);
+        for (i, change) in review.changes.iter_mut().enumerate() {
+            let at = match &change.new {
+                Some(Value::String(s)) if s.len() >= SHARED_STRING_UNITS => index.get(s.as_str()).copied(),
+                _ => None,
+            };
+            if let (Some(at), Some(value)) = (at, at.and_then(|_| change.new.take())) {
+                moved.extend([i as u32, at]);
+                taken.push((i, value));
+            }
+        }
+    }
+    let text = serde_json::to_string(&*review).unwrap_or_else(|_| "null".to_owned());
+    for (i, value) in taken {
+        review.changes[i].new = Some(value);
+    }
+    make_review(&text, &text_diffs(options), id, strings, &moved)
 }
 
 fn lazy_text_diff(old: JsValue, new: JsValue, granularity: String, budget_ms: f64) -> JsValue {
@@ -301,7 +359,7 @@ fn review_to_js<T: Serialize + ?Sized>(value: &T, options: &TextDiffOptions) -> 
 /// [`parse_proposal_unhashed`]).
 fn review_with_id_to_js<T: Serialize + ?Sized>(value: &T, options: &TextDiffOptions, id: &JsValue) -> JsValue {
     let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
-    make_review(&text, &text_diffs(options), id)
+    make_review(&text, &text_diffs(options), id, &JsValue::NULL, &[])
 }
 
 /// A plain JS value built by `JSON.parse` from the serialized result.
@@ -315,10 +373,10 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 pub fn review_proposal(graph: GraphArg, proposal: ProposalArg, options: Option<DiffOptionsArg>) -> JsResult<JsValue> {
     let options: DiffOptions = parse_options(options.as_deref(), "options")?;
     let graph = parse_graph(&graph, "graph")?;
-    let (proposal, id) = parse_proposal_unhashed(&proposal)?;
+    let (proposal, id, strings) = parse_proposal_unhashed(&proposal)?;
     let options = ReviewOptions { text: options.text()?, inline_diffs: false };
-    let review = review(&graph, &proposal, &options).map_err(|e| js_error(e, "proposal"))?;
-    Ok(review_with_id_to_js(&review, &options.text, &id))
+    let mut review = review(&graph, &proposal, &options).map_err(|e| js_error(e, "proposal"))?;
+    Ok(proposed_review_to_js(&mut review, proposal.source(), &options.text, &id, &strings))
 }
 
 /// An inline diff of two texts whose ops rebuild both exactly.
@@ -378,11 +436,12 @@ impl ApprovalSession {
     #[wasm_bindgen(unchecked_return_type = "Review")]
     pub fn propose(&mut self, proposal: ProposalArg, context: Option<ProposeContextArg>) -> JsResult<JsValue> {
         let context: ProposeContext = parse_options(context.as_deref(), "context")?;
-        let (proposal, id) = parse_proposal_unhashed(&proposal)?;
+        let (proposal, id, strings) = parse_proposal_unhashed(&proposal)?;
         let mut inner = self.inner.borrow_mut();
         let text = inner.review_options().text;
-        let review = inner.propose_unhashed(proposal, context.into()).map_err(|e| js_error(e, "proposal"))?;
-        Ok(review_with_id_to_js(review, &text, &id))
+        inner.propose_unhashed(proposal, context.into()).map_err(|e| js_error(e, "proposal"))?;
+        let (review, source) = inner.pending_review_mut().expect("propose set a pending review");
+        Ok(proposed_review_to_js(review, source, &text, &id, &strings))
     }
 
     /// The pending review with the current decisions, or `undefined`.
