@@ -22,7 +22,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use similar::DiffTag;
 use similar::algorithms::{Capture, Compact, Replace, myers};
-use unicode_segmentation::UnicodeSegmentation;
+
+mod tokens;
 // The clock similar checks its deadline against: performance.now() in WASM.
 #[cfg(target_arch = "wasm32")]
 use similar::Instant;
@@ -36,7 +37,8 @@ pub enum Granularity {
     /// Lines for markup-like text (HTML, CSS, mermaid, JSON), words for prose.
     Auto,
     Line,
-    /// Unicode words (UAX #29), so CJK text splits per ideograph.
+    /// Words (letters, digits and their marks; see `text_diff::tokens`), so CJK
+    /// text splits per ideograph.
     Word,
     /// Grapheme clusters: an emoji or a letter with its accents is one unit.
     Char,
@@ -233,14 +235,10 @@ fn push_trimmed(ops: &mut Ops, old_text: &str, new_text: &str, old_range: Range<
     ops.push(OpKind::Equal, old_range.end - suffix..old_range.end);
 }
 
-/// Words (UAX #29) or graphemes, giving up when the deadline passes.
+/// Words or graphemes (see [`tokens`]), giving up when the deadline passes.
 fn tokenize(text: &str, granularity: Granularity, deadline: Option<Instant>) -> Option<Vec<&str>> {
-    let tokens: Box<dyn Iterator<Item = &str>> = match granularity {
-        Granularity::Char => Box::new(text.graphemes(true)),
-        _ => Box::new(text.split_word_bounds()),
-    };
     let mut out = Vec::new();
-    for (i, token) in tokens.enumerate() {
+    for (i, token) in tokens::tokens(text, granularity != Granularity::Char).enumerate() {
         if i % 1024 == 1023 && past(deadline) {
             return None;
         }

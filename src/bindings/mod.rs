@@ -547,9 +547,8 @@ impl ApprovalSession {
     pub fn restore_pending_saves(&mut self, saves: PendingSavesArg) -> JsResult<()> {
         let text = to_json(&saves, "saves", false)?;
         // Through a Value: one deserializer per type (from Values) in the module, not two.
-        let saves: Vec<PendingSave> = serde_json::from_str::<Value>(&text)
-            .and_then(serde_json::from_value)
-            .map_err(|e| invalid_argument("saves", e))?;
+        let saves: Vec<PendingSave> =
+            serde_json::from_str::<Value>(&text).and_then(serde_json::from_value).map_err(|e| invalid_argument("saves", e))?;
         self.inner.borrow_mut().restore_pending_saves(saves).map_err(|e| js_error(e, "saves"))
     }
 
