@@ -147,7 +147,7 @@ function plainData(v, depth, strings) {
       if (strings !== undefined && v.length >= LONG_STRING) strings.push(v);
       return isWellFormed(v);
     case 'number':
-      return Number.isFinite(v);
+      return Number.isFinite(v) && (Number.isSafeInteger(v) || !Number.isInteger(v));
     case 'boolean':
       return true;
     case 'object': {
@@ -168,6 +168,17 @@ function plainData(v, depth, strings) {
     }
     default:
       return false;
+  }
+}
+
+// Whether `value` is plain data that serde-wasm-bindgen reads exactly as
+// serde_json reads JSON.stringify's text of it. Integers past 2^53 are
+// left to the text (JSON's digits read as an integer, not as a float).
+export function isPlainData(value) {
+  try {
+    return plainData(value, 0);
+  } catch (e) {
+    return false;
   }
 }
 
@@ -322,11 +333,11 @@ export function proposalIdSource(source, text) {
   return { source, text };
 }
 
-// A review, or a graph diff: `{changes, ...}` with lazy text diffs. A
+// A review, or a graph diff (built by serde-wasm-bindgen or JSON.parse):
+// `{changes, ...}` with lazy text diffs. A
 // review's `proposalId` (a SHA-256 of the whole proposal) is computed when
 // first read if `proposalId` (from proposalIdSource) is given.
-export function makeReview(text, textDiffs, proposalId, strings, moved) {
-  const review = JSON.parse(text);
+export function makeReview(review, textDiffs, proposalId, strings, moved) {
   if (review !== null) {
     // Changes whose `new` is one of the proposal's long strings: that string
     // (see proposalJson), not a copy decoded from WASM.

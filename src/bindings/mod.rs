@@ -57,12 +57,16 @@ extern "C" {
     /// A review (or anything with `changes`) from its JSON text; changes from
     /// one string to another get a `text` diffed when first read.
     #[wasm_bindgen(js_name = makeReview)]
-    fn make_review(text: &str, text_diffs: &JsValue, proposal_id: &JsValue, strings: &JsValue, moved: &[u32]) -> JsValue;
+    fn make_review(review: &JsValue, text_diffs: &JsValue, proposal_id: &JsValue, strings: &JsValue, moved: &[u32]) -> JsValue;
     /// A proposal's JSON text (a JS string) and, when it is plain data, its
     /// strings of 64 or more UTF-16 units in document order (else `null`):
     /// `[text, strings]`.
     #[wasm_bindgen(catch, js_name = proposalJson)]
     fn proposal_json(value: &JsValue, argument: &str) -> Result<js_sys::Array, JsValue>;
+    /// True if serde-wasm-bindgen reads `value` as the JSON text of it would
+    /// read (plain data: see `plainData` in boundary.js).
+    #[wasm_bindgen(js_name = isPlainData)]
+    fn is_plain_data(value: &JsValue) -> bool;
     /// What a lazy `proposalId` getter needs: the proposal's JSON text and
     /// the function that hashes it.
     #[wasm_bindgen(js_name = proposalIdSource)]
@@ -162,8 +166,50 @@ fn invalid_argument(argument: &str, message: impl std::fmt::Display) -> JsValue 
 }
 
 /// Data (graphs, proposals, approvals): every value must survive as JSON.
+/// Plain data is read straight from the JS objects (serde-wasm-bindgen,
+/// about half the time of JSON text); anything else goes through `toJson`,
+/// which refuses what JSON would change and names where.
 fn parse_value(value: &JsValue, argument: &str) -> JsResult<Value> {
+    if is_plain_data(value) {
+        if let Ok(parsed) = serde_wasm_bindgen::from_value::<Value>(value.clone()) {
+            return Ok(parsed);
+        }
+    }
     parse_json(value, argument, false)
+}
+
+/// Whether a value can be built in JS by serde-wasm-bindgen: it sets
+/// properties by assignment, so a `__proto__` key would set a prototype
+/// instead (`JSON.parse` makes it an own property).
+fn objects_buildable(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.iter().all(|(k, v)| k != "__proto__" && objects_buildable(v)),
+        Value::Array(items) => items.iter().all(objects_buildable),
+        _ => true,
+    }
+}
+
+fn graph_buildable(graph: &Graph) -> bool {
+    let map_ok = |m: &serde_json::Map<String, Value>| m.iter().all(|(k, v)| k != "__proto__" && objects_buildable(v));
+    map_ok(graph.root())
+        && graph.metadata().is_none_or(map_ok)
+        && graph.nodes().iter().all(|n| map_ok(n.fields()))
+        && graph.edges().iter().all(|e| map_ok(e.fields()))
+}
+
+fn changes_buildable(changes: &[Change]) -> bool {
+    changes.iter().all(|c| [&c.old, &c.new, &c.conflict.as_ref().and_then(|k| k.base.clone())].into_iter().flatten().all(objects_buildable))
+}
+
+/// A JS value made directly (serde-wasm-bindgen) when `buildable`, else by
+/// `JSON.parse` of serde_json's text.
+fn to_js_direct<T: Serialize + ?Sized>(value: &T, buildable: bool) -> JsValue {
+    if buildable {
+        if let Ok(js) = value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) {
+            return js;
+        }
+    }
+    to_js(value)
 }
 
 /// An option object: `undefined` properties count as not given.
@@ -284,11 +330,11 @@ fn proposed_review_to_js(
             }
         }
     }
-    let text = serde_json::to_string(&*review).unwrap_or_else(|_| "null".to_owned());
+    let js = to_js_direct(&*review, review.buildable());
     for (i, value) in taken {
         review.changes[i].new = Some(value);
     }
-    make_review(&text, &text_diffs(options), id, strings, &moved)
+    make_review(&js, &text_diffs(options), id, strings, &moved)
 }
 
 fn lazy_text_diff(old: JsValue, new: JsValue, granularity: String, budget_ms: f64) -> JsValue {
@@ -351,15 +397,31 @@ fn text_diff_to_js(old_js: &JsValue, new_js: &JsValue, old: &str, new: &str, opt
 }
 
 /// A review (or graph diff) as JS: its changes' `text` is diffed when read.
-fn review_to_js<T: Serialize + ?Sized>(value: &T, options: &TextDiffOptions) -> JsValue {
+fn review_to_js<T: Serialize + ?Sized + HasChanges>(value: &T, options: &TextDiffOptions) -> JsValue {
     review_with_id_to_js(value, options, &JsValue::UNDEFINED)
 }
 
 /// A review whose empty `proposalId` is computed when read, from `id` (see
 /// [`parse_proposal_unhashed`]).
-fn review_with_id_to_js<T: Serialize + ?Sized>(value: &T, options: &TextDiffOptions, id: &JsValue) -> JsValue {
-    let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
-    make_review(&text, &text_diffs(options), id, &JsValue::NULL, &[])
+fn review_with_id_to_js<T: Serialize + ?Sized + HasChanges>(value: &T, options: &TextDiffOptions, id: &JsValue) -> JsValue {
+    make_review(&to_js_direct(value, value.buildable()), &text_diffs(options), id, &JsValue::NULL, &[])
+}
+
+/// Reviews and graph diffs: whether serde-wasm-bindgen may build them.
+trait HasChanges {
+    fn buildable(&self) -> bool;
+}
+
+impl HasChanges for Review {
+    fn buildable(&self) -> bool {
+        changes_buildable(&self.changes)
+    }
+}
+
+impl HasChanges for graph_diff::GraphDiff {
+    fn buildable(&self) -> bool {
+        changes_buildable(&self.changes) && changes_buildable(&self.server_written)
+    }
 }
 
 /// A plain JS value built by `JSON.parse` from the serialized result.
@@ -605,7 +667,9 @@ impl ApprovalSession {
     /// A copy of the session's current graph.
     #[wasm_bindgen(unchecked_return_type = "GraphData")]
     pub fn graph(&self) -> JsValue {
-        to_js(self.inner.borrow().graph())
+        let inner = self.inner.borrow();
+        let graph = inner.graph();
+        to_js_direct(graph, graph_buildable(graph))
     }
 
     #[wasm_bindgen(getter, js_name = graphId)]

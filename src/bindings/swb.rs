@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use super::{JsResult, parse_graph, parse_option_value, parse_value, to_js};
+use super::{JsResult, parse_json, parse_option_value, to_js};
 use crate::graph::Graph;
 use crate::proposal::Proposal;
 
@@ -24,7 +24,7 @@ pub fn bench_graph_in(graph: JsValue, swb: bool) -> JsResult<usize> {
     let graph = if swb {
         Graph::from_value(serde_wasm_bindgen::from_value::<Value>(graph).map_err(swb_error)?).map_err(|e| super::js_error(e, "graph"))?
     } else {
-        parse_graph(&graph, "graph")?
+        Graph::from_value(parse_json(&graph, "graph", false)?).map_err(|e| super::js_error(e, "graph"))?
     };
     Ok(graph.nodes().len())
 }
@@ -33,7 +33,7 @@ pub fn bench_graph_in(graph: JsValue, swb: bool) -> JsResult<usize> {
 #[wasm_bindgen(js_name = benchProposalIn)]
 pub fn bench_proposal_in(proposal: JsValue, swb: bool) -> JsResult<usize> {
     let value =
-        if swb { serde_wasm_bindgen::from_value::<Value>(proposal).map_err(swb_error)? } else { parse_value(&proposal, "proposal")? };
+        if swb { serde_wasm_bindgen::from_value::<Value>(proposal).map_err(swb_error)? } else { parse_json(&proposal, "proposal", false)? };
     Ok(Proposal::from_value_unhashed(value).map_err(|e| super::js_error(e, "proposal"))?.nodes.len())
 }
 
@@ -55,7 +55,7 @@ thread_local! {
 /// Keeps a value in WASM for `benchHeldOut`.
 #[wasm_bindgen(js_name = benchHold)]
 pub fn bench_hold(value: JsValue) -> JsResult<()> {
-    let value = parse_value(&value, "value")?;
+    let value = parse_json(&value, "value", false)?;
     HELD.with(|h| *h.borrow_mut() = value);
     Ok(())
 }
