@@ -291,7 +291,10 @@ const SHARED_STRING_UNITS: usize = 64;
 fn long_strings(proposal: &Value) -> HashMap<&str, u32, foldhash::fast::RandomState> {
     fn walk<'a>(value: &'a Value, count: &mut u32, out: &mut HashMap<&'a str, u32, foldhash::fast::RandomState>) {
         match value {
-            Value::String(s) if s.len() >= SHARED_STRING_UNITS && utf16_len(s) >= SHARED_STRING_UNITS => {
+            // A UTF-16 unit is at most 3 bytes of UTF-8: only short texts need counting.
+            Value::String(s)
+                if s.len() >= SHARED_STRING_UNITS && (s.len() >= 3 * SHARED_STRING_UNITS || utf16_len(s) >= SHARED_STRING_UNITS) =>
+            {
                 out.entry(s.as_str()).or_insert(*count);
                 *count += 1;
             }
