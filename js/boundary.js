@@ -288,7 +288,8 @@ export function makePendingSaves(text, source, session, textDiffs) {
   const entries = JSON.parse(text);
   for (const entry of entries) {
     if (entry.graph === undefined) lazyGraph(entry, source, session, entry.audit.approvalId, false);
-    lazyTexts(entry.changes, textDiffs);
+    // Not enumerable either: kept in localStorage, an entry stays the size of its changes.
+    lazyTexts(entry.changes, textDiffs, false);
   }
   return entries;
 }
@@ -303,7 +304,7 @@ export function textDiffs(source, granularity, budgetMs) {
 // them, and a long review would otherwise carry every text three times).
 // It is an enumerable property like any other: JSON.stringify and spreading
 // include it (computing it).
-function lazyTexts(changes, textDiffs) {
+function lazyTexts(changes, textDiffs, enumerable = true) {
   if (!Array.isArray(changes)) return;
   const { source, granularity, budgetMs } = textDiffs;
   for (const change of changes) {
@@ -312,7 +313,7 @@ function lazyTexts(changes, textDiffs) {
     let diff;
     let known = false;
     Object.defineProperty(change, 'text', {
-      enumerable: true,
+      enumerable,
       configurable: true,
       get() {
         if (!known) {

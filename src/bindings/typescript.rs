@@ -290,7 +290,8 @@ export type SavedApproval = AuditEntry & { savedVersion: number };
 
 /** An approval waiting in the outbox: save it with `HistoryClient.save`.
  *  `graph` is read from the session on demand and left out of JSON unless the
- *  entry keeps a copy (when a later approval changed the session's graph). */
+ *  entry keeps a copy (when a later approval changed the session's graph).
+ *  Its changes' `text` diffs are computed when read and left out of JSON too. */
 export type PendingSave = Omit<Approved, 'queued' | 'delta'> & { delta?: GraphDelta };
 
 export interface ClientOptions {
