@@ -50,3 +50,32 @@ console.log(`\nWASM: ${Math.round(r.size.raw / 1024)} KB raw / ${Math.round(r.si
 console.log('| target | met | measured |');
 console.log('|---|---|---|');
 for (const t of r.targets) console.log(`| ${t.name} | ${t.met ? 'met' : '**not met**'} | ${t.detail} |`);
+{
+  // serde-wasm-bindgen against JSON text, boundary by boundary (bench/boundary.js).
+  let b;
+  try {
+    b = require('./boundary.json');
+  } catch (e) {
+    b = null;
+  }
+  if (b) {
+    const used = [
+      [/^graph in/, 'serde-wasm-bindgen, after a JS walk that checks the data is plain (else JSON text, which names what is wrong); a graph given as JSON text is parsed as text'],
+      [/^proposal in/, 'JSON text: the text is kept to hash `proposalId` when it is read, and the walk that checks it lists its long strings'],
+      [/^options/, 'JSON text (microseconds either way)'],
+      [/^review out, with every/, '— (texts are diffed when read)'],
+      [/^review out, without/, 'serde-wasm-bindgen (JSON text if a key is `__proto__`: it would set a prototype)'],
+      [/^decisions out/, "wasm-bindgen's own `Vec<String>`"],
+      [/^approved graph out/, '`session.graph()`: serde-wasm-bindgen; `approved.graph` (read lazily) stays JSON text'],
+    ];
+    console.log(`\nserde-wasm-bindgen against JSON text at each boundary (\`node bench/boundary.js --build\`, ${b.date.slice(0, 10)}; medians; the JSON column is toJson + serde_json in, serde_json + JSON.parse out):\n`);
+    console.log('| boundary | JSON ms | serde-wasm-bindgen ms | ratio | used now |');
+    console.log('|---|---|---|---|---|');
+    for (const row of b.rows) {
+      const how = used.find(([re]) => re.test(row.boundary))?.[1] ?? '';
+      const ms = (v) => (v < 0.1 ? v.toFixed(3) : fmt(v));
+      const own = row.wasmBindgenMs === undefined ? '' : ` (Vec<String> ${ms(row.wasmBindgenMs)})`;
+      console.log(`| ${row.boundary}${row.boundary.includes('nodes') || row.boundary.includes('graph') ? '' : ` (${row.nodes.toLocaleString('en')}-node bench)`} | ${ms(row.jsonMs)} | ${ms(row.swbMs)}${own} | ${(row.swbMs / row.jsonMs).toFixed(2)}× | ${how} |`);
+    }
+  }
+}

@@ -137,11 +137,88 @@ function refuse(value, argument) {
   return makeError('invalid_value', `${where} ${reason}`, path.replace(/^\./, ''), argument);
 }
 
+// True if JSON.stringify carries `value` exactly: finite numbers, well-formed
+// strings and keys, plain objects and dense arrays without toJSON or Symbol
+// keys, no `undefined`, nested at most MAX_DEPTH deep (so no cycles). False
+// means "not sure", never "refused": the caller then takes the careful path.
+function plainData(v, depth, strings) {
+  switch (typeof v) {
+    case 'string':
+      if (strings !== undefined && v.length >= LONG_STRING) strings.push(v);
+      return isWellFormed(v);
+    case 'number':
+      return Number.isFinite(v) && (Number.isSafeInteger(v) || !Number.isInteger(v));
+    case 'boolean':
+      return true;
+    case 'object': {
+      if (v === null) return true;
+      if (depth >= MAX_DEPTH) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!plainData(v[i], depth + 1, strings)) return false;
+        return Object.getOwnPropertySymbols(v).length === 0;
+      }
+      const proto = Object.getPrototypeOf(v);
+      if ((proto !== Object.prototype && proto !== null) || typeof v.toJSON === 'function') return false;
+      if (Object.getOwnPropertySymbols(v).length !== 0) return false;
+      const keys = Object.keys(v);
+      for (let i = 0; i < keys.length; i++) {
+        if (!isWellFormed(keys[i]) || !plainData(v[keys[i]], depth + 1, strings)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// Whether `value` is plain data that serde-wasm-bindgen reads exactly as
+// serde_json reads JSON.stringify's text of it. Integers past 2^53 are
+// left to the text (JSON's digits read as an integer, not as a float).
+export function isPlainData(value) {
+  try {
+    return plainData(value, 0);
+  } catch (e) {
+    return false;
+  }
+}
+
+// Strings at least this long (UTF-16 units) in a proposal are listed by
+// proposalJson; Rust's SHARED_STRING_UNITS is the same.
+const LONG_STRING = 64;
+
+// `[text, strings]`: a proposal's JSON text, and its strings of LONG_STRING
+// or more units in document order (JSON.stringify's, and serde_json's, order
+// of values), or null if the proposal took the careful path. A review then
+// refers to these strings instead of carrying copies of them.
+export function proposalJson(value, argument) {
+  try {
+    const strings = [];
+    if (plainData(value, 0, strings)) {
+      const text = JSON.stringify(value);
+      if (text !== undefined) return [text, strings];
+    }
+  } catch (e) {
+    // As in toJson.
+  }
+  return [toJson(value, argument, false), null];
+}
+
 // JSON text of `value`, or a thrown `invalid_value` error naming the path.
 // For option objects (`options`), an `undefined` property means "not given",
 // as JS callers expect; in graphs and proposals it is refused, because it
 // could mean "delete" or "null" and JSON would silently drop it.
 export function toJson(value, argument, options) {
+  // Plain data (the common case) is checked by a walk that builds nothing
+  // and then stringified without a replacer, about twice as fast; anything
+  // else takes the replacer's path, which finds and names the problem.
+  try {
+    if (plainData(value, 0)) {
+      const text = JSON.stringify(value);
+      if (text !== undefined) return text;
+    }
+  } catch (e) {
+    // A throwing getter or Proxy trap: the path below says where.
+  }
   let refused = false;
   let text;
   try {
@@ -196,21 +273,126 @@ function lazyGraph(target, source, session, approvalId, enumerable) {
 }
 
 // approve()'s result: `graph` first (as before), read from the session on demand.
-export function makeApproved(restText, source, session, approvalId) {
+export function makeApproved(restText, source, session, approvalId, textDiffs) {
   const approved = {};
   lazyGraph(approved, source, session, approvalId, true);
-  return Object.assign(approved, JSON.parse(restText));
+  Object.assign(approved, JSON.parse(restText));
+  lazyTexts(approved.changes, textDiffs);
+  return approved;
 }
 
 // pendingSaves(): plain entries for localStorage. An entry without a kept
 // copy of its graph gets a non-enumerable `graph`, so JSON.stringify keeps
 // the outbox the size of its deltas.
-export function makePendingSaves(text, source, session) {
+export function makePendingSaves(text, source, session, textDiffs) {
   const entries = JSON.parse(text);
   for (const entry of entries) {
     if (entry.graph === undefined) lazyGraph(entry, source, session, entry.audit.approvalId, false);
+    // Not enumerable either: kept in localStorage, an entry stays the size of its changes.
+    lazyTexts(entry.changes, textDiffs, false);
   }
   return entries;
+}
+
+// The diff function and options lazy `text` getters call.
+export function textDiffs(source, granularity, budgetMs) {
+  return { source, granularity, budgetMs };
+}
+
+// A change from one string to another has an inline diff, `text`, computed
+// from its `old` and `new` when first read (a review's list needs none of
+// them, and a long review would otherwise carry every text three times).
+// It is an enumerable property like any other: JSON.stringify and spreading
+// include it (computing it).
+function lazyTexts(changes, textDiffs, enumerable = true) {
+  if (!Array.isArray(changes)) return;
+  const { source, granularity, budgetMs } = textDiffs;
+  for (const change of changes) {
+    const { old, new: neu } = change;
+    if (typeof old !== 'string' || typeof neu !== 'string') continue;
+    let diff;
+    let known = false;
+    Object.defineProperty(change, 'text', {
+      enumerable,
+      configurable: true,
+      get() {
+        if (!known) {
+          diff = source(old, neu, granularity, budgetMs);
+          known = true;
+        }
+        return diff;
+      },
+      set(value) {
+        diff = value;
+        known = true;
+      },
+    });
+  }
+}
+
+export function proposalIdSource(source, text) {
+  return { source, text };
+}
+
+// A review, or a graph diff (built by serde-wasm-bindgen or JSON.parse):
+// `{changes, ...}` with lazy text diffs. A
+// review's `proposalId` (a SHA-256 of the whole proposal) is computed when
+// first read if `proposalId` (from proposalIdSource) is given.
+export function makeReview(review, textDiffs, proposalId, strings, moved) {
+  if (review !== null) {
+    // Changes whose `new` is one of the proposal's long strings: that string
+    // (see proposalJson), not a copy decoded from WASM.
+    for (let i = 0; i < moved.length; i += 2) review.changes[moved[i]].new = strings[moved[i + 1]];
+    lazyTexts(review.changes, textDiffs);
+    lazyTexts(review.serverWritten, textDiffs);
+    if (proposalId !== undefined && review.proposalId === '') lazyProposalId(review, proposalId);
+  }
+  return review;
+}
+
+function lazyProposalId(review, { source, text }) {
+  let id;
+  Object.defineProperty(review, 'proposalId', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      if (id === undefined) {
+        id = source(text);
+        text = undefined;
+      }
+      return id;
+    },
+    set(value) {
+      id = value;
+      text = undefined;
+    },
+  });
+}
+
+const OPS = ['equal', 'delete', 'insert'];
+
+// A text diff whose ops are slices of the two texts: `spans` holds (kind,
+// UTF-16 length) pairs; equal and delete runs follow each other through
+// `oldText`, equal and insert runs through `newText`.
+export function makeTextDiff(oldText, newText, granularity, degraded, spans) {
+  const ops = new Array(spans.length >> 1);
+  let o = 0;
+  let n = 0;
+  for (let i = 0, j = 0; i < spans.length; i += 2, j++) {
+    const kind = spans[i];
+    const len = spans[i + 1];
+    let text;
+    if (kind === 2) {
+      text = newText.slice(n, n + len);
+      n += len;
+    } else {
+      text = oldText.slice(o, o + len);
+      o += len;
+      if (kind === 0) n += len;
+    }
+    ops[j] = { op: OPS[kind], text };
+  }
+  return { granularity, degraded, ops };
 }
 
 export function approvalRef(approved) {

@@ -71,3 +71,57 @@ test('string field changes in a review carry the text diff', () => {
   const numeric = kg.reviewProposal({ nodes: [{ id: 'a', order: 1 }] }, { nodes: [{ id: 'a', order: 2 }] });
   assert.equal(numeric.changes[0].text, undefined);
 });
+
+test('a review carries text diffs and its proposal id lazily, as plain enumerable data', () => {
+  const graph = { nodes: [{ id: 'a', info: 'one two three', label: 'A' }] };
+  const proposal = { nodes: [{ id: 'a', info: 'one 2 three', label: 'B' }] };
+  const session = new kg.ApprovalSession(graph);
+  const review = session.propose(proposal);
+  const info = review.changes.find((c) => c.field === 'info');
+  assert.ok(Object.keys(info).includes('text'), 'text is an own enumerable key before it is read');
+  // The same diff as diffText of old and new, and the same id as a stateless review's.
+  assert.deepEqual(info.text, kg.diffText('one two three', 'one 2 three'));
+  assert.equal(review.proposalId, kg.reviewProposal(graph, proposal).proposalId);
+  assert.match(review.proposalId, /^[0-9a-f]{16}$/);
+  // JSON and a later review() agree with the object.
+  const copy = JSON.parse(JSON.stringify(review));
+  assert.deepEqual(copy.changes.find((c) => c.field === 'info').text, info.text);
+  assert.equal(session.review().proposalId, review.proposalId);
+  // A review replaced by a newer one still answers for itself.
+  const older = session.propose(proposal);
+  session.propose({ nodes: [{ id: 'a', label: 'C' }] });
+  assert.equal(older.proposalId, review.proposalId);
+  assert.equal(older.changes.find((c) => c.field === 'info').text.ops[1].text, 'two');
+  const approved = session.approve({ user: 'ann', now: '2026-02-04T14:30:45.123Z' });
+  assert.equal(approved.audit.proposalId, kg.reviewProposal(graph, { nodes: [{ id: 'a', label: 'C' }] }).proposalId);
+  // An outbox entry kept in localStorage stays the size of its changes: its diffs are not enumerable.
+  session.propose(proposal);
+  session.approve({ user: 'ann', now: '2026-02-04T14:30:46.123Z' });
+  const entry = session.pendingSaves().at(-1).changes.find((c) => c.field === 'info');
+  assert.ok(!Object.keys(entry).includes('text'));
+  assert.equal(entry.text.ops[1].text, 'two');
+  session.free();
+});
+
+test('a graph may be passed as its JSON text', () => {
+  const graph = { metadata: { version: 3 }, nodes: [{ id: 'a', label: 'A' }], edges: [] };
+  const session = new kg.ApprovalSession(JSON.stringify(graph));
+  assert.deepEqual(session.graph(), graph);
+  assert.equal(session.baseVersion, 3);
+  session.free();
+  assert.equal(kg.reviewProposal(JSON.stringify(graph), { nodes: [{ id: 'a', label: 'B' }] }).changes[0].new, 'B');
+  for (const bad of ['not json', '"a string"', '[]', '{"nodes": {}}']) {
+    assert.throws(() => new kg.ApprovalSession(bad), (e) => e.code === 'invalid_graph', bad);
+  }
+});
+
+test('diffText budgets cover the whole call: within budget + 10%, or degraded', () => {
+  const a = markdown(rng(1), 100000);
+  const b = markdown(rng(2), 100000);
+  for (const budgetMs of [5, 20]) {
+    const t0 = performance.now();
+    const diff = exact(a, b, { budgetMs });
+    const took = performance.now() - t0;
+    assert.ok(took <= budgetMs * 1.1 || diff.degraded, `${took.toFixed(1)} ms for a ${budgetMs} ms budget, not degraded`);
+  }
+});

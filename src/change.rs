@@ -145,9 +145,10 @@ impl Change {
         self.node_id.as_deref().or(self.edge_id.as_deref())
     }
 
-    /// Adds the inline text diff when old and new are both strings.
-    pub(crate) fn with_text_diff(mut self, options: &TextDiffOptions) -> Change {
-        if let (Some(Value::String(old)), Some(Value::String(new))) = (&self.old, &self.new) {
+    /// Adds the inline text diff when old and new are both strings (and
+    /// `options` asks for text diffs).
+    pub(crate) fn with_text_diff(mut self, options: Option<&TextDiffOptions>) -> Change {
+        if let (Some(options), Some(Value::String(old)), Some(Value::String(new))) = (options, &self.old, &self.new) {
             self.text = Some(diff_text(old, new, options));
         }
         self

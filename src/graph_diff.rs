@@ -92,9 +92,6 @@ fn fields(
 ) {
     for (field, before, after) in diff_fields(old, new) {
         let change = Change::field(target, entity, label, field, before.cloned(), after.cloned());
-        changes.push(match text {
-            Some(options) => change.with_text_diff(options),
-            None => change,
-        });
+        changes.push(change.with_text_diff(text));
     }
 }

@@ -93,6 +93,9 @@ pub struct Proposal {
     pub provenance: ProposalProvenance,
     /// Warnings found while parsing (reserved fields, unknown keys).
     pub warnings: Vec<Warning>,
+    /// The proposal as given, kept by [`Proposal::from_value_unhashed`] so
+    /// that its id can be computed when it is needed.
+    pub(crate) source: Option<Value>,
 }
 
 impl Proposal {
@@ -106,11 +109,36 @@ impl Proposal {
     /// assert_eq!(p.warnings[0].field.as_deref(), Some("updatedAt"));
     /// ```
     pub fn from_value(value: Value) -> Result<Proposal> {
-        let id = canonical_sha256(&value)[..16].to_owned();
+        let id = Proposal::id_of(&value);
+        let mut p = Proposal::parse(value)?;
+        p.id = id;
+        p.source = None;
+        Ok(p)
+    }
+
+    /// Like [`Proposal::from_value`], but the id (a SHA-256 of the whole
+    /// proposal, most of a review's time in WASM) is left empty: the value
+    /// is kept, and [`Proposal::id_of`] gives the id when it is asked for.
+    pub fn from_value_unhashed(value: Value) -> Result<Proposal> {
+        Proposal::parse(value)
+    }
+
+    /// The id of a proposal value: the first 16 hex digits of the SHA-256
+    /// of its canonical JSON.
+    pub fn id_of(value: &Value) -> String {
+        canonical_sha256(value)[..16].to_owned()
+    }
+
+    /// The proposal as given, if it was read with [`Proposal::from_value_unhashed`].
+    pub fn source(&self) -> Option<&Value> {
+        self.source.as_ref()
+    }
+
+    fn parse(value: Value) -> Result<Proposal> {
         let Value::Object(root) = value else {
             return Err(invalid("proposal", format!("must be an object, got {}", type_name(&value))));
         };
-        let mut p = Proposal { id, ..Proposal::default() };
+        let mut p = Proposal::default();
         for key in root.keys().filter(|k| !is_known_key(k)) {
             p.warnings.push(Warning::new(WarningCode::UnknownProposalKey, format!("unknown proposal key '{key}' was ignored")).field(key));
         }
@@ -180,6 +208,7 @@ impl Proposal {
             }
             Some(other) => return Err(invalid("metadata", format!("must be an object, got {}", type_name(other)))),
         }
+        p.source = Some(Value::Object(root));
         Ok(p)
     }
 }

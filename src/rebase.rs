@@ -35,6 +35,11 @@ use crate::value::json_eq;
 /// the graph they were approved on top of (used to re-add an entity the
 /// other editor removed).
 pub fn rebase_changes(latest: &Graph, ours: &Graph, accepted: &[Change], text: &TextDiffOptions) -> Vec<Change> {
+    rebase_changes_with(latest, ours, accepted, Some(text))
+}
+
+/// [`rebase_changes`]; string changes carry an inline diff only if `text` is given.
+pub fn rebase_changes_with(latest: &Graph, ours: &Graph, accepted: &[Change], text: Option<&TextDiffOptions>) -> Vec<Change> {
     let mut out: Vec<Change> = Vec::new();
     let mut readded: HashSet<String> = HashSet::new();
     for change in accepted.iter().filter(|c| c.accepted) {

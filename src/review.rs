@@ -32,10 +32,27 @@ use crate::value::{as_text, json_eq, merge_value, set_field, type_name};
 use crate::warning::{Warning, WarningCode};
 
 /// Options of a review.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ReviewOptions {
     /// How string fields are diffed (granularity and per-field time budget).
     pub text: TextDiffOptions,
+    /// Whether changes of one string to another carry their inline diff
+    /// (`Change::text`, the default). The WASM bindings leave it out and
+    /// diff a change's texts when JS first reads its `text`.
+    pub inline_diffs: bool,
+}
+
+impl Default for ReviewOptions {
+    fn default() -> Self {
+        ReviewOptions { text: TextDiffOptions::default(), inline_diffs: true }
+    }
+}
+
+impl ReviewOptions {
+    /// The text-diff options if changes carry inline diffs.
+    pub fn text_diffs(&self) -> Option<&TextDiffOptions> {
+        self.inline_diffs.then_some(&self.text)
+    }
 }
 
 /// Everything a proposal would change, for a person to decide on.
@@ -249,7 +266,7 @@ impl<'a> Planner<'a> {
     }
 
     fn node_changes(&mut self) -> Vec<Change> {
-        let text = &self.options.text;
+        let text = self.options.text_diffs();
         let mut changes = Vec::new();
         for draft in &self.drafts {
             let first = changes.len();
@@ -361,7 +378,8 @@ impl<'a> Planner<'a> {
             let new = merge_value(old, value);
             if !old.is_some_and(|old| json_eq(old, &new)) {
                 changes.push(
-                    Change::field(Target::Edge, edge.key(), &label, field, old.cloned(), Some(new)).with_text_diff(&self.options.text),
+                    Change::field(Target::Edge, edge.key(), &label, field, old.cloned(), Some(new))
+                        .with_text_diff(self.options.text_diffs()),
                 );
             }
         }
@@ -410,7 +428,8 @@ impl<'a> Planner<'a> {
             let new = merge_value(old, value);
             if !old.is_some_and(|old| json_eq(old, &new)) {
                 changes.push(
-                    Change::field(Target::Metadata, "", "metadata", field, old.cloned(), Some(new)).with_text_diff(&self.options.text),
+                    Change::field(Target::Metadata, "", "metadata", field, old.cloned(), Some(new))
+                        .with_text_diff(self.options.text_diffs()),
                 );
             }
         }

@@ -32,7 +32,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::graph::Graph;
 use crate::outbox::{Outbox, PendingSave};
 use crate::proposal::Proposal;
-use crate::rebase::rebase_changes;
+use crate::rebase::rebase_changes_with;
 use crate::revert::revert_changes;
 use crate::review::{Carried, Review, ReviewOptions, review};
 use crate::service::Service;
@@ -74,6 +74,9 @@ struct Pending {
     position: HashMap<String, usize>,
     /// Change id → positions of the changes that require it.
     required_by: HashMap<String, Vec<usize>>,
+    /// The proposal as given, while the review's `proposal_id` is not
+    /// computed yet (see [`ApprovalSession::propose_unhashed`]).
+    proposal_source: Option<Value>,
 }
 
 impl ApprovalSession {
@@ -96,6 +99,10 @@ impl ApprovalSession {
 
     pub fn set_review_options(&mut self, options: ReviewOptions) {
         self.options = options;
+    }
+
+    pub fn review_options(&self) -> &ReviewOptions {
+        &self.options
     }
 
     /// Tells the session which service its approvals are saved to (see
@@ -138,6 +145,35 @@ impl ApprovalSession {
         Ok(self.set_pending(review, provenance, None))
     }
 
+    /// [`ApprovalSession::propose`] for a proposal read with
+    /// [`Proposal::from_value_unhashed`]: the review's `proposal_id` stays
+    /// empty until [`ApprovalSession::proposal_id`] or approval computes it.
+    pub fn propose_unhashed(&mut self, mut proposal: Proposal, provenance: Provenance) -> Result<&Review> {
+        let source = proposal.source.take();
+        self.propose(&proposal, provenance)?;
+        let pending = self.pending.as_mut().expect("propose set a pending review");
+        if pending.review.proposal_id.is_empty() {
+            pending.proposal_source = source;
+        }
+        Ok(&pending.review)
+    }
+
+    /// The pending review, and the proposal it was made from while its id is
+    /// not computed yet (for the bindings, which hand the review to JS).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn pending_review_mut(&mut self) -> Option<(&mut Review, Option<&Value>)> {
+        self.pending.as_mut().map(|p| (&mut p.review, p.proposal_source.as_ref()))
+    }
+
+    /// The pending review's proposal id, computed now if it was deferred.
+    pub fn proposal_id(&mut self) -> Option<&str> {
+        let pending = self.pending.as_mut()?;
+        if let Some(source) = pending.proposal_source.take() {
+            pending.review.proposal_id = Proposal::id_of(&source);
+        }
+        Some(&pending.review.proposal_id)
+    }
+
     /// Reviews restoring `target` (an old version): the changes that turn the
     /// current graph back into it, audit fields aside. Approving it records
     /// `source: "revert"`. Both graphs are compared in the service's read
@@ -145,10 +181,10 @@ impl ApprovalSession {
     pub fn revert_to(&mut self, target: &Graph) -> Result<&Review> {
         let service = self.service;
         let changes = if service == Service::Faithful {
-            revert_changes(&self.graph, target, Some(&self.options.text))
+            revert_changes(&self.graph, target, self.options.text_diffs())
         } else {
             let (current, target) = (service.read_shape(&self.graph), service.read_shape(target));
-            let mut changes = revert_changes(&current, &target, Some(&self.options.text));
+            let mut changes = revert_changes(&current, &target, self.options.text_diffs());
             changes.retain(|c| !service.writes(c));
             changes
         };
@@ -193,7 +229,7 @@ impl ApprovalSession {
                 ours
             }
         };
-        let mut changes = rebase_changes(&latest, &ours, &accepted, &self.options.text);
+        let mut changes = rebase_changes_with(&latest, &ours, &accepted, self.options.text_diffs());
         // The rebased changes are the same proposal's: they keep its provenance.
         for change in changes.iter_mut().filter(|c| c.target == Target::Node) {
             if let Some(told) = change.node_id.as_ref().and_then(|id| audit.patch_provenance.get(id)) {
@@ -238,7 +274,7 @@ impl ApprovalSession {
                 required_by.entry(required.clone()).or_default().push(i);
             }
         }
-        let pending = self.pending.insert(Pending { review, supersedes, position, required_by });
+        let pending = self.pending.insert(Pending { review, supersedes, position, required_by, proposal_source: None });
         &pending.review
     }
 
@@ -380,6 +416,7 @@ impl ApprovalSession {
     /// The session then holds the new graph and no pending review. If the
     /// approval is refused, nothing changes.
     pub fn approve(&mut self, approver: &Approver, reason: Option<&str>) -> Result<Approved> {
+        self.proposal_id();
         let pending = self.pending.as_ref().ok_or_else(no_review)?;
         let open: Vec<&str> =
             pending.review.changes.iter().filter(|c| c.conflict.as_ref().is_some_and(|k| !k.resolved)).map(|c| c.id.as_str()).collect();

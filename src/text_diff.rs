@@ -22,7 +22,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use similar::DiffTag;
 use similar::algorithms::{Capture, Compact, Replace, myers};
-use unicode_segmentation::UnicodeSegmentation;
+
+mod tokens;
 // The clock similar checks its deadline against: performance.now() in WASM.
 #[cfg(target_arch = "wasm32")]
 use similar::Instant;
@@ -36,7 +37,8 @@ pub enum Granularity {
     /// Lines for markup-like text (HTML, CSS, mermaid, JSON), words for prose.
     Auto,
     Line,
-    /// Unicode words (UAX #29), so CJK text splits per ideograph.
+    /// Words (letters, digits and their marks; see `text_diff::tokens`), so CJK
+    /// text splits per ideograph.
     Word,
     /// Grapheme clusters: an emoji or a letter with its accents is one unit.
     Char,
@@ -111,8 +113,35 @@ impl TextDiff {
     }
 }
 
+/// A diff as byte ranges: `Equal` and `Delete` spans are ranges of the old
+/// text, `Insert` spans ranges of the new one. Each text's spans follow each
+/// other without gaps, so consecutive spans of one kind are merged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpanDiff {
+    pub granularity: Granularity,
+    pub degraded: bool,
+    pub spans: Vec<(OpKind, Range<usize>)>,
+}
+
+impl SpanDiff {
+    /// The ops with their texts copied out of `old` and `new`.
+    pub fn to_text_diff(&self, old: &str, new: &str) -> TextDiff {
+        let ops = self
+            .spans
+            .iter()
+            .map(|(op, r)| TextOp { op: *op, text: if *op == OpKind::Insert { &new[r.clone()] } else { &old[r.clone()] }.to_owned() })
+            .collect();
+        TextDiff { granularity: self.granularity, degraded: self.degraded, ops }
+    }
+}
+
 /// Diffs two texts. See the [module docs](self).
 pub fn diff_text(old: &str, new: &str, options: &TextDiffOptions) -> TextDiff {
+    diff_spans(old, new, options).to_text_diff(old, new)
+}
+
+/// [`diff_text`] without copying the texts: the ops as ranges of them.
+pub fn diff_spans(old: &str, new: &str, options: &TextDiffOptions) -> SpanDiff {
     let granularity = match options.granularity {
         Granularity::Auto if looks_like_code(old) || looks_like_code(new) => Granularity::Line,
         Granularity::Auto => Granularity::Word,
@@ -127,23 +156,17 @@ pub fn diff_text(old: &str, new: &str, options: &TextDiffOptions) -> TextDiff {
     // A line diff cut short by the deadline is coarser than it should be.
     degraded |= past(deadline);
     for (tag, old_range, new_range) in lines {
-        let (old_part, new_part) = (&old[old_range], &new[new_range]);
         if tag == DiffTag::Equal {
-            ops.push(OpKind::Equal, old_part);
+            ops.push(OpKind::Equal, old_range);
         } else if granularity == Granularity::Line {
-            ops.push(OpKind::Delete, old_part);
-            ops.push(OpKind::Insert, new_part);
-        } else {
-            match refine(old_part, new_part, granularity, deadline) {
-                Some(fine) => fine.iter().for_each(|op| ops.push(op.op, &op.text)),
-                None => {
-                    degraded = true;
-                    push_trimmed(&mut ops, old_part, new_part);
-                }
-            }
+            ops.push(OpKind::Delete, old_range);
+            ops.push(OpKind::Insert, new_range);
+        } else if !refine(&mut ops, old, new, old_range.clone(), new_range.clone(), granularity, deadline) {
+            degraded = true;
+            push_trimmed(&mut ops, old, new, old_range, new_range);
         }
     }
-    TextDiff { granularity, degraded, ops: ops.0 }
+    SpanDiff { granularity, degraded, spans: ops.0 }
 }
 
 /// How many bytes of a changed hunk may be refined per millisecond of budget
@@ -152,38 +175,50 @@ pub fn diff_text(old: &str, new: &str, options: &TextDiffOptions) -> TextDiff {
 /// text took 3.5 s), so larger hunks stay line-level.
 const REFINE_BYTES_PER_MS: u128 = 8_000;
 
-/// One changed hunk diffed at word or grapheme level, or `None` if the
-/// budget does not allow it (the caller keeps the hunk line-level).
-fn refine(old: &str, new: &str, granularity: Granularity, deadline: Option<Instant>) -> Option<Vec<TextOp>> {
+/// Pushes one changed hunk diffed at word or grapheme level, or returns
+/// false (pushing nothing) if the budget does not allow it: the caller keeps
+/// the hunk line-level.
+fn refine(
+    ops: &mut Ops,
+    old_text: &str,
+    new_text: &str,
+    old_range: Range<usize>,
+    new_range: Range<usize>,
+    granularity: Granularity,
+    deadline: Option<Instant>,
+) -> bool {
+    let (old, new) = (&old_text[old_range.clone()], &new_text[new_range.clone()]);
     if let Some(deadline) = deadline {
         let left = deadline.saturating_duration_since(Instant::now()).as_millis();
         if (old.len() + new.len()) as u128 > left.saturating_mul(REFINE_BYTES_PER_MS) {
-            return None;
+            return false;
         }
     }
-    let old_tokens = tokenize(old, granularity, deadline)?;
-    let new_tokens = tokenize(new, granularity, deadline)?;
+    let (Some(old_tokens), Some(new_tokens)) = (tokenize(old, granularity, deadline), tokenize(new, granularity, deadline)) else {
+        return false;
+    };
     let fine = diff_tokens(&old_tokens, &new_tokens, deadline);
     if past(deadline) {
-        return None;
+        return false;
     }
-    let mut ops = Ops::default();
+    let (o0, n0) = (old_range.start, new_range.start);
     for (tag, o, n) in fine {
         match tag {
-            DiffTag::Equal => ops.push(OpKind::Equal, &old[o]),
+            DiffTag::Equal => ops.push(OpKind::Equal, o0 + o.start..o0 + o.end),
             _ => {
-                ops.push(OpKind::Delete, &old[o]);
-                ops.push(OpKind::Insert, &new[n]);
+                ops.push(OpKind::Delete, o0 + o.start..o0 + o.end);
+                ops.push(OpKind::Insert, n0 + n.start..n0 + n.end);
             }
         }
     }
-    Some(ops.0)
+    true
 }
 
 /// A hunk too costly to refine: its common prefix and suffix (a byte
 /// comparison, cheap at any size) stay equal, the middle is replaced. Coarse,
 /// but a one-letter edit in a huge text does not show as a rewrite.
-fn push_trimmed(ops: &mut Ops, old: &str, new: &str) {
+fn push_trimmed(ops: &mut Ops, old_text: &str, new_text: &str, old_range: Range<usize>, new_range: Range<usize>) {
+    let (old, new) = (&old_text[old_range.clone()], &new_text[new_range.clone()]);
     let mut prefix = old.bytes().zip(new.bytes()).take_while(|(a, b)| a == b).count();
     while !old.is_char_boundary(prefix) {
         prefix -= 1;
@@ -193,20 +228,17 @@ fn push_trimmed(ops: &mut Ops, old: &str, new: &str) {
     while !old_rest.is_char_boundary(old_rest.len() - suffix) || !new_rest.is_char_boundary(new_rest.len() - suffix) {
         suffix -= 1;
     }
-    ops.push(OpKind::Equal, &old[..prefix]);
-    ops.push(OpKind::Delete, &old_rest[..old_rest.len() - suffix]);
-    ops.push(OpKind::Insert, &new_rest[..new_rest.len() - suffix]);
-    ops.push(OpKind::Equal, &old_rest[old_rest.len() - suffix..]);
+    let (o0, n0) = (old_range.start, new_range.start);
+    ops.push(OpKind::Equal, o0..o0 + prefix);
+    ops.push(OpKind::Delete, o0 + prefix..old_range.end - suffix);
+    ops.push(OpKind::Insert, n0 + prefix..new_range.end - suffix);
+    ops.push(OpKind::Equal, old_range.end - suffix..old_range.end);
 }
 
-/// Words (UAX #29) or graphemes, giving up when the deadline passes.
+/// Words or graphemes (see [`tokens`]), giving up when the deadline passes.
 fn tokenize(text: &str, granularity: Granularity, deadline: Option<Instant>) -> Option<Vec<&str>> {
-    let tokens: Box<dyn Iterator<Item = &str>> = match granularity {
-        Granularity::Char => Box::new(text.graphemes(true)),
-        _ => Box::new(text.split_word_bounds()),
-    };
     let mut out = Vec::new();
-    for (i, token) in tokens.enumerate() {
+    for (i, token) in tokens::tokens(text, granularity != Granularity::Char).enumerate() {
         if i % 1024 == 1023 && past(deadline) {
             return None;
         }
@@ -284,18 +316,21 @@ fn offsets(tokens: &[&str]) -> Vec<usize> {
         .collect()
 }
 
-/// Ops that merge adjacent runs of the same kind and drop empty ones.
+/// Spans that merge adjacent runs of the same kind and drop empty ones.
 #[derive(Default)]
-struct Ops(Vec<TextOp>);
+struct Ops(Vec<(OpKind, Range<usize>)>);
 
 impl Ops {
-    fn push(&mut self, op: OpKind, text: &str) {
-        if text.is_empty() {
+    fn push(&mut self, op: OpKind, range: Range<usize>) {
+        if range.is_empty() {
             return;
         }
         match self.0.last_mut() {
-            Some(last) if last.op == op => last.text.push_str(text),
-            _ => self.0.push(TextOp { op, text: text.to_owned() }),
+            Some((last, r)) if *last == op => {
+                debug_assert_eq!(r.end, range.start, "spans of one text follow each other");
+                r.end = range.end;
+            }
+            _ => self.0.push((op, range)),
         }
     }
 }
@@ -416,8 +451,8 @@ mod tests {
         for (old, new) in [("aé", "aè"), ("éa", "èa"), ("日本", "日本語"), ("👩‍👩‍👧", "👩‍👩‍👦"), ("", "x"), ("ab", "ab")]
         {
             let mut ops = Ops::default();
-            push_trimmed(&mut ops, old, new);
-            let d = TextDiff { granularity: Granularity::Line, degraded: true, ops: ops.0 };
+            push_trimmed(&mut ops, old, new, 0..old.len(), 0..new.len());
+            let d = SpanDiff { granularity: Granularity::Line, degraded: true, spans: ops.0 }.to_text_diff(old, new);
             assert_eq!((d.old_text(), d.new_text()), (old.to_owned(), new.to_owned()));
         }
     }

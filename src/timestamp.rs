@@ -4,7 +4,10 @@ use std::fmt;
 
 use crate::error::{Error, ErrorCode, Result};
 
+mod rfc3339;
+
 /// An instant, printed as ISO 8601 UTC with exactly three fractional digits.
+/// Parsed from RFC 3339 (see the `rfc3339` module for the forms taken).
 ///
 /// ```
 /// use kg_approval::Timestamp;
@@ -13,44 +16,41 @@ use crate::error::{Error, ErrorCode, Result};
 /// assert!(Timestamp::parse("yesterday").is_err());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timestamp(jiff::Timestamp);
+pub struct Timestamp(i64);
 
 impl Timestamp {
     /// Parses an RFC 3339 / ISO 8601 instant (with `Z` or an offset).
     pub fn parse(text: &str) -> Result<Timestamp> {
-        text.parse::<jiff::Timestamp>()
-            .map(|t| Timestamp(round_to_millis(t)))
+        rfc3339::parse_millis(text)
+            .map(Timestamp)
             .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("'{text}' is not an ISO 8601 timestamp: {e}")))
     }
 
     /// From milliseconds since the Unix epoch (JavaScript's `Date.now()`).
     pub fn from_unix_millis(millis: i64) -> Result<Timestamp> {
-        jiff::Timestamp::from_millisecond(millis)
-            .map(Timestamp)
-            .map_err(|e| Error::new(ErrorCode::InvalidArgument, format!("{millis} ms is out of range: {e}")))
+        if (rfc3339::MIN_MILLIS..=rfc3339::MAX_MILLIS).contains(&millis) {
+            Ok(Timestamp(millis))
+        } else {
+            Err(Error::new(ErrorCode::InvalidArgument, format!("{millis} ms is out of range (years 0000-9999)")))
+        }
     }
 
     /// Milliseconds since the Unix epoch.
     pub fn unix_millis(&self) -> i64 {
-        self.0.as_millisecond()
+        self.0
     }
 
     /// The current time. Not available in WASM, where the bindings read
     /// `Date.now()` and call [`Timestamp::from_unix_millis`].
     #[cfg(not(target_arch = "wasm32"))]
     pub fn now() -> Timestamp {
-        Timestamp(round_to_millis(jiff::Timestamp::now()))
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Timestamp(since.as_millis() as i64)
     }
-}
-
-fn round_to_millis(t: jiff::Timestamp) -> jiff::Timestamp {
-    jiff::Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // RFC 3339 in UTC with exactly three fractional digits (jiff's own
-        // printer; strftime would add a second formatting engine to the WASM).
-        write!(f, "{:.3}", self.0)
+        f.write_str(&rfc3339::format_millis(self.0))
     }
 }

@@ -37,7 +37,7 @@ fn approver() -> Approver {
 
 /// A text budget that keeps one input fast under sanitizers.
 fn options() -> ReviewOptions {
-    ReviewOptions { text: TextDiffOptions { budget: Duration::from_millis(20), ..TextDiffOptions::default() } }
+    ReviewOptions { text: TextDiffOptions { budget: Duration::from_millis(20), ..TextDiffOptions::default() }, ..ReviewOptions::default() }
 }
 
 /// Parsing never panics, and what parses serializes to JSON that parses back

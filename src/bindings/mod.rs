@@ -11,6 +11,8 @@ mod args;
 mod client;
 mod memory;
 mod registry;
+#[cfg(feature = "swb-bench")]
+mod swb;
 mod typescript;
 
 use serde::Serialize;
@@ -27,10 +29,11 @@ use crate::graph_diff;
 use crate::history::SaveRequest;
 use crate::outbox::PendingSave;
 use crate::proposal::Proposal;
-use crate::review::{ReviewOptions, review};
+use crate::review::{Review, ReviewOptions, review};
 use crate::session::ApprovalSession as Session;
-use crate::text_diff::diff_text;
+use crate::text_diff::{Granularity, OpKind, TextDiffOptions, diff_spans};
 use crate::timestamp::Timestamp;
+use std::collections::HashMap;
 
 use args::{Approval, DiffOptions, ProposeContext, SessionOptions};
 pub use client::HistoryClient;
@@ -48,9 +51,34 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = textArg)]
     fn text_arg(value: &JsValue, argument: &str) -> Result<String, JsValue>;
     #[wasm_bindgen(js_name = makeApproved)]
-    fn make_approved(rest_text: &str, graph_source: &JsValue, session: u32, approval_id: &str) -> JsValue;
+    fn make_approved(rest_text: &str, graph_source: &JsValue, session: u32, approval_id: &str, text: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = makePendingSaves)]
-    fn make_pending_saves(text: &str, graph_source: &JsValue, session: u32) -> JsValue;
+    fn make_pending_saves(text: &str, graph_source: &JsValue, session: u32, text_diffs: &JsValue) -> JsValue;
+    /// A review (or anything with `changes`) from its JSON text; changes from
+    /// one string to another get a `text` diffed when first read.
+    #[wasm_bindgen(js_name = makeReview)]
+    fn make_review(review: &JsValue, text_diffs: &JsValue, proposal_id: &JsValue, strings: &JsValue, moved: &[u32]) -> JsValue;
+    /// A proposal's JSON text (a JS string) and, when it is plain data, its
+    /// strings of 64 or more UTF-16 units in document order (else `null`):
+    /// `[text, strings]`.
+    #[wasm_bindgen(catch, js_name = proposalJson)]
+    fn proposal_json(value: &JsValue, argument: &str) -> Result<js_sys::Array, JsValue>;
+    /// True if serde-wasm-bindgen reads `value` as the JSON text of it would
+    /// read (plain data: see `plainData` in boundary.js).
+    #[wasm_bindgen(js_name = isPlainData)]
+    fn is_plain_data(value: &JsValue) -> bool;
+    /// What a lazy `proposalId` getter needs: the proposal's JSON text and
+    /// the function that hashes it.
+    #[wasm_bindgen(js_name = proposalIdSource)]
+    fn proposal_id_source(source: &JsValue, text: &JsValue) -> JsValue;
+    /// `{granularity, degraded, ops}` with each op's text sliced from `old`
+    /// or `new`: `spans` is (kind, UTF-16 length) pairs, kind 0 equal, 1
+    /// delete, 2 insert.
+    #[wasm_bindgen(js_name = makeTextDiff)]
+    fn make_text_diff(old: &JsValue, new: &JsValue, granularity: &str, degraded: bool, spans: &[u32]) -> JsValue;
+    /// What lazy `text` getters need: the diff function and its options.
+    #[wasm_bindgen(js_name = textDiffs)]
+    fn text_diffs_js(source: &JsValue, granularity: &str, budget_ms: f64) -> JsValue;
     /// `[session, approvalId]` of an approval this module made whose graph
     /// the caller has not read (and so not edited), else `undefined`.
     #[wasm_bindgen(js_name = approvalRef)]
@@ -138,8 +166,50 @@ fn invalid_argument(argument: &str, message: impl std::fmt::Display) -> JsValue 
 }
 
 /// Data (graphs, proposals, approvals): every value must survive as JSON.
+/// Plain data is read straight from the JS objects (serde-wasm-bindgen,
+/// about half the time of JSON text); anything else goes through `toJson`,
+/// which refuses what JSON would change and names where.
 fn parse_value(value: &JsValue, argument: &str) -> JsResult<Value> {
+    if is_plain_data(value) {
+        if let Ok(parsed) = serde_wasm_bindgen::from_value::<Value>(value.clone()) {
+            return Ok(parsed);
+        }
+    }
     parse_json(value, argument, false)
+}
+
+/// Whether a value can be built in JS by serde-wasm-bindgen: it sets
+/// properties by assignment, so a `__proto__` key would set a prototype
+/// instead (`JSON.parse` makes it an own property).
+fn objects_buildable(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.iter().all(|(k, v)| k != "__proto__" && objects_buildable(v)),
+        Value::Array(items) => items.iter().all(objects_buildable),
+        _ => true,
+    }
+}
+
+fn graph_buildable(graph: &Graph) -> bool {
+    let map_ok = |m: &serde_json::Map<String, Value>| m.iter().all(|(k, v)| k != "__proto__" && objects_buildable(v));
+    map_ok(graph.root())
+        && graph.metadata().is_none_or(map_ok)
+        && graph.nodes().iter().all(|n| map_ok(n.fields()))
+        && graph.edges().iter().all(|e| map_ok(e.fields()))
+}
+
+fn changes_buildable(changes: &[Change]) -> bool {
+    changes.iter().all(|c| [&c.old, &c.new, &c.conflict.as_ref().and_then(|k| k.base.clone())].into_iter().flatten().all(objects_buildable))
+}
+
+/// A JS value made directly (serde-wasm-bindgen) when `buildable`, else by
+/// `JSON.parse` of serde_json's text.
+fn to_js_direct<T: Serialize + ?Sized>(value: &T, buildable: bool) -> JsValue {
+    if buildable {
+        if let Ok(js) = value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) {
+            return js;
+        }
+    }
+    to_js(value)
 }
 
 /// An option object: `undefined` properties count as not given.
@@ -153,15 +223,21 @@ fn parse_json(value: &JsValue, argument: &str, options: bool) -> JsResult<Value>
     serde_json::from_str(&text).map_err(|_| deep_path(value, argument))
 }
 
-/// A graph argument; `argument` names it in errors (`graph`, `before`, `latest`...).
+/// A graph argument, or its JSON text; `argument` names it in errors
+/// (`graph`, `before`, `latest`...). Text skips `JSON.stringify` (with its
+/// checks) on the way in: a caller who read the graph as text passes it as
+/// it came.
 fn parse_graph(value: &JsValue, argument: &str) -> JsResult<Graph> {
     missing(value, argument, ErrorCode::InvalidGraph, "a graph {nodes, edges}")?;
-    Graph::from_value(parse_value(value, argument)?).map_err(|e| js_error(e, argument))
-}
-
-fn parse_proposal(value: &JsValue) -> JsResult<Proposal> {
-    missing(value, "proposal", ErrorCode::InvalidProposal, "a proposal object")?;
-    Proposal::from_value(parse_value(value, "proposal")?).map_err(|e| js_error(e, "proposal"))
+    let parsed = if value.is_string() {
+        let text = text_arg(value, argument)?;
+        serde_json::from_str(&text).map_err(|e| {
+            js_error(Error::new(ErrorCode::InvalidGraph, format!("{argument} is a string but not a graph's JSON text: {e}")), argument)
+        })?
+    } else {
+        parse_value(value, argument)?
+    };
+    Graph::from_value(parsed).map_err(|e| js_error(e, argument))
 }
 
 /// A left-out argument is the wrong type for it, not an `undefined` value
@@ -182,6 +258,175 @@ fn parse_options<T: DeserializeOwned + Default>(value: Option<&JsValue>, argumen
     }
 }
 
+thread_local! {
+    /// `(old, new, granularity, budgetMs) → TextDiff`, for lazy `text` getters.
+    static TEXT_SOURCE: JsValue =
+        Closure::<dyn Fn(JsValue, JsValue, String, f64) -> JsValue>::new(lazy_text_diff).into_js_value();
+    /// `(proposal JSON text) → proposal id`, for lazy `proposalId` getters.
+    static PROPOSAL_ID: JsValue = Closure::<dyn Fn(String) -> String>::new(proposal_id_of).into_js_value();
+}
+
+fn proposal_id_of(text: String) -> String {
+    // The text is what `toJson` made of a proposal this module parsed.
+    serde_json::from_str::<Value>(&text).map(|v| Proposal::id_of(&v)).unwrap_or_default()
+}
+
+/// A proposal argument whose id is computed when asked for, and its JSON
+/// text (a JS string) to compute it from.
+fn parse_proposal_unhashed(value: &JsValue) -> JsResult<(Proposal, JsValue, JsValue)> {
+    missing(value, "proposal", ErrorCode::InvalidProposal, "a proposal object")?;
+    let pair = proposal_json(value, "proposal")?;
+    let (text, strings) = (pair.get(0), pair.get(1));
+    let parsed = serde_json::from_str(&text.as_string().unwrap_or_default()).map_err(|_| deep_path(value, "proposal"))?;
+    let proposal = Proposal::from_value_unhashed(parsed).map_err(|e| js_error(e, "proposal"))?;
+    let id = PROPOSAL_ID.with(|source| proposal_id_source(source, &text));
+    Ok((proposal, id, strings))
+}
+
+/// Strings this short cross back as part of the review's JSON.
+const SHARED_STRING_UNITS: usize = 64;
+
+/// The long strings of a proposal, in document order (as JS listed them in
+/// `proposalJson`): each text → its first position.
+fn long_strings(proposal: &Value) -> HashMap<&str, u32, foldhash::fast::RandomState> {
+    fn walk<'a>(value: &'a Value, count: &mut u32, out: &mut HashMap<&'a str, u32, foldhash::fast::RandomState>) {
+        match value {
+            // A UTF-16 unit is at most 3 bytes of UTF-8: only short texts need counting.
+            Value::String(s)
+                if s.len() >= SHARED_STRING_UNITS && (s.len() >= 3 * SHARED_STRING_UNITS || utf16_len(s) >= SHARED_STRING_UNITS) =>
+            {
+                out.entry(s.as_str()).or_insert(*count);
+                *count += 1;
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, count, out)),
+            Value::Object(map) => map.values().for_each(|v| walk(v, count, out)),
+            _ => {}
+        }
+    }
+    let mut out = HashMap::default();
+    walk(proposal, &mut 0, &mut out);
+    out
+}
+
+/// A review just made from a proposal JS still holds: a change's `new`
+/// that is one of the proposal's long strings is not copied back (nor
+/// decoded, nor parsed); JS puts the proposal's own string in its place.
+fn proposed_review_to_js(
+    review: &mut Review,
+    source: Option<&Value>,
+    options: &TextDiffOptions,
+    id: &JsValue,
+    strings: &JsValue,
+) -> JsValue {
+    let mut moved: Vec<u32> = Vec::new();
+    let mut taken: Vec<(usize, Value)> = Vec::new();
+    if let (Some(source), true) = (source, strings.is_array()) {
+        let index = long_strings(source);
+        for (i, change) in review.changes.iter_mut().enumerate() {
+            let at = match &change.new {
+                Some(Value::String(s)) if s.len() >= SHARED_STRING_UNITS => index.get(s.as_str()).copied(),
+                _ => None,
+            };
+            if let (Some(at), Some(value)) = (at, at.and_then(|_| change.new.take())) {
+                moved.extend([i as u32, at]);
+                taken.push((i, value));
+            }
+        }
+    }
+    let js = to_js_direct(&*review, review.buildable());
+    for (i, value) in taken {
+        review.changes[i].new = Some(value);
+    }
+    make_review(&js, &text_diffs(options), id, strings, &moved)
+}
+
+fn lazy_text_diff(old: JsValue, new: JsValue, granularity: String, budget_ms: f64) -> JsValue {
+    let options = TextDiffOptions {
+        granularity: Granularity::parse(&granularity).unwrap_or(Granularity::Auto),
+        budget: std::time::Duration::from_secs_f64(budget_ms.max(0.0) / 1000.0),
+    };
+    match (old.as_string(), new.as_string()) {
+        (Some(o), Some(n)) => text_diff_to_js(&old, &new, &o, &n, &options),
+        _ => JsValue::UNDEFINED,
+    }
+}
+
+fn granularity_name(g: Granularity) -> &'static str {
+    match g {
+        Granularity::Auto => "auto",
+        Granularity::Line => "line",
+        Granularity::Word => "word",
+        Granularity::Char => "char",
+    }
+}
+
+/// The lazy-diff handle for reviews made with these text options.
+fn text_diffs(options: &TextDiffOptions) -> JsValue {
+    TEXT_SOURCE.with(|source| text_diffs_js(source, granularity_name(options.granularity), options.budget.as_secs_f64() * 1000.0))
+}
+
+/// UTF-16 code units of a text: JS string offsets.
+fn utf16_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let continuation = bytes.iter().filter(|&&b| b & 0xC0 == 0x80).count();
+    let four_byte = bytes.iter().filter(|&&b| b >= 0xF0).count();
+    bytes.len() - continuation + four_byte
+}
+
+/// A text diff as JS, its ops sliced from the JS strings `old_js`/`new_js`
+/// (the same texts as `old`/`new`): no op text is copied out of WASM.
+///
+/// The budget covers the whole call: the diff gets 85% of it, the rest is
+/// for building the JS result, and a call that still ends past budget + 10%
+/// says `degraded: true` (its ops are exact, but it overran).
+fn text_diff_to_js(old_js: &JsValue, new_js: &JsValue, old: &str, new: &str, options: &TextDiffOptions) -> JsValue {
+    let started = similar::Instant::now();
+    let diff = diff_spans(old, new, &TextDiffOptions { budget: options.budget.mul_f64(0.85), ..*options });
+    let mut spans = Vec::with_capacity(diff.spans.len() * 2);
+    for (op, range) in &diff.spans {
+        let (kind, text) = match op {
+            OpKind::Equal => (0, &old[range.clone()]),
+            OpKind::Delete => (1, &old[range.clone()]),
+            OpKind::Insert => (2, &new[range.clone()]),
+        };
+        spans.push(kind);
+        spans.push(utf16_len(text) as u32);
+    }
+    let result = make_text_diff(old_js, new_js, granularity_name(diff.granularity), diff.degraded, &spans);
+    if !diff.degraded && started.elapsed() > options.budget.mul_f64(1.1) {
+        let _ = js_sys::Reflect::set(&result, &"degraded".into(), &JsValue::TRUE);
+    }
+    result
+}
+
+/// A review (or graph diff) as JS: its changes' `text` is diffed when read.
+fn review_to_js<T: Serialize + ?Sized + HasChanges>(value: &T, options: &TextDiffOptions) -> JsValue {
+    review_with_id_to_js(value, options, &JsValue::UNDEFINED)
+}
+
+/// A review whose empty `proposalId` is computed when read, from `id` (see
+/// [`parse_proposal_unhashed`]).
+fn review_with_id_to_js<T: Serialize + ?Sized + HasChanges>(value: &T, options: &TextDiffOptions, id: &JsValue) -> JsValue {
+    make_review(&to_js_direct(value, value.buildable()), &text_diffs(options), id, &JsValue::NULL, &[])
+}
+
+/// Reviews and graph diffs: whether serde-wasm-bindgen may build them.
+trait HasChanges {
+    fn buildable(&self) -> bool;
+}
+
+impl HasChanges for Review {
+    fn buildable(&self) -> bool {
+        changes_buildable(&self.changes)
+    }
+}
+
+impl HasChanges for graph_diff::GraphDiff {
+    fn buildable(&self) -> bool {
+        changes_buildable(&self.changes) && changes_buildable(&self.server_written)
+    }
+}
+
 /// A plain JS value built by `JSON.parse` from the serialized result.
 fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
     let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
@@ -193,10 +438,10 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 pub fn review_proposal(graph: GraphArg, proposal: ProposalArg, options: Option<DiffOptionsArg>) -> JsResult<JsValue> {
     let options: DiffOptions = parse_options(options.as_deref(), "options")?;
     let graph = parse_graph(&graph, "graph")?;
-    let proposal = parse_proposal(&proposal)?;
-    let options = ReviewOptions { text: options.text()? };
-    let review = review(&graph, &proposal, &options).map_err(|e| js_error(e, "proposal"))?;
-    Ok(to_js(&review))
+    let (proposal, id, strings) = parse_proposal_unhashed(&proposal)?;
+    let options = ReviewOptions { text: options.text()?, inline_diffs: false };
+    let mut review = review(&graph, &proposal, &options).map_err(|e| js_error(e, "proposal"))?;
+    Ok(proposed_review_to_js(&mut review, proposal.source(), &options.text, &id, &strings))
 }
 
 /// An inline diff of two texts whose ops rebuild both exactly.
@@ -206,10 +451,10 @@ pub fn diff_text_js(
     #[wasm_bindgen(js_name = "newText", unchecked_param_type = "string")] new: JsValue,
     options: Option<DiffOptionsArg>,
 ) -> JsResult<JsValue> {
-    let old = text_arg(&old, "old")?;
-    let new = text_arg(&new, "new")?;
+    let old_text = text_arg(&old, "old")?;
+    let new_text = text_arg(&new, "new")?;
     let options: DiffOptions = parse_options(options.as_deref(), "options")?;
-    Ok(to_js(&diff_text(&old, &new, &options.text()?)))
+    Ok(text_diff_to_js(&old, &new, &old_text, &new_text, &options.text()?))
 }
 
 /// Every difference between two graphs, as review changes.
@@ -218,8 +463,9 @@ pub fn diff_graphs_js(before: GraphArg, after: GraphArg, options: Option<DiffOpt
     let options: DiffOptions = parse_options(options.as_deref(), "options")?;
     let before = parse_graph(&before, "before")?;
     let after = parse_graph(&after, "after")?;
-    let diff: graph_diff::GraphDiff = options.service.unwrap_or_default().diff_versions(&before, &after, Some(&options.text()?));
-    Ok(to_js(&diff))
+    let text = options.text()?;
+    let diff: graph_diff::GraphDiff = options.service.unwrap_or_default().diff_versions(&before, &after, None);
+    Ok(review_to_js(&diff, &text))
 }
 
 /// A graph kept in WASM memory, one pending review, the reviewer's
@@ -244,7 +490,7 @@ impl ApprovalSession {
         let options: SessionOptions = parse_options(options.as_deref(), "options")?;
         let text = options.text()?;
         let mut inner = Session::new(parse_graph(&graph, "graph")?, options.graph_id);
-        inner.set_review_options(ReviewOptions { text });
+        inner.set_review_options(ReviewOptions { text, inline_diffs: false });
         inner.set_service(options.service.unwrap_or_default());
         let (inner, id) = registry::register(inner);
         Ok(ApprovalSession { inner, id })
@@ -255,16 +501,20 @@ impl ApprovalSession {
     #[wasm_bindgen(unchecked_return_type = "Review")]
     pub fn propose(&mut self, proposal: ProposalArg, context: Option<ProposeContextArg>) -> JsResult<JsValue> {
         let context: ProposeContext = parse_options(context.as_deref(), "context")?;
-        let proposal = parse_proposal(&proposal)?;
+        let (proposal, id, strings) = parse_proposal_unhashed(&proposal)?;
         let mut inner = self.inner.borrow_mut();
-        let review = inner.propose(&proposal, context.into()).map_err(|e| js_error(e, "proposal"))?;
-        Ok(to_js(review))
+        let text = inner.review_options().text;
+        inner.propose_unhashed(proposal, context.into()).map_err(|e| js_error(e, "proposal"))?;
+        let (review, source) = inner.pending_review_mut().expect("propose set a pending review");
+        Ok(proposed_review_to_js(review, source, &text, &id, &strings))
     }
 
     /// The pending review with the current decisions, or `undefined`.
     #[wasm_bindgen(unchecked_return_type = "Review | undefined")]
     pub fn review(&self) -> JsValue {
-        self.inner.borrow().review().map_or(JsValue::UNDEFINED, to_js)
+        let mut inner = self.inner.borrow_mut();
+        inner.proposal_id();
+        inner.review().map_or(JsValue::UNDEFINED, |r| review_to_js(r, &inner.review_options().text))
     }
 
     /// Accepts a change and those it requires; returns the ids whose decision changed.
@@ -340,7 +590,8 @@ impl ApprovalSession {
             queued: approved.queued,
         };
         let rest = serde_json::to_string(&rest).map_err(|e| invalid_argument("approval", e))?;
-        Ok(make_approved(&rest, &registry::graph_source(), self.id, &approved.audit.approval_id))
+        let text = text_diffs(&self.inner.borrow().review_options().text);
+        Ok(make_approved(&rest, &registry::graph_source(), self.id, &approved.audit.approval_id, &text))
     }
 
     /// Approvals not yet acknowledged by the server, oldest first. Plain data:
@@ -349,8 +600,9 @@ impl ApprovalSession {
     /// demand and is not part of the JSON unless the entry keeps a copy.
     #[wasm_bindgen(js_name = pendingSaves, unchecked_return_type = "PendingSave[]")]
     pub fn pending_saves(&self) -> JsValue {
-        let text = serde_json::to_string(self.inner.borrow().pending_saves()).unwrap_or_else(|_| "[]".to_owned());
-        make_pending_saves(&text, &registry::graph_source(), self.id)
+        let inner = self.inner.borrow();
+        let text = serde_json::to_string(inner.pending_saves()).unwrap_or_else(|_| "[]".to_owned());
+        make_pending_saves(&text, &registry::graph_source(), self.id, &text_diffs(&inner.review_options().text))
     }
 
     /// Puts back pending saves kept across a reload. An entry holding only
@@ -359,7 +611,9 @@ impl ApprovalSession {
     #[wasm_bindgen(js_name = restorePendingSaves)]
     pub fn restore_pending_saves(&mut self, saves: PendingSavesArg) -> JsResult<()> {
         let text = to_json(&saves, "saves", false)?;
-        let saves: Vec<PendingSave> = serde_json::from_str(&text).map_err(|e| invalid_argument("saves", e))?;
+        // Through a Value: one deserializer per type (from Values) in the module, not two.
+        let saves: Vec<PendingSave> =
+            serde_json::from_str::<Value>(&text).and_then(serde_json::from_value).map_err(|e| invalid_argument("saves", e))?;
         self.inner.borrow_mut().restore_pending_saves(saves).map_err(|e| js_error(e, "saves"))
     }
 
@@ -397,8 +651,9 @@ impl ApprovalSession {
         let latest = parse_graph(&latest, "latest")?;
         let version = latest_version.filter(|v| v.is_finite() && v.fract() == 0.0).map(|v| serde_json::json!(v as i64));
         let mut inner = self.inner.borrow_mut();
+        let text = inner.review_options().text;
         let review = inner.rebase(latest, version).map_err(|e| js_error(e, "latest"))?;
-        Ok(to_js(review))
+        Ok(review_to_js(review, &text))
     }
 
     /// Reviews restoring an old version: what it would change now. Approving
@@ -407,14 +662,17 @@ impl ApprovalSession {
     pub fn revert_to(&mut self, version: GraphArg) -> JsResult<JsValue> {
         let target = parse_graph(&version, "version")?;
         let mut inner = self.inner.borrow_mut();
+        let text = inner.review_options().text;
         let review = inner.revert_to(&target).map_err(|e| js_error(e, "version"))?;
-        Ok(to_js(review))
+        Ok(review_to_js(review, &text))
     }
 
     /// A copy of the session's current graph.
     #[wasm_bindgen(unchecked_return_type = "GraphData")]
     pub fn graph(&self) -> JsValue {
-        to_js(self.inner.borrow().graph())
+        let inner = self.inner.borrow();
+        let graph = inner.graph();
+        to_js_direct(graph, graph_buildable(graph))
     }
 
     #[wasm_bindgen(getter, js_name = graphId)]

@@ -102,8 +102,8 @@ export interface DiffOptions {
    *  apart, in `serverWritten`. */
   service?: Service;
   granularity?: Granularity;
-  /** Time budget per text diff in ms (default 100): past it, the rest stays line-level
-   *  and `degraded` is true. Checked between hunks, so a call may run ~2 ms over. */
+  /** Time budget per text diff in ms (default 100), for the whole call including
+   *  building its result: past it, the rest stays line-level and `degraded` is true. */
   budgetMs?: number;
 }
 
@@ -136,7 +136,8 @@ export interface TextOp { op: 'equal' | 'insert' | 'delete'; text: string }
 
 export interface TextDiff {
   granularity: Exclude<Granularity, 'auto'>;
-  /** True when the time budget ran out and some hunks stayed line-level. */
+  /** True when the time budget ran out: some hunks stayed line-level, or (the
+   *  ops exact, but late) building the result took the call past budget + 10%. */
   degraded: boolean;
   ops: TextOp[];
 }
@@ -155,6 +156,9 @@ export interface Change {
   old?: Json;
   new?: Json;
   accepted: boolean;
+  /** An inline diff, present when `old` and `new` are both strings. Computed
+   *  (with the session's or call's granularity and budget) when first read:
+   *  reading it costs the diff; a review's list needs only `old` and `new`. */
   text?: TextDiff;
   /** Changes that must be accepted for this one to apply. */
   requires?: string[];
@@ -202,6 +206,8 @@ export interface ReviewProvenance {
 export interface PatchProvenance { confidence?: number; ruleId?: string }
 
 export interface Review {
+  /** The first 16 hex digits of the SHA-256 of the proposal's canonical JSON;
+   *  computed when first read. */
   proposalId: string;
   provenance: ReviewProvenance;
   changes: Change[];
@@ -288,7 +294,8 @@ export type SavedApproval = AuditEntry & { savedVersion: number };
 
 /** An approval waiting in the outbox: save it with `HistoryClient.save`.
  *  `graph` is read from the session on demand and left out of JSON unless the
- *  entry keeps a copy (when a later approval changed the session's graph). */
+ *  entry keeps a copy (when a later approval changed the session's graph).
+ *  Its changes' `text` diffs are computed when read and left out of JSON too. */
 export type PendingSave = Omit<Approved, 'queued' | 'delta'> & { delta?: GraphDelta };
 
 export interface ClientOptions {
@@ -391,7 +398,8 @@ export type ErrorCode =
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(typescript_type = "GraphData")]
+    /// A graph, or its JSON text (taken as it is: no `JSON.stringify` on the way in).
+    #[wasm_bindgen(typescript_type = "GraphData | string")]
     pub type GraphArg;
     #[wasm_bindgen(typescript_type = "Proposal")]
     pub type ProposalArg;
