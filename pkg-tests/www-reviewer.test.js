@@ -42,6 +42,7 @@ test.before(async () => {
       ],
       edges: [],
     },
+    'cards.json': { metadata: { title: 'Cards and conflicts' }, nodes: [{ id: 'k1', label: 'K1', type: 'fulltext', info: 'one' }, { id: 'k2', label: 'K2', type: 'fulltext', info: 'two' }, { id: 'gone', label: 'Gone soon', type: 'fulltext', info: 'bye' }], edges: [] },
     'conflict.json': { metadata: { title: 'Conflict words' }, nodes: [{ id: 'c1', label: 'C1', type: 'fulltext', info: 'one' }, { id: 'c2', label: 'C2', type: 'fulltext', info: 'two' }], edges: [] },
   };
   for (const [file, graph] of Object.entries(graphs)) fs.writeFileSync(path.join(seedDir, file), JSON.stringify(graph));
@@ -130,7 +131,7 @@ test('bug 1: a conflict keeps the reason the reviewer typed and the changes they
   assert.equal(await page.inputValue('.reason input'), 'conflict test overlap');
   assert.equal(await page.$('[data-change="node/c2/info"]'), null, 'the rejected change is not proposed again');
   // Keep ours for the conflicting label, then approve without retyping.
-  await page.check('[data-accept="node/c1/label"]');
+  await page.click('[data-change="node/c1/label"] [data-test=keep-mine]');
   await page.click('button:has-text("Approve & Save")');
   await saved(page, 3);
   const audit = await (await fetch(`${server.url}/getknowgraphaudit?id=${id}&limit=1`, { headers: { 'X-API-Token': AUDITOR } })).json();
@@ -265,4 +266,38 @@ test('diffs people can read: compact positions, the changed part of a short labe
   } finally {
     tracker.close();
   }
+});
+
+test('added and removed nodes read as cards; after a conflict, what both changed comes first, with nothing chosen for the reviewer', async () => {
+  const id = await graphIdWhere((g) => g.title === 'Cards and conflicts');
+  const { page, problems } = await openApp(id);
+  await page.fill('[data-test=proposal-json]', JSON.stringify({ nodes: [{ id: 'k1', info: 'one, mine' }, { id: 'k2', label: 'K2 mine' }, { id: 'fresh', label: 'Fresh node', type: 'fulltext', info: 'new here' }], removeNodeIds: ['gone'] }));
+  await page.click('[data-test=review]');
+  await page.waitForSelector('[role=dialog]');
+  const added = await page.$$eval('[data-change="node/fresh"] [data-test=whole] dt', (els) => els.map((e) => e.textContent));
+  assert.equal(added[0], 'label', 'the label first');
+  assert.ok(added.includes('info') && added.includes('type'), `${added}`);
+  assert.match(await page.textContent('[data-change="node/gone"] [data-test=whole]'), /Gone soon/);
+  // Someone else changes K2's label first.
+  const client = new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.bob });
+  const other = new kg.ApprovalSession(await client.load(id), { graphId: id });
+  other.propose({ nodes: [{ id: 'k2', label: 'K2 theirs' }] });
+  await client.save(other.approve({ user: USERS.bob }));
+  await page.click('button:has-text("Approve & Save")');
+  await page.waitForSelector('[role=dialog] [data-change="node/k2/label"].conflict');
+  const first = await page.$eval('[role=dialog] [data-change]', (e) => e.dataset.change);
+  assert.equal(first, 'node/k2/label', 'the conflicting change is listed first');
+  assert.equal(await page.$('[data-change="node/k2/label"] [data-accept]'), null, 'nothing preselected');
+  assert.equal(await page.$eval('[data-change="node/k2/label"]', (e) => getComputedStyle(e).opacity), '1', 'not greyed out');
+  await page.click('[data-change="node/k2/label"] [data-test=keep-theirs]');
+  await page.waitForSelector('[data-change="node/k2/label"] [data-accept]:not(:checked)');
+  await page.click('button:has-text("Approve & Save")');
+  await page.waitForSelector('[data-test=save-status]:has-text("Saved as version 3")', { timeout: 15000 });
+  const saved = await client.load(id);
+  const byId = new Map(saved.nodes.map((n) => [n.id, n]));
+  assert.equal(byId.get('k2').label, 'K2 theirs', 'theirs kept');
+  assert.equal(byId.get('k1').info, 'one, mine');
+  assert.ok(byId.has('fresh') && !byId.has('gone'));
+  assert.deepEqual(problems, []);
+  await page.close();
 });

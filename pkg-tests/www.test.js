@@ -183,7 +183,10 @@ test('a conflict: someone saves first, the reviewer decides the rebased change, 
   await page.waitForSelector('[data-test=save-status]:has-text("Someone else saved version 2 first")');
   await page.waitForSelector(`[role=dialog] [data-change="node/${target.id}/label"].conflict`);
   assert.equal(await page.isDisabled('button:has-text("Approve & Save")'), true, 'a conflict must be decided first');
-  await page.check(`[data-accept="node/${target.id}/label"]`);
+  // Nothing is chosen for the reviewer: two buttons, neither pressed.
+  assert.equal(await page.$(`[data-change="node/${target.id}/label"] [data-accept]`), null, 'no preselected checkbox');
+  await page.click(`[data-change="node/${target.id}/label"] [data-test=keep-mine]`);
+  await page.waitForSelector(`[data-change="node/${target.id}/label"] [data-accept]:checked`);
   await page.click('button:has-text("Approve & Save")');
   await saved(page, 3);
   assert.equal((await api().load(id)).nodes[0].label, 'Ann label');

@@ -14,7 +14,13 @@ export function groupChanges(changes) {
     if (typeof change.confidence === 'number') group.confidence = change.confidence;
     if (change.ruleId) group.ruleId = change.ruleId;
   }
-  return [...byKey.values()];
+  // After a rebase, what both editors changed comes first: the cards with a
+  // conflict, and in each card its conflicting changes (the order does not
+  // move once they are decided).
+  const conflicted = (change) => (change.conflict ? 0 : 1);
+  const groups = [...byKey.values()];
+  for (const group of groups) group.changes.sort((a, b) => conflicted(a) - conflicted(b));
+  return groups.sort((a, b) => conflicted(a.changes[0]) - conflicted(b.changes[0]));
 }
 
 /** What a reviewer calls the group: its label, else its id, else the target. */
