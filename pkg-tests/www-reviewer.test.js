@@ -43,6 +43,11 @@ test.before(async () => {
       edges: [],
     },
     'cards.json': { metadata: { title: 'Cards and conflicts' }, nodes: [{ id: 'k1', label: 'K1', type: 'fulltext', info: 'one' }, { id: 'k2', label: 'K2', type: 'fulltext', info: 'two' }, { id: 'gone', label: 'Gone soon', type: 'fulltext', info: 'bye' }], edges: [] },
+    'paragraphs.json': {
+      metadata: { title: 'Paragraphs' },
+      nodes: [{ id: 'essay', label: 'Essay', type: 'fulltext', info: 'Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu.\n\nThe second paragraph stays almost the same, with one word changed here.\n\nA third paragraph that nobody touches at all, kept as it was.' }],
+      edges: [],
+    },
     'conflict.json': { metadata: { title: 'Conflict words' }, nodes: [{ id: 'c1', label: 'C1', type: 'fulltext', info: 'one' }, { id: 'c2', label: 'C2', type: 'fulltext', info: 'two' }], edges: [] },
   };
   for (const [file, graph] of Object.entries(graphs)) fs.writeFileSync(path.join(seedDir, file), JSON.stringify(graph));
@@ -298,6 +303,35 @@ test('added and removed nodes read as cards; after a conflict, what both changed
   assert.equal(byId.get('k2').label, 'K2 theirs', 'theirs kept');
   assert.equal(byId.get('k1').info, 'one, mine');
   assert.ok(byId.has('fresh') && !byId.has('gone'));
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a paragraph rewritten whole reads as replaced; long fields step from change to change and show side by side', async () => {
+  const id = await graphIdWhere((g) => g.title === 'Paragraphs');
+  const { page, problems } = await openApp(id);
+  const info = 'Completely new words now say something else in this opening paragraph instead.\n\nThe second paragraph stays almost the same, with one word altered here.\n\nA third paragraph that nobody touches at all, kept as it was.';
+  await page.fill('[data-test=proposal-json]', JSON.stringify({ nodes: [{ id: 'essay', info }] }));
+  await page.click('[data-test=review]');
+  await page.waitForSelector('[role=dialog] [data-change="node/essay/info"] .text-diff');
+  const diff = '[data-change="node/essay/info"] .text-diff';
+  const blocks = await page.$$eval(`${diff} del.block, ${diff} ins.block`, (els) => els.map((e) => `${e.tagName} ${e.textContent}`));
+  assert.deepEqual(blocks, [
+    'DEL Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu.',
+    'INS Completely new words now say something else in this opening paragraph instead.',
+  ], 'the first paragraph is shown replaced whole');
+  const words = await page.$$eval(`${diff} ins:not(.block)`, (els) => els.map((e) => e.textContent));
+  assert.deepEqual(words, ['altered'], 'the second keeps its word-level diff');
+  // Stepping through the changes.
+  await page.click(`${diff} [data-test=next-hunk]`);
+  assert.equal(await page.$eval(`${diff} [data-hunk-current]`, (e) => e.textContent), 'Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu.');
+  await page.click(`${diff} [data-test=next-hunk]`);
+  assert.match(await page.$eval(`${diff} [data-hunk-current]`, (e) => e.textContent), /^Completely new words/);
+  assert.match(await page.textContent(`${diff} .where`), /^2 of \d+ changes/);
+  // Side by side: the old text with its deletions, the new with its insertions.
+  await page.check(`${diff} [data-test=side-by-side]`);
+  assert.match(await page.textContent(`${diff} [data-test=columns] .old`), /Alpha beta gamma[\s\S]*one word changed here/);
+  assert.match(await page.textContent(`${diff} [data-test=columns] .new`), /Completely new words[\s\S]*one word altered here/);
   assert.deepEqual(problems, []);
   await page.close();
 });
