@@ -48,6 +48,7 @@ test.before(async () => {
       nodes: [{ id: 'essay', label: 'Essay', type: 'fulltext', info: 'Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu.\n\nThe second paragraph stays almost the same, with one word changed here.\n\nA third paragraph that nobody touches at all, kept as it was.' }],
       edges: [],
     },
+    'decisions.json': { metadata: { title: 'Decisions' }, nodes: [{ id: 'd', label: 'D', type: 'fulltext', info: 'd' }], edges: [] },
     'conflict.json': { metadata: { title: 'Conflict words' }, nodes: [{ id: 'c1', label: 'C1', type: 'fulltext', info: 'one' }, { id: 'c2', label: 'C2', type: 'fulltext', info: 'two' }], edges: [] },
   };
   for (const [file, graph] of Object.entries(graphs)) fs.writeFileSync(path.join(seedDir, file), JSON.stringify(graph));
@@ -65,7 +66,7 @@ async function graphIdWhere(match) {
   return graphs.find(match).id;
 }
 
-async function openApp(id, viewport = { width: 1280, height: 800 }, origin = server.url) {
+async function openApp(id, viewport = { width: 1280, height: 800 }, origin = server.url, token = TOKENS.ann) {
   const page = await chromium.browser.newPage({ viewport });
   page.setDefaultTimeout(10000);
   const problems = [];
@@ -73,7 +74,7 @@ async function openApp(id, viewport = { width: 1280, height: 800 }, origin = ser
   await page.goto(`${origin}/?graph=${id}`);
   // The graph loads without signing in; the header settles once it is on screen.
   await page.waitForSelector('table.node-list tbody tr');
-  await page.fill('input[aria-label="API token"]', TOKENS.ann);
+  await page.fill('input[aria-label="API token"]', token);
   await page.click('button:has-text("Sign in")');
   await page.waitForSelector('[data-test=user]');
   await page.waitForFunction((want) => document.querySelector('[data-test=graph-picker]')?.value === want, id);
@@ -332,6 +333,22 @@ test('a paragraph rewritten whole reads as replaced; long fields step from chang
   await page.check(`${diff} [data-test=side-by-side]`);
   assert.match(await page.textContent(`${diff} [data-test=columns] .old`), /Alpha beta gamma[\s\S]*one word changed here/);
   assert.match(await page.textContent(`${diff} [data-test=columns] .new`), /Completely new words[\s\S]*one word altered here/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('History shows what each version accepted and rejected, for a reader of the audit trail', async () => {
+  const id = await graphIdWhere((g) => g.title === 'Decisions');
+  const client = new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.bob });
+  const session = new kg.ApprovalSession(await client.load(id), { graphId: id });
+  session.propose({ nodes: [{ id: 'd', label: 'D2', info: 'changed' }] });
+  session.reject('node/d/info');
+  await client.save(session.approve({ user: USERS.bob, reason: 'label only' }));
+  const { page, problems } = await openApp(id, undefined, server.url, AUDITOR);
+  await page.click('[data-test=history-tab]');
+  await page.waitForSelector('tr[data-version="2"] [data-test=decisions]:has-text("accepted")');
+  assert.match(await page.textContent('tr[data-version="2"] [data-test=decisions]'), /✓ 1 accepted · ✗ 1 rejected/);
+  assert.match(await page.textContent('tr[data-version="2"]'), /label only/);
   assert.deepEqual(problems, []);
   await page.close();
 });
