@@ -227,6 +227,9 @@ test('the conflict says who saved first, which version, when, and what they chan
   await client.save(other.approve({ user: USERS.bob, reason: 'tidying up' }));
   await page.click('button:has-text("Approve & Save")');
   const who = await (await page.waitForSelector('[data-test=conflict-who]')).textContent();
+  // Said in the modal too, where the reviewer is looking.
+  const inModal = await (await page.waitForSelector('[role=dialog] [data-test=modal-conflict-who]')).textContent();
+  assert.match(inModal, new RegExp(`Version ${before + 1} was saved by ${USERS.bob}.*tidying up`));
   assert.match(who, new RegExp(`Version ${before + 1} was saved by ${USERS.bob}`));
   assert.match(who, /tidying up/);
   assert.match(who, /C2 theirs · label/);
@@ -295,6 +298,7 @@ test('added and removed nodes read as cards; after a conflict, what both changed
   assert.equal(first, 'node/k2/label', 'the conflicting change is listed first');
   assert.equal(await page.$('[data-change="node/k2/label"] [data-accept]'), null, 'nothing preselected');
   assert.equal(await page.$eval('[data-change="node/k2/label"]', (e) => getComputedStyle(e).opacity), '1', 'not greyed out');
+  await page.screenshot({ path: path.join(repo, 'test-output', 'screenshots', 'conflict.png') });
   await page.click('[data-change="node/k2/label"] [data-test=keep-theirs]');
   await page.waitForSelector('[data-change="node/k2/label"] [data-accept]:not(:checked)');
   await page.click('button:has-text("Approve & Save")');

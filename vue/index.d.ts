@@ -121,7 +121,7 @@ export declare function percent(confidence: number): string;
  *  Big reviews get a navigator (filters, bulk accept/reject, j/k to the next undecided node);
  *  listen for `decide-many` to apply a bulk decision in one go (else it emits `decide` per change). */
 export declare const ReviewModal: DefineComponent<
-  { review: Review; kind?: ReviewKind },
+  { review: Review; kind?: ReviewKind; conflict?: SaveState['conflict'] | null },
   {},
   {},
   {},
