@@ -12,6 +12,17 @@ const { launchBrowser } = require('./support/browser');
 const { startProxy } = require('./support/fault-proxy');
 
 const DIST = path.join(repo, 'www', 'dist');
+const AXE = require.resolve('axe-core/axe.min.js');
+
+/** axe-core's serious and critical findings on the page as it is. */
+async function seriousA11y(page) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () =>
+    (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`),
+  );
+}
 const AUDITOR = 'auditor-token-reviewer-0003';
 
 let server;
@@ -299,6 +310,7 @@ test('added and removed nodes read as cards; after a conflict, what both changed
   assert.equal(await page.$('[data-change="node/k2/label"] [data-accept]'), null, 'nothing preselected');
   assert.equal(await page.$eval('[data-change="node/k2/label"]', (e) => getComputedStyle(e).opacity), '1', 'not greyed out');
   await page.screenshot({ path: path.join(repo, 'test-output', 'screenshots', 'conflict.png') });
+  assert.deepEqual(await seriousA11y(page), [], 'axe on the conflict screen');
   await page.click('[data-change="node/k2/label"] [data-test=keep-theirs]');
   await page.waitForSelector('[data-change="node/k2/label"] [data-accept]:not(:checked)');
   await page.click('button:has-text("Approve & Save")');
