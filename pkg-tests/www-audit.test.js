@@ -12,6 +12,7 @@ const path = require('path');
 const { kg, repo } = require('./support/kg');
 const { startServer, TOKENS, USERS } = require('./support/server');
 const { launchBrowser } = require('./support/browser');
+const { openApp: openPage } = require('./support/app');
 
 const DIST = path.join(repo, 'www', 'dist');
 const SHOTS = path.join(repo, 'test-output', 'screenshots');
@@ -69,25 +70,9 @@ test.after(async () => {
 
 /** A page signed in with `token`, the graph titled `title` open. */
 async function openApp(token, title, viewport = { width: 1280, height: 800 }) {
-  const page = await chromium.browser.newPage({ viewport, acceptDownloads: true });
-  page.setDefaultTimeout(10000);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  page.on('dialog', (d) => {
-    problems.push(`dialog: ${d.message()}`);
-    d.dismiss();
-  });
   const id = ids[title];
-  await page.goto(`${server.url}/?graph=${id}`);
-  // The graph loads without signing in; the header settles once it is on screen
-  // (signing in earlier raced its re-layout on a loaded machine).
-  await page.waitForSelector('table.node-list tbody tr');
-  await page.fill('input[aria-label="API token"]', token);
-  await page.click('button:has-text("Sign in")');
-  await page.waitForSelector('[data-test=user]');
-  await page.waitForFunction((want) => document.querySelector('[data-test=graph-picker]')?.value === want, id);
-  await page.waitForSelector('table.node-list tbody tr');
-  return { page, id, problems };
+  const opened = await openPage(chromium.browser, { origin: server.url, graphId: id, token, viewport, acceptDownloads: true });
+  return { ...opened, id };
 }
 
 const rows = (page) => page.$$eval('[data-test=audit-entry]', (els) => els.map((e) => ({ version: Number(e.dataset.version), text: e.textContent })));

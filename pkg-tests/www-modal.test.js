@@ -12,6 +12,7 @@ const path = require('path');
 const { repo } = require('./support/kg');
 const { startServer, TOKENS } = require('./support/server');
 const { launchBrowser } = require('./support/browser');
+const { openApp: openPage } = require('./support/app');
 const { generateGraph, generateProposal } = require('./support/generate');
 
 const DIST = path.join(repo, 'www', 'dist');
@@ -55,23 +56,8 @@ async function graphIdTitled(title) {
 
 async function openApp(title, viewport = { width: 1280, height: 800 }) {
   const id = await graphIdTitled(title);
-  const page = await chromium.browser.newPage({ viewport });
-  page.setDefaultTimeout(15000);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  // Native dialogs (window.confirm and friends) are failures: the modal asks in the page.
-  page.on('dialog', (d) => {
-    problems.push(`native ${d.type()} dialog: ${d.message()}`);
-    d.dismiss().catch(() => {});
-  });
-  await page.goto(`${server.url}/?graph=${id}`);
-  await page.waitForSelector('table.node-list tbody tr');
-  await page.fill('input[aria-label="API token"]', TOKENS.ann);
-  await page.click('button:has-text("Sign in")');
-  await page.waitForSelector('[data-test=user]');
-  await page.waitForFunction((want) => document.querySelector('[data-test=graph-picker]')?.value === want, id);
-  await page.waitForSelector('table.node-list tbody tr');
-  return { page, id, problems };
+  const opened = await openPage(chromium.browser, { origin: server.url, graphId: id, token: TOKENS.ann, viewport, timeout: 15000 });
+  return { ...opened, id };
 }
 
 async function proposeJson(page, proposal) {

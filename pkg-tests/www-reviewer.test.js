@@ -9,6 +9,7 @@ const path = require('path');
 const { kg, repo } = require('./support/kg');
 const { startServer, TOKENS, USERS } = require('./support/server');
 const { launchBrowser } = require('./support/browser');
+const { openApp: openPage } = require('./support/app');
 const { startProxy } = require('./support/fault-proxy');
 
 const DIST = path.join(repo, 'www', 'dist');
@@ -77,21 +78,8 @@ async function graphIdWhere(match) {
   return graphs.find(match).id;
 }
 
-async function openApp(id, viewport = { width: 1280, height: 800 }, origin = server.url, token = TOKENS.ann) {
-  const page = await chromium.browser.newPage({ viewport });
-  page.setDefaultTimeout(10000);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  await page.goto(`${origin}/?graph=${id}`);
-  // The graph loads without signing in; the header settles once it is on screen.
-  await page.waitForSelector('table.node-list tbody tr');
-  await page.fill('input[aria-label="API token"]', token);
-  await page.click('button:has-text("Sign in")');
-  await page.waitForSelector('[data-test=user]');
-  await page.waitForFunction((want) => document.querySelector('[data-test=graph-picker]')?.value === want, id);
-  await page.waitForSelector('table.node-list tbody tr');
-  return { page, problems };
-}
+const openApp = (id, viewport = { width: 1280, height: 800 }, origin = server.url, token = TOKENS.ann) =>
+  openPage(chromium.browser, { origin, graphId: id, token, viewport });
 
 const saved = (page, version) => page.waitForSelector(`[data-test=save-status]:has-text("Saved as version ${version}")`, { timeout: 15000 });
 

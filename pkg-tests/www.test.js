@@ -10,6 +10,7 @@ const path = require('path');
 const { kg, repo } = require('./support/kg');
 const { startServer, TOKENS, USERS } = require('./support/server');
 const { launchBrowser } = require('./support/browser');
+const { openApp: openPage } = require('./support/app');
 const { generateGraph } = require('./support/generate');
 
 const DIST = path.join(repo, 'www', 'dist');
@@ -50,25 +51,9 @@ async function graphId(title) {
 
 /** A page signed in as Ann with the graph titled `title` open. */
 async function openApp(title, viewport = { width: 1280, height: 800 }) {
-  const page = await chromium.browser.newPage({ viewport });
-  page.setDefaultTimeout(10000);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  page.on('dialog', (d) => {
-    problems.push(`dialog: ${d.message()}`);
-    d.dismiss();
-  });
   const id = await graphId(title);
-  await page.goto(`${server.url}/?graph=${id}`);
-  // The graph loads without signing in; the header settles once it is on screen
-  // (signing in earlier raced its re-layout on a loaded machine).
-  await page.waitForSelector('table.node-list tbody tr');
-  await page.fill('input[aria-label="API token"]', TOKENS.ann);
-  await page.click('button:has-text("Sign in")');
-  await page.waitForSelector('[data-test=user]');
-  await page.waitForFunction((want) => document.querySelector('[data-test=graph-picker]')?.value === want, id, { timeout: 10000 });
-  await page.waitForSelector('table.node-list tbody tr', { timeout: 10000 });
-  return { page, id, problems };
+  const opened = await openPage(chromium.browser, { origin: server.url, graphId: id, token: TOKENS.ann, viewport });
+  return { ...opened, id };
 }
 
 async function proposeJson(page, proposal) {
