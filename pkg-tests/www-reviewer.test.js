@@ -356,3 +356,15 @@ test('History shows what each version accepted and rejected, for a reader of the
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('an edge is named by its end nodes\' labels, not their ids', async () => {
+  const id = await graphIdWhere((g) => g.title === 'Readable diffs');
+  const { page, problems } = await openApp(id);
+  await page.fill('[data-test=proposal-json]', JSON.stringify({ edges: [{ source: 'r1', target: 'page' }] }));
+  await page.click('[data-test=review]');
+  await page.waitForSelector('[role=dialog] [data-change^="edge/"]');
+  const heading = await page.$eval('[role=dialog] [data-group^="edge:"] h3', (e) => e.textContent);
+  assert.match(heading, /Mercury orbits? → Page/, heading);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
