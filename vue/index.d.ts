@@ -111,6 +111,9 @@ export interface ApprovalSessionApi {
 
 export declare function useApprovalSession(options: UseApprovalSessionOptions): ApprovalSessionApi;
 
+/** Whether a change is to a stamp field every approval writes by itself (`updatedAt`, `updatedBy`, …; metadata `version`, `updated`, …). */
+export declare function isStamp(change: { target: string; field?: string | null }): boolean;
+
 /** A save failure in words a reviewer can act on. */
 export declare function forPeople(error: unknown): string;
 

@@ -39,14 +39,15 @@ pub fn write(db: &str, out: &Path, zip: bool, audit_limit: i64) -> Result<String
     // The audit rows and stats are read from the copy where there is one
     // (SQLite), so they describe exactly what the bundle holds; PostgreSQL's
     // are read just after its dump.
-    let (backup, database_version, store) = match &live {
+    let (backup, store) = match &live {
         Store::Sqlite(_) => {
             let copy = out.join("database.sqlite");
             let backup = backup_sqlite(db, &copy)?;
-            (backup, format!("SQLite {}", rusqlite::version()), Store::open(&copy.to_string_lossy())?)
+            (backup, Store::open(&copy.to_string_lossy())?)
         }
-        Store::Postgres(_) => (dump_postgres(db, &out.join("database.pgdump"))?, postgres_version(&live)?, live),
+        Store::Postgres(_) => (dump_postgres(db, &out.join("database.pgdump"))?, live),
     };
+    let database_version = store.read(|db| db.database_version()).map_err(|e| e.to_string())?;
 
     // The newest entries: from the time of the N-th newest version on.
     let from = store.read(|db| db.newest_saved_at(audit_limit.max(1))).map_err(|e| e.to_string())?;
@@ -116,10 +117,6 @@ pub fn pg_tool(name: &str) -> PathBuf {
         .map(|entry| entry.path().join("bin").join(name))
         .collect::<Vec<_>>();
     on_path.chain(debian).find(|p| p.is_file()).unwrap_or_else(|| PathBuf::from(name))
-}
-
-fn postgres_version(store: &Store) -> Result<String, String> {
-    store.read(|db| db.database_version()).map_err(|e| e.to_string())
 }
 
 fn system(database_version: &str) -> Value {

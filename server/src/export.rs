@@ -37,12 +37,10 @@ pub enum Format {
 }
 
 impl Format {
+    /// The `format` query parameter, named as the command line names it.
     pub fn parse(text: &str) -> Result<Format, ApiError> {
-        match text {
-            "csv" => Ok(Format::Csv),
-            "jsonl" => Ok(Format::Jsonl),
-            other => Err(ApiError::BadRequest(format!("format must be csv or jsonl, got '{other}'."))),
-        }
+        <Format as clap::ValueEnum>::from_str(text, false)
+            .map_err(|_| ApiError::BadRequest(format!("format must be csv or jsonl, got '{text}'.")))
     }
 
     pub fn content_type(self) -> &'static str {

@@ -42,9 +42,19 @@ pub fn run(
     offset: usize,
     visible: &mut dyn FnMut(&mut dyn Reader, &str) -> Result<bool, ApiError>,
 ) -> Result<Run, ApiError> {
+    // Whether a graph is visible is asked once per graph, not per version.
+    let mut seen: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
     let mut versions: Vec<GraphVersion> = Vec::new();
     for v in db.run_versions(run_id)? {
-        if visible(db, &v.row.graph_id)? {
+        let shown = match seen.get(&v.row.graph_id) {
+            Some(shown) => *shown,
+            None => {
+                let shown = visible(db, &v.row.graph_id)?;
+                seen.insert(v.row.graph_id.clone(), shown);
+                shown
+            }
+        };
+        if shown {
             versions.push(v);
         }
     }

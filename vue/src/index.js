@@ -6,3 +6,4 @@ export { default as ChangeList } from './components/ChangeList.vue';
 export { default as TextDiffView } from './components/TextDiffView.vue';
 export { default as ValueView } from './components/ValueView.vue';
 export { percent } from './percent.js';
+export { isStamp } from './stamps.js';

@@ -26,6 +26,7 @@
 // instead of the one this package imports.
 import { reactive, markRaw } from 'vue';
 import * as kgApproval from 'kg-approval';
+import { isStamp } from './stamps.js';
 
 const outboxKey = (graphId) => `kg-approval:outbox:${graphId}`;
 const auditKey = (graphId) => `kg-approval:audit:${graphId}`;
@@ -216,13 +217,12 @@ export function useApprovalSession({ kg = kgApproval, client, user, storage = gl
       const before = await c.version(state.graphId, base).catch(() => null);
       if (before) changed = kg.diffGraphs(before, latest, { service: state.service }).changes;
     }
-    const stamp = (ch) => ['updatedAt', 'updatedBy', 'createdAt', 'createdBy', 'version', 'updated'].includes(ch.field);
     return {
       version: theirs,
       user: entry.user ?? latest?.metadata?.updatedBy ?? null,
       at: entry.createdAt ?? entry.timestamp ?? latest?.metadata?.updated ?? null,
       reason: entry.reason ?? null,
-      changes: changed.filter((ch) => !stamp(ch)).map((ch) => ({ id: ch.id, label: ch.label, field: ch.field ?? null, kind: ch.kind })),
+      changes: changed.filter((ch) => !isStamp(ch)).map((ch) => ({ id: ch.id, label: ch.label, field: ch.field ?? null, kind: ch.kind })),
     };
   }
 

@@ -348,6 +348,23 @@ pub struct Stats {
     pub events: i64,
 }
 
+impl Stats {
+    /// The counts, each read with `count(sql)`; the schema version and the
+    /// blobs' total size are read with the backend's own SQL.
+    pub(crate) fn count(schema_sql: &str, blob_bytes_sql: &str, mut count: impl FnMut(&str) -> StoreResult<i64>) -> StoreResult<Stats> {
+        Ok(Stats {
+            schema_version: count(schema_sql)?,
+            graphs: count("SELECT COUNT(*) FROM graphs")?,
+            versions: count("SELECT COUNT(*) FROM versions")?,
+            parts: count("SELECT COUNT(*) FROM entities")?,
+            blobs: count("SELECT COUNT(*) FROM blobs")?,
+            blob_bytes: count(blob_bytes_sql)?,
+            people: count("SELECT COUNT(*) FROM people")?,
+            events: count("SELECT COUNT(*) FROM events")?,
+        })
+    }
+}
+
 /// Changes, inside a write transaction.
 pub trait Writer: Reader {
     /// Takes the graph's write lock until the transaction ends (SQLite's

@@ -302,15 +302,20 @@ const GID_V_COLUMNS: &str = "g.gid, v.graph_id, v.version, v.saved_at, v.\"user\
     NULL::text, v.audit_json, v.prev_hash, v.hash, v.scheme, v.pruned, v.record_digest, v.audit_expired";
 
 fn entity(r: &Row) -> StoreResult<EntityRow> {
-    let kind: i64 = r.get(0);
+    entity_at(r, 0)
+}
+
+/// An entity row from the columns (`ENTITY_COLUMNS`) starting at `at`.
+fn entity_at(r: &Row, at: usize) -> StoreResult<EntityRow> {
+    let kind: i64 = r.get(at);
     Ok(EntityRow {
         kind: Kind::from_i64(kind).ok_or_else(|| StoreError::Failed(format!("unknown kind {kind}")))?,
-        key: dec(r.get(1)),
-        dup: r.get(2),
-        from_version: r.get(3),
-        to_version: r.get(4),
-        ord: r.get(5),
-        body: r.get(6),
+        key: dec(r.get(at + 1)),
+        dup: r.get(at + 2),
+        from_version: r.get(at + 3),
+        to_version: r.get(at + 4),
+        ord: r.get(at + 5),
+        body: r.get(at + 6),
     })
 }
 
@@ -630,22 +635,7 @@ impl Reader for PgConn<'_, '_> {
             &[&text],
         )?
         .iter()
-        .map(|r| {
-            let kind: i64 = r.get(2);
-            Ok((
-                r.get(0),
-                r.get(1),
-                EntityRow {
-                    kind: Kind::from_i64(kind).ok_or_else(|| StoreError::Failed(format!("unknown kind {kind}")))?,
-                    key: dec(r.get(3)),
-                    dup: r.get(4),
-                    from_version: r.get(5),
-                    to_version: r.get(6),
-                    ord: r.get(7),
-                    body: r.get(8),
-                },
-            ))
-        })
+        .map(|r| Ok((r.get(0), r.get(1), entity_at(r, 2)?)))
         .collect()
     }
 
@@ -654,16 +644,8 @@ impl Reader for PgConn<'_, '_> {
     }
 
     fn stats(&mut self) -> StoreResult<Stats> {
-        let count = |sql: &str| -> StoreResult<i64> { Ok(self.query(sql, &[])?.first().map_or(0, |r| r.get(0))) };
-        Ok(Stats {
-            schema_version: count("SELECT version FROM kg_schema")?,
-            graphs: count("SELECT COUNT(*) FROM graphs")?,
-            versions: count("SELECT COUNT(*) FROM versions")?,
-            parts: count("SELECT COUNT(*) FROM entities")?,
-            blobs: count("SELECT COUNT(*) FROM blobs")?,
-            blob_bytes: count("SELECT COALESCE(SUM(length(data)), 0)::bigint FROM blobs")?,
-            people: count("SELECT COUNT(*) FROM people")?,
-            events: count("SELECT COUNT(*) FROM events")?,
+        Stats::count("SELECT version FROM kg_schema", "SELECT COALESCE(SUM(length(data)), 0)::bigint FROM blobs", |sql| {
+            Ok(self.query(sql, &[])?.first().map_or(0, |r| r.get(0)))
         })
     }
 

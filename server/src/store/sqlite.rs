@@ -246,15 +246,20 @@ pub struct SqliteConn<'a>(pub &'a Connection);
 const ENTITY_COLUMNS: &str = "kind, key, dup, from_version, to_version, ord, body";
 
 fn entity(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntityRow> {
-    let kind: i64 = r.get(0)?;
+    entity_at(r, 0)
+}
+
+/// An entity row from the columns (`ENTITY_COLUMNS`) starting at `at`.
+fn entity_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<EntityRow> {
+    let kind: i64 = r.get(at)?;
     Ok(EntityRow {
-        kind: Kind::from_i64(kind).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, kind))?,
-        key: r.get(1)?,
-        dup: r.get(2)?,
-        from_version: r.get(3)?,
-        to_version: r.get(4)?,
-        ord: r.get(5)?,
-        body: r.get(6)?,
+        kind: Kind::from_i64(kind).ok_or(rusqlite::Error::IntegralValueOutOfRange(at, kind))?,
+        key: r.get(at + 1)?,
+        dup: r.get(at + 2)?,
+        from_version: r.get(at + 3)?,
+        to_version: r.get(at + 4)?,
+        ord: r.get(at + 5)?,
+        body: r.get(at + 6)?,
     })
 }
 
@@ -579,22 +584,7 @@ impl Reader for SqliteConn<'_> {
              FROM entities e JOIN graphs g ON g.gid = e.gid JOIN versions v ON v.graph_id = g.graph_id AND v.version = e.from_version
              WHERE instr(e.body, ?1) > 0",
         )?;
-        let rows = stmt.query_map([text], |r| {
-            let kind: i64 = r.get(2)?;
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                EntityRow {
-                    kind: Kind::from_i64(kind).ok_or(rusqlite::Error::IntegralValueOutOfRange(2, kind))?,
-                    key: r.get(3)?,
-                    dup: r.get(4)?,
-                    from_version: r.get(5)?,
-                    to_version: r.get(6)?,
-                    ord: r.get(7)?,
-                    body: r.get(8)?,
-                },
-            ))
-        })?;
+        let rows = stmt.query_map([text], |r| Ok((r.get(0)?, r.get(1)?, entity_at(r, 2)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -603,31 +593,17 @@ impl Reader for SqliteConn<'_> {
     }
 
     fn stats(&mut self) -> StoreResult<Stats> {
-        let count = |sql: &str| -> StoreResult<i64> { Ok(self.0.query_row(sql, [], |r| r.get(0))?) };
-        Ok(Stats {
-            schema_version: count("PRAGMA user_version")?,
-            graphs: count("SELECT COUNT(*) FROM graphs")?,
-            versions: count("SELECT COUNT(*) FROM versions")?,
-            parts: count("SELECT COUNT(*) FROM entities")?,
-            blobs: count("SELECT COUNT(*) FROM blobs")?,
-            blob_bytes: count("SELECT COALESCE(SUM(length(data)), 0) FROM blobs")?,
-            people: count("SELECT COUNT(*) FROM people")?,
-            events: count("SELECT COUNT(*) FROM events")?,
+        Stats::count("PRAGMA user_version", "SELECT COALESCE(SUM(length(data)), 0) FROM blobs", |sql| {
+            Ok(self.0.query_row(sql, [], |r| r.get(0))?)
         })
     }
 
     fn newest_saved_at(&mut self, n: i64) -> StoreResult<Option<String>> {
-        self.newest(n)
+        Ok(self.0.query_row("SELECT saved_at FROM versions ORDER BY saved_at DESC LIMIT 1 OFFSET ?1", [n - 1], |r| r.get(0)).optional()?)
     }
 
     fn database_version(&mut self) -> StoreResult<String> {
         Ok(format!("SQLite {}", rusqlite::version()))
-    }
-}
-
-impl SqliteConn<'_> {
-    fn newest(&self, n: i64) -> StoreResult<Option<String>> {
-        Ok(self.0.query_row("SELECT saved_at FROM versions ORDER BY saved_at DESC LIMIT 1 OFFSET ?1", [n - 1], |r| r.get(0)).optional()?)
     }
 }
 
