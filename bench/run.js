@@ -4,6 +4,9 @@
 //
 //   npm run bench                   all workloads (builds in release first)
 //   node bench/run.js --smoke       a tiny run that checks the harness works
+//   node bench/run.js --only=review,text
+//                                   some workloads (server, storage, review,
+//                                   text, approve, size); results.json untouched
 //
 // Prints a table (workload, contender, median, min–max, ratio to
 // kg-approval, target) and writes the figures to bench/results.json.
@@ -20,7 +23,9 @@ const { benchStorage } = require('./storage');
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
-const outFile = smoke ? path.join(os.tmpdir(), 'kg-bench-smoke.json') : path.join(__dirname, 'results.json');
+const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const runs = (workload) => !only || only.includes(workload);
+const outFile = smoke || only ? path.join(os.tmpdir(), 'kg-bench-smoke.json') : path.join(__dirname, 'results.json');
 const rows = [];
 const targets = [];
 const loads = [];
@@ -289,12 +294,12 @@ async function main() {
   const jdpNoText = create({ objectHash: (o, i) => o.id ?? `$$index:${i}`, textDiff: { minLength: Infinity } });
   // The server's load generator runs first, before the big graphs exist:
   // afterwards this process's garbage collector would slow the clients down.
-  const server = await benchServer({ smoke, target });
-  const storage = await benchStorage({ smoke, target });
-  await reviewWorkload(jdp, jdpNoText, microdiff, jsdiff);
-  await textWorkload(jsdiff, DMP);
-  approveWorkload();
-  const size = sizeWorkload();
+  const server = runs('server') ? await benchServer({ smoke, target }) : null;
+  const storage = runs('storage') ? await benchStorage({ smoke, target }) : null;
+  if (runs('review')) await reviewWorkload(jdp, jdpNoText, microdiff, jsdiff);
+  if (runs('text')) await textWorkload(jsdiff, DMP);
+  if (runs('approve')) approveWorkload();
+  const size = runs('size') ? sizeWorkload() : null;
   print(size, server, storage);
   const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}`, date: new Date().toISOString() };
   fs.writeFileSync(outFile, JSON.stringify({ machine, smoke, rows, size, loads, budgets, server, storage, targets }, null, 2) + '\n');
