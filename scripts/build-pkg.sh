@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-cargo build --lib --release --target wasm32-unknown-unknown
-wasm=target/wasm32-unknown-unknown/release/kg_approval.wasm
+cargo build --lib --profile wasm-release --target wasm32-unknown-unknown
+wasm=target/wasm32-unknown-unknown/wasm-release/kg_approval.wasm
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 rm -rf pkg

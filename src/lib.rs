@@ -49,7 +49,7 @@ pub mod revert;
 pub mod review;
 pub mod service;
 pub mod session;
-pub mod text_diff;
+pub use kg_text_diff as text_diff;
 pub mod timestamp;
 pub mod value;
 pub mod warning;

@@ -8,7 +8,7 @@
 //! line-level: coarser but exact, and the result says `degraded`.
 //!
 //! ```
-//! use kg_approval::text_diff::{diff_text, Granularity, OpKind, TextDiffOptions};
+//! use kg_text_diff::{diff_text, Granularity, OpKind, TextDiffOptions};
 //! let diff = diff_text("the quick fox", "the slow fox", &TextDiffOptions::default());
 //! assert_eq!(diff.granularity, Granularity::Word);
 //! let deleted: Vec<_> = diff.ops.iter().filter(|o| o.op == OpKind::Delete).map(|o| o.text.as_str()).collect();
