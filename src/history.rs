@@ -236,9 +236,18 @@ pub fn read_reply(status: u16, body: &str, retry_after: Option<&str>) -> Reply {
     }
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is not used by these servers).
+/// `Retry-After` in seconds (the HTTP-date form is not used by these servers):
+/// whole seconds as RFC 9110 says, a decimal fraction accepted too. Read as
+/// digits, not as an `f64`: float parsing costs the .wasm 10 KB of tables,
+/// and `Duration::from_secs_f64` panics on a value too large for it.
 fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let (whole, fraction) = value.trim().split_once('.').unwrap_or((value.trim(), ""));
+    if whole.is_empty() || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let nanos = fraction.bytes().chain(std::iter::repeat(b'0')).take(9).fold(0, |n, b| n * 10 + u32::from(b - b'0'));
+    Some(Duration::new(whole.parse().ok()?, nanos))
 }
 
 /// How often and how long to retry.
@@ -368,6 +377,19 @@ mod tests {
         assert_eq!(read_reply(403, r#"{"error": "no scope"}"#, None), Reply::Fail { status: 403, message: "no scope".into() });
         assert!(matches!(read_reply(200, "<html>", None), Reply::Unreadable { status: 200, .. }));
         assert!(matches!(read_reply(200, r#"{"newVersion": 3"#, None), Reply::Unreadable { status: 200, .. }));
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_without_floats() {
+        let read = |v: &str| parse_retry_after(v);
+        assert_eq!(read(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(read("1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(read("0.0000000019"), Some(Duration::from_nanos(1)));
+        assert_eq!(read("2."), Some(Duration::from_secs(2)));
+        // Not delay-seconds: none of these may wait (or panic, as from_secs_f64 did on the last).
+        for bad in ["", ".5", "-1", "1e3", "soon", "1.2.3", "٣", "99999999999999999999999"] {
+            assert_eq!(read(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
