@@ -176,15 +176,18 @@ test('undefined in an option object means "not given"; in data it is refused', (
   expectError(() => kg.reviewProposal(graph, { nodes: [{ id: 'a', label: undefined }] }), 'invalid_value');
   session.propose(okProposal);
   const err = expectError(() => session.approve({ user: undefined }), 'invalid_argument');
-  assert.match(err.message, /missing field `user`/);
+  assert.match(err.message, /^approval\.user: is missing$/);
 });
 
 test('bad options are refused by name', () => {
-  expectError(() => kg.diffText('a', 'b', { granularity: 'sentence' }), 'invalid_argument');
-  expectError(() => kg.diffText('a', 'b', { budgetMs: -1 }), 'invalid_argument');
-  expectError(() => kg.diffText('a', 'b', { budgetMS: 5 }), 'invalid_argument');
-  expectError(() => new kg.ApprovalSession(graph, { graphId: 5 }), 'invalid_argument');
-  expectError(() => new kg.ApprovalSession(graph).propose(okProposal, { source: 1 }), 'invalid_argument');
+  const named = (fn, message) => assert.equal(expectError(fn, 'invalid_argument').message, message);
+  named(() => kg.diffText('a', 'b', { granularity: 'sentence' }), "options.granularity: must be one of: auto, line, word, char, got 'sentence'");
+  named(() => kg.diffText('a', 'b', { budgetMs: -1 }), 'options.budgetMs: must be between 0 and 60000, got -1');
+  named(() => kg.diffText('a', 'b', { budgetMS: 5 }), 'options.budgetMS: unknown field, expected one of: granularity, budgetMs, service');
+  named(() => new kg.ApprovalSession(graph, { graphId: 5 }), 'options.graphId: must be a string, got a number');
+  named(() => new kg.ApprovalSession(graph).propose(okProposal, { source: 1 }), 'context.source: must be a string, got a number');
+  named(() => new kg.HistoryClient({ baseUrl: 'http://x', retries: -2 }), 'options.retries: must be a whole number from 0 to 4294967295, got -2');
+  named(() => new kg.HistoryClient({ baseUrl: 'http://x', headers: { 'X-A': 1 } }), 'options.headers.X-A: must be a string, got a number');
   assert.equal(kg.diffText('a', 'b', null).ops.length, 2);
 });
 

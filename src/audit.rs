@@ -1,11 +1,13 @@
 //! The audit entry: the record of one approval decision — who approved what,
 //! when, why, and what was proposed but rejected.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::approval::Approver;
 use crate::change::{Change, ChangeKind, Target};
+use crate::error::{ErrorCode, Result};
+use crate::fields::Fields;
 pub use crate::provenance::Provenance;
 use crate::provenance::{PatchProvenance, PatchProvenanceMap};
 
@@ -20,7 +22,7 @@ use crate::provenance::{PatchProvenance, PatchProvenanceMap};
 /// `model`, `modelVersion`, `confidence`, `ruleId`, `proposalReason`, `runId`
 /// (`null` when not given), and `patchProvenance`: node id → the `confidence`
 /// and `ruleId` its patch carried, for the nodes whose changes were decided.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     /// Unique per approval; the history client sends it as `Idempotency-Key`.
@@ -32,12 +34,9 @@ pub struct AuditEntry {
     pub at: String,
     pub source: String,
     pub model: Option<String>,
-    #[serde(default)]
     pub model_version: Option<String>,
     /// The proposal's own confidence, 0 to 1.
-    #[serde(default)]
     pub confidence: Option<f64>,
-    #[serde(default)]
     pub rule_id: Option<String>,
     /// The approver's reason, or else the proposal's.
     pub reason: Option<String>,
@@ -48,11 +47,11 @@ pub struct AuditEntry {
     pub edge_changes: Map<String, Value>,
     pub metadata_changes: Map<String, Value>,
     /// Top-level fields besides nodes, edges and metadata: field → `[old, new]`.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[serde(skip_serializing_if = "Map::is_empty")]
     pub graph_changes: Map<String, Value>,
     /// Node id → `{confidence, ruleId}` of its patch, for the nodes with a
     /// decided (accepted or rejected) change whose patch carried either.
-    #[serde(default, skip_serializing_if = "PatchProvenanceMap::is_empty")]
+    #[serde(skip_serializing_if = "PatchProvenanceMap::is_empty")]
     pub patch_provenance: PatchProvenanceMap,
     pub nodes_added: Vec<String>,
     pub nodes_removed: Vec<String>,
@@ -76,6 +75,64 @@ pub struct AuditContext<'a> {
 }
 
 impl AuditEntry {
+    /// An audit entry as written by `Serialize` (a kept pending save, what
+    /// `approve` returned), at `path`; unknown fields are ignored.
+    pub fn read(value: &Value, path: &str) -> Result<AuditEntry> {
+        let f = Fields::of(value, path, ErrorCode::InvalidArgument)?.must_have(&[
+            "approvalId",
+            "user",
+            "at",
+            "source",
+            "proposalId",
+            "changes",
+            "edgeChanges",
+            "metadataChanges",
+            "nodesAdded",
+            "nodesRemoved",
+            "edgesAdded",
+            "edgesRemoved",
+            "accepted",
+            "rejected",
+        ])?;
+        let patch_provenance = match f.opt_fields("patchProvenance")? {
+            Some(p) => p
+                .entries(|v, path| {
+                    let told = Fields::of(v, path, ErrorCode::InvalidArgument)?;
+                    Ok(PatchProvenance { confidence: told.opt_f64("confidence")?, rule_id: told.opt_string("ruleId")? })
+                })?
+                .into_iter()
+                .collect(),
+            None => PatchProvenanceMap::new(),
+        };
+        Ok(AuditEntry {
+            approval_id: f.string("approvalId")?,
+            graph_id: f.opt_string("graphId")?,
+            base_version: f.opt_value("baseVersion"),
+            user: f.string("user")?,
+            at: f.string("at")?,
+            source: f.string("source")?,
+            model: f.opt_string("model")?,
+            model_version: f.opt_string("modelVersion")?,
+            confidence: f.opt_f64("confidence")?,
+            rule_id: f.opt_string("ruleId")?,
+            reason: f.opt_string("reason")?,
+            proposal_reason: f.opt_string("proposalReason")?,
+            run_id: f.opt_string("runId")?,
+            proposal_id: f.string("proposalId")?,
+            changes: f.map("changes")?,
+            edge_changes: f.map("edgeChanges")?,
+            metadata_changes: f.map("metadataChanges")?,
+            graph_changes: f.map("graphChanges")?,
+            patch_provenance,
+            nodes_added: f.strings("nodesAdded")?,
+            nodes_removed: f.strings("nodesRemoved")?,
+            edges_added: f.strings("edgesAdded")?,
+            edges_removed: f.strings("edgesRemoved")?,
+            accepted: f.strings("accepted")?,
+            rejected: f.strings("rejected")?,
+        })
+    }
+
     /// Records the decision taken on `changes` (their `accepted` flags).
     pub fn record(context: AuditContext<'_>, changes: &[Change]) -> AuditEntry {
         let mut entry = AuditEntry {

@@ -8,14 +8,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::error::{ErrorCode, Result};
+use crate::fields::Fields;
 use crate::graph::{Edge, Graph, Node};
-use crate::text_diff::{TextDiff, TextDiffOptions, diff_text};
+use crate::text_diff::{Granularity, OpKind, TextDiff, TextDiffOptions, TextOp, diff_text};
 
 /// What a change is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
     Node,
@@ -27,7 +29,7 @@ pub enum Target {
 }
 
 /// What happens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
     Added,
@@ -37,52 +39,52 @@ pub enum ChangeKind {
 
 /// One reviewable change. `old`/`new` are absent (not `null`) where there is
 /// no value: `old` of an added field, `new` of a removed one.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
     pub id: String,
     pub target: Target,
     pub kind: ChangeKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edge_id: Option<String>,
     /// What to call the node or edge on screen.
     pub label: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub old: Option<Value>,
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<Value>,
     pub accepted: bool,
     /// An inline diff when both values are strings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextDiff>,
     /// Changes that must be accepted for this one to apply (an edge needs its
     /// new endpoint node; a node removal needs the removal of its edges).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<String>,
     /// Set on a rebased change that both editors made differently: the
     /// reviewer must accept (ours) or reject (theirs) it before approving.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conflict: Option<Conflict>,
     /// The `confidence` of the node patch this change comes from, as the
     /// proposal gave it (provenance, never a graph field).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
     /// The `ruleId` of the node patch this change comes from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<String>,
 }
 
 /// Both sides of a conflict found by a rebase. `old` of the change is
 /// `theirs` (what the graph holds now), `new` is ours.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Conflict {
     /// The value both edits started from (absent if there was none).
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<Value>,
     /// True once the reviewer accepted or rejected the change.
     pub resolved: bool,
@@ -155,10 +157,54 @@ impl Change {
     }
 }
 
-/// A field that is present is `Some`, even when it is `null`; only an absent
-/// field (via `default`) is `None`.
-fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(deserializer).map(Some)
+const TARGETS: [(&str, Target); 4] =
+    [("node", Target::Node), ("edge", Target::Edge), ("metadata", Target::Metadata), ("graph", Target::Graph)];
+const KINDS: [(&str, ChangeKind); 3] = [("added", ChangeKind::Added), ("removed", ChangeKind::Removed), ("changed", ChangeKind::Changed)];
+
+impl Change {
+    /// A change as written by `Serialize` (kept pending saves, a review's
+    /// changes), at `path`. `old`/`new` keep the difference between absent
+    /// and `null`; unknown fields are ignored.
+    pub fn read(value: &Value, path: &str) -> Result<Change> {
+        let f = Fields::of(value, path, ErrorCode::InvalidArgument)?.must_have(&["id", "target", "kind", "label", "accepted"])?;
+        let conflict = match f.opt_fields("conflict")? {
+            Some(c) => Some(Conflict { base: c.present("base"), resolved: c.bool("resolved")? }),
+            None => None,
+        };
+        Ok(Change {
+            id: f.string("id")?,
+            target: f.opt_choice("target", &TARGETS)?.ok_or_else(|| f.error("target", "is missing"))?,
+            kind: f.opt_choice("kind", &KINDS)?.ok_or_else(|| f.error("kind", "is missing"))?,
+            node_id: f.opt_string("nodeId")?,
+            edge_id: f.opt_string("edgeId")?,
+            label: f.string("label")?,
+            field: f.opt_string("field")?,
+            old: f.present("old"),
+            new: f.present("new"),
+            accepted: f.bool("accepted")?,
+            text: f.opt_fields("text")?.map(read_text_diff).transpose()?,
+            requires: f.strings("requires")?,
+            conflict,
+            confidence: f.opt_f64("confidence")?,
+            rule_id: f.opt_string("ruleId")?,
+        })
+    }
+}
+
+/// A [`TextDiff`] as written by `Serialize`.
+fn read_text_diff(f: Fields<'_>) -> Result<TextDiff> {
+    let granularities =
+        [("auto", Granularity::Auto), ("line", Granularity::Line), ("word", Granularity::Word), ("char", Granularity::Char)];
+    let ops = [("equal", OpKind::Equal), ("insert", OpKind::Insert), ("delete", OpKind::Delete)];
+    let f = f.must_have(&["granularity", "degraded", "ops"])?;
+    Ok(TextDiff {
+        granularity: f.opt_choice("granularity", &granularities)?.ok_or_else(|| f.error("granularity", "is missing"))?,
+        degraded: f.bool("degraded")?,
+        ops: f.list("ops", |v, path| {
+            let op = Fields::of(v, path, ErrorCode::InvalidArgument)?;
+            Ok(TextOp { op: op.opt_choice("op", &ops)?.ok_or_else(|| op.error("op", "is missing"))?, text: op.string("text")? })
+        })?,
+    })
 }
 
 /// The id of a change: `node/<id>[/<field>]`, `edge/<key>[/<field>]`,
@@ -321,8 +367,44 @@ mod tests {
     #[test]
     fn null_and_absent_survive_a_round_trip() {
         let change = Change::field(Target::Node, "a", "A", "f", None, Some(Value::Null));
-        let back: Change = serde_json::from_str(&serde_json::to_string(&change).unwrap()).unwrap();
+        let back = Change::read(&serde_json::to_value(&change).unwrap(), "c").unwrap();
         assert_eq!(back, change);
+    }
+
+    #[test]
+    fn every_field_survives_a_round_trip() {
+        let mut change = Change::field(Target::Edge, "a_b", "A → B", "note", Some(json!("the old note")), Some(json!("the new note")))
+            .with_text_diff(Some(&TextDiffOptions::default()));
+        change.accepted = false;
+        change.requires = vec!["node/b".to_owned()];
+        change.conflict = Some(Conflict { base: Some(Value::Null), resolved: true });
+        change.confidence = Some(0.25);
+        change.rule_id = Some("r-7".to_owned());
+        assert!(change.text.is_some());
+        let back = Change::read(&serde_json::to_value(&change).unwrap(), "c").unwrap();
+        assert_eq!(back, change);
+    }
+
+    #[test]
+    fn a_malformed_change_is_refused_with_its_path() {
+        let good = serde_json::to_value(Change::field(Target::Node, "a", "A", "f", None, Some(json!(1)))).unwrap();
+        for (key, bad, expected) in [
+            ("target", json!("planet"), "c.target: must be one of: node, edge, metadata, graph, got 'planet'"),
+            ("accepted", json!("yes"), "c.accepted: must be a boolean, got a string"),
+            ("requires", json!([1]), "c.requires[0]: must be a string, got a number"),
+            (
+                "text",
+                json!({"granularity": "word", "degraded": false, "ops": [{"op": "swap", "text": "x"}]}),
+                "c.text.ops[0].op: must be one of: equal, insert, delete, got 'swap'",
+            ),
+        ] {
+            let mut value = good.clone();
+            value[key] = bad;
+            assert_eq!(Change::read(&value, "c").unwrap_err().to_string(), expected);
+        }
+        let mut value = good;
+        value.as_object_mut().unwrap().remove("id");
+        assert_eq!(Change::read(&value, "c").unwrap_err().to_string(), "c.id: is missing");
     }
 
     #[test]

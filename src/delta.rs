@@ -26,52 +26,55 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::fields::Fields;
 use crate::graph::{Edge, EdgeLookup, Graph, Node, endpoint};
 use crate::value::{set_field, type_name};
 
 /// Field changes of one node, edge or the metadata.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FieldPatch {
     /// Fields to set, in order: an existing field keeps its place, a new
     /// one is appended.
-    #[serde(default)]
     pub fields: Map<String, Value>,
     /// Fields to remove.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remove_fields: Vec<String>,
 }
 
 impl FieldPatch {
+    fn read(f: Fields<'_>) -> Result<FieldPatch> {
+        let f = f.only(&["fields", "removeFields"])?;
+        Ok(FieldPatch { fields: f.map("fields")?, remove_fields: f.strings("removeFields")? })
+    }
+
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.remove_fields.is_empty()
     }
 }
 
 /// Field changes of one node (`/patchNode`'s `nodeId` and `fields`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NodePatch {
     pub node_id: String,
-    #[serde(default)]
     pub fields: Map<String, Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remove_fields: Vec<String>,
 }
 
 /// Field changes of one edge, found by its id (or `${source}_${target}` for
 /// an edge without one).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EdgePatch {
     pub edge_id: String,
-    #[serde(default)]
     pub fields: Map<String, Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remove_fields: Vec<String>,
 }
 
@@ -104,25 +107,25 @@ fn apply_fields(target: &mut Map<String, Value>, fields: &Map<String, Value>, re
 }
 
 /// See the [module docs](self).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct GraphDelta {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub patch_nodes: Vec<NodePatch>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub add_nodes: Vec<Map<String, Value>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remove_node_ids: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub patch_edges: Vec<EdgePatch>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub add_edges: Vec<Map<String, Value>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remove_edge_ids: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub patch_metadata: Option<FieldPatch>,
     /// Top-level fields besides nodes, edges and metadata.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub patch_graph: Option<FieldPatch>,
 }
 
@@ -163,7 +166,37 @@ impl GraphDelta {
         if !value.is_object() {
             return Err(invalid("", format!("a delta must be an object, got {}", type_name(&value))));
         }
-        let delta: GraphDelta = serde_json::from_value(value).map_err(|e| invalid("", e.to_string()))?;
+        GraphDelta::read(&value, "")
+    }
+
+    /// [`GraphDelta::from_value`] of a delta inside something else, at `path`.
+    pub fn read(value: &Value, path: &str) -> Result<GraphDelta> {
+        let f = Fields::of(value, path, ErrorCode::InvalidDelta)?.only(&[
+            "patchNodes",
+            "addNodes",
+            "removeNodeIds",
+            "patchEdges",
+            "addEdges",
+            "removeEdgeIds",
+            "patchMetadata",
+            "patchGraph",
+        ])?;
+        let delta = GraphDelta {
+            patch_nodes: f.list("patchNodes", |v, path| {
+                let f = Fields::of(v, path, ErrorCode::InvalidDelta)?.only(&["nodeId", "fields", "removeFields"])?;
+                Ok(NodePatch { node_id: f.string("nodeId")?, fields: f.map("fields")?, remove_fields: f.strings("removeFields")? })
+            })?,
+            add_nodes: f.objects("addNodes")?,
+            remove_node_ids: f.strings("removeNodeIds")?,
+            patch_edges: f.list("patchEdges", |v, path| {
+                let f = Fields::of(v, path, ErrorCode::InvalidDelta)?.only(&["edgeId", "fields", "removeFields"])?;
+                Ok(EdgePatch { edge_id: f.string("edgeId")?, fields: f.map("fields")?, remove_fields: f.strings("removeFields")? })
+            })?,
+            add_edges: f.objects("addEdges")?,
+            remove_edge_ids: f.strings("removeEdgeIds")?,
+            patch_metadata: f.opt_fields("patchMetadata")?.map(FieldPatch::read).transpose()?,
+            patch_graph: f.opt_fields("patchGraph")?.map(FieldPatch::read).transpose()?,
+        };
         delta.check_shape()?;
         Ok(delta)
     }

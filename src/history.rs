@@ -145,7 +145,7 @@ pub fn patch_node_body(approved: &Value) -> Result<Option<SaveRequest>> {
     let (Some(Value::String(id)), Some(version)) = (audit.get("graphId"), audit.get("baseVersion").and_then(Value::as_i64)) else {
         return Ok(None);
     };
-    let Some(delta) = approved.get("delta").and_then(|d| serde_json::from_value::<GraphDelta>(d.clone()).ok()) else {
+    let Some(delta) = approved.get("delta").and_then(|d| GraphDelta::from_value(d.clone()).ok()) else {
         return Ok(None);
     };
     let stamps_only = delta

@@ -37,6 +37,7 @@ pub mod canonical;
 pub mod change;
 pub mod delta;
 pub mod error;
+pub mod fields;
 pub mod graph;
 pub mod graph_diff;
 pub mod history;

@@ -13,11 +13,11 @@
 //! use kg_approval::AuditEntry;
 //! use kg_approval::lost_answer::is_own_version;
 //! use serde_json::json;
-//! let audit: AuditEntry = serde_json::from_value(json!({
+//! let audit = AuditEntry::read(&json!({
 //!     "approvalId": "a1", "user": "ann", "at": "2026-02-04T14:30:45.123Z", "source": "ai", "proposalId": "p",
 //!     "changes": {"n1": {"label": ["A", "B"]}}, "edgeChanges": {}, "metadataChanges": {},
 //!     "nodesAdded": [], "nodesRemoved": [], "edgesAdded": [], "edgesRemoved": [], "accepted": [], "rejected": []
-//! })).unwrap();
+//! }), "audit").unwrap();
 //! let ours = json!({"metadata": {"updated": "2026-02-04T14:30:45.123Z", "updatedBy": "ann"},
 //!     "nodes": [{"id": "n1", "label": "B", "updatedAt": "2026-02-04T14:30:45.123Z", "updatedBy": "ann"}]});
 //! assert!(is_own_version(&audit, &ours));
@@ -61,11 +61,14 @@ mod tests {
     use serde_json::json;
 
     fn audit() -> AuditEntry {
-        serde_json::from_value(json!({
+        AuditEntry::read(
+            &json!({
             "approvalId": "a1", "user": "ann", "at": "2026-02-04T14:30:45.123Z", "source": "ai", "proposalId": "p",
             "changes": {"n1": {"label": ["A", "B"]}, "n2": {"id": [null, "n2"]}}, "edgeChanges": {}, "metadataChanges": {},
             "nodesAdded": ["n2"], "nodesRemoved": ["gone"], "edgesAdded": [], "edgesRemoved": [], "accepted": [], "rejected": []
-        }))
+            }),
+            "audit",
+        )
         .unwrap()
     }
 

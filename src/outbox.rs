@@ -10,27 +10,31 @@
 //! about to change the session's graph (so the earlier one can still be
 //! sent whole).
 
-use serde::{Deserialize, Serialize};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::audit::AuditEntry;
 use crate::change::Change;
 use crate::delta::GraphDelta;
 use crate::error::{Error, ErrorCode, Result};
+use crate::fields::Fields;
 use crate::graph::Graph;
+use crate::value::type_name;
 
 /// One approval waiting to be saved: what `approve` returned, plus the
 /// accepted changes (so a save refused as stale can be rebased).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingSave {
     /// The approved graph as JSON text, once something needed it (`None`:
     /// the session's graph is still this approval's). It is embedded as JSON
     /// (not as a string) when the outbox is serialized.
-    #[serde(default, with = "raw_json", skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "raw_json", skip_serializing_if = "Option::is_none")]
     pub graph: Option<String>,
     /// What the approval changed. Absent in entries kept by versions before
     /// deltas, which always carry the graph.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delta: Option<GraphDelta>,
     pub audit: AuditEntry,
     pub changed_node_ids: Vec<String>,
@@ -39,6 +43,29 @@ pub struct PendingSave {
 }
 
 impl PendingSave {
+    /// Pending saves as `Session::pending_saves` wrote them (an array), at `path`.
+    pub fn read_all(value: &Value, path: &str) -> Result<Vec<PendingSave>> {
+        let Value::Array(items) = value else {
+            return Err(Error::at(ErrorCode::InvalidArgument, path, format!("must be an array, got {}", type_name(value))));
+        };
+        items.iter().enumerate().map(|(i, item)| PendingSave::read(item, &format!("{path}[{i}]"))).collect()
+    }
+
+    /// One pending save at `path`. Its graph, embedded as JSON, is kept as
+    /// the JSON text of it.
+    pub fn read(value: &Value, path: &str) -> Result<PendingSave> {
+        let f =
+            Fields::of(value, path, ErrorCode::InvalidArgument)?.must_have(&["audit", "changedNodeIds", "removedNodeIds", "changes"])?;
+        Ok(PendingSave {
+            graph: f.opt_value("graph").map(|g| g.to_string()),
+            delta: f.opt_value("delta").map(|d| GraphDelta::read(&d, &f.path_of("delta"))).transpose()?,
+            audit: AuditEntry::read(f.get("audit").unwrap_or(&Value::Null), &f.path_of("audit"))?,
+            changed_node_ids: f.strings("changedNodeIds")?,
+            removed_node_ids: f.strings("removedNodeIds")?,
+            changes: f.list("changes", Change::read)?,
+        })
+    }
+
     pub fn approval_id(&self) -> &str {
         &self.audit.approval_id
     }
@@ -49,23 +76,14 @@ impl PendingSave {
     }
 }
 
-/// JSON text kept as text, (de)serialized as the JSON it holds.
-mod raw_json {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use serde_json::value::RawValue;
-
-    pub fn serialize<S: Serializer>(text: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
-        match text {
-            Some(text) => {
-                let raw: &RawValue = serde_json::from_str(text).map_err(serde::ser::Error::custom)?;
-                raw.serialize(serializer)
-            }
-            None => serializer.serialize_none(),
+/// JSON text kept as text, serialized as the JSON it holds.
+fn raw_json<S: Serializer>(text: &Option<String>, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    match text {
+        Some(text) => {
+            let raw: &RawValue = serde_json::from_str(text).map_err(serde::ser::Error::custom)?;
+            raw.serialize(serializer)
         }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-        Option::<Box<RawValue>>::deserialize(deserializer).map(|raw| raw.map(|r| r.get().to_owned()))
+        None => serializer.serialize_none(),
     }
 }
 

@@ -34,7 +34,6 @@
 //! );
 //! ```
 
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::change::{Change, Summary, Target};
@@ -46,8 +45,7 @@ use crate::text_diff::TextDiffOptions;
 use crate::warning::{Warning, WarningCode};
 
 /// Where a session's approvals are saved.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Service {
     /// A server that stores graphs as sent (this project's history server).
     #[default]

@@ -76,7 +76,11 @@ pub fn audit_entry(db: &mut dyn Reader, gid: Option<i64>, row: &VersionRow) -> R
 pub fn version_changes(db: &mut dyn Reader, gid: i64, row: &VersionRow) -> Result<Vec<Change>, ApiError> {
     if row.scheme == 1 {
         let record = row.record().map_err(ApiError::Internal)?;
-        return Ok(record.get("changes").cloned().and_then(|c| serde_json::from_value(c).ok()).unwrap_or_default());
+        let changes = record
+            .get("changes")
+            .and_then(Value::as_array)
+            .map(|items| items.iter().enumerate().map(|(i, c)| Change::read(c, &format!("changes[{i}]"))).collect::<Result<Vec<_>, _>>());
+        return Ok(changes.and_then(Result::ok).unwrap_or_default());
     }
     let (opened, closed) = db.rows_changed_by(gid, row.version)?;
     changes_of(&opened, &closed, |hash| db.blob(gid, hash).ok().flatten()).map_err(ApiError::Internal)

@@ -128,7 +128,7 @@ async fn bad_deltas_get_400_with_the_path_and_nothing_is_stored(backend: Backend
         (json!({"removeNodeIds": ["n4"]}), "dangling_edge", "removeNodeIds[0]"),
         (json!({"removeEdgeIds": ["x_y"]}), "unknown_edge", "removeEdgeIds[0]"),
         (json!({"patchNodes": [{"nodeId": "n1", "fields": {"id": "z"}}]}), "invalid_delta", "patchNodes[0].fields.id"),
-        (json!({"patchNode": []}), "invalid_delta", ""),
+        (json!({"patchNode": []}), "invalid_delta", "patchNode"),
     ] {
         let (status, answer) = s.patch(ANN, base(extra.clone())).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{extra}: {answer}");

@@ -1,71 +1,102 @@
-//! Option objects accepted from JS. Unknown keys are refused, so a typo
-//! (`budgetMS`) is an error rather than a silently ignored setting.
+//! Option objects accepted from JS, read with [`Fields`]. Unknown keys are
+//! refused, so a typo (`budgetMS`) is an error rather than a silently
+//! ignored setting; every error names the option (`options.budgetMs`).
 
 use std::time::Duration;
 
-use serde::Deserialize;
-use wasm_bindgen::JsValue;
+use serde_json::Value;
 
-use super::invalid_argument;
+use crate::error::{ErrorCode, Result};
+use crate::fields::Fields;
+use crate::provenance::Provenance;
 use crate::service::Service;
 use crate::text_diff::{DEFAULT_BUDGET, Granularity, TextDiffOptions};
 
-/// Longest text-diff budget a caller may ask for.
+/// Longest text-diff budget a caller may ask for, in milliseconds.
 const MAX_BUDGET_MS: f64 = 60_000.0;
 
-fn text_options(granularity: Option<Granularity>, budget_ms: Option<f64>) -> Result<TextDiffOptions, JsValue> {
-    let budget = match budget_ms {
-        None => DEFAULT_BUDGET,
-        Some(ms) if (0.0..=MAX_BUDGET_MS).contains(&ms) => Duration::from_secs_f64(ms / 1000.0),
-        Some(ms) => return Err(invalid_argument("options.budgetMs", format!("must be between 0 and {MAX_BUDGET_MS}, got {ms}"))),
-    };
-    Ok(TextDiffOptions { granularity: granularity.unwrap_or(Granularity::Auto), budget })
+const GRANULARITIES: [(&str, Granularity); 4] =
+    [("auto", Granularity::Auto), ("line", Granularity::Line), ("word", Granularity::Word), ("char", Granularity::Char)];
+
+const SERVICES: [(&str, Service); 2] = [("faithful", Service::Faithful), ("knowledge-graph-worker", Service::KnowledgeGraphWorker)];
+
+/// The fields of an options object named `argument`, refusing unknown keys.
+pub(super) fn fields<'a>(value: &'a Value, argument: &str, known: &[&str]) -> Result<Fields<'a>> {
+    Fields::of(value, argument, ErrorCode::InvalidArgument)?.only(known)
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// `granularity` and `budgetMs`.
+fn text_options(f: &Fields<'_>) -> Result<TextDiffOptions> {
+    let budget = match f.opt_f64("budgetMs")? {
+        None => DEFAULT_BUDGET,
+        Some(ms) if (0.0..=MAX_BUDGET_MS).contains(&ms) => Duration::from_secs_f64(ms / 1000.0),
+        Some(_) => {
+            let got = f.get("budgetMs").map(Value::to_string).unwrap_or_default();
+            return Err(f.error("budgetMs", format!("must be between 0 and {MAX_BUDGET_MS}, got {got}")));
+        }
+    };
+    Ok(TextDiffOptions { granularity: f.opt_choice("granularity", &GRANULARITIES)?.unwrap_or(Granularity::Auto), budget })
+}
+
+fn service(f: &Fields<'_>) -> Result<Service> {
+    Ok(f.opt_choice("service", &SERVICES)?.unwrap_or_default())
+}
+
+/// Options of `reviewProposal`, `diffText` and `diffGraphs`.
+#[derive(Debug, Default)]
 pub(super) struct DiffOptions {
-    granularity: Option<Granularity>,
-    budget_ms: Option<f64>,
+    pub(super) text: TextDiffOptions,
     /// The service both graphs were read from (see `crate::Service`).
-    pub(super) service: Option<Service>,
+    pub(super) service: Service,
 }
 
 impl DiffOptions {
-    pub(super) fn text(&self) -> Result<TextDiffOptions, JsValue> {
-        text_options(self.granularity, self.budget_ms)
+    pub(super) fn read(value: &Value, argument: &str) -> Result<DiffOptions> {
+        let f = fields(value, argument, &["granularity", "budgetMs", "service"])?;
+        Ok(DiffOptions { text: text_options(&f)?, service: service(&f)? })
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// Options of `new ApprovalSession`.
+#[derive(Debug, Default)]
 pub(super) struct SessionOptions {
     pub(super) graph_id: Option<String>,
-    granularity: Option<Granularity>,
-    budget_ms: Option<f64>,
+    pub(super) text: TextDiffOptions,
     /// The service approvals are saved to (see `crate::Service`).
-    pub(super) service: Option<Service>,
+    pub(super) service: Service,
 }
 
 impl SessionOptions {
-    pub(super) fn text(&self) -> Result<TextDiffOptions, JsValue> {
-        text_options(self.granularity, self.budget_ms)
+    pub(super) fn read(value: &Value, argument: &str) -> Result<SessionOptions> {
+        let f = fields(value, argument, &["graphId", "granularity", "budgetMs", "service"])?;
+        Ok(SessionOptions { graph_id: f.opt_string("graphId")?, text: text_options(&f)?, service: service(&f)? })
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(super) struct ProposeContext {
-    pub(super) source: Option<String>,
-    pub(super) model: Option<String>,
-    pub(super) reason: Option<String>,
-    pub(super) run_id: Option<String>,
+/// The context of `propose`: where the proposal came from.
+pub(super) fn propose_context(value: &Value, argument: &str) -> Result<Provenance> {
+    let f = fields(value, argument, &["source", "model", "reason", "runId"])?;
+    let default = Provenance::default();
+    Ok(Provenance {
+        source: f.opt_string("source")?.unwrap_or(default.source),
+        model: f.opt_string("model")?,
+        reason: f.opt_string("reason")?,
+        run_id: f.opt_string("runId")?,
+        ..default
+    })
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// The argument of `approve`.
+#[derive(Debug)]
 pub(super) struct Approval {
     pub(super) user: String,
     pub(super) now: Option<String>,
     pub(super) reason: Option<String>,
+}
+
+impl Approval {
+    pub(super) fn read(value: &Value, argument: &str) -> Result<Approval> {
+        let f = fields(value, argument, &["user", "now", "reason"])?;
+        Ok(Approval { user: f.string("user")?, now: f.opt_string("now")?, reason: f.opt_string("reason")? })
+    }
 }

@@ -17,16 +17,19 @@ use std::time::Duration;
 use gloo_net::http::{Method, RequestBuilder};
 use gloo_timers::callback::Timeout;
 use gloo_timers::future::TimeoutFuture;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{ApprovedArg, AuditFilterArg, ClientOptionsArg, JsResult, invalid_argument, js_error, parse_option_value, text_arg, to_js};
+use super::{
+    ApprovedArg, AuditFilterArg, ClientOptionsArg, JsResult, args, invalid_argument, js_error, parse_option_value, text_arg, to_js,
+};
 use crate::audit::AuditEntry;
+use crate::error::{Error, ErrorCode};
 use crate::history::{Reply, RetryPolicy, read_history, read_reply};
 use crate::lost_answer::{is_own_node_patch, is_own_version};
 use crate::service::Service;
+use crate::value::type_name;
 
 #[wasm_bindgen(module = "/js/boundary.js")]
 extern "C" {
@@ -34,8 +37,6 @@ extern "C" {
     fn make_detailed_error(code: &str, message: &str, details_json: &str) -> JsValue;
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ClientOptions {
     base_url: String,
     token: Option<String>,
@@ -45,14 +46,54 @@ struct ClientOptions {
     max_retry_delay_ms: Option<u32>,
     delta_saves: Option<DeltaSaves>,
     idempotency_header: Option<bool>,
-    headers: Option<HashMap<String, String>>,
+    headers: Vec<(String, String)>,
     granular_saves: Option<GranularSaves>,
+}
+
+impl ClientOptions {
+    fn read(value: &Value, argument: &str) -> Result<ClientOptions, Error> {
+        let f = args::fields(
+            value,
+            argument,
+            &[
+                "baseUrl",
+                "token",
+                "timeoutMs",
+                "retries",
+                "retryDelayMs",
+                "maxRetryDelayMs",
+                "deltaSaves",
+                "idempotencyHeader",
+                "headers",
+                "granularSaves",
+            ],
+        )?;
+        let headers = match f.opt_fields("headers")? {
+            Some(h) => h.entries(|v, path| match v {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(Error::at(ErrorCode::InvalidArgument, path, format!("must be a string, got {}", type_name(other)))),
+            })?,
+            None => Vec::new(),
+        };
+        Ok(ClientOptions {
+            base_url: f.string("baseUrl")?,
+            token: f.opt_string("token")?,
+            timeout_ms: f.opt_u32("timeoutMs")?,
+            retries: f.opt_u32("retries")?,
+            retry_delay_ms: f.opt_u32("retryDelayMs")?,
+            max_retry_delay_ms: f.opt_u32("maxRetryDelayMs")?,
+            delta_saves: f
+                .opt_choice("deltaSaves", &[("auto", DeltaSaves::Auto), ("always", DeltaSaves::Always), ("never", DeltaSaves::Never)])?,
+            idempotency_header: f.opt_bool("idempotencyHeader")?,
+            headers,
+            granular_saves: f.opt_choice("granularSaves", &[("never", GranularSaves::Never), ("one-node", GranularSaves::OneNode)])?,
+        })
+    }
 }
 
 /// Whether an approval of one node's fields goes to the real service's
 /// `/patchNode` (one small request) instead of as the whole graph.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 enum GranularSaves {
     /// Always whole graphs (the default): every stamp is stored.
     #[default]
@@ -63,8 +104,7 @@ enum GranularSaves {
 }
 
 /// When saves go as deltas.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 enum DeltaSaves {
     /// If the server's `/capabilities` says it takes them (the default).
     #[default]
@@ -119,8 +159,7 @@ fn detailed(code: &str, message: &str, details: Value) -> JsValue {
 impl HistoryClient {
     #[wasm_bindgen(constructor)]
     pub fn new(options: ClientOptionsArg) -> JsResult<HistoryClient> {
-        let o: ClientOptions =
-            serde_json::from_value(parse_option_value(&options, "options")?).map_err(|e| invalid_argument("options", e))?;
+        let o = ClientOptions::read(&parse_option_value(&options, "options")?, "options").map_err(|e| js_error(e, "options"))?;
         if !(o.base_url.starts_with("http://") || o.base_url.starts_with("https://")) {
             return Err(invalid_argument("options.baseUrl", format!("must be an absolute http(s) URL, got '{}'", o.base_url)));
         }
@@ -136,7 +175,7 @@ impl HistoryClient {
             max_total: defaults.max_total,
         };
         let mut headers = Vec::new();
-        for (name, value) in o.headers.unwrap_or_default() {
+        for (name, value) in o.headers {
             let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
             if name.is_empty() || !name.chars().all(token) {
                 return Err(invalid_argument("options.headers", format!("'{name}' is not a header name")));
@@ -269,7 +308,7 @@ impl HistoryClient {
         filter: Option<AuditFilterArg>,
     ) -> js_sys::Promise {
         let path = text_arg(&graph_id, "graphId").and_then(|id| {
-            let filter: AuditFilter = super::parse_options(filter.as_deref(), "filter")?;
+            let filter = super::parse_options(filter.as_deref(), "filter", AuditFilter::read)?;
             let mut path = format!("/getknowgraphaudit?id={}", encode(&id));
             for (key, value) in [
                 ("nodeId", filter.node_id),
@@ -328,7 +367,7 @@ fn is_code(error: &JsValue, code: &str) -> bool {
 async fn own_version(config: &Config, approved: &JsValue, graph_id: &str, written: Option<i64>, node_patch: bool) -> Option<i64> {
     let written = written?;
     let audit = js_sys::Reflect::get(approved, &"audit".into()).ok()?;
-    let audit: AuditEntry = serde_json::from_value(super::parse_value(&audit, "approved.audit").ok()?).ok()?;
+    let audit = AuditEntry::read(&super::parse_value(&audit, "approved.audit").ok()?, "approved.audit").ok()?;
     let path = format!("/getknowgraphversion?id={}&version={written}", encode(graph_id));
     let stored = send(config, Method::GET, &path, None, None, &Cell::new(false)).await.ok()?;
     let own = if node_patch { is_own_node_patch(&audit, &stored.value) } else { is_own_version(&audit, &stored.value) };
@@ -366,14 +405,25 @@ struct Answer {
     etag: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct AuditFilter {
     node_id: Option<String>,
     user: Option<String>,
     run_id: Option<String>,
     limit: Option<u32>,
     offset: Option<u32>,
+}
+
+impl AuditFilter {
+    fn read(value: &Value, argument: &str) -> Result<AuditFilter, Error> {
+        let f = args::fields(value, argument, &["nodeId", "user", "runId", "limit", "offset"])?;
+        Ok(AuditFilter {
+            node_id: f.opt_string("nodeId")?,
+            user: f.opt_string("user")?,
+            run_id: f.opt_string("runId")?,
+            limit: f.opt_u32("limit")?,
+            offset: f.opt_u32("offset")?,
+        })
+    }
 }
 
 fn encode(text: &str) -> String {

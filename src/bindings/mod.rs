@@ -16,12 +16,11 @@ mod swb;
 mod typescript;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::approval::Approver;
-use crate::audit::{AuditEntry, Provenance};
+use crate::audit::AuditEntry;
 use crate::change::Change;
 use crate::error::{Error, ErrorCode};
 use crate::graph::Graph;
@@ -35,7 +34,7 @@ use crate::text_diff::{Granularity, OpKind, TextDiffOptions, diff_spans};
 use crate::timestamp::Timestamp;
 use std::collections::HashMap;
 
-use args::{Approval, DiffOptions, ProposeContext, SessionOptions};
+use args::{Approval, DiffOptions, SessionOptions};
 pub use client::HistoryClient;
 pub use memory::wasm_memory;
 pub use typescript::*;
@@ -249,13 +248,14 @@ fn missing(value: &JsValue, argument: &str, code: ErrorCode, expected: &str) -> 
     Ok(())
 }
 
-/// An options object; `undefined` and `null` mean all defaults.
-fn parse_options<T: DeserializeOwned + Default>(value: Option<&JsValue>, argument: &str) -> JsResult<T> {
-    match value {
-        None => Ok(T::default()),
-        Some(v) if v.is_undefined() || v.is_null() => Ok(T::default()),
-        Some(v) => serde_json::from_value(parse_option_value(v, argument)?).map_err(|e| invalid_argument(argument, e)),
-    }
+/// An options object read with `read`; `undefined` and `null` mean all
+/// defaults (what `read` makes of an empty object).
+fn parse_options<T>(value: Option<&JsValue>, argument: &str, read: fn(&Value, &str) -> Result<T, Error>) -> JsResult<T> {
+    let value = match value {
+        Some(v) if !(v.is_undefined() || v.is_null()) => parse_option_value(v, argument)?,
+        _ => Value::Object(serde_json::Map::new()),
+    };
+    read(&value, argument).map_err(|e| js_error(e, argument))
 }
 
 thread_local! {
@@ -436,10 +436,10 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 /// Lists every change `proposal` would make to `graph`, without changing it.
 #[wasm_bindgen(js_name = reviewProposal, unchecked_return_type = "Review")]
 pub fn review_proposal(graph: GraphArg, proposal: ProposalArg, options: Option<DiffOptionsArg>) -> JsResult<JsValue> {
-    let options: DiffOptions = parse_options(options.as_deref(), "options")?;
+    let options = parse_options(options.as_deref(), "options", DiffOptions::read)?;
     let graph = parse_graph(&graph, "graph")?;
     let (proposal, id, strings) = parse_proposal_unhashed(&proposal)?;
-    let options = ReviewOptions { text: options.text()?, inline_diffs: false };
+    let options = ReviewOptions { text: options.text, inline_diffs: false };
     let mut review = review(&graph, &proposal, &options).map_err(|e| js_error(e, "proposal"))?;
     Ok(proposed_review_to_js(&mut review, proposal.source(), &options.text, &id, &strings))
 }
@@ -453,18 +453,18 @@ pub fn diff_text_js(
 ) -> JsResult<JsValue> {
     let old_text = text_arg(&old, "old")?;
     let new_text = text_arg(&new, "new")?;
-    let options: DiffOptions = parse_options(options.as_deref(), "options")?;
-    Ok(text_diff_to_js(&old, &new, &old_text, &new_text, &options.text()?))
+    let options = parse_options(options.as_deref(), "options", DiffOptions::read)?;
+    Ok(text_diff_to_js(&old, &new, &old_text, &new_text, &options.text))
 }
 
 /// Every difference between two graphs, as review changes.
 #[wasm_bindgen(js_name = diffGraphs, unchecked_return_type = "GraphDiff")]
 pub fn diff_graphs_js(before: GraphArg, after: GraphArg, options: Option<DiffOptionsArg>) -> JsResult<JsValue> {
-    let options: DiffOptions = parse_options(options.as_deref(), "options")?;
+    let options = parse_options(options.as_deref(), "options", DiffOptions::read)?;
     let before = parse_graph(&before, "before")?;
     let after = parse_graph(&after, "after")?;
-    let text = options.text()?;
-    let diff: graph_diff::GraphDiff = options.service.unwrap_or_default().diff_versions(&before, &after, None);
+    let text = options.text;
+    let diff: graph_diff::GraphDiff = options.service.diff_versions(&before, &after, None);
     Ok(review_to_js(&diff, &text))
 }
 
@@ -487,11 +487,11 @@ impl Drop for ApprovalSession {
 impl ApprovalSession {
     #[wasm_bindgen(constructor)]
     pub fn new(graph: GraphArg, options: Option<SessionOptionsArg>) -> JsResult<ApprovalSession> {
-        let options: SessionOptions = parse_options(options.as_deref(), "options")?;
-        let text = options.text()?;
+        let options = parse_options(options.as_deref(), "options", SessionOptions::read)?;
+        let text = options.text;
         let mut inner = Session::new(parse_graph(&graph, "graph")?, options.graph_id);
         inner.set_review_options(ReviewOptions { text, inline_diffs: false });
-        inner.set_service(options.service.unwrap_or_default());
+        inner.set_service(options.service);
         let (inner, id) = registry::register(inner);
         Ok(ApprovalSession { inner, id })
     }
@@ -500,11 +500,11 @@ impl ApprovalSession {
     /// review). Every change starts accepted.
     #[wasm_bindgen(unchecked_return_type = "Review")]
     pub fn propose(&mut self, proposal: ProposalArg, context: Option<ProposeContextArg>) -> JsResult<JsValue> {
-        let context: ProposeContext = parse_options(context.as_deref(), "context")?;
+        let context = parse_options(context.as_deref(), "context", args::propose_context)?;
         let (proposal, id, strings) = parse_proposal_unhashed(&proposal)?;
         let mut inner = self.inner.borrow_mut();
         let text = inner.review_options().text;
-        inner.propose_unhashed(proposal, context.into()).map_err(|e| js_error(e, "proposal"))?;
+        inner.propose_unhashed(proposal, context).map_err(|e| js_error(e, "proposal"))?;
         let (review, source) = inner.pending_review_mut().expect("propose set a pending review");
         Ok(proposed_review_to_js(review, source, &text, &id, &strings))
     }
@@ -566,8 +566,7 @@ impl ApprovalSession {
     /// the current time), and returns the new graph and the audit entry.
     #[wasm_bindgen(unchecked_return_type = "Approved")]
     pub fn approve(&mut self, approval: ApproveArg) -> JsResult<JsValue> {
-        let approval: Approval =
-            serde_json::from_value(parse_option_value(&approval, "approval")?).map_err(|e| invalid_argument("approval", e))?;
+        let approval = Approval::read(&parse_option_value(&approval, "approval")?, "approval").map_err(|e| js_error(e, "approval"))?;
         let at = match &approval.now {
             Some(now) => Timestamp::parse(now),
             None => Timestamp::from_unix_millis(js_sys::Date::now() as i64),
@@ -610,10 +609,7 @@ impl ApprovalSession {
     /// version it was approved on (`entry.audit.baseVersion`).
     #[wasm_bindgen(js_name = restorePendingSaves)]
     pub fn restore_pending_saves(&mut self, saves: PendingSavesArg) -> JsResult<()> {
-        let text = to_json(&saves, "saves", false)?;
-        // Through a Value: one deserializer per type (from Values) in the module, not two.
-        let saves: Vec<PendingSave> =
-            serde_json::from_str::<Value>(&text).and_then(serde_json::from_value).map_err(|e| invalid_argument("saves", e))?;
+        let saves = PendingSave::read_all(&parse_json(&saves, "saves", false)?, "saves").map_err(|e| js_error(e, "saves"))?;
         self.inner.borrow_mut().restore_pending_saves(saves).map_err(|e| js_error(e, "saves"))
     }
 
@@ -697,11 +693,4 @@ struct ApprovedRest<'a> {
     removed_node_ids: &'a [String],
     changes: &'a [Change],
     queued: bool,
-}
-
-impl From<ProposeContext> for Provenance {
-    fn from(c: ProposeContext) -> Provenance {
-        let default = Provenance::default();
-        Provenance { source: c.source.unwrap_or(default.source), model: c.model, reason: c.reason, run_id: c.run_id, ..default }
-    }
 }

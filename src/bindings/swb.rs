@@ -40,12 +40,10 @@ pub fn bench_proposal_in(proposal: JsValue, swb: bool) -> JsResult<usize> {
 /// Options / context in.
 #[wasm_bindgen(js_name = benchOptionsIn)]
 pub fn bench_options_in(options: JsValue, swb: bool) -> JsResult<bool> {
-    let options: super::args::ProposeContext = if swb {
-        serde_wasm_bindgen::from_value(options).map_err(swb_error)?
-    } else {
-        serde_json::from_value(parse_option_value(&options, "context")?).map_err(|e| super::invalid_argument("context", e))?
-    };
-    Ok(options.model.is_some())
+    let options =
+        if swb { serde_wasm_bindgen::from_value::<Value>(options).map_err(swb_error)? } else { parse_option_value(&options, "context")? };
+    let context = super::args::propose_context(&options, "context").map_err(|e| super::js_error(e, "context"))?;
+    Ok(context.model.is_some())
 }
 
 thread_local! {

@@ -52,6 +52,11 @@ fn an_approval_that_accepts_nothing_is_not_queued() {
     assert!(s.pending_saves().is_empty());
 }
 
+/// Pending saves read back from their JSON text, as the bindings do.
+fn saves(text: &str) -> Vec<PendingSave> {
+    PendingSave::read_all(&serde_json::from_str(text).unwrap(), "saves").unwrap()
+}
+
 #[test]
 fn pending_saves_survive_serialization_and_restore() {
     let mut s = ApprovalSession::new(graph(), Some("g".into()));
@@ -59,11 +64,11 @@ fn pending_saves_survive_serialization_and_restore() {
     let text = serde_json::to_string(s.pending_saves()).unwrap();
 
     let mut reloaded = ApprovalSession::new(graph(), None);
-    reloaded.restore_pending_saves(serde_json::from_str(&text).unwrap()).unwrap();
+    reloaded.restore_pending_saves(saves(&text)).unwrap();
     assert_eq!(reloaded.graph().to_json(), s.graph().to_json());
     assert_eq!(reloaded.graph_id(), Some("g"));
     assert_eq!(serde_json::to_string(reloaded.pending_saves()).unwrap(), text);
-    reloaded.restore_pending_saves(serde_json::from_str(&text).unwrap()).unwrap();
+    reloaded.restore_pending_saves(saves(&text)).unwrap();
     assert_eq!(reloaded.pending_saves().len(), 1, "restoring twice does not duplicate");
     assert!(!text.contains(r#""graph""#), "an entry holds its delta, not the whole graph: {text}");
     for bad in [
@@ -71,7 +76,7 @@ fn pending_saves_survive_serialization_and_restore() {
         text.replace(r#""delta":"#, r#""graph":{"nodes":[7]},"delta":"#),
         text.replace(r#""nodeId":"a""#, r#""nodeId":"zz""#),
     ] {
-        let bad: Vec<PendingSave> = serde_json::from_str(&bad).unwrap();
+        let bad = saves(&bad);
         let e = ApprovalSession::new(graph(), None).restore_pending_saves(bad).unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
     }
@@ -238,7 +243,7 @@ fn an_audit_without_provenance_has_nulls_and_no_patch_provenance() {
     let old = text.replace(r#""modelVersion":null,"confidence":null,"ruleId":null,"#, "");
     assert_ne!(old, text);
     let mut reloaded = ApprovalSession::new(graph(), None);
-    reloaded.restore_pending_saves(serde_json::from_str(&old).unwrap()).unwrap();
+    reloaded.restore_pending_saves(saves(&old)).unwrap();
     assert_eq!(reloaded.pending_saves()[0].audit.confidence, None);
 }
 
