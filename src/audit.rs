@@ -78,7 +78,7 @@ impl AuditEntry {
     /// An audit entry as written by `Serialize` (a kept pending save, what
     /// `approve` returned), at `path`; unknown fields are ignored.
     pub fn read(value: &Value, path: &str) -> Result<AuditEntry> {
-        let f = Fields::of(value, path, ErrorCode::InvalidArgument)?.must_have(&[
+        let f = Fields::of(value, path, ErrorCode::InvalidArgument).must_have(&[
             "approvalId",
             "user",
             "at",
@@ -93,44 +93,44 @@ impl AuditEntry {
             "edgesRemoved",
             "accepted",
             "rejected",
-        ])?;
-        let patch_provenance = match f.opt_fields("patchProvenance")? {
-            Some(p) => p
-                .entries(|v, path| {
-                    let told = Fields::of(v, path, ErrorCode::InvalidArgument)?;
-                    Ok(PatchProvenance { confidence: told.opt_f64("confidence")?, rule_id: told.opt_string("ruleId")? })
-                })?
-                .into_iter()
-                .collect(),
-            None => PatchProvenanceMap::new(),
-        };
-        Ok(AuditEntry {
-            approval_id: f.string("approvalId")?,
-            graph_id: f.opt_string("graphId")?,
+        ]);
+        let patch_provenance = f.read("patchProvenance", |v, path| {
+            let map = Fields::of(v, path, ErrorCode::InvalidArgument);
+            let entries = map.entries(|v, path| {
+                let told = Fields::of(v, path, ErrorCode::InvalidArgument);
+                let read = PatchProvenance { confidence: told.opt_f64("confidence"), rule_id: told.opt_string("ruleId") };
+                told.finish(read)
+            });
+            map.finish(entries.into_iter().collect())
+        });
+        let entry = AuditEntry {
+            approval_id: f.string("approvalId"),
+            graph_id: f.opt_string("graphId"),
             base_version: f.opt_value("baseVersion"),
-            user: f.string("user")?,
-            at: f.string("at")?,
-            source: f.string("source")?,
-            model: f.opt_string("model")?,
-            model_version: f.opt_string("modelVersion")?,
-            confidence: f.opt_f64("confidence")?,
-            rule_id: f.opt_string("ruleId")?,
-            reason: f.opt_string("reason")?,
-            proposal_reason: f.opt_string("proposalReason")?,
-            run_id: f.opt_string("runId")?,
-            proposal_id: f.string("proposalId")?,
-            changes: f.map("changes")?,
-            edge_changes: f.map("edgeChanges")?,
-            metadata_changes: f.map("metadataChanges")?,
-            graph_changes: f.map("graphChanges")?,
-            patch_provenance,
-            nodes_added: f.strings("nodesAdded")?,
-            nodes_removed: f.strings("nodesRemoved")?,
-            edges_added: f.strings("edgesAdded")?,
-            edges_removed: f.strings("edgesRemoved")?,
-            accepted: f.strings("accepted")?,
-            rejected: f.strings("rejected")?,
-        })
+            user: f.string("user"),
+            at: f.string("at"),
+            source: f.string("source"),
+            model: f.opt_string("model"),
+            model_version: f.opt_string("modelVersion"),
+            confidence: f.opt_f64("confidence"),
+            rule_id: f.opt_string("ruleId"),
+            reason: f.opt_string("reason"),
+            proposal_reason: f.opt_string("proposalReason"),
+            run_id: f.opt_string("runId"),
+            proposal_id: f.string("proposalId"),
+            changes: f.map("changes"),
+            edge_changes: f.map("edgeChanges"),
+            metadata_changes: f.map("metadataChanges"),
+            graph_changes: f.map("graphChanges"),
+            patch_provenance: patch_provenance.unwrap_or_default(),
+            nodes_added: f.strings("nodesAdded"),
+            nodes_removed: f.strings("nodesRemoved"),
+            edges_added: f.strings("edgesAdded"),
+            edges_removed: f.strings("edgesRemoved"),
+            accepted: f.strings("accepted"),
+            rejected: f.strings("rejected"),
+        };
+        f.finish(entry)
     }
 
     /// Records the decision taken on `changes` (their `accepted` flags).

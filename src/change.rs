@@ -166,45 +166,48 @@ impl Change {
     /// changes), at `path`. `old`/`new` keep the difference between absent
     /// and `null`; unknown fields are ignored.
     pub fn read(value: &Value, path: &str) -> Result<Change> {
-        let f = Fields::of(value, path, ErrorCode::InvalidArgument)?.must_have(&["id", "target", "kind", "label", "accepted"])?;
-        let conflict = match f.opt_fields("conflict")? {
-            Some(c) => Some(Conflict { base: c.present("base"), resolved: c.bool("resolved")? }),
-            None => None,
-        };
-        Ok(Change {
-            id: f.string("id")?,
-            target: f.opt_choice("target", &TARGETS)?.ok_or_else(|| f.error("target", "is missing"))?,
-            kind: f.opt_choice("kind", &KINDS)?.ok_or_else(|| f.error("kind", "is missing"))?,
-            node_id: f.opt_string("nodeId")?,
-            edge_id: f.opt_string("edgeId")?,
-            label: f.string("label")?,
-            field: f.opt_string("field")?,
+        let f = Fields::of(value, path, ErrorCode::InvalidArgument);
+        let change = Change {
+            id: f.string("id"),
+            target: f.choice("target", &TARGETS),
+            kind: f.choice("kind", &KINDS),
+            node_id: f.opt_string("nodeId"),
+            edge_id: f.opt_string("edgeId"),
+            label: f.string("label"),
+            field: f.opt_string("field"),
             old: f.present("old"),
             new: f.present("new"),
-            accepted: f.bool("accepted")?,
-            text: f.opt_fields("text")?.map(read_text_diff).transpose()?,
-            requires: f.strings("requires")?,
-            conflict,
-            confidence: f.opt_f64("confidence")?,
-            rule_id: f.opt_string("ruleId")?,
-        })
+            accepted: f.bool("accepted"),
+            text: f.read("text", read_text_diff),
+            requires: f.strings("requires"),
+            conflict: f.read("conflict", |v, path| {
+                let c = Fields::of(v, path, ErrorCode::InvalidArgument);
+                let conflict = Conflict { base: c.present("base"), resolved: c.bool("resolved") };
+                c.finish(conflict)
+            }),
+            confidence: f.opt_f64("confidence"),
+            rule_id: f.opt_string("ruleId"),
+        };
+        f.finish(change)
     }
 }
 
 /// A [`TextDiff`] as written by `Serialize`.
-fn read_text_diff(f: Fields<'_>) -> Result<TextDiff> {
+fn read_text_diff(value: &Value, path: &str) -> Result<TextDiff> {
     let granularities =
         [("auto", Granularity::Auto), ("line", Granularity::Line), ("word", Granularity::Word), ("char", Granularity::Char)];
     let ops = [("equal", OpKind::Equal), ("insert", OpKind::Insert), ("delete", OpKind::Delete)];
-    let f = f.must_have(&["granularity", "degraded", "ops"])?;
-    Ok(TextDiff {
-        granularity: f.opt_choice("granularity", &granularities)?.ok_or_else(|| f.error("granularity", "is missing"))?,
-        degraded: f.bool("degraded")?,
+    let f = Fields::of(value, path, ErrorCode::InvalidArgument).must_have(&["ops"]);
+    let diff = TextDiff {
+        granularity: f.choice("granularity", &granularities),
+        degraded: f.bool("degraded"),
         ops: f.list("ops", |v, path| {
-            let op = Fields::of(v, path, ErrorCode::InvalidArgument)?;
-            Ok(TextOp { op: op.opt_choice("op", &ops)?.ok_or_else(|| op.error("op", "is missing"))?, text: op.string("text")? })
-        })?,
-    })
+            let op = Fields::of(v, path, ErrorCode::InvalidArgument);
+            let read = TextOp { op: op.choice("op", &ops), text: op.string("text") };
+            op.finish(read)
+        }),
+    };
+    f.finish(diff)
 }
 
 /// The id of a change: `node/<id>[/<field>]`, `edge/<key>[/<field>]`,

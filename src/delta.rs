@@ -47,9 +47,10 @@ pub struct FieldPatch {
 }
 
 impl FieldPatch {
-    fn read(f: Fields<'_>) -> Result<FieldPatch> {
-        let f = f.only(&["fields", "removeFields"])?;
-        Ok(FieldPatch { fields: f.map("fields")?, remove_fields: f.strings("removeFields")? })
+    fn read(value: &Value, path: &str) -> Result<FieldPatch> {
+        let f = Fields::of(value, path, ErrorCode::InvalidDelta).only(&["fields", "removeFields"]);
+        let patch = FieldPatch { fields: f.map("fields"), remove_fields: f.strings("removeFields") };
+        f.finish(patch)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -171,7 +172,7 @@ impl GraphDelta {
 
     /// [`GraphDelta::from_value`] of a delta inside something else, at `path`.
     pub fn read(value: &Value, path: &str) -> Result<GraphDelta> {
-        let f = Fields::of(value, path, ErrorCode::InvalidDelta)?.only(&[
+        let f = Fields::of(value, path, ErrorCode::InvalidDelta).only(&[
             "patchNodes",
             "addNodes",
             "removeNodeIds",
@@ -180,23 +181,26 @@ impl GraphDelta {
             "removeEdgeIds",
             "patchMetadata",
             "patchGraph",
-        ])?;
+        ]);
         let delta = GraphDelta {
             patch_nodes: f.list("patchNodes", |v, path| {
-                let f = Fields::of(v, path, ErrorCode::InvalidDelta)?.only(&["nodeId", "fields", "removeFields"])?;
-                Ok(NodePatch { node_id: f.string("nodeId")?, fields: f.map("fields")?, remove_fields: f.strings("removeFields")? })
-            })?,
-            add_nodes: f.objects("addNodes")?,
-            remove_node_ids: f.strings("removeNodeIds")?,
+                let f = Fields::of(v, path, ErrorCode::InvalidDelta).only(&["nodeId", "fields", "removeFields"]);
+                let patch = NodePatch { node_id: f.string("nodeId"), fields: f.map("fields"), remove_fields: f.strings("removeFields") };
+                f.finish(patch)
+            }),
+            add_nodes: f.objects("addNodes"),
+            remove_node_ids: f.strings("removeNodeIds"),
             patch_edges: f.list("patchEdges", |v, path| {
-                let f = Fields::of(v, path, ErrorCode::InvalidDelta)?.only(&["edgeId", "fields", "removeFields"])?;
-                Ok(EdgePatch { edge_id: f.string("edgeId")?, fields: f.map("fields")?, remove_fields: f.strings("removeFields")? })
-            })?,
-            add_edges: f.objects("addEdges")?,
-            remove_edge_ids: f.strings("removeEdgeIds")?,
-            patch_metadata: f.opt_fields("patchMetadata")?.map(FieldPatch::read).transpose()?,
-            patch_graph: f.opt_fields("patchGraph")?.map(FieldPatch::read).transpose()?,
+                let f = Fields::of(v, path, ErrorCode::InvalidDelta).only(&["edgeId", "fields", "removeFields"]);
+                let patch = EdgePatch { edge_id: f.string("edgeId"), fields: f.map("fields"), remove_fields: f.strings("removeFields") };
+                f.finish(patch)
+            }),
+            add_edges: f.objects("addEdges"),
+            remove_edge_ids: f.strings("removeEdgeIds"),
+            patch_metadata: f.read("patchMetadata", FieldPatch::read),
+            patch_graph: f.read("patchGraph", FieldPatch::read),
         };
+        let delta = f.finish(delta)?;
         delta.check_shape()?;
         Ok(delta)
     }

@@ -18,7 +18,7 @@ use crate::audit::AuditEntry;
 use crate::change::Change;
 use crate::delta::GraphDelta;
 use crate::error::{Error, ErrorCode, Result};
-use crate::fields::Fields;
+use crate::fields::{Fields, join};
 use crate::graph::Graph;
 use crate::value::type_name;
 
@@ -54,16 +54,18 @@ impl PendingSave {
     /// One pending save at `path`. Its graph, embedded as JSON, is kept as
     /// the JSON text of it.
     pub fn read(value: &Value, path: &str) -> Result<PendingSave> {
-        let f =
-            Fields::of(value, path, ErrorCode::InvalidArgument)?.must_have(&["audit", "changedNodeIds", "removedNodeIds", "changes"])?;
-        Ok(PendingSave {
+        let f = Fields::of(value, path, ErrorCode::InvalidArgument).must_have(&["audit", "changedNodeIds", "removedNodeIds", "changes"]);
+        let audit = f.take(AuditEntry::read(f.get("audit").unwrap_or(&Value::Null), &f.path_of("audit")));
+        let save = audit.map(|audit| PendingSave {
             graph: f.opt_value("graph").map(|g| g.to_string()),
-            delta: f.opt_value("delta").map(|d| GraphDelta::read(&d, &f.path_of("delta"))).transpose()?,
-            audit: AuditEntry::read(f.get("audit").unwrap_or(&Value::Null), &f.path_of("audit"))?,
-            changed_node_ids: f.strings("changedNodeIds")?,
-            removed_node_ids: f.strings("removedNodeIds")?,
-            changes: f.list("changes", Change::read)?,
-        })
+            delta: f.read("delta", GraphDelta::read),
+            audit,
+            changed_node_ids: f.strings("changedNodeIds"),
+            removed_node_ids: f.strings("removedNodeIds"),
+            changes: f.list("changes", Change::read),
+        });
+        // Without an audit entry a mistake was noted, so this is never `None`.
+        f.finish(save)?.ok_or_else(|| Error::at(ErrorCode::InvalidArgument, join(path, "audit"), "is missing"))
     }
 
     pub fn approval_id(&self) -> &str {

@@ -21,25 +21,26 @@ const GRANULARITIES: [(&str, Granularity); 4] =
 const SERVICES: [(&str, Service); 2] = [("faithful", Service::Faithful), ("knowledge-graph-worker", Service::KnowledgeGraphWorker)];
 
 /// The fields of an options object named `argument`, refusing unknown keys.
-pub(super) fn fields<'a>(value: &'a Value, argument: &str, known: &[&str]) -> Result<Fields<'a>> {
-    Fields::of(value, argument, ErrorCode::InvalidArgument)?.only(known)
+pub(super) fn fields<'a>(value: &'a Value, argument: &str, known: &[&str]) -> Fields<'a> {
+    Fields::of(value, argument, ErrorCode::InvalidArgument).only(known)
 }
 
 /// `granularity` and `budgetMs`.
-fn text_options(f: &Fields<'_>) -> Result<TextDiffOptions> {
-    let budget = match f.opt_f64("budgetMs")? {
-        None => DEFAULT_BUDGET,
+fn text_options(f: &Fields<'_>) -> TextDiffOptions {
+    let budget = match f.opt_f64("budgetMs") {
         Some(ms) if (0.0..=MAX_BUDGET_MS).contains(&ms) => Duration::from_secs_f64(ms / 1000.0),
         Some(_) => {
             let got = f.get("budgetMs").map(Value::to_string).unwrap_or_default();
-            return Err(f.error("budgetMs", format!("must be between 0 and {MAX_BUDGET_MS}, got {got}")));
+            f.fail("budgetMs", format!("must be between 0 and {MAX_BUDGET_MS}, got {got}"));
+            DEFAULT_BUDGET
         }
+        None => DEFAULT_BUDGET,
     };
-    Ok(TextDiffOptions { granularity: f.opt_choice("granularity", &GRANULARITIES)?.unwrap_or(Granularity::Auto), budget })
+    TextDiffOptions { granularity: f.opt_choice("granularity", &GRANULARITIES).unwrap_or(Granularity::Auto), budget }
 }
 
-fn service(f: &Fields<'_>) -> Result<Service> {
-    Ok(f.opt_choice("service", &SERVICES)?.unwrap_or_default())
+fn service(f: &Fields<'_>) -> Service {
+    f.opt_choice("service", &SERVICES).unwrap_or_default()
 }
 
 /// Options of `reviewProposal`, `diffText` and `diffGraphs`.
@@ -52,8 +53,9 @@ pub(super) struct DiffOptions {
 
 impl DiffOptions {
     pub(super) fn read(value: &Value, argument: &str) -> Result<DiffOptions> {
-        let f = fields(value, argument, &["granularity", "budgetMs", "service"])?;
-        Ok(DiffOptions { text: text_options(&f)?, service: service(&f)? })
+        let f = fields(value, argument, &["granularity", "budgetMs", "service"]);
+        let options = DiffOptions { text: text_options(&f), service: service(&f) };
+        f.finish(options)
     }
 }
 
@@ -68,22 +70,24 @@ pub(super) struct SessionOptions {
 
 impl SessionOptions {
     pub(super) fn read(value: &Value, argument: &str) -> Result<SessionOptions> {
-        let f = fields(value, argument, &["graphId", "granularity", "budgetMs", "service"])?;
-        Ok(SessionOptions { graph_id: f.opt_string("graphId")?, text: text_options(&f)?, service: service(&f)? })
+        let f = fields(value, argument, &["graphId", "granularity", "budgetMs", "service"]);
+        let options = SessionOptions { graph_id: f.opt_string("graphId"), text: text_options(&f), service: service(&f) };
+        f.finish(options)
     }
 }
 
 /// The context of `propose`: where the proposal came from.
 pub(super) fn propose_context(value: &Value, argument: &str) -> Result<Provenance> {
-    let f = fields(value, argument, &["source", "model", "reason", "runId"])?;
+    let f = fields(value, argument, &["source", "model", "reason", "runId"]);
     let default = Provenance::default();
-    Ok(Provenance {
-        source: f.opt_string("source")?.unwrap_or(default.source),
-        model: f.opt_string("model")?,
-        reason: f.opt_string("reason")?,
-        run_id: f.opt_string("runId")?,
+    let context = Provenance {
+        source: f.opt_string("source").unwrap_or(default.source),
+        model: f.opt_string("model"),
+        reason: f.opt_string("reason"),
+        run_id: f.opt_string("runId"),
         ..default
-    })
+    };
+    f.finish(context)
 }
 
 /// The argument of `approve`.
@@ -96,7 +100,8 @@ pub(super) struct Approval {
 
 impl Approval {
     pub(super) fn read(value: &Value, argument: &str) -> Result<Approval> {
-        let f = fields(value, argument, &["user", "now", "reason"])?;
-        Ok(Approval { user: f.string("user")?, now: f.opt_string("now")?, reason: f.opt_string("reason")? })
+        let f = fields(value, argument, &["user", "now", "reason"]);
+        let approval = Approval { user: f.string("user"), now: f.opt_string("now"), reason: f.opt_string("reason") };
+        f.finish(approval)
     }
 }

@@ -26,6 +26,7 @@ use super::{
 };
 use crate::audit::AuditEntry;
 use crate::error::{Error, ErrorCode};
+use crate::fields::Fields;
 use crate::history::{Reply, RetryPolicy, read_history, read_reply};
 use crate::lost_answer::{is_own_node_patch, is_own_version};
 use crate::service::Service;
@@ -67,27 +68,29 @@ impl ClientOptions {
                 "headers",
                 "granularSaves",
             ],
-        )?;
-        let headers = match f.opt_fields("headers")? {
-            Some(h) => h.entries(|v, path| match v {
+        );
+        let headers = f.read("headers", |v, path| {
+            let h = Fields::of(v, path, ErrorCode::InvalidArgument);
+            let entries = h.entries(|v, path| match v {
                 Value::String(s) => Ok(s.clone()),
                 other => Err(Error::at(ErrorCode::InvalidArgument, path, format!("must be a string, got {}", type_name(other)))),
-            })?,
-            None => Vec::new(),
-        };
-        Ok(ClientOptions {
-            base_url: f.string("baseUrl")?,
-            token: f.opt_string("token")?,
-            timeout_ms: f.opt_u32("timeoutMs")?,
-            retries: f.opt_u32("retries")?,
-            retry_delay_ms: f.opt_u32("retryDelayMs")?,
-            max_retry_delay_ms: f.opt_u32("maxRetryDelayMs")?,
+            });
+            h.finish(entries)
+        });
+        let options = ClientOptions {
+            base_url: f.string("baseUrl"),
+            token: f.opt_string("token"),
+            timeout_ms: f.opt_u32("timeoutMs"),
+            retries: f.opt_u32("retries"),
+            retry_delay_ms: f.opt_u32("retryDelayMs"),
+            max_retry_delay_ms: f.opt_u32("maxRetryDelayMs"),
             delta_saves: f
-                .opt_choice("deltaSaves", &[("auto", DeltaSaves::Auto), ("always", DeltaSaves::Always), ("never", DeltaSaves::Never)])?,
-            idempotency_header: f.opt_bool("idempotencyHeader")?,
-            headers,
-            granular_saves: f.opt_choice("granularSaves", &[("never", GranularSaves::Never), ("one-node", GranularSaves::OneNode)])?,
-        })
+                .opt_choice("deltaSaves", &[("auto", DeltaSaves::Auto), ("always", DeltaSaves::Always), ("never", DeltaSaves::Never)]),
+            idempotency_header: f.opt_bool("idempotencyHeader"),
+            headers: headers.unwrap_or_default(),
+            granular_saves: f.opt_choice("granularSaves", &[("never", GranularSaves::Never), ("one-node", GranularSaves::OneNode)]),
+        };
+        f.finish(options)
     }
 }
 
@@ -415,14 +418,15 @@ struct AuditFilter {
 
 impl AuditFilter {
     fn read(value: &Value, argument: &str) -> Result<AuditFilter, Error> {
-        let f = args::fields(value, argument, &["nodeId", "user", "runId", "limit", "offset"])?;
-        Ok(AuditFilter {
-            node_id: f.opt_string("nodeId")?,
-            user: f.opt_string("user")?,
-            run_id: f.opt_string("runId")?,
-            limit: f.opt_u32("limit")?,
-            offset: f.opt_u32("offset")?,
-        })
+        let f = args::fields(value, argument, &["nodeId", "user", "runId", "limit", "offset"]);
+        let filter = AuditFilter {
+            node_id: f.opt_string("nodeId"),
+            user: f.opt_string("user"),
+            run_id: f.opt_string("runId"),
+            limit: f.opt_u32("limit"),
+            offset: f.opt_u32("offset"),
+        };
+        f.finish(filter)
     }
 }
 
