@@ -317,18 +317,45 @@ mod tests {
         assert_eq!(f.strings("a"), Vec::<String>::new());
         assert_eq!(f.string("s"), "x");
         assert!(f.finish(()).is_ok());
-        assert_eq!(error_of(json!({"a": null}), |f| drop(f.string("a"))), "o.a: is missing");
+        assert_eq!(
+            error_of(json!({"a": null}), |f| {
+                f.string("a");
+            }),
+            "o.a: is missing"
+        );
     }
 
     #[test]
     fn wrong_types_name_the_path_and_what_came() {
-        assert_eq!(error_of(json!({"n": "5"}), |f| drop(f.opt_f64("n"))), "o.n: must be a number, got a string");
-        assert_eq!(error_of(json!({"l": ["a", 1]}), |f| drop(f.strings("l"))), "o.l[1]: must be a string, got a number");
-        assert_eq!(error_of(json!({"m": []}), |f| drop(f.map("m"))), "o.m: must be an object, got an array");
+        assert_eq!(
+            error_of(json!({"n": "5"}), |f| {
+                f.opt_f64("n");
+            }),
+            "o.n: must be a number, got a string"
+        );
+        assert_eq!(
+            error_of(json!({"l": ["a", 1]}), |f| {
+                f.strings("l");
+            }),
+            "o.l[1]: must be a string, got a number"
+        );
+        assert_eq!(
+            error_of(json!({"m": []}), |f| {
+                f.map("m");
+            }),
+            "o.m: must be an object, got an array"
+        );
         for bad in [json!(4294967296u64), json!(-1), json!(1.5)] {
-            assert!(error_of(json!({ "k": bad }), |f| drop(f.opt_u32("k"))).starts_with("o.k: must be a whole number"));
+            assert!(
+                error_of(json!({ "k": bad }), |f| {
+                    f.opt_u32("k");
+                })
+                .starts_with("o.k: must be a whole number")
+            );
         }
-        let loud = error_of(json!({"c": "loud"}), |f| drop(f.opt_choice("c", &[("quiet", 0), ("soft", 1)])));
+        let loud = error_of(json!({"c": "loud"}), |f| {
+            f.opt_choice("c", &[("quiet", 0), ("soft", 1)]);
+        });
         assert_eq!(loud, "o.c: must be one of: quiet, soft, got 'loud'");
     }
 
