@@ -185,8 +185,7 @@ impl Graph {
     /// Parses JSON text (a leading UTF-8 byte-order mark is allowed).
     pub fn from_json(text: &str) -> Result<Graph> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| Error::new(ErrorCode::InvalidGraph, format!("graph is not valid JSON: {e}")))?;
+        let value: Value = text.parse().map_err(|e| Error::new(ErrorCode::InvalidGraph, format!("graph is not valid JSON: {e}")))?;
         Graph::from_value(value)
     }
 

@@ -218,7 +218,7 @@ pub enum Reply {
 
 /// Classifies a response by status and body text.
 pub fn read_reply(status: u16, body: &str, retry_after: Option<&str>) -> Reply {
-    let parsed = serde_json::from_str::<Value>(body).ok();
+    let parsed = body.parse::<Value>().ok();
     let message = parsed
         .as_ref()
         .and_then(|v| v.get("error"))

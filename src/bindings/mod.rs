@@ -219,7 +219,7 @@ fn parse_option_value(value: &JsValue, argument: &str) -> JsResult<Value> {
 fn parse_json(value: &JsValue, argument: &str, options: bool) -> JsResult<Value> {
     let text = to_json(value, argument, options)?;
     // The text is valid JSON; the parser refuses only nesting past its limit.
-    serde_json::from_str(&text).map_err(|_| deep_path(value, argument))
+    text.parse().map_err(|_| deep_path(value, argument))
 }
 
 /// A graph argument, or its JSON text; `argument` names it in errors
@@ -230,7 +230,7 @@ fn parse_graph(value: &JsValue, argument: &str) -> JsResult<Graph> {
     missing(value, argument, ErrorCode::InvalidGraph, "a graph {nodes, edges}")?;
     let parsed = if value.is_string() {
         let text = text_arg(value, argument)?;
-        serde_json::from_str(&text).map_err(|e| {
+        text.parse::<Value>().map_err(|e| {
             js_error(Error::new(ErrorCode::InvalidGraph, format!("{argument} is a string but not a graph's JSON text: {e}")), argument)
         })?
     } else {
@@ -268,7 +268,7 @@ thread_local! {
 
 fn proposal_id_of(text: String) -> String {
     // The text is what `toJson` made of a proposal this module parsed.
-    serde_json::from_str::<Value>(&text).map(|v| Proposal::id_of(&v)).unwrap_or_default()
+    text.parse::<Value>().map(|v| Proposal::id_of(&v)).unwrap_or_default()
 }
 
 /// A proposal argument whose id is computed when asked for, and its JSON
@@ -277,7 +277,7 @@ fn parse_proposal_unhashed(value: &JsValue) -> JsResult<(Proposal, JsValue, JsVa
     missing(value, "proposal", ErrorCode::InvalidProposal, "a proposal object")?;
     let pair = proposal_json(value, "proposal")?;
     let (text, strings) = (pair.get(0), pair.get(1));
-    let parsed = serde_json::from_str(&text.as_string().unwrap_or_default()).map_err(|_| deep_path(value, "proposal"))?;
+    let parsed = text.as_string().unwrap_or_default().parse().map_err(|_| deep_path(value, "proposal"))?;
     let proposal = Proposal::from_value_unhashed(parsed).map_err(|e| js_error(e, "proposal"))?;
     let id = PROPOSAL_ID.with(|source| proposal_id_source(source, &text));
     Ok((proposal, id, strings))
