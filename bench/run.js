@@ -272,7 +272,7 @@ function print(size, server, storage) {
   if (storage) {
     console.log('\nwhat an approval costs after review (release server, SQLite file):');
     for (const g of [...storage.graphs, storage.oneLabel]) {
-      const line = (how, c) => `    ${how}: ${Math.round(c.wireBytes)} bytes on the wire, ${Math.round(c.diskBytesPerVersion)} bytes of file per version, server CPU ${fmt(c.serverCpuMs)} ms per save, save ${fmt(c.saveMs)} ms (${c.versions} versions; changes ${Math.round(c.changedBytes)} bytes)`;
+      const line = (how, c) => `    ${how}: ${Math.round(c.wireBytes)} bytes on the wire, ${Math.round(c.diskBytesPerVersion)} bytes of database per version, server CPU ${fmt(c.serverCpuMs)} ms per save, save ${fmt(c.saveMs)} ms (${c.versions} versions; changes ${Math.round(c.changedBytes)} bytes)`;
       console.log(`  ${g.label}: load ${fmt(g.loadMs)} ms, first version ${fmt(g.firstSaveMs)} ms and ${Math.round(g.firstDisk / 1024)} KB${Number.isNaN(g.graphBytes) ? '' : ` for ${Math.round(g.graphBytes / 1024)} KB of JSON`}; propose ${fmt(g.delta.proposeMs)} ms, approve ${fmt(g.delta.approveMs)} ms`);
       console.log(line('delta', g.delta));
       if (g.full) console.log(line('whole graph', g.full));

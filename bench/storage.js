@@ -25,12 +25,22 @@ const bytes = (text) => Buffer.byteLength(text);
 const avg = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** The size of the database file once the server has stopped cleanly (its log folded in). */
-async function fileSize(running) {
+/**
+ * The bytes of the database in use once the server has stopped cleanly (its
+ * log folded in): the file's pages less its free ones, read from the SQLite
+ * header. Not the file's size: a file that earlier work left with free pages
+ * does not grow while they are filled, which measured a first version as 0 KB.
+ */
+async function usedBytes(running) {
   await running.stopGracefully();
-  const size = fs.statSync(running.db).size;
+  const header = Buffer.alloc(100);
+  const fd = fs.openSync(running.db, 'r');
+  fs.readSync(fd, header, 0, 100, 0);
+  fs.closeSync(fd);
+  const pageSize = header.readUInt16BE(16) === 1 ? 65536 : header.readUInt16BE(16);
+  const used = (header.readUInt32BE(28) - header.readUInt32BE(36)) * pageSize;
   await running.restart();
-  return size;
+  return used;
 }
 
 /** Proposals like the review bench's, never naming a node an earlier one removed. */
@@ -63,7 +73,7 @@ async function graphCosts(running, proxy, { n, versions, fullVersions, edits, gr
   const direct = new kg.HistoryClient({ baseUrl: running.url, token: 'ann-token-0001', timeoutMs: 600000, retries: 0 });
   const viaProxy = (deltaSaves) => new kg.HistoryClient({ baseUrl: proxy.url, token: 'ann-token-0001', timeoutMs: 600000, retries: 0, deltaSaves });
 
-  const empty = await fileSize(running);
+  const empty = await usedBytes(running);
   session.propose({ metadata: { category: 'bench' } });
   const first = session.approve({ user: 'ann@example.com' });
   let cpu = cpuSeconds(running.child.pid);
@@ -72,13 +82,13 @@ async function graphCosts(running, proxy, { n, versions, fullVersions, edits, gr
   const firstSaveMs = performance.now() - t;
   const firstCpuMs = (cpuSeconds(running.child.pid) - cpu) * 1000;
   session.markSaved(first.audit.approvalId, v1.newVersion);
-  const afterFirst = await fileSize(running);
+  const afterFirst = await usedBytes(running);
   const firstDisk = afterFirst - empty;
 
   const run = async (count, deltaSaves, seed) => {
     const list = edits === 1 ? Array.from({ length: count }, (_, i) => ({ nodes: [{ id: graph.nodes[(i * 37) % n].id, label: `label ${seed + i}` }] })) : proposals(graph, count, seed);
     const client = viaProxy(deltaSaves);
-    const before = await fileSize(running);
+    const before = await usedBytes(running);
     const stats = { propose: [], approve: [], save: [], wire: [], changed: [] };
     const cpuStart = cpuSeconds(running.child.pid);
     for (const p of list) {
@@ -99,7 +109,7 @@ async function graphCosts(running, proxy, { n, versions, fullVersions, edits, gr
       proxy.seen.length = 0;
     }
     const serverCpuMs = ((cpuSeconds(running.child.pid) - cpuStart) * 1000) / count;
-    const growth = ((await fileSize(running)) - before) / count;
+    const growth = ((await usedBytes(running)) - before) / count;
     return {
       versions: count,
       proposeMs: median(stats.propose),

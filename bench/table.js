@@ -29,8 +29,8 @@ if (reads.length) {
 const st = r.storage;
 if (st) {
   const size = (b) => (Number.isNaN(b) || b === null ? '—' : b >= 1048576 ? `${(b / 1048576).toFixed(1)} MB` : b >= 10240 ? `${Math.round(b / 1024)} KB` : `${Math.round(b).toLocaleString('en')} B`);
-  console.log('\nWhat an approval costs after review (release server, SQLite file; `bench/storage.js`):\n');
-  console.log('| graph | saved as | changes (JSON) | on the wire | file growth per version | server CPU per save | save | versions |');
+  console.log('\nWhat an approval costs after review (release server, SQLite file, bytes of its pages in use; `bench/storage.js`):\n');
+  console.log('| graph | saved as | changes (JSON) | on the wire | database growth per version (pages in use) | server CPU per save | save | versions |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const g of [...st.graphs, st.oneLabel]) {
     for (const [how, c] of [['delta', g.delta], ['whole graph', g.full]]) {
@@ -38,7 +38,7 @@ if (st) {
       console.log(`| ${how === 'delta' ? g.label : ''} | ${how} | ${size(c.changedBytes)} | ${size(c.wireBytes)} | ${size(c.diskBytesPerVersion)} | ${fmt(c.serverCpuMs)} ms | ${fmt(c.saveMs)} ms | ${c.versions} |`);
     }
   }
-  console.log('\n| graph | JSON | session load | first version: file | first version: save | propose | approve | newest reads back exactly |');
+  console.log('\n| graph | JSON | session load | first version: database | first version: save | propose | approve | newest reads back exactly |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const g of [...st.graphs, st.oneLabel]) {
     console.log(`| ${g.label} | ${size(g.graphBytes)} | ${fmt(g.loadMs)} ms | ${size(g.firstDisk)} | ${fmt(g.firstSaveMs)} ms | ${fmt(g.delta.proposeMs)} ms | ${fmt(g.delta.approveMs)} ms | ${g.exact === null ? 'not compared (JSON too long for one JS string)' : g.exact ? 'yes' : '**no**'} |`);

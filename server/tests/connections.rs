@@ -260,3 +260,40 @@ fn sigterm_finishes_the_request_in_flight_then_exits() {
     assert!(status.success(), "{status:?}");
     assert!(TcpStream::connect(server.addr).is_err(), "still accepting after shutdown");
 }
+
+#[test]
+fn a_clean_stop_folds_the_write_ahead_log_into_the_database_file() {
+    let mut server = Server::start(&[]);
+    let db = server._dir.path().join("h.sqlite");
+    let wal = server._dir.path().join("h.sqlite-wal");
+    // Letters that do not compress much, so the file's size shows the graph is in it.
+    let mut seed = 7u32;
+    let info: String = (0..200_000)
+        .map(|_| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            char::from(b'a' + (seed >> 16) as u8 % 26)
+        })
+        .collect();
+    let body =
+        format!(r#"{{"id":"6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f","graphData":{{"nodes":[{{"id":"a","info":"{info}"}}],"edges":[]}}}}"#);
+    let mut stream = server.connect();
+    let head = format!(
+        "POST /saveGraphWithHistory HTTP/1.1\r\nHost: localhost\r\nX-API-Token: {TOKEN}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    let response = read_response(&mut stream, Duration::from_secs(5));
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
+    // A read, so a read-only connection is open too (the last to close used to be one).
+    let mut reader = server.connect();
+    reader.write_all(get("/getknowgraph?id=6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "Connection: close\r\n").as_bytes()).unwrap();
+    assert!(read_response(&mut reader, Duration::from_secs(5)).starts_with("HTTP/1.1 200"));
+    assert!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 0, "the save is in the log while the server runs");
+
+    assert!(Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap().success());
+    assert!(server.child.wait().unwrap().success());
+    assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0, "the log is folded in at a clean stop");
+    assert!(std::fs::metadata(&db).unwrap().len() > 100_000, "the file holds the saved graph");
+}

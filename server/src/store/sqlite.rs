@@ -169,6 +169,22 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
 }
 
+/// A clean stop folds the write-ahead log into the database file: the
+/// readers (read-only, which cannot) close first, then the writer
+/// checkpoints. Without this the last connection to close was a reader and
+/// the file kept every write in its `-wal` until the next start.
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.readers.get_mut().unwrap_or_else(|p| p.into_inner()).clear();
+        if self.path.is_some() {
+            let writer = self.writer.get_mut().unwrap_or_else(|p| p.into_inner());
+            if let Err(e) = writer.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+                tracing::warn!(error = %e, "the write-ahead log was not folded in at stop");
+            }
+        }
+    }
+}
+
 impl SqliteStore {
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
         let conn = Connection::open(path)?;
