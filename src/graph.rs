@@ -629,4 +629,16 @@ mod tests {
         graph.metadata_mut().insert("updated".into(), json!("t"));
         assert_eq!(graph.to_json(), r#"{"metadata":{"updated":"t"},"nodes":[],"edges":[]}"#);
     }
+
+    #[test]
+    fn the_value_is_the_json_text_parsed() {
+        for text in [
+            r#"{"description":"d","edges":[{"target":"a","source":"a","w":1.5e300}],"metadata":null,"nodes":[{"label":"A","id":"a","n":-0.0}],"z":[1,{"b":2,"a":1}]}"#,
+            r#"{"nodes":[],"metadata":{"version":3,"title":"T"}}"#,
+            r#"{"nodes":[{"id":"a"}]}"#,
+        ] {
+            let graph = Graph::from_json(text).unwrap();
+            assert_eq!(serde_json::to_string(&graph.to_value()).unwrap(), graph.to_json(), "{text}");
+        }
+    }
 }
