@@ -194,16 +194,13 @@ impl Change {
 
 /// A [`TextDiff`] as written by `Serialize`.
 fn read_text_diff(value: &Value, path: &str) -> Result<TextDiff> {
-    let granularities =
-        [("auto", Granularity::Auto), ("line", Granularity::Line), ("word", Granularity::Word), ("char", Granularity::Char)];
-    let ops = [("equal", OpKind::Equal), ("insert", OpKind::Insert), ("delete", OpKind::Delete)];
     let f = Fields::of(value, path, ErrorCode::InvalidArgument).must_have(&["ops"]);
     let diff = TextDiff {
-        granularity: f.choice("granularity", &granularities),
+        granularity: f.choice("granularity", &Granularity::NAMES),
         degraded: f.bool("degraded"),
         ops: f.list("ops", |v, path| {
             let op = Fields::of(v, path, ErrorCode::InvalidArgument);
-            let read = TextOp { op: op.choice("op", &ops), text: op.string("text") };
+            let read = TextOp { op: op.choice("op", &OpKind::NAMES), text: op.string("text") };
             op.finish(read)
         }),
     };

@@ -60,6 +60,14 @@ const WORKER_METADATA_FIELDS: [&str; 4] = ["semanticPrimary", "semanticSecondary
 const WORKER_TOP_LEVEL_FIELDS: [&str; 2] = ["created_date", "updated_at"];
 
 impl Service {
+    /// Each service with its name, as the `service` option spells it.
+    pub const NAMES: [(&'static str, Service); 2] =
+        [("faithful", Service::Faithful), ("knowledge-graph-worker", Service::KnowledgeGraphWorker)];
+
+    pub fn name(self) -> &'static str {
+        Service::NAMES.iter().find(|(_, s)| *s == self).map_or("faithful", |(n, _)| n)
+    }
+
     /// Metadata fields the service writes by itself, outside any version.
     pub fn server_metadata_fields(self) -> &'static [&'static str] {
         match self {

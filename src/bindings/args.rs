@@ -15,11 +15,6 @@ use crate::text_diff::{DEFAULT_BUDGET, Granularity, TextDiffOptions};
 /// Longest text-diff budget a caller may ask for, in milliseconds.
 const MAX_BUDGET_MS: f64 = 60_000.0;
 
-const GRANULARITIES: [(&str, Granularity); 4] =
-    [("auto", Granularity::Auto), ("line", Granularity::Line), ("word", Granularity::Word), ("char", Granularity::Char)];
-
-const SERVICES: [(&str, Service); 2] = [("faithful", Service::Faithful), ("knowledge-graph-worker", Service::KnowledgeGraphWorker)];
-
 /// The fields of an options object named `argument`, refusing unknown keys.
 pub(super) fn fields<'a>(value: &'a Value, argument: &str, known: &[&str]) -> Fields<'a> {
     Fields::of(value, argument, ErrorCode::InvalidArgument).only(known)
@@ -36,11 +31,11 @@ fn text_options(f: &Fields<'_>) -> TextDiffOptions {
         }
         None => DEFAULT_BUDGET,
     };
-    TextDiffOptions { granularity: f.opt_choice("granularity", &GRANULARITIES).unwrap_or(Granularity::Auto), budget }
+    TextDiffOptions { granularity: f.opt_choice("granularity", &Granularity::NAMES).unwrap_or(Granularity::Auto), budget }
 }
 
 fn service(f: &Fields<'_>) -> Service {
-    f.opt_choice("service", &SERVICES).unwrap_or_default()
+    f.opt_choice("service", &Service::NAMES).unwrap_or_default()
 }
 
 /// Options of `reviewProposal`, `diffText` and `diffGraphs`.

@@ -345,11 +345,7 @@ impl HistoryClient {
         let (config, learned) = (self.config.clone(), self.learned.clone());
         future_to_promise(async move {
             let c = capabilities(&config, &learned).await?;
-            let service = match c.service {
-                Service::Faithful => "faithful",
-                Service::KnowledgeGraphWorker => "knowledge-graph-worker",
-            };
-            Ok(to_js(&json!({ "service": service, "deltaSaves": c.deltas, "idempotencyKeys": c.idempotency })))
+            Ok(to_js(&json!({ "service": c.service.name(), "deltaSaves": c.deltas, "idempotencyKeys": c.idempotency })))
         })
     }
 

@@ -351,18 +351,9 @@ fn lazy_text_diff(old: JsValue, new: JsValue, granularity: String, budget_ms: f6
     }
 }
 
-fn granularity_name(g: Granularity) -> &'static str {
-    match g {
-        Granularity::Auto => "auto",
-        Granularity::Line => "line",
-        Granularity::Word => "word",
-        Granularity::Char => "char",
-    }
-}
-
 /// The lazy-diff handle for reviews made with these text options.
 fn text_diffs(options: &TextDiffOptions) -> JsValue {
-    TEXT_SOURCE.with(|source| text_diffs_js(source, granularity_name(options.granularity), options.budget.as_secs_f64() * 1000.0))
+    TEXT_SOURCE.with(|source| text_diffs_js(source, options.granularity.name(), options.budget.as_secs_f64() * 1000.0))
 }
 
 /// UTF-16 code units of a text: JS string offsets.
@@ -392,7 +383,7 @@ fn text_diff_to_js(old_js: &JsValue, new_js: &JsValue, old: &str, new: &str, opt
         spans.push(kind);
         spans.push(utf16_len(text) as u32);
     }
-    let result = make_text_diff(old_js, new_js, granularity_name(diff.granularity), diff.degraded, &spans);
+    let result = make_text_diff(old_js, new_js, diff.granularity.name(), diff.degraded, &spans);
     if !diff.degraded && started.elapsed() > options.budget.mul_f64(1.1) {
         let _ = js_sys::Reflect::set(&result, &"degraded".into(), &JsValue::TRUE);
     }

@@ -124,3 +124,11 @@ fn a_restore_compares_both_read_shapes_alike_and_leaves_the_classifier_fields_al
         "counts only the approved changes"
     );
 }
+
+#[test]
+fn each_service_has_one_name() {
+    for (name, service) in Service::NAMES {
+        assert_eq!(service.name(), name);
+    }
+    assert_eq!(Service::default().name(), "faithful");
+}

@@ -45,14 +45,16 @@ pub enum Granularity {
 }
 
 impl Granularity {
+    /// Each granularity with its name, as options and serialized diffs spell it.
+    pub const NAMES: [(&'static str, Granularity); 4] =
+        [("auto", Granularity::Auto), ("line", Granularity::Line), ("word", Granularity::Word), ("char", Granularity::Char)];
+
     pub fn parse(name: &str) -> Option<Granularity> {
-        match name {
-            "auto" => Some(Granularity::Auto),
-            "line" => Some(Granularity::Line),
-            "word" => Some(Granularity::Word),
-            "char" => Some(Granularity::Char),
-            _ => None,
-        }
+        Granularity::NAMES.iter().find(|(n, _)| *n == name).map(|(_, g)| *g)
+    }
+
+    pub fn name(self) -> &'static str {
+        Granularity::NAMES.iter().find(|(_, g)| *g == self).map_or("auto", |(n, _)| n)
     }
 }
 
@@ -82,6 +84,11 @@ pub enum OpKind {
     Equal,
     Insert,
     Delete,
+}
+
+impl OpKind {
+    /// Each kind with its name, as serialized diffs spell it.
+    pub const NAMES: [(&'static str, OpKind); 3] = [("equal", OpKind::Equal), ("insert", OpKind::Insert), ("delete", OpKind::Delete)];
 }
 
 /// A run of text that is equal, inserted or deleted.
@@ -370,6 +377,20 @@ fn looks_like_code(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_the_serialized_ones() {
+        fn json<T: serde::Serialize>(value: &T) -> String {
+            serde_json::to_string(value).unwrap()
+        }
+        for (name, g) in Granularity::NAMES {
+            assert_eq!((Granularity::parse(name), g.name(), json(&g)), (Some(g), name, format!("\"{name}\"")));
+        }
+        assert_eq!(Granularity::parse("sentence"), None);
+        for (name, op) in OpKind::NAMES {
+            assert_eq!(json(&op), format!("\"{name}\""));
+        }
+    }
 
     fn diff(old: &str, new: &str, granularity: Granularity) -> TextDiff {
         let d = diff_text(old, new, &TextDiffOptions { granularity, budget: Duration::from_secs(5) });
