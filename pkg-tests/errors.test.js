@@ -188,6 +188,14 @@ test('bad options are refused by name', () => {
   named(() => new kg.ApprovalSession(graph).propose(okProposal, { source: 1 }), 'context.source: must be a string, got a number');
   named(() => new kg.HistoryClient({ baseUrl: 'http://x', retries: -2 }), 'options.retries: must be a whole number from 0 to 4294967295, got -2');
   named(() => new kg.HistoryClient({ baseUrl: 'http://x', headers: { 'X-A': 1 } }), 'options.headers.X-A: must be a string, got a number');
+  const session = new kg.ApprovalSession(graph);
+  session.propose(okProposal);
+  session.approve({ user: 'ann', now: '2026-02-04T14:30:45.123Z' });
+  const kept = JSON.parse(JSON.stringify(session.pendingSaves()));
+  kept[0].changes[0].accepted = 'yes';
+  const err = expectError(() => new kg.ApprovalSession(graph).restorePendingSaves(kept), 'invalid_argument');
+  assert.equal(err.message, 'saves[0].changes[0].accepted: must be a boolean, got a string');
+  assert.equal(err.path, 'saves[0].changes[0].accepted');
   assert.equal(kg.diffText('a', 'b', null).ops.length, 2);
 });
 
