@@ -7,14 +7,11 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { kg, repo } = require('./support/kg');
-const { startServer, TOKENS, USERS } = require('./support/server');
-const { launchBrowser } = require('./support/browser');
-const { openApp: openPage } = require('./support/app');
+const { TOKENS, USERS } = require('./support/server');
+const { startApp, openApp: openPage } = require('./support/app');
 
-const DIST = path.join(repo, 'www', 'dist');
 const SHOTS = path.join(repo, 'test-output', 'screenshots');
 const AUDITOR = { token: 'carol-audit-0003', user: 'carol@example.com' };
 const HOSTILE = 'second pass <img src=x onerror="window.__pwned=1">';
@@ -29,9 +26,9 @@ const graph = (title) => ({
   edges: [{ id: 'a_b', source: 'a', target: 'b', label: 'links' }],
 });
 
+let app;
 let server;
 let chromium;
-let seedDir;
 const ids = {};
 
 /** Saves one approval of `proposal` on graph `id` as `who`, through the package. */
@@ -45,14 +42,10 @@ async function approve(who, id, proposal, context, reason) {
 }
 
 test.before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'www/dist is built (npm run build in www/)');
   fs.mkdirSync(SHOTS, { recursive: true });
-  seedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-seed-'));
-  fs.writeFileSync(path.join(seedDir, 'audited.json'), JSON.stringify(graph('Audited graph')));
-  fs.writeFileSync(path.join(seedDir, 'other.json'), JSON.stringify(graph('Other graph')));
-  fs.writeFileSync(path.join(seedDir, 'long.json'), JSON.stringify(graph('Long graph')));
-  server = await startServer(['--www', DIST, '--seed', seedDir, '--token', `${AUDITOR.token}=${AUDITOR.user}:read,write,audit`]);
-  chromium = await launchBrowser();
+  const seeded = { 'audited.json': graph('Audited graph'), 'other.json': graph('Other graph'), 'long.json': graph('Long graph') };
+  app = await startApp(seeded, ['--token', `${AUDITOR.token}=${AUDITOR.user}:read,write,audit`]);
+  ({ server, chromium } = app);
 
   const { graphs } = await (await fetch(`${server.url}/getknowgraphs`)).json();
   for (const g of graphs) ids[g.title] = g.id;
@@ -62,11 +55,7 @@ test.before(async () => {
   assert.equal(await approve('ann', ids['Audited graph'], { nodes: [{ id: 'b', label: 'Beta 2' }] }, { ...ai, runId: 'run-b' }, HOSTILE), 3);
   assert.equal(await approve('bob', ids['Other graph'], { nodes: [{ id: 'c', label: 'Gamma 2' }] }, { ...ai, runId: 'run-a' }, 'other graph'), 2);
 });
-test.after(async () => {
-  await chromium?.close();
-  await server?.close();
-  if (seedDir) fs.rmSync(seedDir, { recursive: true, force: true });
-});
+test.after(() => app?.close());
 
 /** A page signed in with `token`, the graph titled `title` open. */
 async function openApp(token, title, viewport = { width: 1280, height: 800 }) {

@@ -7,28 +7,23 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { repo } = require('./support/kg');
-const { startServer, TOKENS } = require('./support/server');
-const { launchBrowser } = require('./support/browser');
-const { openApp: openPage } = require('./support/app');
+const { TOKENS } = require('./support/server');
+const { startApp, openApp: openPage } = require('./support/app');
 const { generateGraph, generateProposal } = require('./support/generate');
 
-const DIST = path.join(repo, 'www', 'dist');
 const SHOTS = path.join(repo, 'test-output', 'screenshots');
 const AXE = require.resolve('axe-core/axe.min.js');
 
 const big = generateGraph(500, { seed: 16 });
 const bigProposal = generateProposal(big, { seed: 16, edits: 300 });
 
+let app;
 let server;
 let chromium;
-let seedDir;
 test.before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'www/dist is built');
   fs.mkdirSync(SHOTS, { recursive: true });
-  seedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-seed-'));
   const small = (title) => ({
     metadata: { title },
     nodes: [
@@ -39,23 +34,13 @@ test.before(async () => {
     edges: [],
   });
   const graphs = { 'discard.json': small('Discard graph'), 'reject.json': small('Reject graph'), 'a11y.json': small('Accessible graph'), 'big.json': { ...big, metadata: { title: 'Big graph' } } };
-  for (const [file, graph] of Object.entries(graphs)) fs.writeFileSync(path.join(seedDir, file), JSON.stringify(graph));
-  server = await startServer(['--www', DIST, '--seed', seedDir]);
-  chromium = await launchBrowser();
+  app = await startApp(graphs);
+  ({ server, chromium } = app);
 });
-test.after(async () => {
-  await chromium?.close();
-  await server?.close();
-  if (seedDir) fs.rmSync(seedDir, { recursive: true, force: true });
-});
-
-async function graphIdTitled(title) {
-  const { graphs } = await (await fetch(`${server.url}/getknowgraphs`)).json();
-  return graphs.find((g) => g.title === title).id;
-}
+test.after(() => app?.close());
 
 async function openApp(title, viewport = { width: 1280, height: 800 }) {
-  const id = await graphIdTitled(title);
+  const id = await app.graphId(title);
   const opened = await openPage(chromium.browser, { origin: server.url, graphId: id, token: TOKENS.ann, viewport, timeout: 15000 });
   return { ...opened, id };
 }

@@ -3,16 +3,12 @@
 // history server: each bug found while reviewing as reviewers do is a test here.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { kg, repo } = require('./support/kg');
-const { startServer, TOKENS, USERS } = require('./support/server');
-const { launchBrowser } = require('./support/browser');
-const { openApp: openPage } = require('./support/app');
+const { TOKENS, USERS } = require('./support/server');
+const { startApp, openApp: openPage } = require('./support/app');
 const { startProxy } = require('./support/fault-proxy');
 
-const DIST = path.join(repo, 'www', 'dist');
 const AXE = require.resolve('axe-core/axe.min.js');
 
 /** axe-core's serious and critical findings on the page as it is. */
@@ -26,12 +22,10 @@ async function seriousA11y(page) {
 }
 const AUDITOR = 'auditor-token-reviewer-0003';
 
+let app;
 let server;
 let chromium;
-let seedDir;
 test.before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'www/dist is built');
-  seedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-seed-'));
   const graphs = {
     // Untitled, and its first node is also the one with the longest text.
     'untitled.json': {
@@ -63,20 +57,10 @@ test.before(async () => {
     'decisions.json': { metadata: { title: 'Decisions' }, nodes: [{ id: 'd', label: 'D', type: 'fulltext', info: 'd' }], edges: [] },
     'conflict.json': { metadata: { title: 'Conflict words' }, nodes: [{ id: 'c1', label: 'C1', type: 'fulltext', info: 'one' }, { id: 'c2', label: 'C2', type: 'fulltext', info: 'two' }], edges: [] },
   };
-  for (const [file, graph] of Object.entries(graphs)) fs.writeFileSync(path.join(seedDir, file), JSON.stringify(graph));
-  server = await startServer(['--www', DIST, '--seed', seedDir, '--token', `${AUDITOR}=auditor@example.com:read,audit`]);
-  chromium = await launchBrowser();
+  app = await startApp(graphs, ['--token', `${AUDITOR}=auditor@example.com:read,audit`]);
+  ({ server, chromium } = app);
 });
-test.after(async () => {
-  await chromium?.close();
-  await server?.close();
-  if (seedDir) fs.rmSync(seedDir, { recursive: true, force: true });
-});
-
-async function graphIdWhere(match) {
-  const { graphs } = await (await fetch(`${server.url}/getknowgraphs`)).json();
-  return graphs.find(match).id;
-}
+test.after(() => app?.close());
 
 const openApp = (id, viewport = { width: 1280, height: 800 }, origin = server.url, token = TOKENS.ann) =>
   openPage(chromium.browser, { origin, graphId: id, token, viewport });
@@ -84,7 +68,7 @@ const openApp = (id, viewport = { width: 1280, height: 800 }, origin = server.ur
 const saved = (page, version) => page.waitForSelector(`[data-test=save-status]:has-text("Saved as version ${version}")`, { timeout: 15000 });
 
 test('bug 5: the canned multi-node edit reviews on a graph whose first node has the longest text', async () => {
-  const id = await graphIdWhere((g) => g.title === null || g.title === undefined);
+  const id = await app.graphId((g) => g.title === null || g.title === undefined);
   const { page, problems } = await openApp(id);
   await page.selectOption('[data-test=canned]', { label: 'Multi-node edit: rename, rewrite, move' });
   await page.click('[data-test=review]');
@@ -97,7 +81,7 @@ test('bug 5: the canned multi-node edit reviews on a graph whose first node has 
 });
 
 test('bug 4: the graph picker shows the version just saved', async () => {
-  const id = await graphIdWhere((g) => g.title === 'Picker graph');
+  const id = await app.graphId('Picker graph');
   const { page, problems } = await openApp(id);
   const option = () => page.$eval(`[data-test=graph-picker] option[value="${id}"]`, (o) => o.textContent);
   assert.match(await option(), /\(v1\)/);
@@ -118,7 +102,7 @@ test('bug 4: the graph picker shows the version just saved', async () => {
 });
 
 test('bug 1: a conflict keeps the reason the reviewer typed and the changes they rejected', async () => {
-  const id = await graphIdWhere((g) => g.title === 'Conflict words');
+  const id = await app.graphId('Conflict words');
   const { page, problems } = await openApp(id);
   await page.fill('[data-test=proposal-json]', JSON.stringify({ nodes: [{ id: 'c1', label: 'C1 mine' }, { id: 'c2', info: 'two, rewritten' }] }));
   await page.click('[data-test=review]');
@@ -148,7 +132,7 @@ test('bug 1: a conflict keeps the reason the reviewer typed and the changes they
 });
 
 test('bug 6 and history for people: controls on screen at 390 px, current marked, restore titled, stamps hidden', async () => {
-  const id = await graphIdWhere((g) => g.title === 'History at phone width');
+  const id = await app.graphId('History at phone width');
   const client = new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.bob });
   for (const label of ['H2', 'H3 with a much longer label that makes the row wide']) {
     const session = new kg.ApprovalSession(await client.load(id), { graphId: id });
@@ -185,7 +169,7 @@ test('bug 6 and history for people: controls on screen at 390 px, current marked
 });
 
 test('bug 7: a hanging save shows its progress, can be stopped, says the graph is unsaved, and Retry stores it once', async () => {
-  const id = await graphIdWhere((g) => g.title === 'Hanging server');
+  const id = await app.graphId('Hanging server');
   const proxy = await startProxy(server.url);
   try {
     const { page, problems } = await openApp(id, undefined, proxy.url);
@@ -214,7 +198,7 @@ test('bug 7: a hanging save shows its progress, can be stopped, says the graph i
 });
 
 test('the conflict says who saved first, which version, when, and what they changed', async () => {
-  const id = await graphIdWhere((g) => g.title === 'Conflict who');
+  const id = await app.graphId('Conflict who');
   const client = new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.bob });
   const { page, problems } = await openApp(id);
   const before = (await client.load(id)).metadata.version;
@@ -238,7 +222,7 @@ test('the conflict says who saved first, which version, when, and what they chan
 });
 
 test('diffs people can read: compact positions, the changed part of a short label, HTML rendered without scripts or network', async () => {
-  const id = await graphIdWhere((g) => g.title === 'Readable diffs');
+  const id = await app.graphId('Readable diffs');
   // Anything the preview tried to load would arrive here.
   const http = require('http');
   const hits = [];
@@ -277,7 +261,7 @@ test('diffs people can read: compact positions, the changed part of a short labe
 });
 
 test('added and removed nodes read as cards; after a conflict, what both changed comes first, with nothing chosen for the reviewer', async () => {
-  const id = await graphIdWhere((g) => g.title === 'Cards and conflicts');
+  const id = await app.graphId('Cards and conflicts');
   const { page, problems } = await openApp(id);
   await page.fill('[data-test=proposal-json]', JSON.stringify({ nodes: [{ id: 'k1', info: 'one, mine' }, { id: 'k2', label: 'K2 mine' }, { id: 'fresh', label: 'Fresh node', type: 'fulltext', info: 'new here' }], removeNodeIds: ['gone'] }));
   await page.click('[data-test=review]');
@@ -313,7 +297,7 @@ test('added and removed nodes read as cards; after a conflict, what both changed
 });
 
 test('a paragraph rewritten whole reads as replaced; long fields step from change to change and show side by side', async () => {
-  const id = await graphIdWhere((g) => g.title === 'Paragraphs');
+  const id = await app.graphId('Paragraphs');
   const { page, problems } = await openApp(id);
   const info = 'Completely new words now say something else in this opening paragraph instead.\n\nThe second paragraph stays almost the same, with one word altered here.\n\nA third paragraph that nobody touches at all, kept as it was.';
   await page.fill('[data-test=proposal-json]', JSON.stringify({ nodes: [{ id: 'essay', info }] }));
@@ -342,7 +326,7 @@ test('a paragraph rewritten whole reads as replaced; long fields step from chang
 });
 
 test('History shows what each version accepted and rejected, for a reader of the audit trail', async () => {
-  const id = await graphIdWhere((g) => g.title === 'Decisions');
+  const id = await app.graphId('Decisions');
   const client = new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.bob });
   const session = new kg.ApprovalSession(await client.load(id), { graphId: id });
   session.propose({ nodes: [{ id: 'd', label: 'D2', info: 'changed' }] });
@@ -358,7 +342,7 @@ test('History shows what each version accepted and rejected, for a reader of the
 });
 
 test('an edge is named by its end nodes\' labels, not their ids', async () => {
-  const id = await graphIdWhere((g) => g.title === 'Readable diffs');
+  const id = await app.graphId('Readable diffs');
   const { page, problems } = await openApp(id);
   await page.fill('[data-test=proposal-json]', JSON.stringify({ edges: [{ source: 'r1', target: 'page' }] }));
   await page.click('[data-test=review]');

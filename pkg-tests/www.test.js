@@ -5,25 +5,20 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { kg, repo } = require('./support/kg');
-const { startServer, TOKENS, USERS } = require('./support/server');
-const { launchBrowser } = require('./support/browser');
-const { openApp: openPage } = require('./support/app');
+const { TOKENS, USERS } = require('./support/server');
+const { startApp, openApp: openPage } = require('./support/app');
 const { generateGraph } = require('./support/generate');
 
-const DIST = path.join(repo, 'www', 'dist');
 const SHOTS = path.join(repo, 'test-output', 'screenshots');
 const XSS = '<img src=x onerror="window.__pwned=1;alert(1)"><script>window.__pwned=2</script>';
 
+let app;
 let server;
 let chromium;
-let seedDir;
 test.before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'www/dist is built (npm run build in www/)');
   fs.mkdirSync(SHOTS, { recursive: true });
-  seedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-seed-'));
   const graphs = {
     'flow.json': { ...generateGraph(12, { seed: 4, infoBytes: [300, 900], htmlEvery: 0, hiddenEvery: 7 }), metadata: { title: 'Flow graph', version: 1 } },
     'conflict.json': { ...generateGraph(6, { seed: 5, infoBytes: [100, 300], htmlEvery: 0 }), metadata: { title: 'Conflict graph' } },
@@ -32,26 +27,16 @@ test.before(async () => {
     'provenance.json': { ...generateGraph(4, { seed: 8, infoBytes: [100, 200], htmlEvery: 0, hiddenEvery: 0 }), metadata: { title: 'Provenance graph', version: 1 } },
     'xss.json': { metadata: { title: 'XSS graph' }, nodes: [{ id: 'x', label: 'Hostile <b>label</b>', type: 'fulltext', info: XSS, position: { x: 0, y: 0 } }], edges: [] },
   };
-  for (const [file, graph] of Object.entries(graphs)) fs.writeFileSync(path.join(seedDir, file), JSON.stringify(graph));
-  server = await startServer(['--www', DIST, '--seed', seedDir]);
-  chromium = await launchBrowser();
+  app = await startApp(graphs);
+  ({ server, chromium } = app);
 });
-test.after(async () => {
-  await chromium?.close();
-  await server?.close();
-  if (seedDir) fs.rmSync(seedDir, { recursive: true, force: true });
-});
+test.after(() => app?.close());
 
 const api = () => new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.bob, retries: 1, retryDelayMs: 5 });
 
-async function graphId(title) {
-  const { graphs } = await (await fetch(`${server.url}/getknowgraphs`)).json();
-  return graphs.find((g) => g.title === title).id;
-}
-
 /** A page signed in as Ann with the graph titled `title` open. */
 async function openApp(title, viewport = { width: 1280, height: 800 }) {
-  const id = await graphId(title);
+  const id = await app.graphId(title);
   const opened = await openPage(chromium.browser, { origin: server.url, graphId: id, token: TOKENS.ann, viewport });
   return { ...opened, id };
 }

@@ -1,6 +1,48 @@
 'use strict';
-// The www/ app opened in Chromium as a reviewer opens it, for the browser
-// tests: a fresh page on a graph, signed in once the graph is on screen.
+// The www/ app for the browser tests: served by the real server on graphs a
+// test seeds, with a Chromium to open it in, and opened as a reviewer opens
+// it (a fresh page on a graph, signed in once the graph is on screen).
+const assert = require('node:assert/strict');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { repo } = require('./kg');
+const { startServer } = require('./server');
+const { launchBrowser } = require('./browser');
+
+const DIST = path.join(repo, 'www', 'dist');
+
+/**
+ * Serves www/dist from a fresh server seeded with `graphs` ({file name: graph})
+ * and launches Chromium; `serverArgs` go to the server (`--token ...`).
+ * Returns `{ server, chromium, graphId(match), close() }`: `graphId` finds a
+ * listed graph by its title or by a predicate, `close` stops both and removes
+ * the seed folder.
+ */
+async function startApp(graphs, serverArgs = []) {
+  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'www/dist is built (npm run build in www/)');
+  const seedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-seed-'));
+  for (const [file, graph] of Object.entries(graphs)) fs.writeFileSync(path.join(seedDir, file), JSON.stringify(graph));
+  let server;
+  let chromium;
+  const close = async () => {
+    await chromium?.close();
+    await server?.close();
+    fs.rmSync(seedDir, { recursive: true, force: true });
+  };
+  try {
+    server = await startServer(['--www', DIST, '--seed', seedDir, ...serverArgs]);
+    chromium = await launchBrowser();
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const graphId = async (match) => {
+    const { graphs: listed } = await (await fetch(`${server.url}/getknowgraphs`)).json();
+    return listed.find(typeof match === 'function' ? match : (g) => g.title === match).id;
+  };
+  return { server, chromium, graphId, close };
+}
 
 /**
  * Opens `origin/?graph=graphId` in a new page of `browser`, signed in with `token`.
@@ -28,4 +70,4 @@ async function openApp(browser, { origin, graphId, token, viewport = { width: 12
   return { page, problems };
 }
 
-module.exports = { openApp };
+module.exports = { startApp, openApp };
