@@ -74,6 +74,11 @@ fn rewritten_graph(store: &Store, nodes: usize, versions: i64) -> String {
     id
 }
 
+/// A GET with the auditor's token, its answer as JSON.
+async fn get_as_auditor(http: &reqwest::Client, url: &str) -> Value {
+    http.get(url).header("X-API-Token", AUDIT_TOKEN).send().await.unwrap().json().await.unwrap()
+}
+
 /// Streams an export; returns (bytes, lines, its first bytes).
 async fn stream(http: &reqwest::Client, url: &str) -> (usize, usize, Vec<u8>) {
     let mut response = http.get(url).header("X-API-Token", AUDIT_TOKEN).send().await.unwrap();
@@ -211,15 +216,7 @@ async fn a_bundle_taken_while_the_server_saves_opens_and_verifies() {
     assert_eq!(graphs.len() as u64, stats["graphs"].as_u64().unwrap());
     assert!(!graphs.is_empty());
     for g in graphs {
-        let check: Value = http
-            .get(format!("{}/verifyknowgraph?id={}", restored.url, g["id"].as_str().unwrap()))
-            .header("X-API-Token", AUDIT_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let check = get_as_auditor(&http, &format!("{}/verifyknowgraph?id={}", restored.url, g["id"].as_str().unwrap())).await;
         assert_eq!(check["ok"], true, "{check}");
     }
 }
@@ -313,15 +310,7 @@ async fn keep_audit_days_expires_old_records_when_the_server_starts() {
     let http = reqwest::Client::new();
     let mut audit = Value::Null;
     for _ in 0..50 {
-        audit = http
-            .get(format!("{}/getknowgraphaudit?id={id}", server.url))
-            .header("X-API-Token", AUDIT_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        audit = get_as_auditor(&http, &format!("{}/getknowgraphaudit?id={id}", server.url)).await;
         if audit["entries"][1]["auditExpired"] == true {
             break;
         }
@@ -330,14 +319,6 @@ async fn keep_audit_days_expires_old_records_when_the_server_starts() {
     let entries = audit["entries"].as_array().unwrap();
     assert_eq!((entries[0]["reason"].clone(), entries[0].get("auditExpired")), (json!("today"), None));
     assert_eq!((entries[1]["auditExpired"].clone(), entries[1].get("reason")), (json!(true), None), "{audit}");
-    let check: Value = http
-        .get(format!("{}/verifyknowgraph?id={id}", server.url))
-        .header("X-API-Token", AUDIT_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let check = get_as_auditor(&http, &format!("{}/verifyknowgraph?id={id}", server.url)).await;
     assert_eq!(check["ok"], true);
 }
