@@ -17,9 +17,9 @@ const out = path.join(root, 'target', 'swb-bench', 'node');
 const args = process.argv.slice(2);
 if (args.includes('--build')) {
   const run = (cmd, a) => execFileSync(cmd, a, { cwd: root, stdio: 'inherit' });
-  run('cargo', ['build', '--lib', '--release', '--target', 'wasm32-unknown-unknown', '--features', 'swb-bench']);
+  run('cargo', ['build', '--lib', '--profile', 'wasm-release', '--target', 'wasm32-unknown-unknown', '--features', 'swb-bench']);
   const targetDir = process.env.CARGO_TARGET_DIR || path.join(root, 'target');
-  run('wasm-bindgen', ['--target', 'nodejs', '--out-dir', out, path.join(targetDir, 'wasm32-unknown-unknown', 'release', 'kg_approval.wasm')]);
+  run('wasm-bindgen', ['--target', 'nodejs', '--out-dir', out, path.join(targetDir, 'wasm32-unknown-unknown', 'wasm-release', 'kg_approval.wasm')]);
 }
 const kg = require(path.join(out, 'kg_approval.js'));
 
