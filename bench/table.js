@@ -68,7 +68,7 @@ for (const t of r.targets) console.log(`| ${t.name} | ${t.met ? 'met' : '**not m
       [/^decisions out/, "wasm-bindgen's own `Vec<String>`"],
       [/^approved graph out/, '`session.graph()`: serde-wasm-bindgen; `approved.graph` (read lazily) stays JSON text'],
     ];
-    console.log(`\nserde-wasm-bindgen against JSON text at each boundary (\`node bench/boundary.js --build\`, ${b.date.slice(0, 10)}; medians; the JSON column is toJson + serde_json in, serde_json + JSON.parse out):\n`);
+    console.log(`\nserde-wasm-bindgen against JSON text at each boundary (\`node bench/boundary.js --build\`, ${b.date.slice(0, 10)}, on the shipped \`wasm-release\` build; medians; the JSON column is toJson + serde_json in, serde_json + JSON.parse out):\n`);
     console.log('| boundary | JSON ms | serde-wasm-bindgen ms | ratio | used now |');
     console.log('|---|---|---|---|---|');
     for (const row of b.rows) {
