@@ -11,6 +11,16 @@ fn graph() -> Graph {
     .unwrap()
 }
 
+/// Version 5 of `graph()`, saved by another editor: node a's label changed.
+fn theirs() -> Graph {
+    Graph::from_value(json!({
+        "metadata": {"title": "T", "version": 5},
+        "nodes": [{"id": "a", "label": "Theirs", "info": "x"}, {"id": "b", "label": "B"}],
+        "edges": [{"id": "a_b", "source": "a", "target": "b"}]
+    }))
+    .unwrap()
+}
+
 fn who(user: &str) -> Approver {
     Approver::new(user, Timestamp::parse("2026-02-04T14:30:45.123Z").unwrap()).unwrap()
 }
@@ -264,12 +274,7 @@ fn a_rebased_review_keeps_the_proposals_provenance() {
     let mut s = ApprovalSession::new(graph(), Some("g".into()));
     s.propose(&told_proposal(), Provenance::default()).unwrap();
     s.approve(&who("ann"), None).unwrap();
-    let theirs = Graph::from_value(json!({
-        "metadata": {"title": "T", "version": 5},
-        "nodes": [{"id": "a", "label": "Theirs", "info": "x"}, {"id": "b", "label": "B"}],
-        "edges": [{"id": "a_b", "source": "a", "target": "b"}]
-    }))
-    .unwrap();
+    let theirs = theirs();
     let review = s.rebase(theirs, None).unwrap();
     assert_eq!((review.provenance.model.as_deref(), review.provenance.rule_id.as_deref()), (Some("m-1"), Some("r-top")));
     let label = review.change("node/a/label").unwrap();
@@ -285,12 +290,7 @@ fn a_conflict_keeps_the_reviewers_reason_and_rejections() {
     s.reject("node/a/info").unwrap();
     let stale = s.approve(&who("ann"), Some("conflict test overlap")).unwrap();
     assert_eq!(stale.audit.rejected, ["node/a/info"]);
-    let theirs = Graph::from_value(json!({
-        "metadata": {"title": "T", "version": 5},
-        "nodes": [{"id": "a", "label": "Theirs", "info": "x"}, {"id": "b", "label": "B"}],
-        "edges": [{"id": "a_b", "source": "a", "target": "b"}]
-    }))
-    .unwrap();
+    let theirs = theirs();
     let review = s.rebase(theirs, None).unwrap();
     let carried = review.carried.clone().unwrap();
     assert_eq!((carried.reason.as_deref(), carried.rejected), (Some("conflict test overlap"), vec!["node/a/info".to_owned()]));
