@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, ErrorCode, Result};
 use crate::fields::Fields;
 use crate::graph::{Edge, EdgeLookup, Graph, Node, endpoint};
-use crate::value::{set_field, type_name};
+use crate::value::set_field;
 
 /// Field changes of one node, edge or the metadata.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -164,9 +164,6 @@ impl GraphDelta {
     /// patched and removed, and a node's `id` is never patched (that would
     /// be a different node).
     pub fn from_value(value: Value) -> Result<GraphDelta> {
-        if !value.is_object() {
-            return Err(invalid("", format!("a delta must be an object, got {}", type_name(&value))));
-        }
         GraphDelta::read(&value, "")
     }
 
