@@ -57,7 +57,8 @@ impl PendingSave {
         let f = Fields::of(value, path, ErrorCode::InvalidArgument).must_have(&["audit", "changedNodeIds", "removedNodeIds", "changes"]);
         let audit = f.take(AuditEntry::read(f.get("audit").unwrap_or(&Value::Null), &f.path_of("audit")));
         let save = audit.map(|audit| PendingSave {
-            graph: f.opt_value("graph").map(|g| g.to_string()),
+            // Straight to text: a copy of the graph as a Value first would cost its size twice.
+            graph: f.get("graph").filter(|g| !g.is_null()).map(Value::to_string),
             delta: f.read("delta", GraphDelta::read),
             audit,
             changed_node_ids: f.strings("changedNodeIds"),
