@@ -12,6 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use kg_approval::Graph;
 use serde_json::{Map, Value, json};
 
+use crate::access::WriteAccess;
 use crate::entity::{self, Encoded, encode};
 use crate::error::ApiError;
 use crate::idempotency;
@@ -53,18 +54,32 @@ impl SaveBody {
     }
 }
 
+/// Saves as `ctx.user`, who the caller has already decided may write (a
+/// tool, a test). A request's save goes through [`save_checked`].
 pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved, ApiError> {
-    save_as(store, body, ctx, true)
+    save_as(store, body, ctx, true, None)
+}
+
+/// Saves as `ctx.user` once `access` allows it, decided inside the write
+/// transaction under the graph's lock (see [`WriteAccess`]).
+pub fn save_checked(store: &Store, body: SaveBody, ctx: SaveContext<'_>, access: WriteAccess<'_>) -> Result<Saved, ApiError> {
+    save_as(store, body, ctx, true, Some(access))
 }
 
 /// An operator's import (`--seed`): like [`save`], but the graph's stamps
 /// are kept as they were written where it came from (a graph created by
 /// someone else, elsewhere), not checked against the importing user.
 pub fn import(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved, ApiError> {
-    save_as(store, body, ctx, false)
+    save_as(store, body, ctx, false, None)
 }
 
-fn save_as(store: &Store, body: SaveBody, ctx: SaveContext<'_>, check_stamps: bool) -> Result<Saved, ApiError> {
+fn save_as(
+    store: &Store,
+    body: SaveBody,
+    ctx: SaveContext<'_>,
+    check_stamps: bool,
+    access: Option<WriteAccess<'_>>,
+) -> Result<Saved, ApiError> {
     let SaveBody { id, graph, override_version, audit, request_hash } = body;
     // The approval id is the natural idempotency key: one approval, one version.
     let key = idempotency::key_of(ctx.idempotency_key.clone(), audit.approval_id.as_deref());
@@ -78,10 +93,13 @@ fn save_as(store: &Store, body: SaveBody, ctx: SaveContext<'_>, check_stamps: bo
 
     store.write(|tx| {
         tx.lock_graph(&id)?;
+        let head = tx.head(&id)?;
+        if let Some(access) = &access {
+            access.check(tx, &id, head.is_some(), override_version)?;
+        }
         if let Some(saved) = key.as_deref().map(|k| idempotency::replay(tx, &id, k, ctx.user, &request_hash)).transpose()?.flatten() {
             return Ok(saved);
         }
-        let head = tx.head(&id)?;
         let current = head.as_ref().map_or(0, |h| h.version);
         if current == 0 && !is_uuid_v4(&id) {
             return Err(ApiError::InvalidNewId { received: id.clone() });
