@@ -258,7 +258,7 @@ fn changes_of(
         }
     }
     if !root_keys_added.is_empty() || delta.patch_graph.is_some() {
-        update_root(tx, gid, &root_keys_added, delta.patch_graph.as_ref(), &mut changes)?;
+        update_root(tx, gid, &root_keys_added, delta.patch_graph.as_ref(), user, &mut changes)?;
     }
     let nodes = head.nodes + delta.add_nodes.len() as i64 - delta.remove_node_ids.len() as i64;
     Ok((changes, title, nodes))
@@ -292,6 +292,7 @@ fn update_root(
     gid: i64,
     keys: &[(&str, bool)],
     patch: Option<&FieldPatch>,
+    user: &str,
     changes: &mut Changes,
 ) -> Result<(), ApiError> {
     let old = tx.live(gid, Kind::Root, "")?.into_iter().next();
@@ -310,7 +311,12 @@ fn update_root(
     }
     if let Some(patch) = patch {
         // GraphDelta::from_value refused nodes, edges and metadata here.
+        let before = root.clone();
         patch.apply(&mut root);
+        // The graph's own fields are stamped like a part's.
+        if before != root {
+            check_stamps("the graph", Some(&before), &root, user)?;
+        }
     }
     let kept = |k: &str| !patch.is_some_and(|p| p.touches(k));
     changes.replace(old.as_ref(), Kind::Root, "", 0, 0, encode_with(&root, kept));
