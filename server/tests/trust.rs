@@ -61,4 +61,93 @@ async fn graph_level_stamps_of_someone_else_are_refused(backend: Backend) {
     assert_eq!(versions(&s, &id).await, 4);
 }
 
-on_both_backends!(graph_level_stamps_of_someone_else_are_refused);
+/// The rows of a graph's history as `token` (None: anonymous) sees them.
+async fn history_as(s: &Server, token: Option<&str>, id: &str) -> Vec<Value> {
+    let path = format!("/getknowgraphhistory?id={id}");
+    let (status, body) = match token {
+        Some(token) => s.get_as(token, &path).await,
+        None => s.get(&path).await,
+    };
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["history"]["results"].as_array().unwrap().clone()
+}
+
+/// The `updatedBy` of graph `id` in the listing as `token` sees it.
+async fn listed_by(s: &Server, token: Option<&str>, id: &str) -> Value {
+    let (_, body) = match token {
+        Some(token) => s.get_as(token, "/getknowgraphs").await,
+        None => s.get("/getknowgraphs").await,
+    };
+    let graph = body["graphs"].as_array().unwrap().iter().find(|g| g["id"] == id).unwrap_or_else(|| panic!("{id} not listed: {body}"));
+    graph["updatedBy"].clone()
+}
+
+async fn who_saved_a_version_and_why_are_shown_only_to_those_who_may_audit_the_graph(backend: Backend) {
+    let private = Settings { access: Policy { graph_access: GraphAccess::Owned, private_reads: true }, ..Settings::default() };
+    let s = start_on(backend, private).await;
+    let id = new_id();
+    let graph = json!({"metadata": {"title": "T"}, "nodes": [{"id": "a"}]});
+    let body = json!({"id": id, "graphData": graph, "audit": {"reason": "Ann's private reason", "source": "user"}});
+    assert_eq!(s.save(Some(ANN), body, None).await.0, StatusCode::OK);
+    let grant = json!({"graphId": id, "user": BOB_ID, "role": "viewer"});
+    assert_eq!(s.post(ANN, "/grantGraphAccess", grant).await.0, StatusCode::OK);
+    // Bob views the graph, but may not audit it: versions, times and sources, no people.
+    assert_eq!(s.get_as(BOB, &format!("/getknowgraphaudit?id={id}")).await.0, StatusCode::FORBIDDEN);
+    let rows = history_as(&s, Some(BOB), &id).await;
+    assert_eq!((rows[0]["version"].clone(), rows[0]["source"].clone()), (json!(1), json!("user")));
+    assert!(rows[0]["timestamp"].is_string() && rows[0]["createdAt"].is_string(), "{rows:?}");
+    assert_eq!((rows[0]["user"].clone(), rows[0]["reason"].clone()), (Value::Null, Value::Null), "{rows:?}");
+    assert_eq!(listed_by(&s, Some(BOB), &id).await, Value::Null);
+    // Those who may audit it (and read it: an auditor needs a role too here) see who and why.
+    assert_eq!(
+        s.post(ANN, "/grantGraphAccess", json!({"graphId": id, "user": "auditor@example.com", "role": "viewer"})).await.0,
+        StatusCode::OK
+    );
+    for token in [ANN, AUDITOR, ADMIN] {
+        let rows = history_as(&s, Some(token), &id).await;
+        assert_eq!((rows[0]["user"].clone(), rows[0]["reason"].clone()), (json!(ANN_ID), json!("Ann's private reason")), "{token}");
+        assert_eq!(listed_by(&s, Some(token), &id).await, json!(ANN_ID), "{token}");
+    }
+
+    // The same rule with public reads: anyone reads the history, auditors see who.
+    let s = start_on(backend, Settings::default()).await;
+    let id = s.create().await;
+    for token in [None, Some(BOB), Some(CAROL)] {
+        let rows = history_as(&s, token, &id).await;
+        assert_eq!((rows.len(), rows[0]["user"].clone(), rows[0]["reason"].clone()), (1, Value::Null, Value::Null), "{token:?}");
+        assert_eq!(listed_by(&s, token, &id).await, Value::Null, "{token:?}");
+    }
+    assert_eq!(history_as(&s, Some(ANN), &id).await[0]["user"], ANN_ID, "the owner");
+    assert_eq!(history_as(&s, Some(AUDITOR), &id).await[0]["user"], ANN_ID);
+}
+
+async fn expired_audit_records_forget_the_saver_of_the_graphs_head(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
+    let id = s.create().await;
+    assert_eq!(listed_by(&s, Some(AUDITOR), &id).await, json!(ANN_ID));
+    let store = {
+        let db = s.db.clone();
+        tokio::task::spawn_blocking(move || kg_approval_server::Store::open(&db)).await.unwrap().unwrap()
+    };
+    let now = kg_approval::Timestamp::now().unix_millis();
+    let in_ten_days = kg_approval::Timestamp::from_unix_millis(now + 10 * 86_400_000).unwrap();
+    let expired = tokio::task::spawn_blocking(move || kg_approval_server::retention::expire_audit(&store, 7, in_ten_days)).await.unwrap();
+    assert_eq!(expired.unwrap(), 1);
+    for token in [None, Some(AUDITOR), Some(ANN)] {
+        assert_eq!(listed_by(&s, token, &id).await, Value::Null, "{token:?}: the listing forgot the saver");
+    }
+    // Nor does the head keep them (the owner stays: it holds the graph's rights).
+    assert_eq!(s.sql(&format!("UPDATE graphs SET title = title WHERE graph_id = '{id}' AND saved_by = ''")).await, 1);
+    assert_eq!(s.sql(&format!("UPDATE graphs SET title = title WHERE graph_id = '{id}' AND owner = '{ANN_ID}'")).await, 1);
+    // A new version names its saver again.
+    let mut graph = s.get(&format!("/getknowgraph?id={id}")).await.1;
+    graph["nodes"][0]["label"] = json!("Bob's");
+    assert_eq!(s.save(Some(BOB), json!({"id": id, "graphData": graph}), None).await.0, StatusCode::OK);
+    assert_eq!(listed_by(&s, Some(AUDITOR), &id).await, json!(BOB_ID));
+}
+
+on_both_backends!(
+    graph_level_stamps_of_someone_else_are_refused,
+    who_saved_a_version_and_why_are_shown_only_to_those_who_may_audit_the_graph,
+    expired_audit_records_forget_the_saver_of_the_graphs_head,
+);

@@ -498,6 +498,10 @@ impl Reader for PgConn<'_, '_> {
         Ok(rows.iter().map(|r| (dec(r.get(0)), r.get(1))).collect())
     }
 
+    fn owned_by(&mut self, user: &str) -> StoreResult<Vec<String>> {
+        Ok(self.query("SELECT graph_id FROM graphs WHERE owner = $1", &[&enc(user)])?.iter().map(|r| dec(r.get(0))).collect())
+    }
+
     fn all_versions(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>> {
         Ok(self
             .query(&format!("SELECT {VERSION_COLUMNS} FROM versions WHERE graph_id = $1 ORDER BY version"), &[&enc(graph_id)])?
@@ -819,12 +823,19 @@ impl Writer for PgConn<'_, '_> {
              WHERE h.graph_id = v.graph_id AND h.version = v.version AND v.scheme >= 3 AND NOT v.audit_expired AND v.saved_at < $1",
             &[&cutoff],
         )?;
-        self.execute(
+        let n = self.execute(
             "UPDATE versions SET audit_expired = TRUE, \"user\" = '', source = '', reason = NULL, run_id = NULL, idempotency_key = NULL,
                  audit_json = '{}'
              WHERE scheme >= 3 AND NOT audit_expired AND saved_at < $1",
             &[&cutoff],
-        )
+        )?;
+        // The head names who saved the newest version too (the listing's updatedBy).
+        self.execute(
+            "UPDATE graphs SET saved_by = '' WHERE saved_by <> '' AND EXISTS (SELECT 1 FROM versions v
+                 WHERE v.graph_id = graphs.graph_id AND v.version = graphs.head_version AND v.audit_expired)",
+            &[],
+        )?;
+        Ok(n)
     }
 
     fn append_event(&mut self, e: &Event) -> StoreResult<()> {

@@ -489,6 +489,11 @@ impl Reader for SqliteConn<'_> {
         Ok(stmt.query_map([user], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn owned_by(&mut self, user: &str) -> StoreResult<Vec<String>> {
+        let mut stmt = self.0.prepare_cached("SELECT graph_id FROM graphs WHERE owner = ?1")?;
+        Ok(stmt.query_map([user], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn all_versions(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>> {
         self.versions(&format!("SELECT {VERSION_COLUMNS} FROM versions WHERE graph_id = ?1 ORDER BY version"), [graph_id])
     }
@@ -797,6 +802,12 @@ impl Writer for SqliteConn<'_> {
                  audit_json = '{}'
              WHERE scheme >= 3 AND audit_expired = 0 AND saved_at < ?1",
             [cutoff],
+        )?;
+        // The head names who saved the newest version too (the listing's updatedBy).
+        self.0.execute(
+            "UPDATE graphs SET saved_by = '' WHERE saved_by <> '' AND EXISTS (SELECT 1 FROM versions v
+                 WHERE v.graph_id = graphs.graph_id AND v.version = graphs.head_version AND v.audit_expired = 1)",
+            [],
         )?;
         Ok(n as u64)
     }
