@@ -13,7 +13,7 @@ use kg_approval_server::Settings;
 use kg_approval_server::request_log::RequestLog;
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
-use support::{ANN, Backend, graph, new_id, start_on, start_with};
+use support::{ADMIN, ANN, Backend, graph, new_id, start_on, start_with};
 
 /// Text of the saved body that must never reach the log.
 const BODY_TEXT: &str = "distinctive-body-text-7f3a91";
@@ -160,8 +160,10 @@ async fn every_request_gets_one_line_with_its_route_user_status_and_sizes() {
     let response = http.get(format!("{}/healthz", s.url)).header("Origin", "http://editor.test").send().await.unwrap();
     let exposed = response.headers().get("access-control-expose-headers").map(|v| v.to_str().unwrap().to_ascii_lowercase());
     assert!(exposed.is_some_and(|v| v.contains("x-request-id")), "{:?}", response.headers());
-    // And /healthz counts what was written.
+    // And /healthz counts what was written (details for admins only).
     let body: Value = response.json().await.unwrap();
+    assert_eq!(body["requestLog"], json!({"ok": true}), "status only for anyone: {body}");
+    let body: Value = http.get(format!("{}/healthz", s.url)).header("X-API-Token", ADMIN).send().await.unwrap().json().await.unwrap();
     assert_eq!(body["requestLog"]["ok"], true, "{body}");
     assert_eq!(body["requestLog"]["dir"], dir.display().to_string(), "{body}");
     assert!(body["requestLog"]["written"].as_u64().unwrap() >= 6, "{body}");
@@ -192,12 +194,34 @@ async fn a_request_log_that_is_a_regular_file_fails_no_save() {
     assert!(body["requestLog"]["lastError"].as_str().unwrap().contains(&not_a_dir.display().to_string()), "{body}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_tells_anyone_its_status_and_only_admins_its_paths_and_errors() {
+    let logs = tempfile::tempdir().unwrap();
+    let not_a_dir = logs.path().join("private-log-path");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let s = start_with(Backend::Sqlite, Settings::default(), Some(RequestLog::open(&not_a_dir))).await;
+    s.create().await;
+    let details = healthz_once_failed(&s.url, 1).await;
+    assert!(details["requestLog"]["dir"].as_str().unwrap().contains("private-log-path"), "{details}");
+    for token in [None, Some(ANN), Some(support::AUDITOR)] {
+        let mut request = s.http.get(format!("{}/healthz", s.url));
+        if let Some(token) = token {
+            request = request.header("X-API-Token", token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let text = response.text().await.unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), json!({"ok": true, "database": "ok", "requestLog": {"ok": false}}));
+        assert!(!text.contains("private-log-path") && !text.contains(&logs.path().display().to_string()), "{token:?}: {text}");
+    }
+}
+
 /// `/healthz` once the log has failed to write at least `lines` lines: a
 /// 200 (saves work) with `requestLog.ok` false and the error.
 async fn healthz_once_failed(url: &str, lines: u64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let response = reqwest::get(format!("{url}/healthz")).await.unwrap();
+        let response = Client::new().get(format!("{url}/healthz")).header("X-API-Token", ADMIN).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "a failing request log is not a failing server");
         let body: Value = response.json().await.unwrap();
         if body["requestLog"]["failed"].as_u64().unwrap() >= lines || Instant::now() > deadline {
@@ -231,6 +255,7 @@ impl Binary {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kg-approval-server"))
             .args(["--addr", "127.0.0.1:0", "--db", dir.path().join("h.sqlite").to_str().unwrap()])
             .args(["--token", &format!("{ANN}=ann@example.com"), "--request-log", request_log.to_str().unwrap()])
+            .args(["--token", &format!("{ADMIN}=admin@example.com:admin")])
             .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
