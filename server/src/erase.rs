@@ -10,8 +10,17 @@
 //! hash people as written: if any of those name the person, erasing would
 //! break their chain, and the erasure is refused (422) with their count.
 //!
+//! Erased means erased in the bytes: once the erasure has committed, the
+//! store is scrubbed ([`crate::store::Store::scrub`]: SQLite rebuilt and its
+//! write-ahead log emptied, PostgreSQL's tables rewritten), so the old row
+//! versions that named the person are in no file of the database, nor in a
+//! bundle or export made afterwards; the request log names the pseudonym
+//! from then on, for the rest of the process.
+//!
 //! What it cannot reach: free text that mentions the person (a reason, a
-//! node's label), the server's token configuration, and backups.
+//! node's label), the server's token configuration, backups and bundles
+//! made before, and PostgreSQL's write-ahead log (and its archives and
+//! replicas) until it is recycled.
 
 use std::path::Path;
 
@@ -56,6 +65,19 @@ pub fn erase(store: &Store, person: &str, actor: &str, request_log: Logs<'_>) ->
         let mut names = Pseudonyms::default();
         names.learn(tx, [person], &at)?;
         let pseudonym = names.name(person).to_owned();
+        // The actor is named now, before anyone is cleared: learning them
+        // afterwards wrote an admin who erased themself straight back into
+        // `people`. Erasing yourself, you are named by the pseudonym that no
+        // longer says who you were. (Not in `names`, which renames stamps.)
+        let actor = match actor {
+            "cli" => "cli".to_owned(),
+            _ if actor == person => pseudonym.clone(),
+            _ => {
+                let mut actors = Pseudonyms::default();
+                actors.learn(tx, [actor], &at)?;
+                actors.name(actor).to_owned()
+            }
+        };
         // Parts whose stamps name the person, with their new bodies.
         let mut rewrites = Vec::new();
         let mut old = tx.old_versions_by(person)?;
@@ -82,18 +104,15 @@ pub fn erase(store: &Store, person: &str, actor: &str, request_log: Logs<'_>) ->
         }
         let mut erased = tx.erase_person(person, &pseudonym, &at)?;
         erased.parts = rewrites.len() as u64;
-        let mut actors = Pseudonyms::default();
-        let actor = if actor == "cli" {
-            "cli".to_owned()
-        } else {
-            actors.learn(tx, [actor], &at)?;
-            actors.name(actor).to_owned()
-        };
         let detail = json!({ "pseudonym": pseudonym, "versions": erased.versions, "parts": erased.parts,
                              "graphs": erased.graphs, "grants": erased.grants });
         let event = events::append(tx, "erasure", &actor, &detail, &at)?;
         Ok::<_, ApiError>((pseudonym, erased, event.seq))
     })?;
+    // Committed: now out of the files' bytes too. If this fails (a 503:
+    // readers held the old pages), the erasure stands; asked again, it finds
+    // nothing left to replace and scrubs again.
+    store.scrub()?;
     let request_log_lines = match request_log {
         Logs::None => Ok(0),
         Logs::Live(log) => log.rename_person(person, &pseudonym),

@@ -6,6 +6,7 @@
 
 use kg_approval_server::Settings;
 use kg_approval_server::access::{GraphAccess, Policy};
+use kg_approval_server::request_log::RequestLog;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -146,7 +147,34 @@ async fn expired_audit_records_forget_the_saver_of_the_graphs_head(backend: Back
     assert_eq!(listed_by(&s, Some(AUDITOR), &id).await, json!(BOB_ID));
 }
 
+async fn an_admin_who_erases_themself_is_not_written_back(backend: Backend) {
+    let logs = tempfile::tempdir().unwrap();
+    let s = support::start_with(backend, Settings::default(), Some(RequestLog::open(logs.path()))).await;
+    const ME: &str = "admin@example.com";
+    let id = new_id();
+    let graph = json!({"metadata": {"updatedBy": ME}, "nodes": [{"id": "a", "createdBy": ME}]});
+    assert_eq!(s.save(Some(ADMIN), json!({"id": id, "graphData": graph}), None).await.0, StatusCode::OK);
+    let (status, erasure) = s.post(ADMIN, "/eraseUser", json!({"user": ME})).await;
+    assert_eq!(status, StatusCode::OK, "{erasure}");
+    let pseudonym = erasure["pseudonym"].as_str().unwrap();
+    assert!(!s.dump().await.contains(ME), "the database names the admin again (people re-created)");
+    let (_, events) = s.get_as(AUDITOR, "/getauditevents").await;
+    assert_eq!(events["verification"]["ok"], true, "{events}");
+    assert_eq!(events["events"][0]["actor"], pseudonym, "the event names the actor by the erased pseudonym");
+    // The erasure's own line, and any later one of the same token, are written after the log was rewritten.
+    assert_eq!(s.get_as(ADMIN, "/whoami").await.0, StatusCode::OK);
+    let file = logs.path().join(format!("requests-{}.jsonl", &kg_approval::Timestamp::now().to_string()[..10]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read_to_string(&file).unwrap_or_default().lines().filter(|l| l.contains("/whoami")).count() == 0 {
+        assert!(std::time::Instant::now() < deadline, "the /whoami line is written");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let log = std::fs::read_to_string(&file).unwrap();
+    assert!(!log.contains(ME) && log.contains(pseudonym), "{log}");
+}
+
 on_both_backends!(
+    an_admin_who_erases_themself_is_not_written_back,
     graph_level_stamps_of_someone_else_are_refused,
     who_saved_a_version_and_why_are_shown_only_to_those_who_may_audit_the_graph,
     expired_audit_records_forget_the_saver_of_the_graphs_head,

@@ -463,6 +463,17 @@ impl Store {
         }
     }
 
+    /// After an erasure has committed, outside any transaction: leaves no
+    /// byte of what it replaced in the database's files (SQLite: the
+    /// write-ahead log folded in and emptied; PostgreSQL: the tables that
+    /// named people rewritten). See each backend's `scrub`.
+    pub fn scrub(&self) -> StoreResult<()> {
+        match self {
+            Store::Sqlite(s) => s.scrub(),
+            Store::Postgres(s) => s.scrub(),
+        }
+    }
+
     /// Runs read-only queries on one consistent view, on a reader of their
     /// own (reads do not wait behind writes).
     pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut dyn Reader) -> Result<T, E>) -> Result<T, E> {

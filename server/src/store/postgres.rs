@@ -180,6 +180,9 @@ fn dec_opt(text: Option<String>) -> Option<String> {
     text.map(dec)
 }
 
+/// The tables an erasure rewrites (every column and body that names people).
+const PEOPLE_TABLES: [&str; 5] = ["versions", "entities", "graphs", "graph_access", "people"];
+
 /// The advisory lock key of migrations (any constant; graphs use hashes of their ids).
 const MIGRATION_LOCK: i64 = 0x6b67_6170_7072_6f76;
 
@@ -249,6 +252,14 @@ impl PgStore {
             self.rt.block_on(tx.execute("UPDATE kg_schema SET version = $1", &[&i]))?;
         }
         self.rt.block_on(tx.commit())?;
+        Ok(())
+    }
+
+    /// See [`super::Store::scrub`].
+    pub fn scrub(&self) -> StoreResult<()> {
+        let client = self.rt.block_on(self.pool.get())?;
+        self.rt.block_on(client.batch_execute(&format!("VACUUM (FULL, ANALYZE) {}", PEOPLE_TABLES.join(", "))))?;
+        self.rt.block_on(client.batch_execute("VACUUM FULL pg_catalog.pg_statistic"))?;
         Ok(())
     }
 
