@@ -12,6 +12,7 @@ pub mod access;
 pub mod blame;
 pub mod bundle;
 pub mod chain;
+pub mod csv;
 pub mod entity;
 pub mod erase;
 pub mod error;

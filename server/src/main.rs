@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use kg_approval_server::access::{GraphAccess, Policy};
+use kg_approval_server::csv::{CsvOptions, Delimiter};
 use kg_approval_server::export::{Format, parse_time};
 use kg_approval_server::request_log::RequestLog;
 use kg_approval_server::serve::{self, DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_MAX_CONNECTIONS, Limits};
@@ -71,6 +72,13 @@ struct ExportArgs {
     /// Saved before (RFC 3339 or YYYY-MM-DD).
     #[arg(long)]
     to: Option<String>,
+    /// CSV: the cell separator (`semicolon` for Excel in locales whose
+    /// decimal mark is a comma, e.g. Swedish, Norwegian).
+    #[arg(long, value_enum, default_value = "comma")]
+    delimiter: Delimiter,
+    /// CSV: start with a UTF-8 byte-order mark (Excel then reads UTF-8, not ANSI).
+    #[arg(long)]
+    bom: bool,
     /// The file to write (`-`: standard output).
     #[arg(long, default_value = "-")]
     out: PathBuf,
@@ -268,13 +276,17 @@ fn run_export(args: ExportArgs) -> Result<String, String> {
         from: time("from", &args.from)?,
         to: time("to", &args.to)?,
     };
+    if args.format == Format::Jsonl && (args.bom || args.delimiter != Delimiter::Comma) {
+        return Err("--delimiter and --bom apply to --format csv only".to_owned());
+    }
+    let csv = CsvOptions { delimiter: args.delimiter, bom: args.bom };
     let store = Store::open(&args.db)?;
     let rows = if args.out.as_os_str() == "-" {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        export::export(&store, &filter, args.format, &mut out)
+        export::export_with(&store, &filter, args.format, csv, &mut out)
     } else {
         let file = std::fs::File::create(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-        export::export(&store, &filter, args.format, &mut std::io::BufWriter::with_capacity(1 << 16, file))
+        export::export_with(&store, &filter, args.format, csv, &mut std::io::BufWriter::with_capacity(1 << 16, file))
     }
     .map_err(|e| format!("{:?}", e.body()))?;
     Ok(format!("exported {rows} rows"))

@@ -173,7 +173,74 @@ async fn an_admin_who_erases_themself_is_not_written_back(backend: Backend) {
     assert!(!log.contains(ME) && log.contains(pseudonym), "{log}");
 }
 
+/// Texts a spreadsheet would evaluate, each behind what it skips or folds.
+const FORMULAS: [&str; 12] = [
+    " =1+1",
+    "\u{a0}=1+1",
+    "\u{3000}=1+1",
+    "\u{200b}=1+1",
+    "\u{feff}=1+1",
+    "＝1+1",
+    "＋1",
+    "－1",
+    "＠SUM(A1)",
+    "\n=1+1",
+    "\r\n@SUM(A1)",
+    "\t=1",
+];
+
+async fn csv_exports_neutralise_every_cell_a_spreadsheet_would_evaluate(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
+    let id = new_id();
+    let nodes: Vec<Value> = FORMULAS.iter().enumerate().map(|(i, f)| json!({"id": format!("n{i}"), "label": f})).collect();
+    let graph = json!({"metadata": {"title": "håndverk"}, "nodes": nodes});
+    let audit = json!({"reason": "\u{a0}=HYPERLINK(\"http://evil\")", "source": "user"});
+    assert_eq!(s.save(Some(ANN), json!({"id": id, "graphData": graph, "audit": audit}), None).await.0, StatusCode::OK);
+    let export = |query: String| {
+        let request = s.http.get(format!("{}/exportknowgraphaudit?id={id}{query}", s.url)).header("X-API-Token", AUDITOR);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (status, plain) = export(String::new()).await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = support::parse_csv(std::str::from_utf8(&plain).unwrap(), ',');
+    let col = |name: &str| kg_approval_server::export::COLUMNS.iter().position(|c| *c == name).unwrap();
+    for (i, formula) in FORMULAS.iter().enumerate() {
+        let row = rows.iter().find(|r| r[col("id")] == format!("n{i}") && r[col("field")] == "label").unwrap();
+        assert_eq!(row[col("new")], format!("'{formula}"), "{formula:?} is shown as text");
+    }
+    assert!(rows[1..].iter().all(|r| r[col("reason")] == "'\u{a0}=HYPERLINK(\"http://evil\")"));
+    // Every cell: either it starts with ', or nothing a spreadsheet skips leads to a formula character.
+    for cell in rows.iter().flatten() {
+        let first = cell.trim_start_matches(|c: char| c.is_whitespace() || ('\u{200b}'..='\u{200f}').contains(&c) || c == '\u{feff}');
+        assert!(cell.starts_with('\'') || !first.starts_with(['=', '+', '-', '@', '＝', '＋', '－', '＠']), "{cell:?}");
+    }
+
+    // Nordic Excel: a byte-order mark and `;`, the same cells.
+    let (status, nordic) = export("&delimiter=semicolon&bom=true".to_owned()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(nordic.starts_with(b"\xef\xbb\xbfgraphId;version;time;user;"), "{:?}", String::from_utf8_lossy(&nordic[..40]));
+    let text = std::str::from_utf8(&nordic[3..]).unwrap();
+    assert!(text.contains("håndverk"), "UTF-8 text");
+    assert_eq!(support::parse_csv(text, ';'), rows);
+    // The command line writes the same bytes.
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_kg-approval-server"))
+        .args(["export", "--db", &s.db, "--id", &id, "--delimiter", "semicolon", "--bom", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert_eq!(std::fs::read(out.path()).unwrap(), nordic);
+    for query in ["&delimiter=tab", "&bom=yes", "&format=jsonl&bom=true", "&format=jsonl&delimiter=semicolon"] {
+        assert_eq!(export(query.to_owned()).await.0, StatusCode::BAD_REQUEST, "{query}");
+    }
+}
+
 on_both_backends!(
+    csv_exports_neutralise_every_cell_a_spreadsheet_would_evaluate,
     an_admin_who_erases_themself_is_not_written_back,
     graph_level_stamps_of_someone_else_are_refused,
     who_saved_a_version_and_why_are_shown_only_to_those_who_may_audit_the_graph,
