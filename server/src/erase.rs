@@ -29,6 +29,7 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::events;
+use crate::log_files;
 use crate::people::{self, Pseudonyms};
 use crate::store::{Erased, Store};
 
@@ -116,44 +117,8 @@ pub fn erase(store: &Store, person: &str, actor: &str, request_log: Logs<'_>) ->
     let request_log_lines = match request_log {
         Logs::None => Ok(0),
         Logs::Live(log) => log.rename_person(person, &pseudonym),
-        Logs::Dir(dir) => rewrite_request_logs(dir, person, &pseudonym),
+        Logs::Dir(dir) => log_files::rename_person(dir, person, &pseudonym),
     }
     .map_err(|e| ApiError::Internal(format!("request log: {e}")))?;
     Ok(Erasure { pseudonym, erased, request_log_lines, event })
-}
-
-/// Replaces `person` by `pseudonym` in the `user` field of every request
-/// log line in `dir` (each file rewritten to a temporary file, then renamed
-/// over it); returns how many lines changed.
-pub fn rewrite_request_logs(dir: &Path, person: &str, pseudonym: &str) -> std::io::Result<u64> {
-    let mut changed = 0;
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(0) };
-    for entry in entries {
-        let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if !(name.starts_with("requests-") && name.ends_with(".jsonl") && path.is_file()) {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path)?;
-        let mut out = String::with_capacity(text.len());
-        let mut here = 0;
-        for line in text.lines() {
-            match serde_json::from_str::<serde_json::Value>(line) {
-                Ok(mut value) if value.get("user").and_then(|u| u.as_str()) == Some(person) => {
-                    value["user"] = json!(pseudonym);
-                    out.push_str(&value.to_string());
-                    here += 1;
-                }
-                _ => out.push_str(line),
-            }
-            out.push('\n');
-        }
-        if here > 0 {
-            let temporary = path.with_extension("jsonl.erasing");
-            std::fs::write(&temporary, out)?;
-            std::fs::rename(&temporary, &path)?;
-            changed += here;
-        }
-    }
-    Ok(changed)
 }

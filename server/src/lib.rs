@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod idempotency;
+pub mod log_files;
 pub mod migrate;
 pub mod numbers;
 pub mod patch;

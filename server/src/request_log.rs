@@ -181,9 +181,18 @@ impl RequestLog {
         // Lines queued before are written first, then rewritten with the rest.
         self.flush(Duration::from_secs(5));
         let _files = self.stats.files.lock().unwrap_or_else(|e| e.into_inner());
-        let lines = crate::erase::rewrite_request_logs(&self.dir, person, pseudonym)?;
+        let lines = crate::log_files::rename_person(&self.dir, person, pseudonym)?;
         self.stats.rewrites.fetch_add(1, Ordering::AcqRel);
         Ok(lines)
+    }
+
+    /// `--keep-request-log-days`: removes the files of days older than
+    /// `days` (see [`crate::log_files::expire`]), with the writer paused.
+    pub fn expire(&self, days: i64, now: Timestamp) -> std::io::Result<Vec<PathBuf>> {
+        let _files = self.stats.files.lock().unwrap_or_else(|e| e.into_inner());
+        let removed = crate::log_files::expire(&self.dir, days, now)?;
+        self.stats.rewrites.fetch_add(1, Ordering::AcqRel);
+        Ok(removed)
     }
 
     fn send(&self, entry: Entry) {

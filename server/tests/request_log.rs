@@ -368,3 +368,56 @@ async fn a_stalled_body_is_logged_as_the_408_the_client_got() {
     assert_eq!(line["bytesIn"], sent.len() as u64, "the bytes that arrived: {line}");
     assert!(line["durationMs"].as_u64().unwrap() >= 900, "until the timeout: {line}");
 }
+
+/// The name of the log file of the day `days` days before today.
+fn file_of_days_ago(days: i64) -> String {
+    let at = kg_approval::Timestamp::from_unix_millis(kg_approval::Timestamp::now().unix_millis() - days * 86_400_000).unwrap();
+    format!("requests-{}.jsonl", &at.to_string()[..10])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_log_files_older_than_keep_request_log_days_are_removed_and_bundles_carry_the_rest() {
+    let logs = tempfile::tempdir().unwrap();
+    for days in [40, 31, 29] {
+        std::fs::write(logs.path().join(file_of_days_ago(days)), format!("{{\"user\":\"ann@example.com\",\"daysAgo\":{days}}}\n")).unwrap();
+    }
+    std::fs::write(logs.path().join("notes.txt"), "not a log file").unwrap();
+    let server = Binary::start_with(logs.path(), &["--keep-request-log-days", "30"]);
+    let http = Client::new();
+    assert_eq!(call(http.get(format!("{}/getknowgraphs", server.url))).await.status, StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while logs.path().join(file_of_days_ago(31)).exists() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut left: Vec<String> = std::fs::read_dir(logs.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, ["notes.txt".to_owned(), file_of_days_ago(29), file_of_days_ago(0)], "the files of 40 and 31 days ago went");
+    lines(&logs.path().join(file_of_days_ago(0)), 1);
+
+    // A bundle carries what is left, each file in its manifest.
+    let bundles = tempfile::tempdir().unwrap();
+    let out = bundles.path().join("bundle");
+    let db = server._dir.path().join("h.sqlite");
+    let bundle = Command::new(env!("CARGO_BIN_EXE_kg-approval-server"))
+        .args(["bundle", "--zip", "--db", db.to_str().unwrap(), "--request-log", logs.path().to_str().unwrap(), "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(bundle.status.success(), "{}", String::from_utf8_lossy(&bundle.stderr));
+    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let listed: Vec<&str> = manifest["files"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
+    for day in [29, 0] {
+        let name = format!("request-log/{}", file_of_days_ago(day));
+        assert!(listed.contains(&name.as_str()), "{name} in {listed:?}");
+        let copied = std::fs::read(out.join(&name)).unwrap();
+        let entry = manifest["files"].as_array().unwrap().iter().find(|f| f["file"] == name.as_str()).unwrap();
+        assert_eq!(entry["bytes"], copied.len());
+    }
+    assert!(!listed.iter().any(|f| f.contains("notes")), "{listed:?}");
+    let zip = zip::ZipArchive::new(std::fs::File::open(out.with_extension("zip")).unwrap()).unwrap();
+    assert!(zip.file_names().any(|n| n == format!("request-log/{}", file_of_days_ago(29))));
+
+    // It needs a request log to apply to.
+    let alone = Command::new(env!("CARGO_BIN_EXE_kg-approval-server")).args(["--keep-request-log-days", "30"]).output().unwrap();
+    assert!(!alone.status.success() && String::from_utf8_lossy(&alone.stderr).contains("--request-log"));
+}
