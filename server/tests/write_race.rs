@@ -76,13 +76,16 @@ async fn until_a_write_lock_is_held(s: &Server, deadline: Instant) -> bool {
     }
 }
 
-/// Bob's ways to write graph `id` at version 1, and to grant himself a role on it.
+/// Bob's ways to write graph `id` at version 1, and to grant himself a role
+/// on it, all at once (each waits for the graph's lock if Alice holds it).
 async fn bob_writes(s: &Server, id: &str) -> Vec<(&'static str, StatusCode, Value)> {
     let one = |label: &str| json!({"metadata": {"version": 1, "updatedBy": "bob@example.com"}, "nodes": [{"id": "bob", "label": label}]});
-    let save = s.save(Some(BOB), json!({"id": id, "graphData": one("saved on version 1")}), None).await;
-    let patch = s.patch(BOB, json!({"graphId": id, "expectedVersion": 1, "addNodes": [{"id": "bob", "label": "patched"}]})).await;
-    let forced = s.save(Some(BOB), json!({"id": id, "graphData": one("override"), "override": true}), None).await;
-    let grant = s.post(BOB, "/grantGraphAccess", json!({"graphId": id, "user": "bob@example.com", "role": "editor"})).await;
+    let (save, patch, forced, grant) = tokio::join!(
+        s.save(Some(BOB), json!({"id": id, "graphData": one("saved on version 1")}), None),
+        s.patch(BOB, json!({"graphId": id, "expectedVersion": 1, "addNodes": [{"id": "bob", "label": "patched"}]})),
+        s.save(Some(BOB), json!({"id": id, "graphData": one("override"), "override": true}), None),
+        s.post(BOB, "/grantGraphAccess", json!({"graphId": id, "user": "bob@example.com", "role": "editor"})),
+    );
     vec![("save", save.0, save.1), ("patch", patch.0, patch.1), ("override", forced.0, forced.1), ("grant", grant.0, grant.1)]
 }
 
