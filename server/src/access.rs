@@ -155,6 +155,20 @@ impl Policy {
         Ok(())
     }
 
+    /// Whether `who` (holding `role` on graph `graph_id`) sees people's
+    /// identities in the graph's trail: who saved each version and why, and
+    /// who saved the newest (the listing's `updatedBy`). The one rule: those
+    /// who work on the graph — who may write it (its owner, its editors, any
+    /// writer under `open` access, admins) — and those who may audit it (the
+    /// `audit` scope, the owner) see them, on every route and whatever
+    /// `--private-reads` says; a viewer, a read-only token and an anonymous
+    /// reader do not (before, a viewer under `--private-reads` read every
+    /// version's user and reason while the audit trail was refused to them).
+    /// The graph's content, its stamps included, is for whoever may read it.
+    pub fn shows_people(&self, who: Option<&Principal>, graph_id: &str, role: Option<Role>) -> bool {
+        who.is_some() && (may_audit(who, graph_id, role).is_ok() || self.may_write(who, graph_id, true, role, false).is_ok())
+    }
+
     /// Whether the graph listing shows `who` a graph where it has `role`.
     pub fn lists(&self, who: Option<&Principal>, role: Option<Role>) -> bool {
         match (self.private_reads, who) {

@@ -83,7 +83,7 @@ async fn listed_by(s: &Server, token: Option<&str>, id: &str) -> Value {
     graph["updatedBy"].clone()
 }
 
-async fn who_saved_a_version_and_why_are_shown_only_to_those_who_may_audit_the_graph(backend: Backend) {
+async fn who_saved_a_version_and_why_are_shown_only_to_the_graphs_writers_and_auditors(backend: Backend) {
     let private = Settings { access: Policy { graph_access: GraphAccess::Owned, private_reads: true }, ..Settings::default() };
     let s = start_on(backend, private).await;
     let id = new_id();
@@ -99,27 +99,30 @@ async fn who_saved_a_version_and_why_are_shown_only_to_those_who_may_audit_the_g
     assert!(rows[0]["timestamp"].is_string() && rows[0]["createdAt"].is_string(), "{rows:?}");
     assert_eq!((rows[0]["user"].clone(), rows[0]["reason"].clone()), (Value::Null, Value::Null), "{rows:?}");
     assert_eq!(listed_by(&s, Some(BOB), &id).await, Value::Null);
-    // Those who may audit it (and read it: an auditor needs a role too here) see who and why.
-    assert_eq!(
-        s.post(ANN, "/grantGraphAccess", json!({"graphId": id, "user": "auditor@example.com", "role": "viewer"})).await.0,
-        StatusCode::OK
-    );
-    for token in [ANN, AUDITOR, ADMIN] {
+    // Those who may audit it (and read it: an auditor needs a role too here)
+    // or write it (its owner, an editor, an admin) see who and why.
+    for (user, role) in [("auditor@example.com", "viewer"), (BOB_ID, "editor")] {
+        assert_eq!(s.post(ANN, "/grantGraphAccess", json!({"graphId": id, "user": user, "role": role})).await.0, StatusCode::OK);
+    }
+    for token in [ANN, AUDITOR, ADMIN, BOB] {
         let rows = history_as(&s, Some(token), &id).await;
         assert_eq!((rows[0]["user"].clone(), rows[0]["reason"].clone()), (json!(ANN_ID), json!("Ann's private reason")), "{token}");
         assert_eq!(listed_by(&s, Some(token), &id).await, json!(ANN_ID), "{token}");
     }
 
-    // The same rule with public reads: anyone reads the history, auditors see who.
+    // The same rule with public reads: anyone reads the history; who and why
+    // go to the graph's writers (any writer, under open access) and auditors.
     let s = start_on(backend, Settings::default()).await;
     let id = s.create().await;
-    for token in [None, Some(BOB), Some(CAROL)] {
+    for token in [None, Some(CAROL)] {
         let rows = history_as(&s, token, &id).await;
         assert_eq!((rows.len(), rows[0]["user"].clone(), rows[0]["reason"].clone()), (1, Value::Null, Value::Null), "{token:?}");
         assert_eq!(listed_by(&s, token, &id).await, Value::Null, "{token:?}");
     }
-    assert_eq!(history_as(&s, Some(ANN), &id).await[0]["user"], ANN_ID, "the owner");
-    assert_eq!(history_as(&s, Some(AUDITOR), &id).await[0]["user"], ANN_ID);
+    for token in [ANN, BOB, AUDITOR] {
+        assert_eq!(history_as(&s, Some(token), &id).await[0]["user"], ANN_ID, "{token}");
+        assert_eq!(listed_by(&s, Some(token), &id).await, json!(ANN_ID), "{token}");
+    }
 }
 
 async fn expired_audit_records_forget_the_saver_of_the_graphs_head(backend: Backend) {
@@ -243,6 +246,6 @@ on_both_backends!(
     csv_exports_neutralise_every_cell_a_spreadsheet_would_evaluate,
     an_admin_who_erases_themself_is_not_written_back,
     graph_level_stamps_of_someone_else_are_refused,
-    who_saved_a_version_and_why_are_shown_only_to_those_who_may_audit_the_graph,
+    who_saved_a_version_and_why_are_shown_only_to_the_graphs_writers_and_auditors,
     expired_audit_records_forget_the_saver_of_the_graphs_head,
 );

@@ -55,15 +55,6 @@ pub(super) async fn auditable(state: &AppState, caller: &Caller, params: &HashMa
     Ok(id)
 }
 
-/// Whether `who` sees people's identities in the trail of graph `graph_id`
-/// (where they hold `role`): who saved each version and why. The one rule:
-/// the trail is for those who may audit the graph (the audit scope, admins,
-/// the graph's owner), on every route and whatever `--private-reads` says;
-/// the graph's content, its stamps included, is for whoever may read it.
-fn people_shown(who: Option<&crate::tokens::Principal>, graph_id: &str, role: Option<Role>) -> bool {
-    who.is_some() && access::may_audit(who, graph_id, role).is_ok()
-}
-
 /// Not in the real service: what this server takes beyond the real
 /// contract, so a client can use it and fall back where it is missing.
 pub(super) async fn capabilities() -> Response {
@@ -85,11 +76,9 @@ pub(super) async fn list_graphs(State(state): State<AppState>, Extension(caller)
         let rows = db.graphs()?;
         let mut roles: HashMap<String, Role> = HashMap::new();
         if let Some(user) = &user {
-            if policy.private_reads {
-                for (graph_id, role) in db.granted_to(user)? {
-                    if let Some(role) = Role::grantable(&role) {
-                        roles.insert(graph_id, role);
-                    }
+            for (graph_id, role) in db.granted_to(user)? {
+                if let Some(role) = Role::grantable(&role) {
+                    roles.insert(graph_id, role);
                 }
             }
             for graph_id in db.owned_by(user)? {
@@ -103,8 +92,8 @@ pub(super) async fn list_graphs(State(state): State<AppState>, Extension(caller)
         .iter()
         .filter(|g| policy.lists(caller.0.as_ref(), roles.get(&g.graph_id).copied()))
         .map(|g| {
-            // Who saved the newest version is the trail's: see `people_shown`.
-            let by = people_shown(caller.0.as_ref(), &g.graph_id, roles.get(&g.graph_id).copied()).then_some(&g.saved_by);
+            // Who saved the newest version is the trail's (see `Policy::shows_people`).
+            let by = policy.shows_people(caller.0.as_ref(), &g.graph_id, roles.get(&g.graph_id).copied()).then_some(&g.saved_by);
             json!({ "id": g.graph_id, "version": g.version, "title": g.title, "nodes": g.nodes, "updatedAt": g.saved_at,
                     "updatedBy": by.filter(|by| !by.is_empty()) })
         })
@@ -149,17 +138,17 @@ pub(super) async fn get_history(
     Query(params): Params,
 ) -> Result<Response, ApiError> {
     let id = readable(&state, &caller, &params).await?;
-    let (owned, who) = (id.clone(), caller.0.clone());
+    let (owned, who, policy) = (id.clone(), caller.0.clone(), state.settings.access);
     let (rows, shown) = read_db(&state, move |db| {
         let role = match &who {
             Some(who) => role_of(db, &owned, &who.user)?,
             None => None,
         };
-        Ok((db.history(&owned)?, people_shown(who.as_ref(), &owned, role)))
+        Ok((db.history(&owned)?, policy.shows_people(who.as_ref(), &owned, role)))
     })
     .await?;
-    // Who saved each version and why are the trail's: shown to those who
-    // may audit the graph, left null for everyone else (see `people_shown`).
+    // Who saved each version and why are the trail's: shown to the graph's
+    // writers and auditors, null for everyone else (see `Policy::shows_people`).
     let text = |t: Option<&String>| t.filter(|t| shown && !t.is_empty()).cloned();
     let results: Vec<Value> = rows
         .iter()
