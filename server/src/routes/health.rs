@@ -5,7 +5,7 @@
 //! scope. Nothing about graphs or users either way.
 //!
 //! A failing request log does not make the server unhealthy (saves still
-//! work): it shows as `requestLog.ok: false` with its last error.
+//! work): it shows as `requestLog.ok: false` (with its last error, to admins).
 
 use std::time::Duration;
 
