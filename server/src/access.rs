@@ -81,9 +81,45 @@ pub fn signed_in(who: Option<&Principal>) -> Result<&Principal, ApiError> {
     who.ok_or_else(|| ApiError::Unauthorized("Missing X-API-Token header.".into()))
 }
 
+/// A signed-in caller whose token has the write scope: checked before a
+/// write's body is parsed (no database needed); the rest of the decision
+/// waits for the write transaction ([`WriteAccess`]).
+pub fn writer(who: Option<&Principal>) -> Result<&Principal, ApiError> {
+    let who = signed_in(who)?;
+    if !who.scopes.can_write() {
+        return Err(ApiError::Forbidden(format!("The token of '{}' has no write scope.", who.user)));
+    }
+    Ok(who)
+}
+
+/// Who writes, under which policy: decided inside the write transaction,
+/// after the graph's lock is taken (the lock that orders its versions), on
+/// what that transaction sees. Deciding before the lock (on a read
+/// connection) let a user with no role write into a graph another user was
+/// creating: "the graph does not exist yet, anyone may write", then the
+/// save waited for the lock and landed on the new graph.
+#[derive(Clone, Copy, Debug)]
+pub struct WriteAccess<'a> {
+    pub policy: Policy,
+    pub who: Option<&'a Principal>,
+}
+
+impl WriteAccess<'_> {
+    /// Whether the caller may write graph `graph_id` as the transaction
+    /// sees it now (`exists`: it has a head).
+    pub fn check(&self, tx: &mut dyn Reader, graph_id: &str, exists: bool, override_version: bool) -> Result<(), ApiError> {
+        let role = match (self.who, exists) {
+            (Some(who), true) => role_of(tx, graph_id, &who.user)?,
+            _ => None,
+        };
+        self.policy.may_write(self.who, graph_id, exists, role, override_version)
+    }
+}
+
 impl Policy {
     /// May `who` save graph `graph_id` (which exists iff `role` was looked
-    /// up on an existing graph: `exists`), with `override` or not?
+    /// up on an existing graph: `exists`), with `override` or not? Call it
+    /// through [`WriteAccess`], inside the write transaction.
     pub fn may_write(
         &self,
         who: Option<&Principal>,
@@ -92,10 +128,7 @@ impl Policy {
         role: Option<Role>,
         override_version: bool,
     ) -> Result<(), ApiError> {
-        let who = signed_in(who)?;
-        if !who.scopes.can_write() {
-            return Err(ApiError::Forbidden(format!("The token of '{}' has no write scope.", who.user)));
-        }
+        let who = writer(who)?;
         if self.graph_access == GraphAccess::Open || who.scopes.admin || !exists {
             return Ok(());
         }
@@ -120,6 +153,20 @@ impl Policy {
             return Err(ApiError::Forbidden(format!("Reading graph {graph_id} needs a role on it (viewer or more).")));
         }
         Ok(())
+    }
+
+    /// Whether `who` (holding `role` on graph `graph_id`) sees people's
+    /// identities in the graph's trail: who saved each version and why, and
+    /// who saved the newest (the listing's `updatedBy`). The one rule: those
+    /// who work on the graph — who may write it (its owner, its editors, any
+    /// writer under `open` access, admins) — and those who may audit it (the
+    /// `audit` scope, the owner) see them, on every route and whatever
+    /// `--private-reads` says; a viewer, a read-only token and an anonymous
+    /// reader do not (before, a viewer under `--private-reads` read every
+    /// version's user and reason while the audit trail was refused to them).
+    /// The graph's content, its stamps included, is for whoever may read it.
+    pub fn shows_people(&self, who: Option<&Principal>, graph_id: &str, role: Option<Role>) -> bool {
+        who.is_some() && (may_audit(who, graph_id, role).is_ok() || self.may_write(who, graph_id, true, role, false).is_ok())
     }
 
     /// Whether the graph listing shows `who` a graph where it has `role`.

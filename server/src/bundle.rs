@@ -12,12 +12,14 @@
 //! - `audit.csv` — the rows of the newest N audit entries (see [`crate::export`]).
 //! - `stats.json` — graphs, versions, parts, blobs, people, events, sizes, schema version.
 //! - `system.json` — server version, OS, architecture, database version.
+//! - `request-log/requests-YYYY-MM-DD.jsonl` — with `--request-log DIR`,
+//!   the request log's files as they are (what `--keep-request-log-days`
+//!   and erasures left of them).
 //! - `manifest.json` — every file with its size and SHA-256.
 //! - `README.md` — what each file is.
 //!
 //! Tokens are never read, so they cannot go in. The copy holds the people
-//! the database names (the audit trail needs them): treat it as the
-//! database itself.
+//! the database (and the request log) names: treat it as the database itself.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,7 +32,7 @@ use crate::export::{self, Format};
 use crate::store::{ExportFilter, Store};
 
 /// Writes the bundle; returns a line saying what was written.
-pub fn write(db: &str, out: &Path, zip: bool, audit_limit: i64) -> Result<String, String> {
+pub fn write(db: &str, out: &Path, zip: bool, audit_limit: i64, request_log: Option<&Path>) -> Result<String, String> {
     if out.exists() && std::fs::read_dir(out).map_err(|e| format!("{}: {e}", out.display()))?.next().is_some() {
         return Err(format!("{} exists and is not empty", out.display()));
     }
@@ -56,24 +58,31 @@ pub fn write(db: &str, out: &Path, zip: bool, audit_limit: i64) -> Result<String
     let rows = export::export(&store, &filter, Format::Csv, &mut csv).map_err(|e| format!("{:?}", e.body()))?;
     drop(csv);
 
+    let logs = match request_log {
+        Some(dir) => copy_request_log(dir, out)?,
+        None => Vec::new(),
+    };
     let stats = store.read(|db| db.stats()).map_err(|e| e.to_string())?;
     let mut stats = serde_json::to_value(&stats).map_err(|e| e.to_string())?;
+    stats["requestLogFiles"] = json!(logs.len());
     stats["backupBytes"] = json!(std::fs::metadata(out.join(&backup)).map(|m| m.len()).unwrap_or(0));
     stats["auditRows"] = json!(rows);
     stats["backend"] = json!(store.backend());
     write_json(&out.join("stats.json"), &stats)?;
     write_json(&out.join("system.json"), &system(&database_version))?;
-    std::fs::write(out.join("README.md"), readme(&backup, audit_limit)).map_err(|e| e.to_string())?;
+    std::fs::write(out.join("README.md"), readme(&backup, audit_limit, !logs.is_empty())).map_err(|e| e.to_string())?;
     // Closing the copy's connections folds its write-ahead log back in.
     drop(store);
 
-    let names = [backup.as_str(), "audit.csv", "stats.json", "system.json", "README.md", "manifest.json"];
+    let mut names = vec![backup.as_str(), "audit.csv", "stats.json", "system.json", "README.md"];
+    names.extend(logs.iter().map(String::as_str));
     let mut files: Vec<Value> = Vec::new();
-    for name in &names[..5] {
+    for name in &names {
         let bytes = std::fs::read(out.join(name)).map_err(|e| format!("{name}: {e}"))?;
         files.push(json!({ "file": name, "bytes": bytes.len(), "sha256": hex(&Sha256::digest(&bytes)) }));
     }
     write_json(&out.join("manifest.json"), &json!({ "createdAt": kg_approval::Timestamp::now().to_string(), "files": files }))?;
+    names.push("manifest.json");
 
     let mut said = format!("bundle written to {} ({rows} audit rows)", out.display());
     if zip {
@@ -81,6 +90,23 @@ pub fn write(db: &str, out: &Path, zip: bool, audit_limit: i64) -> Result<String
         said.push_str(&format!("; packed into {}", archive.display()));
     }
     Ok(said)
+}
+
+/// Copies the request log's files into `OUT/request-log/`; returns their
+/// names in the bundle.
+fn copy_request_log(dir: &Path, out: &Path) -> Result<Vec<String>, String> {
+    let files = crate::log_files::list(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    std::fs::create_dir_all(out.join("request-log")).map_err(|e| e.to_string())?;
+    let mut names = Vec::new();
+    for (day, path) in files {
+        let name = format!("request-log/requests-{day}.jsonl");
+        std::fs::copy(&path, out.join(&name)).map_err(|e| format!("{}: {e}", path.display()))?;
+        names.push(name);
+    }
+    Ok(names)
 }
 
 /// An online backup of a SQLite file: SQLite's backup API copies the pages
@@ -134,13 +160,19 @@ fn system(database_version: &str) -> Value {
     })
 }
 
-fn readme(backup: &str, audit_limit: i64) -> String {
+fn readme(backup: &str, audit_limit: i64, request_log: bool) -> String {
+    let logs = if request_log {
+        "- `request-log/`: the request log's files, a JSON line per request (who, route, status, sizes; never a body or token). They name people.\n"
+    } else {
+        ""
+    };
     format!(
         "# kg-approval debug bundle\n\n\
          - `{backup}`: a consistent online copy of the history database. It names people: handle it as the database.\n\
          - `audit.csv`: one row per changed field of the newest {audit_limit} audit entries (RFC 4180, formulas neutralised).\n\
          - `stats.json`: counts and sizes, and the schema version.\n\
          - `system.json`: server version, OS, architecture and database version.\n\
+         {logs}\
          - `manifest.json`: every file with its size and SHA-256; check with `sha256sum`.\n\n\
          No API token is in this bundle. A SQLite copy opens with `kg-approval-server --db {backup}`;\n\
          `GET /verifyknowgraph?id=...` then checks each graph's hash chain.\n"

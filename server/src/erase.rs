@@ -10,8 +10,17 @@
 //! hash people as written: if any of those name the person, erasing would
 //! break their chain, and the erasure is refused (422) with their count.
 //!
+//! Erased means erased in the bytes: once the erasure has committed, the
+//! store is scrubbed ([`crate::store::Store::scrub`]: SQLite rebuilt and its
+//! write-ahead log emptied, PostgreSQL's tables rewritten), so the old row
+//! versions that named the person are in no file of the database, nor in a
+//! bundle or export made afterwards; the request log names the pseudonym
+//! from then on, for the rest of the process.
+//!
 //! What it cannot reach: free text that mentions the person (a reason, a
-//! node's label), the server's token configuration, and backups.
+//! node's label), the server's token configuration, backups and bundles
+//! made before, and PostgreSQL's write-ahead log (and its archives and
+//! replicas) until it is recycled.
 
 use std::path::Path;
 
@@ -20,6 +29,7 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::events;
+use crate::log_files;
 use crate::people::{self, Pseudonyms};
 use crate::store::{Erased, Store};
 
@@ -56,6 +66,19 @@ pub fn erase(store: &Store, person: &str, actor: &str, request_log: Logs<'_>) ->
         let mut names = Pseudonyms::default();
         names.learn(tx, [person], &at)?;
         let pseudonym = names.name(person).to_owned();
+        // The actor is named now, before anyone is cleared: learning them
+        // afterwards wrote an admin who erased themself straight back into
+        // `people`. Erasing yourself, you are named by the pseudonym that no
+        // longer says who you were. (Not in `names`, which renames stamps.)
+        let actor = match actor {
+            "cli" => "cli".to_owned(),
+            _ if actor == person => pseudonym.clone(),
+            _ => {
+                let mut actors = Pseudonyms::default();
+                actors.learn(tx, [actor], &at)?;
+                actors.name(actor).to_owned()
+            }
+        };
         // Parts whose stamps name the person, with their new bodies.
         let mut rewrites = Vec::new();
         let mut old = tx.old_versions_by(person)?;
@@ -82,59 +105,20 @@ pub fn erase(store: &Store, person: &str, actor: &str, request_log: Logs<'_>) ->
         }
         let mut erased = tx.erase_person(person, &pseudonym, &at)?;
         erased.parts = rewrites.len() as u64;
-        let mut actors = Pseudonyms::default();
-        let actor = if actor == "cli" {
-            "cli".to_owned()
-        } else {
-            actors.learn(tx, [actor], &at)?;
-            actors.name(actor).to_owned()
-        };
         let detail = json!({ "pseudonym": pseudonym, "versions": erased.versions, "parts": erased.parts,
                              "graphs": erased.graphs, "grants": erased.grants });
         let event = events::append(tx, "erasure", &actor, &detail, &at)?;
         Ok::<_, ApiError>((pseudonym, erased, event.seq))
     })?;
+    // Committed: now out of the files' bytes too. If this fails (a 503:
+    // readers held the old pages), the erasure stands; asked again, it finds
+    // nothing left to replace and scrubs again.
+    store.scrub()?;
     let request_log_lines = match request_log {
         Logs::None => Ok(0),
         Logs::Live(log) => log.rename_person(person, &pseudonym),
-        Logs::Dir(dir) => rewrite_request_logs(dir, person, &pseudonym),
+        Logs::Dir(dir) => log_files::rename_person(dir, person, &pseudonym),
     }
     .map_err(|e| ApiError::Internal(format!("request log: {e}")))?;
     Ok(Erasure { pseudonym, erased, request_log_lines, event })
-}
-
-/// Replaces `person` by `pseudonym` in the `user` field of every request
-/// log line in `dir` (each file rewritten to a temporary file, then renamed
-/// over it); returns how many lines changed.
-pub fn rewrite_request_logs(dir: &Path, person: &str, pseudonym: &str) -> std::io::Result<u64> {
-    let mut changed = 0;
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(0) };
-    for entry in entries {
-        let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if !(name.starts_with("requests-") && name.ends_with(".jsonl") && path.is_file()) {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path)?;
-        let mut out = String::with_capacity(text.len());
-        let mut here = 0;
-        for line in text.lines() {
-            match serde_json::from_str::<serde_json::Value>(line) {
-                Ok(mut value) if value.get("user").and_then(|u| u.as_str()) == Some(person) => {
-                    value["user"] = json!(pseudonym);
-                    out.push_str(&value.to_string());
-                    here += 1;
-                }
-                _ => out.push_str(line),
-            }
-            out.push('\n');
-        }
-        if here > 0 {
-            let temporary = path.with_extension("jsonl.erasing");
-            std::fs::write(&temporary, out)?;
-            std::fs::rename(&temporary, &path)?;
-            changed += here;
-        }
-    }
-    Ok(changed)
 }

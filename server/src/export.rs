@@ -14,16 +14,9 @@
 //! `proposed` are JSON values (absent: omitted); in CSV a string is its
 //! text, any other value its JSON, an absent one empty.
 //!
-//! CSV follows RFC 4180 (CRLF, fields with `,` `"` CR or LF quoted, quotes
-//! doubled) and is safe to open in a spreadsheet: a cell that starts with
-//! `=`, `+`, `-`, `@`, a tab or CR gets a leading `'`, so it is read as text,
-//! never as a formula (OWASP's advice for CSV injection).
-//!
-//! ```
-//! use kg_approval_server::export::csv_cell;
-//! assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-//! assert_eq!(csv_cell("plain"), "plain");
-//! ```
+//! CSV follows RFC 4180, with a `,` or `;` delimiter and an optional
+//! byte-order mark, and is safe to open in a spreadsheet: no cell is ever
+//! evaluated (see [`crate::csv`] for the rule).
 
 use std::io::{self, Write};
 
@@ -32,6 +25,7 @@ use kg_approval::decision::{DecisionRecord, Decisions};
 use kg_approval::error::ErrorCode;
 use serde_json::{Value, json};
 
+use crate::csv::CsvOptions;
 use crate::error::ApiError;
 use crate::read::version_changes;
 use crate::store::{ExportFilter, GraphVersion, Store};
@@ -110,8 +104,13 @@ pub fn parse_time(name: &str, text: &str) -> Result<String, ApiError> {
 /// Writes the export of everything `filter` matches to `out`; returns the
 /// number of rows. `out` sees the header first, then rows as they are read.
 pub fn export(store: &Store, filter: &ExportFilter, format: Format, out: &mut dyn Write) -> Result<u64, ApiError> {
+    export_with(store, filter, format, CsvOptions::default(), out)
+}
+
+/// [`export`] with CSV written as `csv` says (delimiter, byte-order mark).
+pub fn export_with(store: &Store, filter: &ExportFilter, format: Format, csv: CsvOptions, out: &mut dyn Write) -> Result<u64, ApiError> {
     if format == Format::Csv {
-        out.write_all(COLUMNS.join(",").as_bytes()).and_then(|_| out.write_all(b"\r\n")).map_err(io_error)?;
+        csv.start(out, &COLUMNS).map_err(io_error)?;
     }
     let mut after: (String, i64) = (String::new(), 0);
     let mut count = 0;
@@ -126,7 +125,7 @@ pub fn export(store: &Store, filter: &ExportFilter, format: Format, out: &mut dy
             let changes = store.read(|db| version_changes(db, version.gid, &version.row))?;
             for row in rows_of(version, &changes, filter.node_id.as_deref()) {
                 match format {
-                    Format::Csv => write_csv(out, &row),
+                    Format::Csv => write_csv(out, &csv, &row),
                     Format::Jsonl => write_jsonl(out, &row),
                 }
                 .map_err(io_error)?;
@@ -233,13 +232,6 @@ pub fn parse_change_id(id: &str) -> (&'static str, Option<String>, Option<String
     }
 }
 
-/// A CSV cell: neutralised if a spreadsheet would read it as a formula,
-/// quoted if it holds a separator, a quote or a line break.
-pub fn csv_cell(text: &str) -> String {
-    let neutral = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() };
-    if neutral.contains([',', '"', '\r', '\n']) { format!("\"{}\"", neutral.replace('"', "\"\"")) } else { neutral }
-}
-
 fn value_cell(value: Option<&Value>) -> String {
     match value {
         None => String::new(),
@@ -253,7 +245,7 @@ fn name(value: &impl serde::Serialize) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-fn write_csv(out: &mut dyn Write, row: &Row<'_>) -> io::Result<()> {
+fn write_csv(out: &mut dyn Write, csv: &CsvOptions, row: &Row<'_>) -> io::Result<()> {
     let v = &row.version.row;
     let who = |s: &str| if v.audit_expired { String::new() } else { s.to_owned() };
     let cells = [
@@ -276,9 +268,7 @@ fn write_csv(out: &mut dyn Write, row: &Row<'_>) -> io::Result<()> {
         value_cell(row.decision.as_ref().and_then(|d| d.proposed.as_ref())),
         row.decision.as_ref().and_then(|d| d.comment.clone()).unwrap_or_default(),
     ];
-    let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-    out.write_all(line.join(",").as_bytes())?;
-    out.write_all(b"\r\n")
+    csv.line(out, &cells)
 }
 
 fn write_jsonl(out: &mut dyn Write, row: &Row<'_>) -> io::Result<()> {
@@ -323,24 +313,6 @@ fn write_jsonl(out: &mut dyn Write, row: &Row<'_>) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cells_a_spreadsheet_would_run_are_neutralised() {
-        for (cell, expected) in [
-            ("=1+1", "'=1+1"),
-            ("+1", "'+1"),
-            ("-1", "'-1"),
-            ("@SUM(A1)", "'@SUM(A1)"),
-            ("\tx", "'\tx"),
-            ("\rx", "\"'\rx\""),
-            ("a,b", "\"a,b\""),
-            ("say \"hi\"", "\"say \"\"hi\"\"\""),
-            ("line\nbreak", "\"line\nbreak\""),
-            ("ok", "ok"),
-        ] {
-            assert_eq!(csv_cell(cell), expected, "{cell:?}");
-        }
-    }
 
     #[test]
     fn change_ids_split_back_into_their_parts() {

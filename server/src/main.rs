@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use kg_approval_server::access::{GraphAccess, Policy};
+use kg_approval_server::csv::{CsvOptions, Delimiter};
 use kg_approval_server::export::{Format, parse_time};
 use kg_approval_server::request_log::RequestLog;
 use kg_approval_server::serve::{self, DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_MAX_CONNECTIONS, Limits};
@@ -71,6 +72,13 @@ struct ExportArgs {
     /// Saved before (RFC 3339 or YYYY-MM-DD).
     #[arg(long)]
     to: Option<String>,
+    /// CSV: the cell separator (`semicolon` for Excel in locales whose
+    /// decimal mark is a comma, e.g. Swedish, Norwegian).
+    #[arg(long, value_enum, default_value = "comma")]
+    delimiter: Delimiter,
+    /// CSV: start with a UTF-8 byte-order mark (Excel then reads UTF-8, not ANSI).
+    #[arg(long)]
+    bom: bool,
     /// The file to write (`-`: standard output).
     #[arg(long, default_value = "-")]
     out: PathBuf,
@@ -89,6 +97,10 @@ struct BundleArgs {
     /// How many of the newest audit entries (versions) to export as CSV.
     #[arg(long, default_value_t = 1000)]
     audit_limit: i64,
+    /// The request log directory (`--request-log` of the server): its files
+    /// go into the bundle's `request-log/`.
+    #[arg(long, value_name = "DIR")]
+    request_log: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -170,6 +182,10 @@ struct Args {
     /// chain still verifies. Checked at start and hourly. Default: keep all.
     #[arg(long, value_name = "D", value_parser = clap::value_parser!(i64).range(1..))]
     keep_audit_days: Option<i64>,
+    /// Remove the request log's files of days older than D days (they name
+    /// people); checked at start and hourly. Default: keep all.
+    #[arg(long, value_name = "D", requires = "request_log", value_parser = clap::value_parser!(i64).range(1..))]
+    keep_request_log_days: Option<i64>,
 }
 
 #[tokio::main]
@@ -185,7 +201,9 @@ async fn main() -> Result<(), String> {
         None => cli.serve,
         Some(Command::Serve(args)) => args,
         Some(Command::Export(args)) => return offline(move || run_export(args)).await,
-        Some(Command::Bundle(args)) => return offline(move || bundle::write(&args.db, &args.out, args.zip, args.audit_limit)).await,
+        Some(Command::Bundle(args)) => {
+            return offline(move || bundle::write(&args.db, &args.out, args.zip, args.audit_limit, args.request_log.as_deref())).await;
+        }
         Some(Command::EraseUser(args)) => return offline(move || run_erase(args)).await,
     };
 
@@ -228,8 +246,9 @@ async fn main() -> Result<(), String> {
     let store_handle = store.clone();
     let app = router(AppState { store, tokens: Arc::new(tokens), settings: Arc::new(settings), request_log: request_log.clone() });
 
-    if let Some(days) = args.keep_audit_days {
-        tokio::spawn(expire_audit_hourly(store_handle, days));
+    let log_days = args.keep_request_log_days.zip(request_log.clone());
+    if args.keep_audit_days.is_some() || log_days.is_some() {
+        tokio::spawn(retention_hourly(store_handle, args.keep_audit_days, log_days));
     }
 
     let listener = tokio::net::TcpListener::bind(args.addr).await.map_err(|e| format!("{}: {e}", args.addr))?;
@@ -268,13 +287,17 @@ fn run_export(args: ExportArgs) -> Result<String, String> {
         from: time("from", &args.from)?,
         to: time("to", &args.to)?,
     };
+    if args.format == Format::Jsonl && (args.bom || args.delimiter != Delimiter::Comma) {
+        return Err("--delimiter and --bom apply to --format csv only".to_owned());
+    }
+    let csv = CsvOptions { delimiter: args.delimiter, bom: args.bom };
     let store = Store::open(&args.db)?;
     let rows = if args.out.as_os_str() == "-" {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        export::export(&store, &filter, args.format, &mut out)
+        export::export_with(&store, &filter, args.format, csv, &mut out)
     } else {
         let file = std::fs::File::create(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-        export::export(&store, &filter, args.format, &mut std::io::BufWriter::with_capacity(1 << 16, file))
+        export::export_with(&store, &filter, args.format, csv, &mut std::io::BufWriter::with_capacity(1 << 16, file))
     }
     .map_err(|e| format!("{:?}", e.body()))?;
     Ok(format!("exported {rows} rows"))
@@ -287,17 +310,28 @@ fn run_erase(args: EraseArgs) -> Result<String, String> {
     serde_json::to_string(&erasure).map_err(|e| e.to_string())
 }
 
-/// `--keep-audit-days`: expires old audit records at start, then hourly.
-async fn expire_audit_hourly(store: Arc<Store>, days: i64) {
+/// `--keep-audit-days` and `--keep-request-log-days`: expires old audit
+/// records and request log files at start, then hourly.
+async fn retention_hourly(store: Arc<Store>, audit_days: Option<i64>, log_days: Option<(i64, Arc<RequestLog>)>) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every.tick().await;
-        let store = store.clone();
-        match tokio::task::spawn_blocking(move || retention::expire_audit(&store, days, kg_approval::Timestamp::now())).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(versions = n, days, "audit records expired"),
-            Ok(Err(e)) => tracing::warn!(error = ?e.body(), "audit expiry failed; retried in an hour"),
-            Err(e) => tracing::warn!(error = %e, "audit expiry failed"),
+        if let Some(days) = audit_days {
+            let store = store.clone();
+            match tokio::task::spawn_blocking(move || retention::expire_audit(&store, days, kg_approval::Timestamp::now())).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(versions = n, days, "audit records expired"),
+                Ok(Err(e)) => tracing::warn!(error = ?e.body(), "audit expiry failed; retried in an hour"),
+                Err(e) => tracing::warn!(error = %e, "audit expiry failed"),
+            }
+        }
+        if let Some((days, log)) = log_days.clone() {
+            match tokio::task::spawn_blocking(move || log.expire(days, kg_approval::Timestamp::now())).await {
+                Ok(Ok(removed)) if removed.is_empty() => {}
+                Ok(Ok(removed)) => tracing::info!(files = removed.len(), days, "request log files expired"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "request log expiry failed; retried in an hour"),
+                Err(e) => tracing::warn!(error = %e, "request log expiry failed"),
+            }
         }
     }
 }

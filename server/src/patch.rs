@@ -17,6 +17,7 @@ use kg_approval::graph::{EdgeLookup, default_edge_id};
 use kg_approval::{Edge, Node};
 use serde_json::{Map, Value, json};
 
+use crate::access::WriteAccess;
 use crate::entity::{self, encode, encode_with};
 use crate::error::ApiError;
 use crate::idempotency;
@@ -117,7 +118,19 @@ impl DeltaBase for Touched {
     }
 }
 
+/// Saves the delta as `ctx.user`, who the caller has already decided may
+/// write (a tool, a test). A request's delta goes through [`save_delta_checked`].
 pub fn save_delta(store: &Store, body: PatchBody, ctx: SaveContext<'_>) -> Result<Saved, ApiError> {
+    save_delta_as(store, body, ctx, None)
+}
+
+/// Saves the delta once `access` allows it, decided inside the write
+/// transaction under the graph's lock (see [`WriteAccess`]).
+pub fn save_delta_checked(store: &Store, body: PatchBody, ctx: SaveContext<'_>, access: WriteAccess<'_>) -> Result<Saved, ApiError> {
+    save_delta_as(store, body, ctx, Some(access))
+}
+
+fn save_delta_as(store: &Store, body: PatchBody, ctx: SaveContext<'_>, access: Option<WriteAccess<'_>>) -> Result<Saved, ApiError> {
     let PatchBody { graph_id, expected_version, expected_hash, delta, audit, request_hash } = body;
     let key = idempotency::key_of(ctx.idempotency_key.clone(), audit.approval_id.as_deref());
     if let Some(user) = audit.user.as_deref().filter(|u| *u != ctx.user) {
@@ -125,10 +138,14 @@ pub fn save_delta(store: &Store, body: PatchBody, ctx: SaveContext<'_>) -> Resul
     }
     store.write(|tx| {
         tx.lock_graph(&graph_id)?;
+        let head = tx.head(&graph_id)?;
+        if let Some(access) = &access {
+            access.check(tx, &graph_id, head.is_some(), false)?;
+        }
         if let Some(saved) = key.as_deref().map(|k| idempotency::replay(tx, &graph_id, k, ctx.user, &request_hash)).transpose()?.flatten() {
             return Ok(saved);
         }
-        let head = tx.head(&graph_id)?.ok_or_else(|| ApiError::NotFound("Graph not found.".into()))?;
+        let head = head.ok_or_else(|| ApiError::NotFound("Graph not found.".into()))?;
         let conflict = || ApiError::Conflict { current_version: head.version, expected_version: Some(expected_version) };
         if expected_version != head.version || expected_hash.as_deref().is_some_and(|h| h != head.hash) {
             return Err(conflict());
@@ -241,7 +258,7 @@ fn changes_of(
         }
     }
     if !root_keys_added.is_empty() || delta.patch_graph.is_some() {
-        update_root(tx, gid, &root_keys_added, delta.patch_graph.as_ref(), &mut changes)?;
+        update_root(tx, gid, &root_keys_added, delta.patch_graph.as_ref(), user, &mut changes)?;
     }
     let nodes = head.nodes + delta.add_nodes.len() as i64 - delta.remove_node_ids.len() as i64;
     Ok((changes, title, nodes))
@@ -275,6 +292,7 @@ fn update_root(
     gid: i64,
     keys: &[(&str, bool)],
     patch: Option<&FieldPatch>,
+    user: &str,
     changes: &mut Changes,
 ) -> Result<(), ApiError> {
     let old = tx.live(gid, Kind::Root, "")?.into_iter().next();
@@ -293,7 +311,12 @@ fn update_root(
     }
     if let Some(patch) = patch {
         // GraphDelta::from_value refused nodes, edges and metadata here.
+        let before = root.clone();
         patch.apply(&mut root);
+        // The graph's own fields are stamped like a part's.
+        if before != root {
+            check_stamps("the graph", Some(&before), &root, user)?;
+        }
     }
     let kept = |k: &str| !patch.is_some_and(|p| p.touches(k));
     changes.replace(old.as_ref(), Kind::Root, "", 0, 0, encode_with(&root, kept));

@@ -23,6 +23,7 @@
 //!   time, then at most once a minute); the request that made the line has
 //!   been answered already.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,11 @@ struct Stats {
     /// reopens its file instead of appending to the one replaced.
     files: Mutex<()>,
     rewrites: AtomicU64,
+    /// People erased while this process ran, and their pseudonyms: a line
+    /// made after the erasure (a request in flight, the erasure's own line
+    /// when an admin erased themself, a token still configured for them)
+    /// names the pseudonym.
+    erased: Mutex<HashMap<String, String>>,
 }
 
 /// The state of the request log, as `/healthz` shows it.
@@ -171,10 +177,22 @@ impl RequestLog {
     /// Replaces `person` by `pseudonym` in every line of the log (erasure),
     /// with the writer paused; returns the lines rewritten.
     pub fn rename_person(&self, person: &str, pseudonym: &str) -> std::io::Result<u64> {
+        self.stats.erased.lock().unwrap_or_else(|e| e.into_inner()).insert(person.to_owned(), pseudonym.to_owned());
+        // Lines queued before are written first, then rewritten with the rest.
+        self.flush(Duration::from_secs(5));
         let _files = self.stats.files.lock().unwrap_or_else(|e| e.into_inner());
-        let lines = crate::erase::rewrite_request_logs(&self.dir, person, pseudonym)?;
+        let lines = crate::log_files::rename_person(&self.dir, person, pseudonym)?;
         self.stats.rewrites.fetch_add(1, Ordering::AcqRel);
         Ok(lines)
+    }
+
+    /// `--keep-request-log-days`: removes the files of days older than
+    /// `days` (see [`crate::log_files::expire`]), with the writer paused.
+    pub fn expire(&self, days: i64, now: Timestamp) -> std::io::Result<Vec<PathBuf>> {
+        let _files = self.stats.files.lock().unwrap_or_else(|e| e.into_inner());
+        let removed = crate::log_files::expire(&self.dir, days, now)?;
+        self.stats.rewrites.fetch_add(1, Ordering::AcqRel);
+        Ok(removed)
     }
 
     fn send(&self, entry: Entry) {
@@ -316,6 +334,7 @@ struct Line<'a> {
 impl Pending {
     fn finish(self, bytes_out: u64) {
         let ts = self.ts.to_string();
+        let erased = self.user.as_ref().and_then(|u| self.log.stats.erased.lock().unwrap_or_else(|e| e.into_inner()).get(u).cloned());
         let line = Line {
             ts: ts.clone(),
             request_id: &self.request_id,
@@ -323,7 +342,7 @@ impl Pending {
             route: self.route.as_deref().unwrap_or(UNMATCHED),
             graph_id: self.graph_id.as_deref(),
             version: self.version,
-            user: self.user.as_deref().unwrap_or("anonymous"),
+            user: erased.as_deref().or(self.user.as_deref()).unwrap_or("anonymous"),
             status: self.status,
             duration_ms: self.started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
             bytes_in: self.bytes_in.load(Ordering::Acquire),

@@ -12,6 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use kg_approval::Graph;
 use serde_json::{Map, Value, json};
 
+use crate::access::WriteAccess;
 use crate::entity::{self, Encoded, encode};
 use crate::error::ApiError;
 use crate::idempotency;
@@ -53,18 +54,32 @@ impl SaveBody {
     }
 }
 
+/// Saves as `ctx.user`, who the caller has already decided may write (a
+/// tool, a test). A request's save goes through [`save_checked`].
 pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved, ApiError> {
-    save_as(store, body, ctx, true)
+    save_as(store, body, ctx, true, None)
+}
+
+/// Saves as `ctx.user` once `access` allows it, decided inside the write
+/// transaction under the graph's lock (see [`WriteAccess`]).
+pub fn save_checked(store: &Store, body: SaveBody, ctx: SaveContext<'_>, access: WriteAccess<'_>) -> Result<Saved, ApiError> {
+    save_as(store, body, ctx, true, Some(access))
 }
 
 /// An operator's import (`--seed`): like [`save`], but the graph's stamps
 /// are kept as they were written where it came from (a graph created by
 /// someone else, elsewhere), not checked against the importing user.
 pub fn import(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved, ApiError> {
-    save_as(store, body, ctx, false)
+    save_as(store, body, ctx, false, None)
 }
 
-fn save_as(store: &Store, body: SaveBody, ctx: SaveContext<'_>, check_stamps: bool) -> Result<Saved, ApiError> {
+fn save_as(
+    store: &Store,
+    body: SaveBody,
+    ctx: SaveContext<'_>,
+    check_stamps: bool,
+    access: Option<WriteAccess<'_>>,
+) -> Result<Saved, ApiError> {
     let SaveBody { id, graph, override_version, audit, request_hash } = body;
     // The approval id is the natural idempotency key: one approval, one version.
     let key = idempotency::key_of(ctx.idempotency_key.clone(), audit.approval_id.as_deref());
@@ -78,10 +93,13 @@ fn save_as(store: &Store, body: SaveBody, ctx: SaveContext<'_>, check_stamps: bo
 
     store.write(|tx| {
         tx.lock_graph(&id)?;
+        let head = tx.head(&id)?;
+        if let Some(access) = &access {
+            access.check(tx, &id, head.is_some(), override_version)?;
+        }
         if let Some(saved) = key.as_deref().map(|k| idempotency::replay(tx, &id, k, ctx.user, &request_hash)).transpose()?.flatten() {
             return Ok(saved);
         }
-        let head = tx.head(&id)?;
         let current = head.as_ref().map_or(0, |h| h.version);
         if current == 0 && !is_uuid_v4(&id) {
             return Err(ApiError::InvalidNewId { received: id.clone() });
@@ -138,7 +156,18 @@ pub fn compare(
     let mut changes = Changes::default();
     let old_of = |kind: Kind| live.iter().find(|r| r.kind == kind);
 
-    changes.replace(old_of(Kind::Root), Kind::Root, "", 0, 0, encode_root(new));
+    let old_root = old_of(Kind::Root);
+    let root = encode_root(new);
+    if let Some(user) = user {
+        // The graph's own fields are stamped like a part's: a changed top
+        // level (placeholders of nodes, edges and metadata aside) names the user.
+        let before = old_root.map(|o| entity::decode(&o.body)).transpose().map_err(ApiError::Internal)?.map(top_level);
+        let after = top_level(entity::decode(&root.body).map_err(ApiError::Internal)?);
+        if before.as_ref().is_none_or(|b| fields_differ(b, &after, &root, &mut blob)) {
+            check_stamps("the graph", before.as_ref(), &top_level(new.root().clone()), user)?;
+        }
+    }
+    changes.replace(old_root, Kind::Root, "", 0, 0, root);
     let old_meta = old_of(Kind::Metadata);
     match new.metadata() {
         Some(meta) => {
@@ -230,6 +259,17 @@ fn changed_fields(old: Option<&EntityRow>, new: &Encoded, blob: &mut impl FnMut(
     let Some(old) = old else { return Ok(true) };
     let before = entity::decode(&old.body).map_err(ApiError::Internal)?;
     let after = entity::decode(&new.body).map_err(ApiError::Internal)?;
+    Ok(fields_differ(&before, &after, new, blob))
+}
+
+/// Whether two stored field maps (blob references in them resolved, from
+/// the store or from `new`'s blobs) hold different JSON values.
+fn fields_differ(
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+    new: &Encoded,
+    blob: &mut impl FnMut(&str) -> Option<String>,
+) -> bool {
     let mut resolve = |v: &Value| -> Option<Value> {
         match entity::reference(v) {
             Some(hash) => blob(hash)
@@ -238,13 +278,15 @@ fn changed_fields(old: Option<&EntityRow>, new: &Encoded, blob: &mut impl FnMut(
             None => Some(v.clone()),
         }
     };
-    for (_, b, a) in kg_approval::change::diff_fields(&before, &after) {
-        match (b.map(&mut resolve), a.map(&mut resolve)) {
-            (Some(Some(x)), Some(Some(y))) if kg_approval::value::json_eq(&x, &y) => {}
-            _ => return Ok(true),
-        }
-    }
-    Ok(false)
+    kg_approval::change::diff_fields(before, after).into_iter().any(|(_, b, a)| {
+        !matches!((b.map(&mut resolve), a.map(&mut resolve)), (Some(Some(x)), Some(Some(y))) if kg_approval::value::json_eq(&x, &y))
+    })
+}
+
+/// The top level's own fields: without `metadata`, `nodes` and `edges`.
+fn top_level(mut fields: Map<String, Value>) -> Map<String, Value> {
+    fields.retain(|k, _| !kg_approval::graph::is_structural(k));
+    fields
 }
 
 /// The top level with `metadata`, `nodes` and `edges` as placeholders (their

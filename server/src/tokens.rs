@@ -1,10 +1,22 @@
 //! API tokens: the user each stands for and what it may do (its scopes).
 //!
-//! `--token TOKEN=USER` gives `read` and `write`; `--token
-//! TOKEN=USER:read,write,audit` gives exactly the scopes listed. A token file
-//! is JSON, `{"<token>": "<user>"}` (read and write) or `{"<token>": {"user":
-//! "...", "scopes": ["read", "audit"]}}`. A save is made as the token's user
-//! and no one else (see [`crate::access`] for what each scope allows).
+//! One rule for both ways of giving tokens: a token's text is `USER` (read
+//! and write) or `USER:SCOPES`, where everything after the **last** `:` is
+//! the scope list — always, so a mistyped list can never become part of the
+//! user id and fail open. `SCOPES` is comma-separated, each exactly `read`,
+//! `write`, `audit` or `admin` (surrounding spaces ignored). A user id that
+//! itself holds a `:` (a URN) therefore spells its scopes out:
+//! `TOKEN=urn:kg:carol:read,write`.
+//!
+//! - `--token TOKEN=USER[:SCOPES]` (repeatable);
+//! - a token file, JSON: `{"<token>": "USER[:SCOPES]"}` or `{"<token>":
+//!   {"user": "<user id, taken whole>", "scopes": ["read", "audit"]}}`.
+//!
+//! An unknown or empty scope, an empty user, a token shorter than 8
+//! characters or a token given twice stops the server at start with an
+//! error that names the token's user — never the token, which is a secret.
+//! A save is made as the token's user and no one else (see
+//! [`crate::access`] for what each scope allows).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -28,8 +40,16 @@ impl Scopes {
     /// What `--token TOKEN=USER` and `{"<token>": "<user>"}` give.
     pub const READ_WRITE: Scopes = Scopes { read: true, write: true, audit: false, admin: false };
 
-    /// Parses `read,write,audit,admin` (any subset, in any order).
+    /// The scope names a token may list.
+    pub const NAMES: [&'static str; 4] = ["read", "write", "audit", "admin"];
+
+    /// Parses a scope list (any subset of [`Scopes::NAMES`], in any order);
+    /// each name must be exactly one of them (`Read`, `wirte` and `read
+    /// audit` are errors, not ignored).
     pub fn parse(list: &[&str]) -> Result<Scopes, String> {
+        if list.is_empty() {
+            return Err("an empty scope list".to_owned());
+        }
         let mut scopes = Scopes::default();
         for name in list.iter().map(|s| s.trim()) {
             match name {
@@ -37,7 +57,9 @@ impl Scopes {
                 "write" => scopes.write = true,
                 "audit" => scopes.audit = true,
                 "admin" => scopes.admin = true,
-                other => return Err(format!("unknown scope '{other}' (read, write, audit, admin)")),
+                other => {
+                    return Err(format!("unknown scope '{other}' (scopes are {}, lowercase, comma-separated)", Scopes::NAMES.join(", ")));
+                }
             }
         }
         Ok(scopes)
@@ -88,33 +110,42 @@ impl Tokens {
             format!("{}: expected {{\"token\": \"user\"}} or {{\"token\": {{\"user\": ..., \"scopes\": [...]}}}}: {e}", path.display())
         })?;
         let mut tokens = Tokens::default();
-        for (token, entry) in map {
-            match entry {
-                FileEntry::User(user) => tokens.insert(&token, &user, Scopes::READ_WRITE)?,
-                FileEntry::Scoped { user, scopes } => {
-                    let names: Vec<&str> = scopes.iter().map(String::as_str).collect();
-                    tokens.insert(&token, &user, Scopes::parse(&names).map_err(|e| format!("token for {user}: {e}"))?)?
-                }
-            }
+        // Sorted by user, so that errors come in the same order every time.
+        let mut entries: Vec<(String, FileEntry)> = map.into_iter().collect();
+        entries.sort_by(|a, b| a.1.user().cmp(b.1.user()));
+        for (token, entry) in entries {
+            let (user, scopes) = match &entry {
+                FileEntry::User(text) => user_and_scopes(text),
+                FileEntry::Scoped { user, scopes } => (user.as_str(), Some(scopes.iter().map(String::as_str).collect())),
+            };
+            tokens.insert(&token, user, scopes).map_err(|e| format!("{}: {e}", path.display()))?;
         }
         Ok(tokens)
     }
 
     /// Parses `TOKEN=USER` (read and write) or `TOKEN=USER:SCOPE,SCOPE`.
     pub fn add_pair(&mut self, pair: &str) -> Result<(), String> {
-        let (token, rest) = pair.split_once('=').ok_or_else(|| format!("'{pair}' is not TOKEN=USER or TOKEN=USER:SCOPES"))?;
-        // A user id may contain ':' (a URN); only a valid scope list after the last one counts.
-        let scoped =
-            rest.rsplit_once(':').and_then(|(user, list)| Scopes::parse(&list.split(',').collect::<Vec<_>>()).ok().map(|s| (user, s)));
-        match scoped {
-            Some((user, scopes)) => self.insert(token, user, scopes),
-            None => self.insert(token, rest, Scopes::READ_WRITE),
-        }
+        // The value is never echoed: it holds the token.
+        let (token, rest) = pair.split_once('=').ok_or("a --token value has no '=' (expected TOKEN=USER or TOKEN=USER:SCOPES)")?;
+        let (user, scopes) = user_and_scopes(rest);
+        self.insert(token, user, scopes).map_err(|e| format!("--token: {e}"))
     }
 
-    fn insert(&mut self, token: &str, user: &str, scopes: Scopes) -> Result<(), String> {
-        if token.len() < 8 || user.trim().is_empty() {
-            return Err(format!("token '{token}': tokens need 8+ characters and a user"));
+    /// Adds a token of `user` with `scopes` (`None`: read and write). Errors
+    /// name the user, never the token.
+    fn insert(&mut self, token: &str, user: &str, scopes: Option<Vec<&str>>) -> Result<(), String> {
+        if user.trim().is_empty() {
+            return Err("a token has an empty user".to_owned());
+        }
+        let scopes = match scopes {
+            None => Scopes::READ_WRITE,
+            Some(list) => Scopes::parse(&list).map_err(|e| format!("the token of '{user}': {e}"))?,
+        };
+        if token.len() < 8 {
+            return Err(format!("the token of '{user}' is shorter than 8 characters"));
+        }
+        if let Some(first) = self.0.get(token) {
+            return Err(format!("the token of '{user}' is also the token of '{}': each token must be different", first.user));
         }
         self.0.insert(token.to_owned(), Principal { user: user.to_owned(), scopes });
         Ok(())
@@ -134,6 +165,24 @@ impl Tokens {
     }
 }
 
+impl FileEntry {
+    fn user(&self) -> &str {
+        match self {
+            FileEntry::User(text) => text,
+            FileEntry::Scoped { user, .. } => user,
+        }
+    }
+}
+
+/// `USER` or `USER:SCOPES`: everything after the last `:` is a scope list
+/// (see the module's rule), split at commas.
+fn user_and_scopes(text: &str) -> (&str, Option<Vec<&str>>) {
+    match text.rsplit_once(':') {
+        Some((user, list)) => (user, Some(list.split(',').collect())),
+        None => (text, None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,12 +192,63 @@ mod tests {
         let mut tokens = Tokens::default();
         tokens.add_pair("token-0001=ann@example.com").unwrap();
         tokens.add_pair("token-0002=urn:kg:bob:read,audit").unwrap();
-        tokens.add_pair("token-0003=urn:kg:carol").unwrap();
+        tokens.add_pair("token-0003=urn:kg:carol:read, write").unwrap();
         assert_eq!(tokens.principal("token-0001").unwrap().scopes, Scopes::READ_WRITE);
         let bob = tokens.principal("token-0002").unwrap();
         assert_eq!((bob.user.as_str(), bob.scopes.names()), ("urn:kg:bob", vec!["read", "audit"]));
-        assert_eq!(tokens.user("token-0003"), Some("urn:kg:carol"), "a URN keeps its colons");
-        assert!(tokens.add_pair("short=ann").is_err());
+        assert_eq!(tokens.user("token-0003"), Some("urn:kg:carol"), "a URN spells its scopes out and keeps its colons");
         assert!(Scopes::parse(&["read", "owner"]).is_err());
+    }
+
+    #[test]
+    fn a_mistyped_scope_list_is_an_error_naming_the_user_never_the_token() {
+        for (pair, scope) in [
+            ("secret-0001=frank@example.com:read,wirte", "'wirte'"),
+            ("secret-0001=frank@example.com:Read", "'Read'"),
+            ("secret-0001=frank@example.com:read audit", "'read audit'"),
+            ("secret-0001=frank@example.com:read,", "''"),
+            ("secret-0001=frank@example.com:", "''"),
+            // A URN without scopes: its last part is read as a scope list, and refused.
+            ("secret-0001=urn:kg:frank", "'frank'"),
+        ] {
+            let error = Tokens::default().add_pair(pair).unwrap_err();
+            assert!(error.contains(scope) && !error.contains("secret-0001"), "{pair}: {error}");
+        }
+        let error = Tokens::default().add_pair("secret-0001=frank@example.com:wirte").unwrap_err();
+        assert!(error.contains("'frank@example.com'"), "the user is named: {error}");
+        for pair in ["short=ann", "secret-0001=", "secret-0001= :read", "no-equals-sign-secret"] {
+            let error = Tokens::default().add_pair(pair).unwrap_err();
+            assert!(!error.contains("short=") && !error.contains("secret-0001") && !error.contains("no-equals"), "{pair}: {error}");
+        }
+        let mut twice = Tokens::default();
+        twice.add_pair("secret-0001=ann@example.com").unwrap();
+        let error = twice.add_pair("secret-0001=bob@example.com:read").unwrap_err();
+        assert!(error.contains("ann@example.com") && error.contains("bob@example.com") && !error.contains("secret"), "{error}");
+    }
+
+    #[test]
+    fn a_token_file_follows_the_same_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tokens.json");
+        let read = |json: &str| {
+            std::fs::write(&file, json).unwrap();
+            Tokens::from_file(&file)
+        };
+        let tokens = read(
+            r#"{"secret-0001": "ann@example.com", "secret-0002": "urn:kg:bob:read,audit",
+                              "secret-0003": {"user": "urn:kg:carol", "scopes": ["read"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(tokens.principal("secret-0002").unwrap().scopes.names(), ["read", "audit"]);
+        assert_eq!(tokens.user("secret-0003"), Some("urn:kg:carol"), "the object form takes the user whole");
+        for json in [
+            r#"{"secret-0001": {"user": "frank@example.com", "scopes": ["Read"]}}"#,
+            r#"{"secret-0001": {"user": "frank@example.com", "scopes": ["read audit"]}}"#,
+            r#"{"secret-0001": {"user": "frank@example.com", "scopes": []}}"#,
+            r#"{"secret-0001": "frank@example.com:read,wirte"}"#,
+        ] {
+            let error = read(json).unwrap_err();
+            assert!(error.contains("frank@example.com") && !error.contains("secret-0001"), "{json}: {error}");
+        }
     }
 }

@@ -37,7 +37,11 @@ async fn save_load_history_and_versions(backend: Backend) {
     );
     assert_eq!(current["nodes"][1]["visible"], false);
 
-    let (_, history) = s.get(&format!("/getknowgraphhistory?id={id}")).await;
+    // Who and why are the trail's: shown to the owner (and auditors), not to anyone.
+    let (_, anonymous) = s.get(&format!("/getknowgraphhistory?id={id}")).await;
+    let first = &anonymous["history"]["results"][0];
+    assert_eq!((first["user"].clone(), first["reason"].clone(), first["source"].clone()), (Value::Null, Value::Null, json!("ai")));
+    let (_, history) = s.get_as(ANN, &format!("/getknowgraphhistory?id={id}")).await;
     let results = history["history"]["results"].as_array().unwrap();
     assert_eq!(results.iter().map(|r| r["version"].as_i64().unwrap()).collect::<Vec<_>>(), [2, 1], "newest first");
     assert_eq!(
@@ -47,7 +51,8 @@ async fn save_load_history_and_versions(backend: Backend) {
     let timestamp = results[0]["timestamp"].as_str().unwrap();
     assert!(timestamp.len() == 19 && timestamp.as_bytes()[10] == b' ', "SQLite-style timestamp like the real service: {timestamp}");
 
-    let (_, list) = s.get("/getknowgraphs").await;
+    assert_eq!(s.get("/getknowgraphs").await.1["graphs"][0]["updatedBy"], Value::Null);
+    let (_, list) = s.get_as(ANN, "/getknowgraphs").await;
     assert_eq!(
         list["graphs"],
         json!([{"id": id, "version": 2, "title": "T", "nodes": 2, "updatedAt": list["graphs"][0]["updatedAt"], "updatedBy": "ann@example.com"}])

@@ -134,31 +134,6 @@ async fn a_run_collects_its_approvals_across_graphs(backend: Backend) {
     assert_eq!(none["count"], 0);
 }
 
-/// Parses RFC 4180 CSV (quoted fields, doubled quotes, CRLF).
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let (mut rows, mut row, mut cell, mut quoted, mut chars) = (Vec::new(), Vec::new(), String::new(), false, text.chars().peekable());
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                cell.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => cell.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut cell)),
-            (false, '\r') => {
-                assert_eq!(chars.next(), Some('\n'), "rows end in CRLF");
-                row.push(std::mem::take(&mut cell));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, c) => cell.push(c),
-        }
-    }
-    assert!(row.is_empty() && cell.is_empty(), "the export ends with a complete row");
-    rows
-}
-
 async fn text_as(s: &Server, token: &str, path: &str) -> (StatusCode, String, String) {
     let r = s.http.get(format!("{}{path}", s.url)).header("X-API-Token", token).send().await.unwrap();
     let kind = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
@@ -174,7 +149,7 @@ async fn exports_have_a_row_per_changed_field_and_are_safe_in_a_spreadsheet(back
 
     let (status, kind, csv) = text_as(&s, AUDITOR, &format!("/exportknowgraphaudit?format=csv&id={id}")).await;
     assert_eq!((status, kind.as_str()), (StatusCode::OK, "text/csv; charset=utf-8"));
-    let rows = parse_csv(&csv);
+    let rows = support::parse_csv(&csv, ',');
     assert_eq!(rows[0], kg_approval_server::export::COLUMNS.map(str::to_owned).to_vec());
     let col = |name: &str| kg_approval_server::export::COLUMNS.iter().position(|c| *c == name).unwrap();
     // v1 added two nodes (4 + 3 fields), an edge (4 fields) and the metadata (2 fields).

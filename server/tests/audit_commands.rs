@@ -2,7 +2,6 @@
 //! 100,000 rows in bounded memory, the `export`, `bundle` and `erase-user`
 //! commands, and `--keep-audit-days`.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -31,18 +30,9 @@ impl Drop for Server {
 }
 
 fn serve(db: &str, extra: &[&str]) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["--db", db, "--addr", "127.0.0.1:0"])
-        .args(["--token", &format!("{AUDIT_TOKEN}=auditor@example.com:read,audit")])
-        .args(["--token", &format!("{WRITE_TOKEN}=ann@example.com")])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line}")).to_owned();
+    let (auditor, writer) = (format!("{AUDIT_TOKEN}=auditor@example.com:read,audit"), format!("{WRITE_TOKEN}=ann@example.com"));
+    let args: Vec<&str> = ["--db", db, "--token", &auditor, "--token", &writer].into_iter().chain(extra.iter().copied()).collect();
+    let (child, url) = support::spawn_binary(&args);
     Server { child, url }
 }
 

@@ -13,7 +13,7 @@ use kg_approval_server::Settings;
 use kg_approval_server::request_log::RequestLog;
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
-use support::{ANN, Backend, graph, new_id, start_on, start_with};
+use support::{ADMIN, ANN, Backend, graph, new_id, start_on, start_with};
 
 /// Text of the saved body that must never reach the log.
 const BODY_TEXT: &str = "distinctive-body-text-7f3a91";
@@ -160,8 +160,10 @@ async fn every_request_gets_one_line_with_its_route_user_status_and_sizes() {
     let response = http.get(format!("{}/healthz", s.url)).header("Origin", "http://editor.test").send().await.unwrap();
     let exposed = response.headers().get("access-control-expose-headers").map(|v| v.to_str().unwrap().to_ascii_lowercase());
     assert!(exposed.is_some_and(|v| v.contains("x-request-id")), "{:?}", response.headers());
-    // And /healthz counts what was written.
+    // And /healthz counts what was written (details for admins only).
     let body: Value = response.json().await.unwrap();
+    assert_eq!(body["requestLog"], json!({"ok": true}), "status only for anyone: {body}");
+    let body: Value = http.get(format!("{}/healthz", s.url)).header("X-API-Token", ADMIN).send().await.unwrap().json().await.unwrap();
     assert_eq!(body["requestLog"]["ok"], true, "{body}");
     assert_eq!(body["requestLog"]["dir"], dir.display().to_string(), "{body}");
     assert!(body["requestLog"]["written"].as_u64().unwrap() >= 6, "{body}");
@@ -192,12 +194,34 @@ async fn a_request_log_that_is_a_regular_file_fails_no_save() {
     assert!(body["requestLog"]["lastError"].as_str().unwrap().contains(&not_a_dir.display().to_string()), "{body}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_tells_anyone_its_status_and_only_admins_its_paths_and_errors() {
+    let logs = tempfile::tempdir().unwrap();
+    let not_a_dir = logs.path().join("private-log-path");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let s = start_with(Backend::Sqlite, Settings::default(), Some(RequestLog::open(&not_a_dir))).await;
+    s.create().await;
+    let details = healthz_once_failed(&s.url, 1).await;
+    assert!(details["requestLog"]["dir"].as_str().unwrap().contains("private-log-path"), "{details}");
+    for token in [None, Some(ANN), Some(support::AUDITOR)] {
+        let mut request = s.http.get(format!("{}/healthz", s.url));
+        if let Some(token) = token {
+            request = request.header("X-API-Token", token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let text = response.text().await.unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), json!({"ok": true, "database": "ok", "requestLog": {"ok": false}}));
+        assert!(!text.contains("private-log-path") && !text.contains(&logs.path().display().to_string()), "{token:?}: {text}");
+    }
+}
+
 /// `/healthz` once the log has failed to write at least `lines` lines: a
 /// 200 (saves work) with `requestLog.ok` false and the error.
 async fn healthz_once_failed(url: &str, lines: u64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let response = reqwest::get(format!("{url}/healthz")).await.unwrap();
+        let response = Client::new().get(format!("{url}/healthz")).header("X-API-Token", ADMIN).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "a failing request log is not a failing server");
         let body: Value = response.json().await.unwrap();
         if body["requestLog"]["failed"].as_u64().unwrap() >= lines || Instant::now() > deadline {
@@ -231,6 +255,7 @@ impl Binary {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kg-approval-server"))
             .args(["--addr", "127.0.0.1:0", "--db", dir.path().join("h.sqlite").to_str().unwrap()])
             .args(["--token", &format!("{ANN}=ann@example.com"), "--request-log", request_log.to_str().unwrap()])
+            .args(["--token", &format!("{ADMIN}=admin@example.com:admin")])
             .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -342,4 +367,57 @@ async fn a_stalled_body_is_logged_as_the_408_the_client_got() {
     );
     assert_eq!(line["bytesIn"], sent.len() as u64, "the bytes that arrived: {line}");
     assert!(line["durationMs"].as_u64().unwrap() >= 900, "until the timeout: {line}");
+}
+
+/// The name of the log file of the day `days` days before today.
+fn file_of_days_ago(days: i64) -> String {
+    let at = kg_approval::Timestamp::from_unix_millis(kg_approval::Timestamp::now().unix_millis() - days * 86_400_000).unwrap();
+    format!("requests-{}.jsonl", &at.to_string()[..10])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_log_files_older_than_keep_request_log_days_are_removed_and_bundles_carry_the_rest() {
+    let logs = tempfile::tempdir().unwrap();
+    for days in [40, 31, 29] {
+        std::fs::write(logs.path().join(file_of_days_ago(days)), format!("{{\"user\":\"ann@example.com\",\"daysAgo\":{days}}}\n")).unwrap();
+    }
+    std::fs::write(logs.path().join("notes.txt"), "not a log file").unwrap();
+    let server = Binary::start_with(logs.path(), &["--keep-request-log-days", "30"]);
+    let http = Client::new();
+    assert_eq!(call(http.get(format!("{}/getknowgraphs", server.url))).await.status, StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while logs.path().join(file_of_days_ago(31)).exists() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut left: Vec<String> = std::fs::read_dir(logs.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, ["notes.txt".to_owned(), file_of_days_ago(29), file_of_days_ago(0)], "the files of 40 and 31 days ago went");
+    lines(&logs.path().join(file_of_days_ago(0)), 1);
+
+    // A bundle carries what is left, each file in its manifest.
+    let bundles = tempfile::tempdir().unwrap();
+    let out = bundles.path().join("bundle");
+    let db = server._dir.path().join("h.sqlite");
+    let bundle = Command::new(env!("CARGO_BIN_EXE_kg-approval-server"))
+        .args(["bundle", "--zip", "--db", db.to_str().unwrap(), "--request-log", logs.path().to_str().unwrap(), "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(bundle.status.success(), "{}", String::from_utf8_lossy(&bundle.stderr));
+    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let listed: Vec<&str> = manifest["files"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
+    for day in [29, 0] {
+        let name = format!("request-log/{}", file_of_days_ago(day));
+        assert!(listed.contains(&name.as_str()), "{name} in {listed:?}");
+        let copied = std::fs::read(out.join(&name)).unwrap();
+        let entry = manifest["files"].as_array().unwrap().iter().find(|f| f["file"] == name.as_str()).unwrap();
+        assert_eq!(entry["bytes"], copied.len());
+    }
+    assert!(!listed.iter().any(|f| f.contains("notes")), "{listed:?}");
+    let zip = zip::ZipArchive::new(std::fs::File::open(out.with_extension("zip")).unwrap()).unwrap();
+    assert!(zip.file_names().any(|n| n == format!("request-log/{}", file_of_days_ago(29))));
+
+    // It needs a request log to apply to.
+    let alone = Command::new(env!("CARGO_BIN_EXE_kg-approval-server")).args(["--keep-request-log-days", "30"]).output().unwrap();
+    assert!(!alone.status.success() && String::from_utf8_lossy(&alone.stderr).contains("--request-log"));
 }

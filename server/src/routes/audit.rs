@@ -19,6 +19,7 @@ use super::reads::{auditable, number, param, required};
 use super::{AppState, Caller, blocking, read_db};
 use crate::access::{self, Role, role_of};
 use crate::blame::{self, Subject};
+use crate::csv::CsvOptions;
 use crate::error::ApiError;
 use crate::export::{self, Format, parse_time};
 use crate::store::ExportFilter;
@@ -63,7 +64,8 @@ pub(super) async fn get_run(
     Ok(axum::Json(run).into_response())
 }
 
-/// `GET /exportknowgraphaudit?format=csv|jsonl&id=&nodeId=&user=&runId=&from=&to=`:
+/// `GET /exportknowgraphaudit?format=csv|jsonl&id=&nodeId=&user=&runId=&from=&to=`
+/// (CSV also `&delimiter=comma|semicolon&bom=true|false`, see [`crate::csv`]):
 /// streamed as it is read (constant memory, whatever its size). Without
 /// `id` it spans every graph and needs the audit scope.
 pub(super) async fn export_audit(
@@ -72,6 +74,11 @@ pub(super) async fn export_audit(
     Query(params): Params,
 ) -> Result<Response, ApiError> {
     let format = Format::parse(param(&params, "format").unwrap_or("csv"))?;
+    let (delimiter, bom) = (param(&params, "delimiter"), param(&params, "bom"));
+    if format == Format::Jsonl && (delimiter.is_some() || bom.is_some()) {
+        return Err(ApiError::BadRequest("delimiter and bom apply to format=csv only.".into()));
+    }
+    let csv = CsvOptions::parse(delimiter, bom).map_err(ApiError::BadRequest)?;
     let filter = export_filter(&params)?;
     match &filter.graph_id {
         Some(_) => {
@@ -89,7 +96,7 @@ pub(super) async fn export_audit(
     let store = state.store.clone();
     tokio::task::spawn_blocking(move || {
         let mut sink = ChannelWriter { sender, buffer: Vec::with_capacity(CHUNK) };
-        if let Err(e) = export::export(&store, &filter, format, &mut sink) {
+        if let Err(e) = export::export_with(&store, &filter, format, csv, &mut sink) {
             // The status line is sent: end the body with an error, so the
             // client sees a broken transfer, never a short export.
             tracing::error!(error = ?e, "export failed");

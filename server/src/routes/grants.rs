@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{AppState, Caller, blocking, read_db, role_on};
-use crate::access::{self, Role};
+use crate::access::{self, Role, role_of};
 use crate::error::ApiError;
 use crate::store::Grant;
 
@@ -71,16 +71,19 @@ pub(super) async fn grant_access(
     if body.user.trim().is_empty() {
         return Err(ApiError::BadRequest("user must be a user id".into()));
     }
-    let (exists, caller_role) = role_on(&state, &caller, &body.graph_id).await?;
-    access::may_grant(caller.0.as_ref(), &body.graph_id, caller_role)?;
-    if !exists {
-        return Err(ApiError::NotFound("Graph not found.".into()));
-    }
-    let by = caller.0.as_ref().map(|p| p.user.clone()).unwrap_or_default();
+    let who = access::signed_in(caller.0.as_ref())?.clone();
     let (store, graph_id, user) = (state.store.clone(), body.graph_id.clone(), body.user.clone());
     let changed = blocking(move || {
         store.write(|tx| -> Result<bool, ApiError> {
+            // Decided under the graph's lock, on what this transaction sees:
+            // an ownership or grant that changes meanwhile cannot slip by.
             tx.lock_graph(&graph_id)?;
+            let exists = tx.head(&graph_id)?.is_some();
+            let caller_role = if exists { role_of(tx, &graph_id, &who.user)? } else { None };
+            access::may_grant(Some(&who), &graph_id, caller_role)?;
+            if !exists {
+                return Err(ApiError::NotFound("Graph not found.".into()));
+            }
             if tx.owner(&graph_id)?.as_deref() == Some(user.as_str()) {
                 return Err(ApiError::BadRequest(format!("'{user}' owns graph {graph_id}: an owner needs no grant")));
             }
@@ -89,7 +92,7 @@ pub(super) async fn grant_access(
                     let grant = Grant {
                         user: user.clone(),
                         role: role.as_str().to_owned(),
-                        granted_by: by,
+                        granted_by: who.user.clone(),
                         granted_at: Timestamp::now().to_string(),
                     };
                     tx.put_grant(&graph_id, &grant)?;

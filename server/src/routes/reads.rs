@@ -75,16 +75,14 @@ pub(super) async fn list_graphs(State(state): State<AppState>, Extension(caller)
     let (rows, roles) = read_db(&state, move |db| {
         let rows = db.graphs()?;
         let mut roles: HashMap<String, Role> = HashMap::new();
-        if let (true, Some(user)) = (policy.private_reads, &user) {
+        if let Some(user) = &user {
             for (graph_id, role) in db.granted_to(user)? {
                 if let Some(role) = Role::grantable(&role) {
                     roles.insert(graph_id, role);
                 }
             }
-            for row in &rows {
-                if role_of(db, &row.graph_id, user)? == Some(Role::Owner) {
-                    roles.insert(row.graph_id.clone(), Role::Owner);
-                }
+            for graph_id in db.owned_by(user)? {
+                roles.insert(graph_id, Role::Owner);
             }
         }
         Ok((rows, roles))
@@ -93,7 +91,12 @@ pub(super) async fn list_graphs(State(state): State<AppState>, Extension(caller)
     let graphs: Vec<Value> = rows
         .iter()
         .filter(|g| policy.lists(caller.0.as_ref(), roles.get(&g.graph_id).copied()))
-        .map(|g| json!({ "id": g.graph_id, "version": g.version, "title": g.title, "nodes": g.nodes, "updatedAt": g.saved_at, "updatedBy": g.saved_by }))
+        .map(|g| {
+            // Who saved the newest version is the trail's (see `Policy::shows_people`).
+            let by = policy.shows_people(caller.0.as_ref(), &g.graph_id, roles.get(&g.graph_id).copied()).then_some(&g.saved_by);
+            json!({ "id": g.graph_id, "version": g.version, "title": g.title, "nodes": g.nodes, "updatedAt": g.saved_at,
+                    "updatedBy": by.filter(|by| !by.is_empty()) })
+        })
         .collect();
     Ok(axum::Json(json!({ "graphs": graphs })).into_response())
 }
@@ -135,11 +138,24 @@ pub(super) async fn get_history(
     Query(params): Params,
 ) -> Result<Response, ApiError> {
     let id = readable(&state, &caller, &params).await?;
-    let owned = id.clone();
-    let rows = read_db(&state, move |db| Ok(db.history(&owned)?)).await?;
+    let (owned, who, policy) = (id.clone(), caller.0.clone(), state.settings.access);
+    let (rows, shown) = read_db(&state, move |db| {
+        let role = match &who {
+            Some(who) => role_of(db, &owned, &who.user)?,
+            None => None,
+        };
+        Ok((db.history(&owned)?, policy.shows_people(who.as_ref(), &owned, role)))
+    })
+    .await?;
+    // Who saved each version and why are the trail's: shown to the graph's
+    // writers and auditors, null for everyone else (see `Policy::shows_people`).
+    let text = |t: Option<&String>| t.filter(|t| shown && !t.is_empty()).cloned();
     let results: Vec<Value> = rows
         .iter()
-        .map(|v| json!({ "version": v.version, "timestamp": sqlite_time(&v.saved_at), "createdAt": v.saved_at, "user": v.user, "reason": v.reason, "source": v.source }))
+        .map(|v| {
+            json!({ "version": v.version, "timestamp": sqlite_time(&v.saved_at), "createdAt": v.saved_at,
+                         "user": text(Some(&v.user)), "reason": text(v.reason.as_ref()), "source": v.source })
+        })
         .collect();
     let count = results.len();
     Ok(axum::Json(json!({ "graphId": id, "history": { "results": results, "success": true, "meta": { "count": count } } })).into_response())

@@ -10,12 +10,14 @@ use axum::response::{IntoResponse, Response};
 use kg_approval::Timestamp;
 use serde_json::{Value, json};
 
-use super::{AppState, Caller, blocking, role_on};
+use super::{AppState, Caller, blocking};
+use crate::access::{self, WriteAccess};
 use crate::error::ApiError;
 use crate::idempotency;
-use crate::patch::{PatchBody, save_delta};
+use crate::patch::{PatchBody, save_delta_checked};
 use crate::request_log::LoggedSave;
-use crate::save::{SaveBody, save};
+use crate::save::{SaveBody, save_checked};
+use crate::tokens::Principal;
 use crate::write::{SaveContext, Saved};
 
 fn body_bytes(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
@@ -35,11 +37,11 @@ fn saved_response(id: &str, saved: &Saved, extra: Value) -> Response {
     ([(HeaderName::from_static("idempotent-replayed"), replayed)], Extension(logged), axum::Json(body)).into_response()
 }
 
-/// The user a save is made as, once the caller may write `graph_id`.
-async fn writer(state: &AppState, caller: &Caller, graph_id: &str, override_version: bool) -> Result<String, ApiError> {
-    let (exists, role) = role_on(state, caller, graph_id).await?;
-    state.settings.access.may_write(caller.0.as_ref(), graph_id, exists, role, override_version)?;
-    Ok(caller.0.as_ref().map(|p| p.user.clone()).unwrap_or_default())
+/// The caller a save is made by, once its token may write at all; whether
+/// it may write this graph is decided inside the write transaction
+/// ([`WriteAccess`]), never before it.
+fn writer(caller: &Caller) -> Result<Principal, ApiError> {
+    access::writer(caller.0.as_ref()).cloned()
 }
 
 pub(super) async fn save_graph(
@@ -48,13 +50,16 @@ pub(super) async fn save_graph(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let who = writer(&caller)?;
     let body = SaveBody::parse(&body_bytes(&state, body)?)?;
     let id = body.id.clone();
-    let user = writer(&state, &caller, &id, body.override_version).await?;
     let idempotency_key = idempotency::header_key(&headers)?;
-    let (store, keep_versions) = (state.store.clone(), state.settings.keep_versions);
-    let saved =
-        blocking(move || save(&store, body, SaveContext { user: &user, idempotency_key, now: Timestamp::now(), keep_versions })).await?;
+    let (store, keep_versions, policy) = (state.store.clone(), state.settings.keep_versions, state.settings.access);
+    let saved = blocking(move || {
+        let ctx = SaveContext { user: &who.user, idempotency_key, now: Timestamp::now(), keep_versions };
+        save_checked(&store, body, ctx, WriteAccess { policy, who: Some(&who) })
+    })
+    .await?;
     tracing::info!(graph = %id, version = saved.version, replayed = saved.replayed, "saved");
     Ok(saved_response(&id, &saved, json!({})))
 }
@@ -67,14 +72,16 @@ pub(super) async fn patch_graph(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let who = writer(&caller)?;
     let body = PatchBody::parse(&body_bytes(&state, body)?)?;
     let id = body.graph_id.clone();
-    let user = writer(&state, &caller, &id, false).await?;
     let idempotency_key = idempotency::header_key(&headers)?;
-    let (store, keep_versions) = (state.store.clone(), state.settings.keep_versions);
-    let saved =
-        blocking(move || save_delta(&store, body, SaveContext { user: &user, idempotency_key, now: Timestamp::now(), keep_versions }))
-            .await?;
+    let (store, keep_versions, policy) = (state.store.clone(), state.settings.keep_versions, state.settings.access);
+    let saved = blocking(move || {
+        let ctx = SaveContext { user: &who.user, idempotency_key, now: Timestamp::now(), keep_versions };
+        save_delta_checked(&store, body, ctx, WriteAccess { policy, who: Some(&who) })
+    })
+    .await?;
     tracing::info!(graph = %id, version = saved.version, replayed = saved.replayed, "saved a delta");
     Ok(saved_response(&id, &saved, json!({ "ok": true, "graphId": id })))
 }

@@ -293,6 +293,8 @@ pub trait Reader {
     fn grants(&mut self, graph_id: &str) -> StoreResult<Vec<Grant>>;
     /// The graphs on which `user` holds a grant, with its role.
     fn granted_to(&mut self, user: &str) -> StoreResult<Vec<(String, String)>>;
+    /// The graphs `user` owns.
+    fn owned_by(&mut self, user: &str) -> StoreResult<Vec<String>>;
     /// All versions of a graph, oldest first.
     fn all_versions(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>>;
     /// Versions newest first, without snapshots.
@@ -400,7 +402,8 @@ pub trait Writer: Reader {
     fn erase_person(&mut self, person: &str, pseudonym: &str, at: &str) -> StoreResult<Erased>;
     /// Rewrites a part's body in place (erasure: same leaf, see [`crate::chain`]).
     fn set_body(&mut self, gid: i64, row: &EntityRow, body: &str) -> StoreResult<()>;
-    /// Removes the records of scheme-3 versions saved before `cutoff`,
+    /// Removes the records of scheme-3 versions saved before `cutoff`, and
+    /// who saved a graph's head when its record is one of them,
     /// keeping their digests; returns how many.
     fn expire_audit(&mut self, cutoff: &str) -> StoreResult<u64>;
     fn append_event(&mut self, event: &Event) -> StoreResult<()>;
@@ -457,6 +460,17 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.write(f),
             Store::Postgres(s) => s.write(f),
+        }
+    }
+
+    /// After an erasure has committed, outside any transaction: leaves no
+    /// byte of what it replaced in the database's files (SQLite: the
+    /// write-ahead log folded in and emptied; PostgreSQL: the tables that
+    /// named people rewritten). See each backend's `scrub`.
+    pub fn scrub(&self) -> StoreResult<()> {
+        match self {
+            Store::Sqlite(s) => s.scrub(),
+            Store::Postgres(s) => s.scrub(),
         }
     }
 

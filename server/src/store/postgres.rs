@@ -180,6 +180,9 @@ fn dec_opt(text: Option<String>) -> Option<String> {
     text.map(dec)
 }
 
+/// The tables an erasure rewrites (every column and body that names people).
+const PEOPLE_TABLES: [&str; 5] = ["versions", "entities", "graphs", "graph_access", "people"];
+
 /// The advisory lock key of migrations (any constant; graphs use hashes of their ids).
 const MIGRATION_LOCK: i64 = 0x6b67_6170_7072_6f76;
 
@@ -249,6 +252,14 @@ impl PgStore {
             self.rt.block_on(tx.execute("UPDATE kg_schema SET version = $1", &[&i]))?;
         }
         self.rt.block_on(tx.commit())?;
+        Ok(())
+    }
+
+    /// See [`super::Store::scrub`].
+    pub fn scrub(&self) -> StoreResult<()> {
+        let client = self.rt.block_on(self.pool.get())?;
+        self.rt.block_on(client.batch_execute(&format!("VACUUM (FULL, ANALYZE) {}", PEOPLE_TABLES.join(", "))))?;
+        self.rt.block_on(client.batch_execute("VACUUM FULL pg_catalog.pg_statistic"))?;
         Ok(())
     }
 
@@ -496,6 +507,10 @@ impl Reader for PgConn<'_, '_> {
     fn granted_to(&mut self, user: &str) -> StoreResult<Vec<(String, String)>> {
         let rows = self.query("SELECT graph_id, role FROM graph_access WHERE member = $1", &[&enc(user)])?;
         Ok(rows.iter().map(|r| (dec(r.get(0)), r.get(1))).collect())
+    }
+
+    fn owned_by(&mut self, user: &str) -> StoreResult<Vec<String>> {
+        Ok(self.query("SELECT graph_id FROM graphs WHERE owner = $1", &[&enc(user)])?.iter().map(|r| dec(r.get(0))).collect())
     }
 
     fn all_versions(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>> {
@@ -819,12 +834,19 @@ impl Writer for PgConn<'_, '_> {
              WHERE h.graph_id = v.graph_id AND h.version = v.version AND v.scheme >= 3 AND NOT v.audit_expired AND v.saved_at < $1",
             &[&cutoff],
         )?;
-        self.execute(
+        let n = self.execute(
             "UPDATE versions SET audit_expired = TRUE, \"user\" = '', source = '', reason = NULL, run_id = NULL, idempotency_key = NULL,
                  audit_json = '{}'
              WHERE scheme >= 3 AND NOT audit_expired AND saved_at < $1",
             &[&cutoff],
-        )
+        )?;
+        // The head names who saved the newest version too (the listing's updatedBy).
+        self.execute(
+            "UPDATE graphs SET saved_by = '' WHERE saved_by <> '' AND EXISTS (SELECT 1 FROM versions v
+                 WHERE v.graph_id = graphs.graph_id AND v.version = graphs.head_version AND v.audit_expired)",
+            &[],
+        )?;
+        Ok(n)
     }
 
     fn append_event(&mut self, e: &Event) -> StoreResult<()> {
