@@ -77,12 +77,12 @@ test('the composable on the real service: open, review, approve and save, confli
     assert.ok(diff.serverWritten.some((c) => c.id === 'metadata/classifiedAt'), 'the classifier is shown as the service');
 
     // The audit trail the real service does not keep: one JSON line per saved approval.
-    const lines = app.exportAudit().trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = (await app.exportAudit()).trimEnd().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((l) => [l.savedVersion, l.user, l.reason, l.savedVia]), [[2, CAROL, 'clearer label', 'full'], [4, CAROL, 'rebased', 'full']]);
     assert.deepEqual([lines[0].model, lines[0].runId, lines[0].accepted], ['m1', 'run-7', ['node/a/label', 'edge/b_a']]);
     // Kept across a reload (a new composable on the same storage).
     const again = useApprovalSession({ kg, client, user: () => signedIn, storage });
-    assert.equal(again.exportAudit(graphId), app.exportAudit());
+    assert.equal(await again.exportAudit(graphId), await app.exportAudit());
 
     // Signed out: approving is refused before anything changes.
     signedIn = null;
