@@ -284,7 +284,7 @@ test('added and removed nodes read as cards; after a conflict, what both changed
   await page.screenshot({ path: path.join(repo, 'test-output', 'screenshots', 'conflict.png') });
   assert.deepEqual(await seriousA11y(page), [], 'axe on the conflict screen');
   await page.click('[data-change="node/k2/label"] [data-test=keep-theirs]');
-  await page.waitForSelector('[data-change="node/k2/label"] [data-accept]:not(:checked)');
+  await page.waitForSelector('[data-change="node/k2/label"] [data-test=keep-theirs][aria-pressed=true]');
   await page.click('button:has-text("Approve & Save")');
   await page.waitForSelector('[data-test=save-status]:has-text("Saved as version 3")', { timeout: 15000 });
   const saved = await client.load(id);

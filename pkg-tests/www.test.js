@@ -156,7 +156,7 @@ test('a conflict: someone saves first, the reviewer decides the rebased change, 
   // Nothing is chosen for the reviewer: two buttons, neither pressed.
   assert.equal(await page.$(`[data-change="node/${target.id}/label"] [data-accept]`), null, 'no preselected checkbox');
   await page.click(`[data-change="node/${target.id}/label"] [data-test=keep-mine]`);
-  await page.waitForSelector(`[data-change="node/${target.id}/label"] [data-accept]:checked`);
+  await page.waitForSelector(`[data-change="node/${target.id}/label"] [data-test=keep-mine][aria-pressed=true]`);
   await page.click('button:has-text("Approve & Save")');
   await saved(page, 3);
   assert.equal((await api().load(id)).nodes[0].label, 'Ann label');
@@ -164,8 +164,8 @@ test('a conflict: someone saves first, the reviewer decides the rebased change, 
   await page.close();
 });
 
-test('a save that fails keeps the approval, across a reload, and succeeds on Retry after the server is back', async () => {
-  const { page, id } = await openApp('Retry graph');
+test('a save that fails keeps the approval (in IndexedDB), the browser asks before leaving, and a reload sends it again once the server is back', async () => {
+  const { page, id, leaves } = await openApp('Retry graph');
   const graph = await api().load(id);
   await server.stop();
   await proposeJson(page, { nodes: [{ id: graph.nodes[1].id, label: 'Saved later' }] });
@@ -175,13 +175,12 @@ test('a save that fails keeps the approval, across a reload, and succeeds on Ret
   assert.match(await page.textContent('[data-test=save-status] details'), /network_error/, 'the error itself, for support');
   assert.ok(await page.$('[data-test=unsaved]'), 'the graph says it shows an unsaved approval');
   await server.restart();
-  // The reviewer reloads the page: the approval comes back from localStorage.
+  // The reviewer reloads the page: the approval comes back from IndexedDB and is sent again.
   await page.reload();
   await page.waitForSelector('[data-test=user]');
-  await page.waitForSelector('[data-test=save-status]:has-text("not been saved yet")');
-  assert.ok((await page.textContent('table.node-list')).includes('Saved later'), 'the approved change is shown');
-  await page.click('[data-test=retry]');
   await saved(page, 2);
+  assert.equal(leaves.length, 1, 'leaving with an unsaved approval asked first');
+  assert.ok((await page.textContent('table.node-list')).includes('Saved later'), 'the approved change is shown');
   assert.equal((await api().load(id)).nodes[1].label, 'Saved later');
   await page.close();
 });
@@ -196,7 +195,7 @@ test('restore an old version through the same review and approve flow', async ()
   await page.click('[data-test=history-tab]');
   await page.click('tr[data-version="1"] button:has-text("Restore")');
   await page.waitForSelector(`[role=dialog] [data-change="node/${first.id}/label"]`);
-  assert.match(await page.textContent('#review-title'), /restoring an old version/);
+  assert.match(await page.textContent('[role=dialog] h2'), /restoring an old version/);
   await page.click('button:has-text("Approve & Save")');
   await saved(page, 3);
   const [latest] = await api().history(id);

@@ -47,14 +47,23 @@ async function startApp(graphs, serverArgs = []) {
 /**
  * Opens `origin/?graph=graphId` in a new page of `browser`, signed in with `token`.
  * Page errors and native dialogs (the app asks inside the page, never with
- * window.confirm) are collected in `problems`, which a test asserts empty.
+ * window.confirm) are collected in `problems`, which a test asserts empty;
+ * "Leave site?" prompts (beforeunload) are accepted and counted in `leaves`.
  */
 async function openApp(browser, { origin, graphId, token, viewport = { width: 1280, height: 800 }, timeout = 10000, acceptDownloads = false }) {
   const page = await browser.newPage({ viewport, acceptDownloads });
   page.setDefaultTimeout(timeout);
   const problems = [];
+  // "Leave site?" (beforeunload) is the one native dialog the app asks: counted in
+  // `leaves` and answered "leave", as a reviewer who reloads on purpose does.
+  const leaves = [];
   page.on('pageerror', (e) => problems.push(e.message));
   page.on('dialog', (d) => {
+    if (d.type() === 'beforeunload') {
+      leaves.push(page.url());
+      d.accept().catch(() => {});
+      return;
+    }
     problems.push(`native ${d.type()} dialog: ${d.message()}`);
     d.dismiss().catch(() => {});
   });
@@ -67,7 +76,7 @@ async function openApp(browser, { origin, graphId, token, viewport = { width: 12
   await page.waitForSelector('[data-test=user]');
   await page.waitForFunction((want) => document.querySelector('[data-test=graph-picker]')?.value === want, graphId);
   await page.waitForSelector('table.node-list tbody tr');
-  return { page, problems };
+  return { page, problems, leaves };
 }
 
 module.exports = { startApp, openApp };

@@ -82,3 +82,22 @@ export function shortText(value, max = 80) {
 }
 
 export const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+
+/**
+ * A typed user filter matched against the people known to have saved the
+ * graph, ignoring case: `{ match }` (the one person it names: exactly, or the
+ * only one containing it), `{ several }` (more than one contains it) or
+ * `{ none: true }`. An empty filter matches anyone (`{}`); a filter matching
+ * nobody known is sent as typed (the server may know more).
+ */
+export function matchPerson(typed, people) {
+  const text = String(typed ?? '').trim();
+  if (!text) return { match: null, several: [], none: false };
+  const lower = text.toLowerCase();
+  const exact = people.find((p) => p.toLowerCase() === lower);
+  if (exact) return { match: exact, several: [], none: false };
+  const containing = people.filter((p) => p.toLowerCase().includes(lower));
+  if (containing.length === 1) return { match: containing[0], several: [], none: false };
+  if (containing.length > 1) return { match: null, several: containing, none: false };
+  return { match: null, several: [], none: true };
+}
