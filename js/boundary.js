@@ -29,10 +29,11 @@ export function makeDetailedError(code, message, detailsJson) {
   return code === 'version_conflict' ? new ConflictError(message, details) : new KgApprovalError(code, message, details);
 }
 
-export function makeError(code, message, path, argument) {
+export function makeError(code, message, path, argument, changeIds) {
   const details = {};
   if (path != null) details.path = path;
   if (argument) details.argument = argument;
+  if (changeIds && changeIds.length) details.changeIds = changeIds;
   return new KgApprovalError(code, message, details);
 }
 

@@ -192,10 +192,11 @@ test('bad options are refused by name', () => {
   session.propose(okProposal);
   session.approve({ user: 'ann', now: '2026-02-04T14:30:45.123Z' });
   const kept = JSON.parse(JSON.stringify(session.pendingSaves()));
-  kept[0].changes[0].accepted = 'yes';
+  kept[0].audit.decisions[Object.keys(kept[0].audit.decisions)[0]].decidedBy = 'robot';
   const err = expectError(() => new kg.ApprovalSession(graph).restorePendingSaves(kept), 'invalid_argument');
-  assert.equal(err.message, 'saves[0].changes[0].accepted: must be a boolean, got a string');
-  assert.equal(err.path, 'saves[0].changes[0].accepted');
+  const id = Object.keys(kept[0].audit.decisions)[0];
+  assert.equal(err.message, `saves[0].audit.decisions.${id}.decidedBy: must be one of: default, change, node, bulk, dependency, got 'robot'`);
+  assert.equal(err.path, `saves[0].audit.decisions.${id}.decidedBy`);
   assert.equal(kg.diffText('a', 'b', null).ops.length, 2);
 });
 

@@ -140,6 +140,8 @@ export declare class KgApprovalError extends Error {
   readonly serverError?: string;
   /** How many requests were made before giving up (network errors, timeouts, 429, 5xx). */
   readonly attempts?: number;
+  /** The changes the error is about, for \`undecided_changes\`. */
+  readonly changeIds?: string[];
 }
 
 /** A save refused because another editor saved first: rebase onto \`currentVersion\`. */

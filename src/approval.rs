@@ -197,9 +197,9 @@ struct Plan<'c> {
 
 impl<'c> Plan<'c> {
     fn check(graph: &Graph, changes: &'c [Change]) -> Result<Plan<'c>> {
-        let decided: HashMap<&str, bool> = changes.iter().map(|c| (c.id.as_str(), c.accepted)).collect();
+        let decided: HashMap<&str, bool> = changes.iter().map(|c| (c.id.as_str(), c.is_accepted())).collect();
         let mut plan = Plan { accepted: Vec::new(), any_accepted: false, added_nodes: Vec::new(), added_edges: Vec::new() };
-        for change in changes.iter().filter(|c| c.accepted) {
+        for change in changes.iter().filter(|c| c.is_accepted()) {
             if let Some(missing) = change.requires.iter().find(|r| decided.get(r.as_str()) != Some(&true)) {
                 return Err(Error::new(
                     ErrorCode::InconsistentDecision,

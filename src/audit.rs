@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::approval::Approver;
 use crate::change::{Change, ChangeKind, Target};
+use crate::decision::{DecisionMode, DecisionRecord, Decisions};
 use crate::error::{ErrorCode, Result};
 use crate::fields::Fields;
 pub use crate::provenance::Provenance;
@@ -17,6 +18,11 @@ use crate::provenance::{PatchProvenance, PatchProvenanceMap};
 /// (`null` where there was no value: every field of an added node has
 /// `old = null`); `edgeChanges` does the same for edges and
 /// `metadataChanges` maps field → `[old, new]`.
+///
+/// `decisions` says, per change, what the reviewer decided and how (one
+/// change, its node, a bulk action, a dependency or the default), with their
+/// comment and, for a correction, the AI's value beside the final one (the
+/// `new` of `changes`).
 ///
 /// Provenance (see [`crate::provenance`]) is recorded as told: `source`,
 /// `model`, `modelVersion`, `confidence`, `ruleId`, `proposalReason`, `runId`
@@ -60,6 +66,13 @@ pub struct AuditEntry {
     /// Change ids accepted and rejected, in review order.
     pub accepted: Vec<String>,
     pub rejected: Vec<String>,
+    /// How the session started its changes: `accepted` (a change nobody
+    /// touched is accepted by default) or `explicit` (every change decided).
+    pub decision_mode: DecisionMode,
+    /// Change id → its decision, how it was made, the reviewer's comment and
+    /// a correction's AI value (see [`crate::decision`]).
+    #[serde(skip_serializing_if = "Decisions::is_empty")]
+    pub decisions: Decisions,
 }
 
 /// Everything an audit entry is made of besides the changes themselves.
@@ -72,21 +85,21 @@ pub struct AuditContext<'a> {
     pub provenance: &'a Provenance,
     pub reason: Option<&'a str>,
     pub proposal_id: &'a str,
+    pub decision_mode: DecisionMode,
 }
 
 impl AuditEntry {
     /// An audit entry as written by `Serialize` (a kept pending save, what
     /// `approve` returned), at `path`; unknown fields are ignored.
     pub fn read(value: &Value, path: &str) -> Result<AuditEntry> {
+        // The field changes are rebuilt from the graphs when a kept pending
+        // save leaves them out (see `crate::outbox`).
         let f = Fields::of(value, path, ErrorCode::InvalidArgument).must_have(&[
             "approvalId",
             "user",
             "at",
             "source",
             "proposalId",
-            "changes",
-            "edgeChanges",
-            "metadataChanges",
             "nodesAdded",
             "nodesRemoved",
             "edgesAdded",
@@ -129,6 +142,9 @@ impl AuditEntry {
             edges_removed: f.strings("edgesRemoved"),
             accepted: f.strings("accepted"),
             rejected: f.strings("rejected"),
+            // Entries kept before explicit decisions have neither.
+            decision_mode: f.opt_choice("decisionMode", &DecisionMode::NAMES).unwrap_or_default(),
+            decisions: f.read("decisions", |v, path| Decisions::read(v, path, ErrorCode::InvalidArgument)).unwrap_or_default(),
         };
         f.finish(entry)
     }
@@ -161,55 +177,84 @@ impl AuditEntry {
             edges_removed: Vec::new(),
             accepted: Vec::new(),
             rejected: Vec::new(),
+            decision_mode: context.decision_mode,
+            decisions: Decisions::default(),
         };
         for change in changes {
+            if let Some(record) = DecisionRecord::of(change) {
+                entry.decisions.0.push((change.id.clone(), record));
+            }
             if let (Target::Node, Some(node_id)) = (change.target, &change.node_id) {
                 let told = PatchProvenance { confidence: change.confidence, rule_id: change.rule_id.clone() };
                 if !told.is_empty() {
                     entry.patch_provenance.insert(node_id.clone(), told);
                 }
             }
-            if !change.accepted {
+            if !change.is_accepted() {
                 entry.rejected.push(change.id.clone());
                 continue;
             }
             entry.accepted.push(change.id.clone());
-            let entity = change.entity().unwrap_or_default().to_owned();
-            let (fields, added, removed) = match change.target {
-                Target::Node => (&mut entry.changes, &mut entry.nodes_added, &mut entry.nodes_removed),
-                Target::Edge => (&mut entry.edge_changes, &mut entry.edges_added, &mut entry.edges_removed),
-                Target::Metadata => {
-                    let field = change.field.clone().unwrap_or_default();
-                    entry.metadata_changes.insert(field, pair(change.old.as_ref(), change.new.as_ref()));
-                    continue;
+            entry.record_fields(change);
+        }
+        entry
+    }
+
+    /// The field changes (`changes`, `edgeChanges`, `metadataChanges`,
+    /// `graphChanges`) of accepted `changes`, recorded again (a kept pending
+    /// save leaves them out; it keeps the lists of what was added and removed).
+    pub(crate) fn rebuild_fields(&mut self, changes: &[Change]) {
+        for map in [&mut self.changes, &mut self.edge_changes, &mut self.metadata_changes, &mut self.graph_changes] {
+            map.clear();
+        }
+        let kept = [&mut self.nodes_added, &mut self.nodes_removed, &mut self.edges_added, &mut self.edges_removed].map(std::mem::take);
+        for change in changes.iter().filter(|c| c.is_accepted()) {
+            self.record_fields(change);
+        }
+        [self.nodes_added, self.nodes_removed, self.edges_added, self.edges_removed] = kept;
+    }
+
+    /// Whether the field changes were left out (a kept pending save's entry).
+    pub(crate) fn lacks_fields(&self) -> bool {
+        let accepted_fields = self.changes.is_empty() && self.edge_changes.is_empty() && self.metadata_changes.is_empty();
+        accepted_fields && self.graph_changes.is_empty() && !self.accepted.is_empty()
+    }
+
+    fn record_fields(&mut self, change: &Change) {
+        let entity = change.entity().unwrap_or_default().to_owned();
+        let (fields, added, removed) = match change.target {
+            Target::Node => (&mut self.changes, &mut self.nodes_added, &mut self.nodes_removed),
+            Target::Edge => (&mut self.edge_changes, &mut self.edges_added, &mut self.edges_removed),
+            Target::Metadata => {
+                let field = change.field.clone().unwrap_or_default();
+                self.metadata_changes.insert(field, pair(change.old.as_ref(), change.new.as_ref()));
+                return;
+            }
+            Target::Graph => {
+                let field = change.field.clone().unwrap_or_default();
+                self.graph_changes.insert(field, pair(change.old.as_ref(), change.new.as_ref()));
+                return;
+            }
+        };
+        let slot = fields.entry(entity.clone()).or_insert_with(|| Value::Object(Map::new()));
+        let Value::Object(slot) = slot else { return };
+        match change.kind {
+            ChangeKind::Changed => {
+                slot.insert(change.field.clone().unwrap_or_default(), pair(change.old.as_ref(), change.new.as_ref()));
+            }
+            ChangeKind::Added => {
+                added.push(entity);
+                for (field, value) in change.new.as_ref().and_then(Value::as_object).into_iter().flatten() {
+                    slot.insert(field.clone(), pair(None, Some(value)));
                 }
-                Target::Graph => {
-                    let field = change.field.clone().unwrap_or_default();
-                    entry.graph_changes.insert(field, pair(change.old.as_ref(), change.new.as_ref()));
-                    continue;
-                }
-            };
-            let slot = fields.entry(entity.clone()).or_insert_with(|| Value::Object(Map::new()));
-            let Value::Object(slot) = slot else { continue };
-            match change.kind {
-                ChangeKind::Changed => {
-                    slot.insert(change.field.clone().unwrap_or_default(), pair(change.old.as_ref(), change.new.as_ref()));
-                }
-                ChangeKind::Added => {
-                    added.push(entity);
-                    for (field, value) in change.new.as_ref().and_then(Value::as_object).into_iter().flatten() {
-                        slot.insert(field.clone(), pair(None, Some(value)));
-                    }
-                }
-                ChangeKind::Removed => {
-                    removed.push(entity);
-                    for (field, value) in change.old.as_ref().and_then(Value::as_object).into_iter().flatten() {
-                        slot.insert(field.clone(), pair(Some(value), None));
-                    }
+            }
+            ChangeKind::Removed => {
+                removed.push(entity);
+                for (field, value) in change.old.as_ref().and_then(Value::as_object).into_iter().flatten() {
+                    slot.insert(field.clone(), pair(Some(value), None));
                 }
             }
         }
-        entry
     }
 }
 

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::decision::DecidedBy;
 use crate::error::{ErrorCode, Result};
 use crate::fields::Fields;
 use crate::graph::{Edge, Graph, Node};
@@ -57,7 +58,25 @@ pub struct Change {
     pub old: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<Value>,
-    pub accepted: bool,
+    /// The decision: `Some(true)` accepted, `Some(false)` rejected, `None`
+    /// undecided (a session in explicit mode starts every change so).
+    pub accepted: Option<bool>,
+    /// How the decision was made (`None` while undecided).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<DecidedBy>,
+    /// The filter of the bulk action that decided it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bulk_filter: Option<String>,
+    /// True when the reviewer replaced the AI's value: `new` is theirs and
+    /// `proposed` the AI's.
+    #[serde(skip_serializing_if = "is_false")]
+    pub corrected: bool,
+    /// The AI's value of a corrected change (absent if it proposed none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposed: Option<Value>,
+    /// The reviewer's comment on this change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
     /// An inline diff when both values are strings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextDiff>,
@@ -133,13 +152,23 @@ impl Change {
             field: None,
             old: None,
             new: None,
-            accepted: true,
+            accepted: Some(true),
+            decided_by: None,
+            bulk_filter: None,
+            corrected: false,
+            proposed: None,
+            comment: None,
             text: None,
             requires: Vec::new(),
             conflict: None,
             confidence: None,
             rule_id: None,
         }
+    }
+
+    /// Whether the change is accepted (not rejected, not undecided).
+    pub fn is_accepted(&self) -> bool {
+        self.accepted == Some(true)
     }
 
     /// The node id or edge key this change is about (`None` for metadata).
@@ -150,11 +179,21 @@ impl Change {
     /// Adds the inline text diff when old and new are both strings (and
     /// `options` asks for text diffs).
     pub(crate) fn with_text_diff(mut self, options: Option<&TextDiffOptions>) -> Change {
-        if let (Some(options), Some(Value::String(old)), Some(Value::String(new))) = (options, &self.old, &self.new) {
-            self.text = Some(diff_text(old, new, options));
-        }
+        self.refresh_text_diff(options);
         self
     }
+
+    /// Recomputes the inline text diff after `old` or `new` changed.
+    pub(crate) fn refresh_text_diff(&mut self, options: Option<&TextDiffOptions>) {
+        self.text = match (options, &self.old, &self.new) {
+            (Some(options), Some(Value::String(old)), Some(Value::String(new))) => Some(diff_text(old, new, options)),
+            _ => None,
+        };
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 const TARGETS: [(&str, Target); 4] =
@@ -177,7 +216,12 @@ impl Change {
             field: f.opt_string("field"),
             old: f.present("old"),
             new: f.present("new"),
-            accepted: f.bool("accepted"),
+            accepted: f.opt_bool("accepted"),
+            decided_by: f.opt_choice("decidedBy", &DecidedBy::NAMES),
+            bulk_filter: f.opt_string("bulkFilter"),
+            corrected: f.opt_bool("corrected").unwrap_or(false),
+            proposed: f.present("proposed"),
+            comment: f.opt_string("comment"),
             text: f.read("text", read_text_diff),
             requires: f.strings("requires"),
             conflict: f.read("conflict", |v, path| {
@@ -375,7 +419,10 @@ mod tests {
     fn every_field_survives_a_round_trip() {
         let mut change = Change::field(Target::Edge, "a_b", "A → B", "note", Some(json!("the old note")), Some(json!("the new note")))
             .with_text_diff(Some(&TextDiffOptions::default()));
-        change.accepted = false;
+        change.accepted = Some(false);
+        change.decided_by = Some(DecidedBy::Bulk);
+        change.bulk_filter = Some("kind: changed".to_owned());
+        change.comment = Some("not this one".to_owned());
         change.requires = vec!["node/b".to_owned()];
         change.conflict = Some(Conflict { base: Some(Value::Null), resolved: true });
         change.confidence = Some(0.25);
@@ -391,6 +438,7 @@ mod tests {
         for (key, bad, expected) in [
             ("target", json!("planet"), "c.target: must be one of: node, edge, metadata, graph, got 'planet'"),
             ("accepted", json!("yes"), "c.accepted: must be a boolean, got a string"),
+            ("decidedBy", json!("robot"), "c.decidedBy: must be one of: default, change, node, bulk, dependency, got 'robot'"),
             ("requires", json!([1]), "c.requires[0]: must be a string, got a number"),
             (
                 "text",

@@ -50,6 +50,14 @@ pub enum ErrorCode {
     DanglingEdge,
     /// The approved graph of an approval is no longer held by the session.
     GraphUnavailable,
+    /// `approve` while changes are undecided (a session in explicit mode);
+    /// the error lists them (`change_ids`).
+    UndecidedChanges,
+    /// A reviewer's correction a change cannot take (a removal, an audit
+    /// field, an added node whose id changes...).
+    InvalidCorrection,
+    /// A draft that is malformed, or of another graph or review.
+    InvalidDraft,
 }
 
 impl ErrorCode {
@@ -75,6 +83,9 @@ impl ErrorCode {
             ErrorCode::InvalidDelta => "invalid_delta",
             ErrorCode::DanglingEdge => "dangling_edge",
             ErrorCode::GraphUnavailable => "graph_unavailable",
+            ErrorCode::UndecidedChanges => "undecided_changes",
+            ErrorCode::InvalidCorrection => "invalid_correction",
+            ErrorCode::InvalidDraft => "invalid_draft",
         }
     }
 }
@@ -99,17 +110,19 @@ pub struct Error {
     code: ErrorCode,
     path: Option<String>,
     message: String,
+    /// The changes the error is about, when it lists some (`undecided_changes`).
+    change_ids: Vec<String>,
 }
 
 impl Error {
     /// An error that is not about one input path.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Error {
-        Error { code, path: None, message: message.into() }
+        Error { code, path: None, message: message.into(), change_ids: Vec::new() }
     }
 
     /// An error about the input at `path` (`nodes[3].id`, `searchReplace[0].search`).
     pub fn at(code: ErrorCode, path: impl Into<String>, message: impl Into<String>) -> Error {
-        Error { code, path: Some(path.into()), message: message.into() }
+        Error { code, path: Some(path.into()), message: message.into(), change_ids: Vec::new() }
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -118,6 +131,17 @@ impl Error {
 
     pub fn path(&self) -> Option<&str> {
         self.path.as_deref()
+    }
+
+    /// The same error, about these changes.
+    pub fn with_change_ids(mut self, ids: Vec<String>) -> Error {
+        self.change_ids = ids;
+        self
+    }
+
+    /// The changes the error is about (empty unless it lists some).
+    pub fn change_ids(&self) -> &[String] {
+        &self.change_ids
     }
 
     /// The message without the path prefix.

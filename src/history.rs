@@ -169,7 +169,7 @@ pub fn patch_node_body(approved: &Value) -> Result<Option<SaveRequest>> {
 /// The audit fields a delta save carries: who, when, why, from where (the
 /// provenance, per node too), and the decisions (the server computes the
 /// changes themselves).
-const SENT_AUDIT_FIELDS: [&str; 14] = [
+const SENT_AUDIT_FIELDS: [&str; 16] = [
     "approvalId",
     "user",
     "at",
@@ -184,6 +184,8 @@ const SENT_AUDIT_FIELDS: [&str; 14] = [
     "accepted",
     "rejected",
     "patchProvenance",
+    "decisionMode",
+    "decisions",
 ];
 
 /// A save, ready to send.

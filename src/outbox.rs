@@ -9,37 +9,71 @@
 //! something needs it: a server that takes whole graphs, or a later approval
 //! about to change the session's graph (so the earlier one can still be
 //! sent whole).
+//!
+//! Kept as JSON, an entry holds each value once: the delta (the new values),
+//! the audit entry without its per-field `[old, new]` maps, and no list of
+//! changes. Those are rebuilt when the entry is restored, from the version it
+//! was approved on and its delta (see [`PendingSave::rebuild`]), so a kept
+//! entry costs about its delta, not five times it.
+
+use std::collections::HashMap;
 
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::audit::AuditEntry;
-use crate::change::Change;
+use crate::change::{Change, ChangeKind, link_requirements};
+use crate::decision::{DecidedBy, Decision};
 use crate::delta::GraphDelta;
 use crate::error::{Error, ErrorCode, Result};
 use crate::fields::{Fields, join};
 use crate::graph::Graph;
+use crate::graph_diff::diff_graphs;
+use crate::proposal::RESERVED_ITEM_FIELDS;
 use crate::value::type_name;
 
 /// One approval waiting to be saved: what `approve` returned, plus the
 /// accepted changes (so a save refused as stale can be rebased).
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug)]
 pub struct PendingSave {
     /// The approved graph as JSON text, once something needed it (`None`:
     /// the session's graph is still this approval's). It is embedded as JSON
     /// (not as a string) when the outbox is serialized.
-    #[serde(serialize_with = "raw_json", skip_serializing_if = "Option::is_none")]
     pub graph: Option<String>,
     /// What the approval changed. Absent in entries kept by versions before
     /// deltas, which always carry the graph.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delta: Option<GraphDelta>,
     pub audit: AuditEntry,
     pub changed_node_ids: Vec<String>,
     pub removed_node_ids: Vec<String>,
+    /// Not part of the JSON (rebuilt on restore).
     pub changes: Vec<Change>,
+}
+
+/// An entry as kept: each value once (see the [module docs](self)).
+impl Serialize for PendingSave {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeMap};
+        let mut audit = serde_json::to_value(&self.audit).map_err(S::Error::custom)?;
+        if let Value::Object(fields) = &mut audit {
+            for rebuilt in ["changes", "edgeChanges", "metadataChanges", "graphChanges"] {
+                fields.shift_remove(rebuilt);
+            }
+        }
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(text) = &self.graph {
+            let raw: &RawValue = serde_json::from_str(text).map_err(S::Error::custom)?;
+            map.serialize_entry("graph", raw)?;
+        }
+        if let Some(delta) = &self.delta {
+            map.serialize_entry("delta", delta)?;
+        }
+        map.serialize_entry("audit", &audit)?;
+        map.serialize_entry("changedNodeIds", &self.changed_node_ids)?;
+        map.serialize_entry("removedNodeIds", &self.removed_node_ids)?;
+        map.end()
+    }
 }
 
 impl PendingSave {
@@ -54,7 +88,7 @@ impl PendingSave {
     /// One pending save at `path`. Its graph, embedded as JSON, is kept as
     /// the JSON text of it.
     pub fn read(value: &Value, path: &str) -> Result<PendingSave> {
-        let f = Fields::of(value, path, ErrorCode::InvalidArgument).must_have(&["audit", "changedNodeIds", "removedNodeIds", "changes"]);
+        let f = Fields::of(value, path, ErrorCode::InvalidArgument).must_have(&["audit", "changedNodeIds", "removedNodeIds"]);
         let audit = f.take(AuditEntry::read(f.get("audit").unwrap_or(&Value::Null), &f.path_of("audit")));
         let save = audit.map(|audit| PendingSave {
             // Straight to text: a copy of the graph as a Value first would cost its size twice.
@@ -63,6 +97,7 @@ impl PendingSave {
             audit,
             changed_node_ids: f.strings("changedNodeIds"),
             removed_node_ids: f.strings("removedNodeIds"),
+            // Kept by versions that wrote it; rebuilt otherwise.
             changes: f.list("changes", Change::read),
         });
         // Without an audit entry a mistake was noted, so this is never `None`.
@@ -73,20 +108,53 @@ impl PendingSave {
         &self.audit.approval_id
     }
 
+    /// Whether the entry was kept without its changes (they are rebuilt when
+    /// it is restored).
+    pub fn needs_rebuild(&self) -> bool {
+        self.changes.is_empty() && !self.audit.accepted.is_empty()
+    }
+
+    /// Rebuilds what a kept entry leaves out — its accepted changes and the
+    /// audit's field changes — from the graph it was approved on (`before`)
+    /// and the approved graph (`after`): the changes are the differences
+    /// between them that the audit lists as accepted, with the decisions it
+    /// records (corrections, comments, how each was decided).
+    pub fn rebuild(&mut self, before: &Graph, after: &Graph) {
+        // In review order: the audit lists the accepted ids so.
+        let order: HashMap<&str, usize> = self.audit.accepted.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+        let mut changes: Vec<Change> =
+            diff_graphs(before, after, None).changes.into_iter().filter(|c| order.contains_key(c.id.as_str())).collect();
+        changes.sort_by_key(|c| order[c.id.as_str()]);
+        for change in &mut changes {
+            if change.kind == ChangeKind::Added {
+                // The stamps were written by the approval, not proposed.
+                if let Some(Value::Object(fields)) = &mut change.new {
+                    for stamp in RESERVED_ITEM_FIELDS {
+                        fields.shift_remove(stamp);
+                    }
+                }
+            }
+            change.decided_by = Some(DecidedBy::Default);
+            if let Some(record) = self.audit.decisions.get(&change.id) {
+                change.decided_by = Some(record.decided_by);
+                change.bulk_filter = record.filter.clone();
+                change.comment = record.comment.clone();
+                if record.decision == Decision::Corrected {
+                    change.corrected = true;
+                    change.proposed = record.proposed.clone();
+                }
+            }
+        }
+        link_requirements(&mut changes);
+        if self.audit.lacks_fields() {
+            self.audit.rebuild_fields(&changes);
+        }
+        self.changes = changes;
+    }
+
     /// The approved graph, parsed, if the entry holds it.
     pub fn parse_graph(&self) -> Option<Result<Graph>> {
         self.graph.as_deref().map(Graph::from_json)
-    }
-}
-
-/// JSON text kept as text, serialized as the JSON it holds.
-fn raw_json<S: Serializer>(text: &Option<String>, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-    match text {
-        Some(text) => {
-            let raw: &RawValue = serde_json::from_str(text).map_err(serde::ser::Error::custom)?;
-            raw.serialize(serializer)
-        }
-        None => serializer.serialize_none(),
     }
 }
 

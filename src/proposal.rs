@@ -93,8 +93,8 @@ pub struct Proposal {
     pub provenance: ProposalProvenance,
     /// Warnings found while parsing (reserved fields, unknown keys).
     pub warnings: Vec<Warning>,
-    /// The proposal as given, kept by [`Proposal::from_value_unhashed`] so
-    /// that its id can be computed when it is needed.
+    /// The proposal as given: its id is computed from it when it is needed
+    /// ([`Proposal::from_value_unhashed`]), and a draft of its review carries it.
     pub(crate) source: Option<Value>,
 }
 
@@ -112,7 +112,6 @@ impl Proposal {
         let id = Proposal::id_of(&value);
         let mut p = Proposal::parse(value)?;
         p.id = id;
-        p.source = None;
         Ok(p)
     }
 
@@ -129,7 +128,7 @@ impl Proposal {
         canonical_sha256(value)[..16].to_owned()
     }
 
-    /// The proposal as given, if it was read with [`Proposal::from_value_unhashed`].
+    /// The proposal as given.
     pub fn source(&self) -> Option<&Value> {
         self.source.as_ref()
     }

@@ -26,6 +26,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use crate::change::{Change, ChangeKind, Conflict, Target, change_id, link_requirements};
+use crate::decision::DecidedBy;
 use crate::graph::Graph;
 use crate::proposal::RESERVED_ITEM_FIELDS;
 use crate::text_diff::TextDiffOptions;
@@ -42,7 +43,7 @@ pub fn rebase_changes(latest: &Graph, ours: &Graph, accepted: &[Change], text: &
 pub fn rebase_changes_with(latest: &Graph, ours: &Graph, accepted: &[Change], text: Option<&TextDiffOptions>) -> Vec<Change> {
     let mut out: Vec<Change> = Vec::new();
     let mut readded: HashSet<String> = HashSet::new();
-    for change in accepted.iter().filter(|c| c.accepted) {
+    for change in accepted.iter().filter(|c| c.is_accepted()) {
         let entity = change.entity().unwrap_or_default();
         let theirs_entity = fields_of(latest, change.target, entity);
         match change.kind {
@@ -121,7 +122,9 @@ fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
 }
 
 fn conflict(mut change: Change, base: Option<Value>) -> Change {
-    change.accepted = false;
+    // Starts rejected (theirs stays) and unresolved: the reviewer decides.
+    change.accepted = Some(false);
+    change.decided_by = None;
     change.conflict = Some(Conflict { base, resolved: false });
     change
 }
@@ -138,7 +141,8 @@ fn remove_edges_of_removed_nodes(latest: &Graph, changes: &mut Vec<Change>) {
             let id = change_id(Target::Edge, edge.key(), None);
             if !changes.iter().any(|c| c.id == id) {
                 let mut removal = Change::edge(ChangeKind::Removed, edge, latest);
-                removal.accepted = !is_conflict;
+                removal.accepted = Some(!is_conflict);
+                removal.decided_by = Some(DecidedBy::Dependency);
                 changes.push(removal);
             }
         }
@@ -174,7 +178,7 @@ mod tests {
     fn untouched_fields_merge_and_same_edits_vanish() {
         let latest = json!({"metadata": {"title": "T"}, "nodes": [{"id": "a", "label": "A", "info": "theirs"}, {"id": "b", "label": "B2"}, {"id": "c", "label": "C"}], "edges": []});
         let out = rebase(latest, json!({"nodes": [{"id": "a", "label": "A2"}, {"id": "b", "label": "B2"}], "metadata": {"title": "U"}}));
-        let ids: Vec<_> = out.iter().map(|c| (c.id.as_str(), c.accepted, c.conflict.is_some())).collect();
+        let ids: Vec<_> = out.iter().map(|c| (c.id.as_str(), c.is_accepted(), c.conflict.is_some())).collect();
         assert_eq!(ids, [("node/a/label", true, false), ("metadata/title", true, false)]);
     }
 
@@ -185,7 +189,7 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!((out[0].old.clone(), out[0].new.clone()), (Some(json!("Theirs")), Some(json!("Ours"))));
         assert_eq!(out[0].conflict, Some(Conflict { base: Some(json!("A")), resolved: false }));
-        assert!(!out[0].accepted);
+        assert_eq!(out[0].accepted, Some(false));
     }
 
     #[test]
@@ -214,7 +218,7 @@ mod tests {
             latest,
             json!({"nodes": [{"id": "a", "info": "y"}, {"id": "n", "label": "N"}], "edges": [{"source": "c", "target": "n"}], "metadata": {"title": "U"}}),
         );
-        assert!(out.iter().all(|c| c.conflict.is_none() && c.accepted), "{out:?}");
+        assert!(out.iter().all(|c| c.conflict.is_none() && c.is_accepted()), "{out:?}");
         assert_eq!(out.len(), 4);
     }
 }

@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::change::{Change, ChangeKind, Summary, Target, change_id};
+use crate::decision::Decisions;
 use crate::error::{Error, ErrorCode, Result};
 use crate::graph::{Edge, EdgeLookup, Graph, Node, edge_label, endpoint};
 use crate::proposal::{EdgePatch, Proposal};
@@ -81,6 +82,28 @@ pub struct Carried {
     pub reason: Option<String>,
     /// Changes the reviewer rejected: not proposed again, still recorded as rejected.
     pub rejected: Vec<String>,
+    /// How those were rejected, and the comments on them.
+    #[serde(skip_serializing_if = "Decisions::is_empty")]
+    pub decisions: Decisions,
+}
+
+/// What a review is of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewKind {
+    /// A proposal (of an AI, a rule, a person).
+    #[default]
+    Proposal,
+    /// Restoring an old version ([`crate::ApprovalSession::revert_to`]).
+    Revert,
+    /// An approval re-applied on a newer version after a conflict
+    /// ([`crate::ApprovalSession::rebase`]).
+    Rebase,
+}
+
+impl ReviewKind {
+    pub const NAMES: [(&'static str, ReviewKind); 3] =
+        [("proposal", ReviewKind::Proposal), ("revert", ReviewKind::Revert), ("rebase", ReviewKind::Rebase)];
 }
 
 impl Review {

@@ -28,13 +28,14 @@ use crate::approval::{Applied, Approver, apply_accepted, check_accepted};
 use crate::audit::{AuditContext, AuditEntry, Provenance};
 use crate::canonical::canonical_sha256;
 use crate::change::{Change, Summary, Target};
+use crate::decision::{DecidedBy, DecisionMode, Decisions};
 use crate::error::{Error, ErrorCode, Result};
 use crate::graph::Graph;
 use crate::outbox::{Outbox, PendingSave};
 use crate::proposal::Proposal;
 use crate::rebase::rebase_changes_with;
 use crate::revert::revert_changes;
-use crate::review::{Carried, Review, ReviewOptions, review};
+use crate::review::{Carried, Review, ReviewKind, ReviewOptions, review};
 use crate::service::Service;
 
 /// The outcome of [`ApprovalSession::approve`]; the new graph is
@@ -55,6 +56,8 @@ pub struct ApprovalSession {
     graph_id: Option<String>,
     base_version: Option<Value>,
     options: ReviewOptions,
+    /// Whether changes start accepted or undecided.
+    decision_mode: DecisionMode,
     /// Where approvals are saved, and what that service does to a graph.
     service: Service,
     pending: Option<Pending>,
@@ -74,9 +77,11 @@ struct Pending {
     position: HashMap<String, usize>,
     /// Change id → positions of the changes that require it.
     required_by: HashMap<String, Vec<usize>>,
-    /// The proposal as given, while the review's `proposal_id` is not
-    /// computed yet (see [`ApprovalSession::propose_unhashed`]).
-    proposal_source: Option<Value>,
+    /// What the review is of; a proposal review keeps the proposal as given
+    /// (its id is computed from it when first needed, see
+    /// [`ApprovalSession::propose_unhashed`]; a draft carries it).
+    kind: ReviewKind,
+    proposal: Option<Value>,
 }
 
 impl ApprovalSession {
@@ -90,6 +95,7 @@ impl ApprovalSession {
             graph_id,
             base_version,
             options: ReviewOptions::default(),
+            decision_mode: DecisionMode::default(),
             service: Service::default(),
             pending: None,
             outbox: Outbox::default(),
@@ -103,6 +109,16 @@ impl ApprovalSession {
 
     pub fn review_options(&self) -> &ReviewOptions {
         &self.options
+    }
+
+    /// Whether the changes of the next review start accepted (the default)
+    /// or undecided ([`DecisionMode::Explicit`]).
+    pub fn set_decision_mode(&mut self, mode: DecisionMode) {
+        self.decision_mode = mode;
+    }
+
+    pub fn decision_mode(&self) -> DecisionMode {
+        self.decision_mode
     }
 
     /// Tells the session which service its approvals are saved to (see
@@ -129,10 +145,23 @@ impl ApprovalSession {
     }
 
     /// Reviews a proposal against the session's graph. It replaces any
-    /// pending review; every change starts accepted. `provenance` is what the
-    /// caller tells; what the proposal says of itself completes it (the
-    /// caller's `model` wins: see [`Provenance::with_proposal`]).
+    /// pending review; every change starts accepted, or undecided in
+    /// [`DecisionMode::Explicit`]. `provenance` is what the caller tells;
+    /// what the proposal says of itself completes it (the caller's `model`
+    /// wins: see [`Provenance::with_proposal`]).
     pub fn propose(&mut self, proposal: &Proposal, provenance: Provenance) -> Result<&Review> {
+        self.propose_from(proposal, proposal.source.clone(), provenance)
+    }
+
+    /// [`ApprovalSession::propose`] for a proposal read with
+    /// [`Proposal::from_value_unhashed`]: the review's `proposal_id` stays
+    /// empty until [`ApprovalSession::proposal_id`] or approval computes it.
+    pub fn propose_unhashed(&mut self, mut proposal: Proposal, provenance: Provenance) -> Result<&Review> {
+        let source = proposal.source.take();
+        self.propose_from(&proposal, source, provenance)
+    }
+
+    fn propose_from(&mut self, proposal: &Proposal, source: Option<Value>, provenance: Provenance) -> Result<&Review> {
         let mut review = if self.service == Service::Faithful {
             review(&self.graph, proposal, &self.options)?
         } else {
@@ -142,19 +171,9 @@ impl ApprovalSession {
         };
         let (provenance, overridden) = provenance.with_proposal(&proposal.provenance);
         review.warnings.extend(overridden);
-        Ok(self.set_pending(review, provenance, None))
-    }
-
-    /// [`ApprovalSession::propose`] for a proposal read with
-    /// [`Proposal::from_value_unhashed`]: the review's `proposal_id` stays
-    /// empty until [`ApprovalSession::proposal_id`] or approval computes it.
-    pub fn propose_unhashed(&mut self, mut proposal: Proposal, provenance: Provenance) -> Result<&Review> {
-        let source = proposal.source.take();
-        self.propose(&proposal, provenance)?;
-        let pending = self.pending.as_mut().expect("propose set a pending review");
-        if pending.review.proposal_id.is_empty() {
-            pending.proposal_source = source;
-        }
+        self.set_pending(review, provenance, None, ReviewKind::Proposal);
+        let pending = self.pending.as_mut().expect("set_pending set a pending review");
+        pending.proposal = source;
         Ok(&pending.review)
     }
 
@@ -162,14 +181,17 @@ impl ApprovalSession {
     /// not computed yet (for the bindings, which hand the review to JS).
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn pending_review_mut(&mut self) -> Option<(&mut Review, Option<&Value>)> {
-        self.pending.as_mut().map(|p| (&mut p.review, p.proposal_source.as_ref()))
+        self.pending.as_mut().map(|p| {
+            let unhashed = p.review.proposal_id.is_empty();
+            (&mut p.review, p.proposal.as_ref().filter(|_| unhashed))
+        })
     }
 
     /// The pending review's proposal id, computed now if it was deferred.
     pub fn proposal_id(&mut self) -> Option<&str> {
         let pending = self.pending.as_mut()?;
-        if let Some(source) = pending.proposal_source.take() {
-            pending.review.proposal_id = Proposal::id_of(&source);
+        if let (true, Some(source)) = (pending.review.proposal_id.is_empty(), &pending.proposal) {
+            pending.review.proposal_id = Proposal::id_of(source);
         }
         Some(&pending.review.proposal_id)
     }
@@ -198,7 +220,7 @@ impl ApprovalSession {
             warnings: Vec::new(),
             carried: None,
         };
-        Ok(self.set_pending(review, provenance, None))
+        Ok(self.set_pending(review, provenance, None, ReviewKind::Revert))
     }
 
     /// After a save was refused as stale (409): re-applies the oldest pending
@@ -230,11 +252,26 @@ impl ApprovalSession {
             }
         };
         let mut changes = rebase_changes_with(&latest, &ours, &accepted, self.options.text_diffs());
-        // The rebased changes are the same proposal's: they keep its provenance.
-        for change in changes.iter_mut().filter(|c| c.target == Target::Node) {
-            if let Some(told) = change.node_id.as_ref().and_then(|id| audit.patch_provenance.get(id)) {
+        // The rebased changes are the same proposal's: they keep its
+        // provenance, and the decisions, corrections and comments made on
+        // them (a conflict is decided again).
+        let before: HashMap<&str, &Change> = accepted.iter().map(|c| (c.id.as_str(), c)).collect();
+        for change in changes.iter_mut() {
+            if let Some(told) =
+                change.node_id.as_ref().filter(|_| change.target == Target::Node).and_then(|id| audit.patch_provenance.get(id))
+            {
                 change.confidence = told.confidence;
                 change.rule_id = told.rule_id.clone();
+            }
+            if let Some(before) = before.get(change.id.as_str()) {
+                change.comment = before.comment.clone();
+                if change.conflict.is_none() && change.decided_by.is_none() {
+                    // Kept before decisions were recorded: accepted by default.
+                    change.decided_by = before.decided_by.or(Some(DecidedBy::Default));
+                    change.bulk_filter = before.bulk_filter.clone();
+                    change.corrected = before.corrected;
+                    change.proposed = before.proposed.clone();
+                }
             }
         }
         let provenance = Provenance {
@@ -255,6 +292,7 @@ impl ApprovalSession {
             // The reviewer's reason and rejections survive the conflict.
             carried: Some(Carried {
                 reason: audit.reason.clone().filter(|r| Some(r) != audit.proposal_reason.as_ref()),
+                decisions: Decisions(audit.decisions.0.iter().filter(|(id, _)| audit.rejected.contains(id)).cloned().collect()),
                 rejected: audit.rejected.clone(),
             }),
         };
@@ -262,11 +300,22 @@ impl ApprovalSession {
         self.base_version = latest_version.or_else(|| latest.version().cloned());
         self.graph = latest;
         self.graph_of.clear();
-        Ok(self.set_pending(review, provenance, supersedes))
+        Ok(self.set_pending(review, provenance, supersedes, ReviewKind::Rebase))
     }
 
-    fn set_pending(&mut self, mut review: Review, provenance: Provenance, supersedes: Option<String>) -> &Review {
+    fn set_pending(&mut self, mut review: Review, provenance: Provenance, supersedes: Option<String>, kind: ReviewKind) -> &Review {
         review.provenance = provenance;
+        // A change not decided yet (nor a conflict, which starts unresolved)
+        // starts as the session's mode says.
+        for change in review.changes.iter_mut().filter(|c| c.conflict.is_none() && c.decided_by.is_none()) {
+            match self.decision_mode {
+                DecisionMode::Accepted => {
+                    change.accepted = Some(true);
+                    change.decided_by = Some(DecidedBy::Default);
+                }
+                DecisionMode::Explicit => change.accepted = None,
+            }
+        }
         let position = review.changes.iter().enumerate().map(|(i, c)| (c.id.clone(), i)).collect();
         let mut required_by: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, change) in review.changes.iter().enumerate() {
@@ -274,7 +323,7 @@ impl ApprovalSession {
                 required_by.entry(required.clone()).or_default().push(i);
             }
         }
-        let pending = self.pending.insert(Pending { review, supersedes, position, required_by, proposal_source: None });
+        let pending = self.pending.insert(Pending { review, supersedes, position, required_by, kind, proposal: None });
         &pending.review
     }
 
@@ -294,7 +343,9 @@ impl ApprovalSession {
             return Err(Error::new(ErrorCode::InvalidArgument, "restore pending saves before proposing: a review is pending"));
         }
         let entries = self.outbox.new_entries(entries)?;
-        for (i, entry) in entries.into_iter().enumerate() {
+        for (i, mut entry) in entries.into_iter().enumerate() {
+            // A kept entry's changes are rebuilt from the graph before and after it.
+            let before = entry.needs_rebuild().then(|| self.graph.clone());
             match (entry.parse_graph(), &entry.delta) {
                 (Some(graph), _) => {
                     let graph = graph?;
@@ -325,6 +376,9 @@ impl ApprovalSession {
                     })?;
                 }
                 (None, None) => unreachable!("checked by new_entries"),
+            }
+            if let Some(before) = before {
+                entry.rebuild(&before, &self.graph);
             }
             if self.graph_id.is_none() {
                 self.graph_id = entry.audit.graph_id.clone();
@@ -382,36 +436,6 @@ impl ApprovalSession {
         self.pending = None;
     }
 
-    /// Accepts a change, and the changes it requires. Returns the ids whose
-    /// decision changed.
-    pub fn accept(&mut self, change_id: &str) -> Result<Vec<String>> {
-        self.decide_ids(&[change_id], true)
-    }
-
-    /// Rejects a change, and the changes that require it. Returns the ids
-    /// whose decision changed.
-    pub fn reject(&mut self, change_id: &str) -> Result<Vec<String>> {
-        self.decide_ids(&[change_id], false)
-    }
-
-    /// Accepts every change of one node (its fields, or its addition or removal).
-    pub fn accept_node(&mut self, node_id: &str) -> Result<Vec<String>> {
-        self.decide_node(node_id, true)
-    }
-
-    /// Rejects every change of one node.
-    pub fn reject_node(&mut self, node_id: &str) -> Result<Vec<String>> {
-        self.decide_node(node_id, false)
-    }
-
-    pub fn accept_all(&mut self) -> Result<Vec<String>> {
-        self.decide_all(true)
-    }
-
-    pub fn reject_all(&mut self) -> Result<Vec<String>> {
-        self.decide_all(false)
-    }
-
     /// Applies the accepted changes, stamps them, and records the decision.
     /// The session then holds the new graph and no pending review. If the
     /// approval is refused, nothing changes.
@@ -426,9 +450,13 @@ impl ApprovalSession {
                 format!("decide the conflicting changes first (accept keeps ours, reject keeps theirs): {}", open.join(", ")),
             ));
         }
+        let undecided: Vec<String> = pending.review.changes.iter().filter(|c| c.accepted.is_none()).map(|c| c.id.clone()).collect();
+        if !undecided.is_empty() {
+            return Err(undecided_changes(undecided));
+        }
         // Checked before anything changes, so a refused approval keeps nothing.
         check_accepted(&self.graph, &pending.review.changes)?;
-        let queued = pending.review.changes.iter().any(|c| c.accepted);
+        let queued = pending.review.changes.iter().any(Change::is_accepted);
         if queued {
             self.keep_newest_graph();
         }
@@ -442,18 +470,22 @@ impl ApprovalSession {
             provenance: &pending.review.provenance,
             reason: reason.or(pending.review.carried.as_ref().and_then(|c| c.reason.as_deref())),
             proposal_id: &pending.review.proposal_id,
+            decision_mode: self.decision_mode,
         };
         let mut audit = AuditEntry::record(context, &pending.review.changes);
         if let Some(carried) = &pending.review.carried {
-            // Rejected before the rebase: still rejected, listed first.
+            // Rejected before the rebase: still rejected, listed first, with
+            // how they were rejected and why.
             let earlier: Vec<String> = carried.rejected.iter().filter(|id| !audit.rejected.contains(id)).cloned().collect();
+            let records = carried.decisions.0.iter().filter(|(id, _)| earlier.contains(id)).cloned();
+            audit.decisions.0.splice(0..0, records);
             audit.rejected.splice(0..0, earlier);
         }
         if let Some(stale) = &pending.supersedes {
             self.outbox.remove(stale);
         }
         if queued {
-            let accepted: Vec<Change> = pending.review.changes.into_iter().filter(|c| c.accepted).collect();
+            let accepted: Vec<Change> = pending.review.changes.into_iter().filter(Change::is_accepted).collect();
             self.outbox.push(PendingSave {
                 graph: None,
                 delta: Some(applied.delta.clone()),
@@ -469,72 +501,6 @@ impl ApprovalSession {
         }
         Ok(Approved { audit, applied, queued })
     }
-
-    fn decide_node(&mut self, node_id: &str, accept: bool) -> Result<Vec<String>> {
-        let pending = self.pending.as_ref().ok_or_else(no_review)?;
-        let ids: Vec<String> = pending
-            .review
-            .changes
-            .iter()
-            .filter(|c| c.target == Target::Node && c.node_id.as_deref() == Some(node_id))
-            .map(|c| c.id.clone())
-            .collect();
-        if ids.is_empty() {
-            return Err(Error::new(ErrorCode::UnknownNode, format!("no change of the pending review is about node '{node_id}'")));
-        }
-        self.decide_ids(&ids.iter().map(String::as_str).collect::<Vec<_>>(), accept)
-    }
-
-    fn decide_all(&mut self, accept: bool) -> Result<Vec<String>> {
-        let pending = self.pending.as_mut().ok_or_else(no_review)?;
-        let mut changed = Vec::new();
-        for change in pending.review.changes.iter_mut() {
-            if decide(change, accept) {
-                changed.push(change.id.clone());
-            }
-        }
-        Ok(changed)
-    }
-
-    /// Sets decisions, keeping the invariant that an accepted change has all
-    /// the changes it requires accepted.
-    fn decide_ids(&mut self, ids: &[&str], accept: bool) -> Result<Vec<String>> {
-        let pending = self.pending.as_mut().ok_or_else(no_review)?;
-        let mut stack = Vec::with_capacity(ids.len());
-        for id in ids {
-            let i = *pending
-                .position
-                .get(*id)
-                .ok_or_else(|| Error::new(ErrorCode::UnknownChange, format!("'{id}' is not a change of the pending review")))?;
-            stack.push(i);
-        }
-        let mut changed = Vec::new();
-        while let Some(i) = stack.pop() {
-            let change = &mut pending.review.changes[i];
-            if !decide(change, accept) {
-                continue;
-            }
-            changed.push(change.id.clone());
-            if accept {
-                stack.extend(change.requires.iter().filter_map(|r| pending.position.get(r)));
-            } else if let Some(dependents) = pending.required_by.get(&change.id) {
-                stack.extend(dependents);
-            }
-        }
-        Ok(changed)
-    }
-}
-
-/// Sets one decision; true if it changed anything. Deciding a conflict
-/// resolves it, even when the accepted flag stays as it was.
-fn decide(change: &mut Change, accept: bool) -> bool {
-    let was_open = change.conflict.as_ref().is_some_and(|k| !k.resolved);
-    if let Some(conflict) = change.conflict.as_mut() {
-        conflict.resolved = true;
-    }
-    let changed = change.accepted != accept || was_open;
-    change.accepted = accept;
-    changed
 }
 
 fn graph_unavailable(approval_id: &str) -> Error {
@@ -550,10 +516,29 @@ fn json_text(value: Option<&Value>) -> String {
     value.map_or_else(|| "none".to_owned(), Value::to_string)
 }
 
+fn undecided_changes(ids: Vec<String>) -> Error {
+    const LISTED: usize = 10;
+    let mut listed = ids.iter().take(LISTED).map(String::as_str).collect::<Vec<_>>().join(", ");
+    if ids.len() > LISTED {
+        listed.push_str(&format!(" and {} more", ids.len() - LISTED));
+    }
+    let n = ids.len();
+    let message = format!(
+        "{n} change{} not decided yet: accept, reject or correct {}: {listed}",
+        if n == 1 { " is" } else { "s are" },
+        if n == 1 { "it" } else { "each" }
+    );
+    Error::new(ErrorCode::UndecidedChanges, message).with_change_ids(ids)
+}
+
 fn no_review() -> Error {
     Error::new(ErrorCode::NoPendingReview, "there is no pending review: call propose() first")
 }
 
+mod deciding;
+#[cfg(test)]
+mod decision_tests;
+mod drafts;
 mod saving;
 #[cfg(test)]
 mod tests;

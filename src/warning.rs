@@ -29,6 +29,9 @@ pub enum WarningCode {
     /// The proposal names another model than the caller of `propose` did:
     /// the caller's is recorded (see `Provenance::with_proposal`).
     ProvenanceOverridden,
+    /// A draft's decision on a change was not restored: the change is no
+    /// longer proposed, or its values differ from those the reviewer saw.
+    DraftDecisionDropped,
 }
 
 /// A warning attached to a review.

@@ -115,7 +115,7 @@ proptest! {
     #[test]
     fn rejecting_everything_gives_the_graph_back_byte_for_byte((g, p) in graph_and_proposal()) {
         let (graph, mut changes) = reviewed(&g, &p);
-        changes.iter_mut().for_each(|c| c.accepted = false);
+        changes.iter_mut().for_each(|c| c.accepted = Some(false));
         prop_assert_eq!(approve(&graph, &changes).to_json(), graph.to_json());
     }
 
@@ -152,13 +152,13 @@ proptest! {
         // Some decisions rejected; requirements kept consistent by rejecting
         // whatever requires a rejected change.
         for (c, r) in changes.iter_mut().zip(&reject) {
-            c.accepted = !r;
+            c.accepted = Some(!r);
         }
         loop {
-            let rejected: HashSet<String> = changes.iter().filter(|c| !c.accepted).map(|c| c.id.clone()).collect();
+            let rejected: HashSet<String> = changes.iter().filter(|c| !c.is_accepted()).map(|c| c.id.clone()).collect();
             let mut changed = false;
-            for c in changes.iter_mut().filter(|c| c.accepted && c.requires.iter().any(|r| rejected.contains(r))) {
-                c.accepted = false;
+            for c in changes.iter_mut().filter(|c| c.is_accepted() && c.requires.iter().any(|r| rejected.contains(r))) {
+                c.accepted = Some(false);
                 changed = true;
             }
             if !changed { break; }
@@ -182,7 +182,7 @@ proptest! {
         latest["metadata"]["other"] = json!(other);
         let latest = Graph::from_value(latest).unwrap();
         let rebased = rebase_changes(&latest, &ours, &changes, &TextDiffOptions::default());
-        prop_assert!(rebased.iter().all(|c| c.conflict.is_none() && c.accepted), "{:?}", rebased);
+        prop_assert!(rebased.iter().all(|c| c.conflict.is_none() && c.is_accepted()), "{:?}", rebased);
         // And re-applied on the newer graph, it gives ours plus their field.
         let merged = approve(&latest, &rebased);
         for node in ours.nodes() {

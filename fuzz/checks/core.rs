@@ -74,7 +74,7 @@ pub fn review(data: &[u8]) {
         }
     }
     let mut rejected = reviewed.changes.clone();
-    rejected.iter_mut().for_each(|c| c.accepted = false);
+    rejected.iter_mut().for_each(|c| c.accepted = Some(false));
     let mut after = g.clone();
     apply_accepted(&mut after, &rejected, &approver()).expect("rejecting everything is always possible");
     assert_eq!(after.to_json(), g.to_json(), "reject-all is the identity");
@@ -102,7 +102,7 @@ pub fn approve(data: &[u8]) {
     }
     let changes = session.review().expect("still pending").changes.clone();
     let Ok(approved) = session.approve(&approver(), Some("fuzz")) else { return };
-    assert_eq!(approved.queued, changes.iter().any(|c| c.accepted));
+    assert_eq!(approved.queued, changes.iter().any(|c| c.is_accepted()));
     let after = session.graph().clone();
     check_fields(&g, &after, &changes);
     assert!(session.review().is_none(), "approval ends the review");
@@ -115,15 +115,15 @@ fn check_fields(before: &Graph, after: &Graph, changes: &[kg_approval::Change]) 
         match (&c.field, c.kind) {
             (Some(field), _) => {
                 let Some(node) = after.node(id) else { continue };
-                let expected = if c.accepted { c.new.as_ref() } else { c.old.as_ref() };
+                let expected = if c.is_accepted() { c.new.as_ref() } else { c.old.as_ref() };
                 assert_eq!(node.fields().get(field), expected, "{} after approval", c.id);
             }
-            (None, ChangeKind::Added) => assert_eq!(after.node(id).is_some(), c.accepted, "{}", c.id),
-            (None, ChangeKind::Removed) => assert_eq!(after.node(id).is_none(), c.accepted, "{}", c.id),
+            (None, ChangeKind::Added) => assert_eq!(after.node(id).is_some(), c.is_accepted(), "{}", c.id),
+            (None, ChangeKind::Removed) => assert_eq!(after.node(id).is_none(), c.is_accepted(), "{}", c.id),
             (None, ChangeKind::Changed) => {}
         }
     }
-    let touched = |id: &str| changes.iter().any(|c| c.accepted && c.node_id.as_deref() == Some(id));
+    let touched = |id: &str| changes.iter().any(|c| c.is_accepted() && c.node_id.as_deref() == Some(id));
     for node in before.nodes().iter().filter(|n| !touched(n.id())) {
         assert_eq!(after.node(node.id()), Some(node), "untouched node {} is identical", node.id());
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::decision::DecisionMode;
 use crate::error::{ErrorCode, Result};
 use crate::fields::Fields;
 use crate::provenance::Provenance;
@@ -61,14 +62,58 @@ pub(super) struct SessionOptions {
     pub(super) text: TextDiffOptions,
     /// The service approvals are saved to (see `crate::Service`).
     pub(super) service: Service,
+    /// Whether changes start accepted or undecided.
+    pub(super) decisions: DecisionMode,
 }
 
 impl SessionOptions {
     pub(super) fn read(value: &Value, argument: &str) -> Result<SessionOptions> {
-        let f = fields(value, argument, &["graphId", "granularity", "budgetMs", "service"]);
-        let options = SessionOptions { graph_id: f.opt_string("graphId"), text: text_options(&f), service: service(&f) };
+        let f = fields(value, argument, &["graphId", "granularity", "budgetMs", "service", "decisions"]);
+        let options = SessionOptions {
+            graph_id: f.opt_string("graphId"),
+            text: text_options(&f),
+            service: service(&f),
+            decisions: f.opt_choice("decisions", &DecisionMode::NAMES).unwrap_or_default(),
+        };
         f.finish(options)
     }
+}
+
+/// The ids of `acceptMany`/`rejectMany`: an array of strings.
+pub(super) fn change_ids(value: &Value) -> Result<Vec<String>> {
+    let Value::Array(items) = value else {
+        return Err(crate::error::Error::at(
+            ErrorCode::InvalidArgument,
+            "ids",
+            format!("must be an array of change ids, got {}", crate::value::type_name(value)),
+        ));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::String(id) => Ok(id.clone()),
+            other => Err(crate::error::Error::at(
+                ErrorCode::InvalidArgument,
+                format!("ids[{i}]"),
+                format!("must be a string, got {}", crate::value::type_name(other)),
+            )),
+        })
+        .collect()
+}
+
+/// `{filter}` of `acceptMany`/`rejectMany`.
+pub(super) fn bulk_filter(value: &Value, argument: &str) -> Result<Option<String>> {
+    let f = fields(value, argument, &["filter"]);
+    let filter = f.opt_string("filter");
+    f.finish(filter)
+}
+
+/// `{reason}` of `draft`.
+pub(super) fn draft_reason(value: &Value, argument: &str) -> Result<Option<String>> {
+    let f = fields(value, argument, &["reason"]);
+    let reason = f.opt_string("reason");
+    f.finish(reason)
 }
 
 /// The context of `propose`: where the proposal came from.

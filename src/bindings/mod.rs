@@ -44,7 +44,7 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = toJson)]
     fn to_json(value: &JsValue, argument: &str, options: bool) -> Result<String, JsValue>;
     #[wasm_bindgen(js_name = makeError)]
-    fn make_error(code: &str, message: &str, path: Option<String>, argument: &str) -> JsValue;
+    fn make_error(code: &str, message: &str, path: Option<String>, argument: &str, change_ids: Vec<String>) -> JsValue;
     #[wasm_bindgen(js_name = deepPath)]
     fn deep_path(value: &JsValue, argument: &str) -> JsValue;
     #[wasm_bindgen(catch, js_name = textArg)]
@@ -157,11 +157,11 @@ pub fn delta_body_js(
 type JsResult<T> = Result<T, JsValue>;
 
 fn js_error(error: Error, argument: &str) -> JsValue {
-    make_error(error.code().as_str(), &error.to_string(), error.path().map(str::to_owned), argument)
+    make_error(error.code().as_str(), &error.to_string(), error.path().map(str::to_owned), argument, error.change_ids().to_vec())
 }
 
 fn invalid_argument(argument: &str, message: impl std::fmt::Display) -> JsValue {
-    make_error("invalid_argument", &format!("{argument}: {message}"), None, argument)
+    make_error("invalid_argument", &format!("{argument}: {message}"), None, argument, Vec::new())
 }
 
 /// Data (graphs, proposals, approvals): every value must survive as JSON.
@@ -483,12 +483,13 @@ impl ApprovalSession {
         let mut inner = Session::new(parse_graph(&graph, "graph")?, options.graph_id);
         inner.set_review_options(ReviewOptions { text, inline_diffs: false });
         inner.set_service(options.service);
+        inner.set_decision_mode(options.decisions);
         let (inner, id) = registry::register(inner);
         Ok(ApprovalSession { inner, id })
     }
 
     /// Reviews a proposal against the session's graph (replacing any pending
-    /// review). Every change starts accepted.
+    /// review). Every change starts accepted, or undecided with `decisions: 'explicit'`.
     #[wasm_bindgen(unchecked_return_type = "Review")]
     pub fn propose(&mut self, proposal: ProposalArg, context: Option<ProposeContextArg>) -> JsResult<JsValue> {
         let context = parse_options(context.as_deref(), "context", args::propose_context)?;
@@ -546,6 +547,84 @@ impl ApprovalSession {
     #[wasm_bindgen(js_name = rejectAll)]
     pub fn reject_all(&mut self) -> JsResult<Vec<String>> {
         self.inner.borrow_mut().reject_all().map_err(|e| js_error(e, "session"))
+    }
+
+    /// Accepts these changes at once (and those they require): a bulk action,
+    /// recorded with `options.filter`, the filter that showed them.
+    #[wasm_bindgen(js_name = acceptMany)]
+    pub fn accept_many(&mut self, ids: ChangeIdsArg, options: Option<BulkOptionsArg>) -> JsResult<Vec<String>> {
+        self.decide_many(&ids, options.as_deref(), true)
+    }
+
+    /// Rejects these changes at once (and those that require them): a bulk action.
+    #[wasm_bindgen(js_name = rejectMany)]
+    pub fn reject_many(&mut self, ids: ChangeIdsArg, options: Option<BulkOptionsArg>) -> JsResult<Vec<String>> {
+        self.decide_many(&ids, options.as_deref(), false)
+    }
+
+    /// Accepts a change with the reviewer's `value` instead of the AI's (any
+    /// JSON value); the AI's stays beside it as `proposed`, in the review and
+    /// the audit. Returns the ids whose decision changed.
+    pub fn correct(
+        &mut self,
+        #[wasm_bindgen(js_name = "changeId", unchecked_param_type = "string")] id: JsValue,
+        value: JsonArg,
+    ) -> JsResult<Vec<String>> {
+        let id = text_arg(&id, "changeId")?;
+        if value.is_undefined() {
+            let e = Error::at(
+                ErrorCode::InvalidCorrection,
+                "value",
+                "is missing (undefined): pass the corrected value (any JSON value; null is one)",
+            );
+            return Err(js_error(e, "value"));
+        }
+        let value = parse_value(&value, "value")?;
+        self.inner.borrow_mut().correct(&id, value).map_err(|e| js_error(e, "value"))
+    }
+
+    /// Sets the reviewer's comment on a change (`null` or `''` clears it).
+    pub fn comment(
+        &mut self,
+        #[wasm_bindgen(js_name = "changeId", unchecked_param_type = "string")] id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | null")] text: JsValue,
+    ) -> JsResult<()> {
+        let id = text_arg(&id, "changeId")?;
+        let text = if text.is_null() || text.is_undefined() { None } else { Some(text_arg(&text, "text")?) };
+        self.inner.borrow_mut().comment(&id, text.as_deref()).map_err(|e| js_error(e, "text"))
+    }
+
+    /// The review in progress as plain JSON (the proposal, every decision,
+    /// correction and comment, the reason typed so far): keep it, and
+    /// `resume` it after a reload.
+    #[wasm_bindgen(unchecked_return_type = "Draft")]
+    pub fn draft(&mut self, options: Option<DraftOptionsArg>) -> JsResult<JsValue> {
+        let reason = parse_options(options.as_deref(), "options", args::draft_reason)?;
+        let draft = self.inner.borrow_mut().draft(reason.as_deref()).map_err(|e| js_error(e, "session"))?;
+        Ok(to_js(&draft))
+    }
+
+    /// Puts a draft back and returns the review: a proposal draft is proposed
+    /// again; a revert or rebase draft applies to the same review made again.
+    /// A decision whose change moved is dropped, with a `draft_decision_dropped` warning.
+    #[wasm_bindgen(unchecked_return_type = "Review")]
+    pub fn resume(&mut self, draft: DraftArg) -> JsResult<JsValue> {
+        missing(&draft, "draft", ErrorCode::InvalidDraft, "a draft from session.draft()")?;
+        let draft = crate::draft::Draft::read(&parse_value(&draft, "draft")?, "draft").map_err(|e| js_error(e, "draft"))?;
+        let mut inner = self.inner.borrow_mut();
+        let text = inner.review_options().text;
+        inner.resume(&draft).map_err(|e| js_error(e, "draft"))?;
+        inner.proposal_id();
+        Ok(inner.review().map_or(JsValue::UNDEFINED, |r| review_to_js(r, &text)))
+    }
+
+    fn decide_many(&mut self, ids: &JsValue, options: Option<&JsValue>, accept: bool) -> JsResult<Vec<String>> {
+        let ids = args::change_ids(&parse_json(ids, "ids", false)?).map_err(|e| js_error(e, "ids"))?;
+        let filter = parse_options(options, "options", args::bulk_filter)?;
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut inner = self.inner.borrow_mut();
+        let decided = if accept { inner.accept_many(&ids, filter.as_deref()) } else { inner.reject_many(&ids, filter.as_deref()) };
+        decided.map_err(|e| js_error(e, "ids"))
     }
 
     /// Drops the pending review without approving anything.

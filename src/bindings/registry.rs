@@ -59,6 +59,7 @@ fn graph_text(session: u32, approval_id: String) -> JsValue {
             "the session that made this approval was freed; its graph is no longer held",
             None,
             "approved",
+            Vec::new(),
         )
     };
     match with(session, |s| s.approved_graph_json(&approval_id)) {

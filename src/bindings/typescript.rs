@@ -115,6 +115,23 @@ export interface SessionOptions extends DiffOptions {
    *  (so a rebase never adds a second copy), and restores compare its two read
    *  shapes alike and leave its classifier's metadata alone. */
   service?: Service;
+  /** How changes start: `accepted` (the default; the audit records them as
+   *  `decidedBy: 'default'`) or `explicit` (every change starts undecided,
+   *  `accepted: null`, and `approve()` refuses until each is decided). */
+  decisions?: DecisionMode;
+}
+
+export type DecisionMode = 'accepted' | 'explicit';
+
+/** How a change got its decision: the reviewer on this `change`, on its `node`,
+ *  a `bulk` action (see `bulkFilter`), a `dependency` (a change it needs, or that
+ *  needs it, was decided), or nobody (`default`). */
+export type DecidedBy = 'default' | 'change' | 'node' | 'bulk' | 'dependency';
+
+/** A bulk decision's description of what it covered, as the reviewer saw it. */
+export interface BulkOptions {
+  /** E.g. `kind: changed · field: label · search: fjord`. */
+  filter?: string;
 }
 
 export interface ProposeContext {
@@ -154,8 +171,20 @@ export interface Change {
   field?: string;
   /** Absent (not null) when there was no value. */
   old?: Json;
+  /** What will be applied: the AI's value, or the reviewer's if `corrected`. */
   new?: Json;
-  accepted: boolean;
+  /** `true` accepted, `false` rejected, `null` not decided yet (explicit decisions). */
+  accepted: boolean | null;
+  /** How it was decided (absent while undecided). */
+  decidedBy?: DecidedBy;
+  /** The filter of the bulk action that decided it. */
+  bulkFilter?: string;
+  /** The reviewer replaced the AI's value (`session.correct`): `new` is theirs. */
+  corrected?: true;
+  /** The AI's value of a corrected change (absent if it proposed none). */
+  proposed?: Json;
+  /** The reviewer's comment (`session.comment`). */
+  comment?: string;
   /** An inline diff, present when `old` and `new` are both strings. Computed
    *  (with the session's or call's granularity and budget) when first read:
    *  reading it costs the diff; a review's list needs only `old` and `new`. */
@@ -185,7 +214,7 @@ export interface Summary {
 export type WarningCode =
   | 'reserved_field_ignored' | 'unknown_proposal_key' | 'node_not_found' | 'edge_not_found'
   | 'hidden_node_kept' | 'dangling_edge' | 'images_preserved' | 'no_change' | 'edge_id_rewritten'
-  | 'provenance_overridden';
+  | 'provenance_overridden' | 'draft_decision_dropped';
 
 export interface Warning { code: WarningCode; message: string; nodeId?: string; edgeId?: string; field?: string }
 
@@ -214,7 +243,42 @@ export interface Review {
   summary: Summary;
   warnings: Warning[];
   /** A rebased review: the reason and rejections of the approval it replaces (a conflict never loses them). */
-  carried?: { reason: string | null; rejected: string[] };
+  carried?: { reason: string | null; rejected: string[]; decisions?: { [changeId: string]: DecisionRecord } };
+}
+
+/** The audit's record of one change's decision. */
+export interface DecisionRecord {
+  decision: 'accepted' | 'rejected' | 'corrected';
+  decidedBy: DecidedBy;
+  /** The filter of the bulk action that decided it. */
+  filter?: string;
+  comment?: string;
+  /** A correction's AI value (the final value is the change's `new`). */
+  proposed?: Json;
+}
+
+/** A review in progress (`session.draft()`), plain JSON about the size of its
+ *  proposal: keep it, and `session.resume(draft)` it after a reload. */
+export interface Draft {
+  /** The draft format (1). */
+  draft: number;
+  kind: 'proposal' | 'revert' | 'rebase';
+  graphId: string | null;
+  baseVersion: number | string | null;
+  proposalId: string;
+  /** A proposal review's proposal, as given. */
+  proposal?: Proposal;
+  provenance?: ReviewProvenance;
+  decisionMode: DecisionMode;
+  /** Change id → what the reviewer did to it (`seen`: the values they saw). */
+  changes: { [changeId: string]: { seen: string; accepted?: boolean; decidedBy?: DecidedBy; filter?: string; correction?: Json; comment?: string } };
+  /** The reason typed so far. */
+  reason?: string;
+}
+
+export interface DraftOptions {
+  /** The reason typed so far, kept with the draft. */
+  reason?: string;
 }
 
 export interface GraphDiff {
@@ -253,6 +317,10 @@ export interface AuditEntry {
   edgesRemoved: string[];
   accepted: string[];
   rejected: string[];
+  /** How the session started its changes. */
+  decisionMode: DecisionMode;
+  /** Change id → its decision, how it was made, the comment, a correction's AI value. */
+  decisions?: { [changeId: string]: DecisionRecord };
 }
 
 /** Field changes of one node, edge or the metadata: values to set (an existing
@@ -292,11 +360,16 @@ export interface Approved {
 /** What `markSaved` returns: the approval's audit entry and the version it became. */
 export type SavedApproval = AuditEntry & { savedVersion: number };
 
-/** An approval waiting in the outbox: save it with `HistoryClient.save`.
- *  `graph` is read from the session on demand and left out of JSON unless the
- *  entry keeps a copy (when a later approval changed the session's graph).
- *  Its changes' `text` diffs are computed when read and left out of JSON too. */
-export type PendingSave = Omit<Approved, 'queued' | 'delta'> & { delta?: GraphDelta };
+/** An approval waiting in the outbox: save it with `HistoryClient.save`, keep it
+ *  as it is (JSON) and `restorePendingSaves` it after a reload. It holds each
+ *  value once: its delta, and the audit entry without its per-field `[old, new]`
+ *  maps (rebuilt on restore from the version it was approved on). `graph` is
+ *  read from the session on demand and left out of JSON unless the entry keeps
+ *  a copy (when a later approval changed the session's graph). */
+export type PendingSave = Omit<Approved, 'queued' | 'delta' | 'changes' | 'audit'> & {
+  delta?: GraphDelta;
+  audit: Omit<AuditEntry, 'changes' | 'edgeChanges' | 'metadataChanges' | 'graphChanges'> & Partial<Pick<AuditEntry, 'changes' | 'edgeChanges' | 'metadataChanges'>>;
+};
 
 export interface ClientOptions {
   /** Absolute URL of the history service, e.g. http://127.0.0.1:8787 */
@@ -391,6 +464,7 @@ export type ErrorCode =
   | 'ambiguous_edge_id' | 'conflicting_operations' | 'search_not_found' | 'field_not_text'
   | 'unknown_change' | 'no_pending_review' | 'inconsistent_decision' | 'invalid_argument' | 'invalid_value'
   | 'unknown_approval' | 'unresolved_conflict' | 'invalid_delta' | 'dangling_edge' | 'graph_unavailable'
+  | 'undecided_changes' | 'invalid_correction' | 'invalid_draft'
   | 'network_error' | 'timeout' | 'http_error' | 'invalid_response' | 'version_conflict'
   /** The browser build was called before `await init()`. */
   | 'not_initialized';
@@ -419,4 +493,14 @@ extern "C" {
     pub type AuditFilterArg;
     #[wasm_bindgen(typescript_type = "PendingSave[]")]
     pub type PendingSavesArg;
+    #[wasm_bindgen(typescript_type = "string[]")]
+    pub type ChangeIdsArg;
+    #[wasm_bindgen(typescript_type = "BulkOptions")]
+    pub type BulkOptionsArg;
+    #[wasm_bindgen(typescript_type = "Json")]
+    pub type JsonArg;
+    #[wasm_bindgen(typescript_type = "DraftOptions")]
+    pub type DraftOptionsArg;
+    #[wasm_bindgen(typescript_type = "Draft")]
+    pub type DraftArg;
 }

@@ -134,7 +134,7 @@ fn a_rebase_merges_untouched_fields_and_blocks_on_conflicts() {
     }))
     .unwrap();
     let review = s.rebase(latest, None).unwrap();
-    let view: Vec<_> = review.changes.iter().map(|c| (c.id.as_str(), c.accepted, c.conflict.is_some())).collect();
+    let view: Vec<_> = review.changes.iter().map(|c| (c.id.as_str(), c.is_accepted(), c.conflict.is_some())).collect();
     assert_eq!(view, [("node/a/label", false, true), ("node/a/info", true, false)]);
     assert_eq!(s.base_version(), Some(&json!(5)));
     assert_eq!(s.approve(&who("ann"), None).unwrap_err().code(), ErrorCode::UnresolvedConflict);
