@@ -18,6 +18,8 @@ test.after(() => server?.close());
 
 const vue = () => import('vue');
 const composable = async () => (await import('kg-approval/vue')).useApprovalSession;
+/** The reviewer accepts every change still to decide (decisions are explicit: none is accepted for them). */
+const acceptRest = (app) => app.decideMany(app.state.review.changes.filter((c) => c.accepted === null || (c.conflict && !c.conflict.resolved)).map((c) => c.id), true);
 const client = () => new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.ann, retries: 0, timeoutMs: 5000 });
 
 /** A graph saved as version 1 by Ann; its id. */
@@ -57,6 +59,7 @@ test('a save the server acknowledged is reported saved even when this device can
   const app = useApprovalSession({ kg, client: client(), user: USERS.ann, storage });
   await app.openGraph(id);
   app.propose({ nodes: [{ id: 'a', label: 'A2' }] });
+  acceptRest(app);
   await app.approveAndSave('kept or not');
   assert.deepEqual([app.state.save.status, app.state.save.version, app.state.pending], ['saved', 2, 0]);
   assert.match(app.state.localError, /^Saved as version 2, but this device could not keep its record of the approval: .*quota/);
@@ -80,6 +83,7 @@ test('the outbox is kept before the save is sent; after a reload it is sent agai
   const first = useApprovalSession({ kg, client: lossy, user: USERS.ann, storage });
   await first.openGraph(id);
   first.propose({ nodes: [{ id: 'a', label: 'landed' }] });
+  acceptRest(first);
   await first.approveAndSave('answer lost');
   assert.equal(first.state.save.status, 'failed');
   assert.equal(keptWhenSent?.length, 1, 'the approval was in storage before it was sent');

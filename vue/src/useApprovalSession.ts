@@ -24,7 +24,7 @@
 import { getCurrentScope, markRaw, onScopeDispose, reactive, toValue } from 'vue';
 import type { MaybeRefOrGetter } from 'vue';
 import * as kgApproval from 'kg-approval';
-import type { ApprovalSession, ClientOptions, GraphData, GraphDiff, Granularity, HistoryClient, HistoryEntry, PendingSave, Proposal, ProposeContext, Review, SavedApproval, Service } from 'kg-approval';
+import type { ApprovalSession, ClientOptions, DecisionMode, Draft, GraphData, GraphDiff, Granularity, HistoryClient, HistoryEntry, Json, PendingSave, Proposal, ProposeContext, Review, SavedApproval, Service } from 'kg-approval';
 import { isStamp } from './stamps';
 import { resolveStore, type KeyValueStore, type StorageOption } from './storage';
 
@@ -51,6 +51,12 @@ export interface UseApprovalSessionOptions {
   kg?: KgModule;
   /** Inline diffs of text changes (default `word`: reads best in a modal, even for one-line HTML). */
   granularity?: Exclude<Granularity, 'auto'> | 'auto';
+  /** `explicit` (the default): every change starts undecided and approving waits until each is
+   *  decided, so the audit records what a person did; `accepted`: changes start accepted. */
+  decisions?: DecisionMode;
+  /** The review in progress is kept (its draft) this long after the last decision, correction,
+   *  comment or keystroke of the reason, and restored when the graph is opened again. Default 400 ms. */
+  draftDelayMs?: number;
 }
 
 export type SaveStatus = 'idle' | 'saving' | 'saved' | 'failed' | 'cancelled' | 'conflict';
@@ -97,6 +103,12 @@ export interface ApprovalSessionState {
   /** What could not be kept on this device (storage full, private mode...), apart from the
    *  save itself: a save the server acknowledged is saved even when this is set. Empty when fine. */
   localError: string;
+  /** How the session starts its changes (`explicit`: undecided until the reviewer decides). */
+  decisions: DecisionMode;
+  /** The reason typed so far for the review on screen (kept in its draft; `setReason`). */
+  reason: string;
+  /** Said when a review in progress was restored from its draft (what came back, what did not). */
+  resumed: string;
 }
 
 /** A saved approval's audit entry as kept in storage. */
@@ -110,9 +122,21 @@ export interface ApprovalSessionApi {
   propose(proposal: Proposal, context?: ProposeContext): void;
   decide(changeId: string, accept: boolean): void;
   decideNode(nodeId: string, accept: boolean): void;
-  /** Accepts or rejects many changes at once (one new review, not one per change). */
-  decideMany(changeIds: string[], accept: boolean): void;
+  /** Accepts or rejects many changes at once: one bulk decision, recorded with `filter` (the filter
+   *  as the reviewer saw it, in words: "field: label · search: fjord"; default "all"). */
+  decideMany(changeIds: string[], accept: boolean, how?: { filter?: string }): void;
+  /** Accepts a change with the reviewer's value instead of the AI's (throws `invalid_correction`
+   *  for what cannot be a correction: a removal, a stamp field...). */
+  correct(changeId: string, value: Json): void;
+  /** The reviewer's comment on one change (empty clears it). */
+  comment(changeId: string, text: string): void;
+  /** The reason typed so far: kept with the review's draft. */
+  setReason(text: string): void;
+  /** Keeps the draft of the review on screen now (it is kept by itself a moment after each change). */
+  keepDraft(): Promise<void>;
+  /** Discards the review on screen (and its draft). */
   cancel(): void;
+  /** Approves the review on screen (with `reason`, default the reason typed) and saves it. */
   approveAndSave(reason?: string): Promise<void>;
   /** Saves the pending approvals again (after a failure). */
   retry(): Promise<void>;
@@ -129,6 +153,13 @@ export interface ApprovalSessionApi {
 
 const outboxKey = (graphId: string) => `kg-approval:outbox:${graphId}`;
 const auditKey = (graphId: string) => `kg-approval:audit:${graphId}`;
+const draftKey = (graphId: string) => `kg-approval:draft:${graphId}`;
+
+/** A draft as kept: the session's draft, and for a restore the version it restores. */
+interface KeptDraft {
+  draft: Draft;
+  revertTo?: number;
+}
 /** What JSON.stringify keeps: plain data (no lazy getters, no Vue proxies) for any store. */
 const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value));
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -136,7 +167,15 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 /** An operation dropped because a newer one started (a late answer). */
 class Superseded extends Error {}
 
-export function useApprovalSession({ kg = kgApproval as unknown as KgModule, client, user, storage = null, granularity = 'word' }: UseApprovalSessionOptions): ApprovalSessionApi {
+export function useApprovalSession({
+  kg = kgApproval as unknown as KgModule,
+  client,
+  user,
+  storage = null,
+  granularity = 'word',
+  decisions = 'explicit',
+  draftDelayMs = 400,
+}: UseApprovalSessionOptions): ApprovalSessionApi {
   if (!kg?.ApprovalSession || !kg?.ConflictError) throw new TypeError('useApprovalSession: `kg` must be the kg-approval module');
   const state = reactive<ApprovalSessionState>({
     graphId: null,
@@ -150,12 +189,18 @@ export function useApprovalSession({ kg = kgApproval as unknown as KgModule, cli
     history: [],
     error: '',
     localError: '',
+    decisions,
+    reason: '',
+    resumed: '',
   }) as ApprovalSessionState;
   let session: ApprovalSession | null = null;
   let disposed = false;
   // The store is made when first needed: server rendering never touches storage.
   let store: KeyValueStore | null = null;
   const kept = () => (store ??= resolveStore(storage));
+  let draftTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The version the restore on screen restores (kept with its draft). */
+  let revertTarget: number | null = null;
 
   // Clients made from options, one per options object (a getter may return a new one when the user signs in).
   const made = new WeakMap<object, HistoryClient>();
@@ -181,6 +226,7 @@ export function useApprovalSession({ kg = kgApproval as unknown as KgModule, cli
       opening++;
       historyTicket++;
       waiting = null;
+      clearTimeout(draftTimer);
       session?.free();
       session = null;
     });
@@ -261,7 +307,7 @@ export function useApprovalSession({ kg = kgApproval as unknown as KgModule, cli
       const base = outbox[0]?.graph === undefined ? outbox[0]?.audit?.baseVersion : undefined;
       if (Number.isInteger(base) && base !== graph.metadata?.version) graph = await c.version(graphId, base as number);
       current();
-      const next = new kg.ApprovalSession(graph, { graphId, granularity, service });
+      const next = new kg.ApprovalSession(graph, { graphId, granularity, service, decisions });
       if (ticket !== opening) {
         next.free();
         throw new Superseded();
@@ -273,6 +319,8 @@ export function useApprovalSession({ kg = kgApproval as unknown as KgModule, cli
       state.review = null;
       state.reviewKind = null;
       state.error = '';
+      state.reason = '';
+      state.resumed = '';
       state.save = { status: 'idle', version: null, message: '' };
       let restored = false;
       if (outbox.length) {
@@ -291,6 +339,9 @@ export function useApprovalSession({ kg = kgApproval as unknown as KgModule, cli
         else state.save = { status: 'failed', version: null, message: 'An approval from an earlier visit is waiting to be sent: sign in and Retry.' };
         current();
       }
+      // The review in progress before a reload comes back (a rebase's came back with its conflict).
+      if (!state.review) await resumeDraft(graphId, c);
+      current();
       await loadHistory();
     } catch (e) {
       if (e instanceof Superseded) return;
@@ -305,6 +356,80 @@ export function useApprovalSession({ kg = kgApproval as unknown as KgModule, cli
 
   function propose(proposal: Proposal, context: ProposeContext = { source: 'ai' }) {
     show(live().propose(proposal, context), 'proposal');
+    state.reason = '';
+    state.resumed = '';
+    keepDraftSoon();
+  }
+
+  // The review in progress is kept as the reviewer works (its draft: the proposal, every
+  // decision, correction and comment, the reason typed), a moment after the last change.
+  function keepDraftSoon() {
+    clearTimeout(draftTimer);
+    draftTimer = setTimeout(() => void keepDraft(), draftDelayMs);
+  }
+
+  /** Writes the draft of the review on screen now (the composable does it by itself). */
+  async function keepDraft() {
+    clearTimeout(draftTimer);
+    const graphId = state.graphId;
+    if (!session || !state.review || !graphId) return;
+    let record: KeptDraft;
+    try {
+      record = { draft: plain(session.draft({ reason: state.reason || undefined })) };
+      if (state.reviewKind === 'revert' && revertTarget !== null) record.revertTo = revertTarget;
+    } catch (e) {
+      localTrouble('Could not keep the review in progress', e, 'draft');
+      return;
+    }
+    try {
+      await kept().set(draftKey(graphId), record);
+      if (troubleWith === 'draft') state.localError = '';
+    } catch (e) {
+      localTrouble('This device could not keep the review in progress (it is lost if the page is closed)', e, 'draft');
+    }
+  }
+
+  async function dropDraft(graphId: string | null) {
+    clearTimeout(draftTimer);
+    if (!graphId) return;
+    try {
+      await kept().del(draftKey(graphId));
+    } catch (e) {
+      localTrouble('This device could not forget the review in progress', e, 'draft');
+    }
+  }
+
+  /** Puts back the review in progress kept for `graphId` (of `kind`, or any), saying what came back. */
+  async function resumeDraft(graphId: string, c: HistoryClient, kind?: Draft['kind']) {
+    let record: KeptDraft | undefined;
+    try {
+      record = (await kept().get(draftKey(graphId))) as KeptDraft | undefined;
+    } catch (e) {
+      localTrouble('Could not read the review in progress kept on this device', e, 'draft');
+      return;
+    }
+    const draft = record?.draft;
+    if (!draft || (kind && draft.kind !== kind)) return;
+    // A conflict's decisions with no conflict to put them on (the approval landed after all).
+    if (draft.kind === 'rebase' && state.reviewKind !== 'rebase') return dropDraft(graphId);
+    try {
+      if (draft.kind === 'revert') {
+        if (!Number.isInteger(record?.revertTo)) throw new Error('the version it restores is not known');
+        revertTarget = record?.revertTo as number;
+        live().revertTo(await c.version(graphId, revertTarget));
+      }
+      const review = live().resume(draft);
+      show(review, draft.kind === 'rebase' ? 'rebase' : draft.kind);
+      state.reason = draft.reason ?? '';
+      const decided = Object.values(draft.changes ?? {}).filter((d) => d.accepted !== undefined || d.correction !== undefined).length;
+      const dropped = review.warnings.filter((w) => w.code === 'draft_decision_dropped').length;
+      state.resumed =
+        `Your review in progress is back: ${decided} decision${decided === 1 ? '' : 's'} kept` +
+        (dropped ? `; ${dropped} dropped because the graph changed since (see the warnings).` : '.');
+    } catch (e) {
+      state.error = `Could not restore the review in progress: ${message(e)}`;
+      await dropDraft(graphId);
+    }
   }
 
   // Decisions reach the session at once; the review on screen is rebuilt once per tick,
@@ -319,41 +444,65 @@ export function useApprovalSession({ kg = kgApproval as unknown as KgModule, cli
     });
   }
 
+  /** The review changed (a decision, a correction, a comment): shown within the tick, kept soon. */
+  function changed() {
+    reviewChanged();
+    keepDraftSoon();
+  }
+
   function decide(changeId: string, accept: boolean) {
     if (accept) live().accept(changeId);
     else live().reject(changeId);
-    reviewChanged();
+    changed();
   }
 
   function decideNode(nodeId: string, accept: boolean) {
     if (accept) live().acceptNode(nodeId);
     else live().rejectNode(nodeId);
-    reviewChanged();
+    changed();
   }
 
-  function decideMany(changeIds: string[], accept: boolean) {
-    const s = live();
-    for (const id of changeIds) {
-      if (accept) s.accept(id);
-      else s.reject(id);
-    }
-    reviewChanged();
+  function decideMany(changeIds: string[], accept: boolean, { filter = 'all' }: { filter?: string } = {}) {
+    if (accept) live().acceptMany(changeIds, { filter });
+    else live().rejectMany(changeIds, { filter });
+    changed();
+  }
+
+  function correct(changeId: string, value: Json) {
+    live().correct(changeId, value);
+    changed();
+  }
+
+  function comment(changeId: string, text: string) {
+    live().comment(changeId, text || null);
+    changed();
+  }
+
+  function setReason(text: string) {
+    state.reason = text;
+    if (state.review) keepDraftSoon();
   }
 
   function cancel() {
     const wasRebase = state.reviewKind === 'rebase';
     live().discard();
     show(undefined, 'proposal');
+    state.reason = '';
+    state.resumed = '';
+    void dropDraft(state.graphId);
     // A rebased approval discarded is gone: so is its copy kept for a reload.
     if (wasRebase) void persistOutbox();
   }
 
-  async function approveAndSave(reason?: string) {
+  async function approveAndSave(reason: string | undefined = state.reason) {
     const who = toValue(user);
     if (!who) throw new Error('Sign in to approve: approvals are stamped with your user id.');
     live().approve({ user: who, reason: reason || undefined });
     show(undefined, 'proposal');
+    state.reason = '';
+    state.resumed = '';
     refresh();
+    await dropDraft(state.graphId);
     // Kept on this device before it is sent: a reload while it travels loses nothing.
     await persistOutbox();
     await flush();
@@ -411,6 +560,8 @@ export function useApprovalSession({ kg = kgApproval as unknown as KgModule, cli
       };
       show(live().rebase(latest), 'rebase');
       refresh();
+      // A reload in the middle of this conflict: the decisions made on it come back.
+      await resumeDraft(state.graphId as string, c, 'rebase');
     } else {
       const err = e as { message?: string; code?: string };
       state.save = { status: 'failed', version: null, message: forPeople(e), detail: `${err.message} (${err.code})` };
@@ -470,7 +621,11 @@ export function useApprovalSession({ kg = kgApproval as unknown as KgModule, cli
     const graphId = state.graphId as string;
     const old = await history().version(graphId, version);
     if (graphId !== state.graphId) return;
+    revertTarget = version;
     show(live().revertTo(old), 'revert');
+    state.reason = '';
+    state.resumed = '';
+    keepDraftSoon();
   }
 
   /** The saved approvals of the open graph (or `graphId`) as JSON Lines, for auditors. */
@@ -478,7 +633,27 @@ export function useApprovalSession({ kg = kgApproval as unknown as KgModule, cli
     return (await savedApprovals(graphId)).map((r) => `${JSON.stringify(r)}\n`).join('');
   }
 
-  return { state, openGraph, propose, decide, decideNode, decideMany, cancel, approveAndSave, retry: () => flush(), cancelSave, loadHistory, compareVersions, restore, savedApprovals, exportAudit };
+  return {
+    state,
+    openGraph,
+    propose,
+    decide,
+    decideNode,
+    decideMany,
+    correct,
+    comment,
+    setReason,
+    keepDraft,
+    cancel,
+    approveAndSave,
+    retry: () => flush(),
+    cancelSave,
+    loadHistory,
+    compareVersions,
+    restore,
+    savedApprovals,
+    exportAudit,
+  };
 }
 
 /** A save failure in words a reviewer can act on (the error itself goes to `detail`). */

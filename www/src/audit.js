@@ -101,3 +101,30 @@ export function matchPerson(typed, people) {
   if (containing.length > 1) return { match: null, several: containing, none: false };
   return { match: null, several: [], none: true };
 }
+
+const HOW = { change: 'one by one', node: 'by node', bulk: 'in bulk', dependency: 'with a change they depend on', default: 'by default (nobody decided)' };
+
+/**
+ * What an audit entry says of its decisions (`decisionMode`, `decisions`,
+ * where the server or the local record has them): how many were made each
+ * way (`ways`: [{ how, count, filters }]), which changes the reviewer
+ * corrected (with the AI's value) and the comments. Null for an entry without
+ * per-change decisions (saved before they were recorded).
+ */
+export function decisionsOf(entry) {
+  const decisions = entry?.decisions;
+  if (!decisions || typeof decisions !== 'object') return null;
+  const byWay = new Map();
+  const corrected = [];
+  const comments = [];
+  for (const [id, d] of Object.entries(decisions)) {
+    const way = byWay.get(d.decidedBy) ?? { key: d.decidedBy, how: HOW[d.decidedBy] ?? d.decidedBy, count: 0, filters: new Set() };
+    way.count++;
+    if (d.filter) way.filters.add(d.filter);
+    byWay.set(d.decidedBy, way);
+    if (d.decision === 'corrected') corrected.push({ id, proposed: d.proposed });
+    if (d.comment) comments.push({ id, decision: d.decision, comment: d.comment });
+  }
+  const ways = [...byWay.values()].map((w) => ({ ...w, filters: [...w.filters] }));
+  return { mode: entry.decisionMode ?? null, ways, corrected, comments };
+}
