@@ -79,4 +79,20 @@ async function openApp(browser, { origin, graphId, token, viewport = { width: 12
   return { page, problems, leaves };
 }
 
-module.exports = { startApp, openApp };
+/**
+ * In the open review, accepts (or rejects) every change still undecided, by
+ * its own Accept (or Reject) control as a reviewer would, and waits until
+ * nothing is left to decide. Decisions are explicit: none is made for them.
+ */
+async function decideRest(page, accept = true) {
+  await page.$$eval(`[role=dialog] [data-decision=undecided] input[data-${accept ? 'accept' : 'reject'}]`, (els) => els.forEach((el) => el.click()));
+  await page.waitForFunction(() => !document.querySelector('[data-test=to-decide]'));
+}
+
+/** Accepts what is still undecided and clicks Approve & Save. */
+async function approveRest(page) {
+  await decideRest(page, true);
+  await page.click('button:has-text("Approve & Save")');
+}
+
+module.exports = { startApp, openApp, decideRest, approveRest };

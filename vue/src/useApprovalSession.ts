@@ -144,6 +144,9 @@ export interface ApprovalSessionApi {
   cancelSave(): void;
   loadHistory(): Promise<void>;
   compareVersions(older: number, newer: number): Promise<GraphDiff>;
+  /** One stored version of the open graph (kept: a version never changes). Reading it ahead (when the
+   *  reviewer picks it) makes the comparison that follows quicker. */
+  readVersion(version: number): Promise<GraphData>;
   restore(version: number): Promise<void>;
   /** The audit entries of this graph's (or `graphId`'s) saved approvals, oldest first. */
   savedApprovals(graphId?: string): Promise<KeptAuditEntry[]>;
@@ -363,14 +366,19 @@ export function useApprovalSession({
 
   // The review in progress is kept as the reviewer works (its draft: the proposal, every
   // decision, correction and comment, the reason typed), a moment after the last change.
+  // A reviewer working without pause still gets a draft at least every few delays.
+  let draftDue = 0;
   function keepDraftSoon() {
     clearTimeout(draftTimer);
-    draftTimer = setTimeout(() => void keepDraft(), draftDelayMs);
+    const now = Date.now();
+    if (!draftDue) draftDue = now + 4 * draftDelayMs;
+    draftTimer = setTimeout(() => void keepDraft(), Math.max(0, Math.min(draftDelayMs, draftDue - now)));
   }
 
   /** Writes the draft of the review on screen now (the composable does it by itself). */
   async function keepDraft() {
     clearTimeout(draftTimer);
+    draftDue = 0;
     const graphId = state.graphId;
     if (!session || !state.review || !graphId) return;
     let record: KeptDraft;
@@ -391,6 +399,7 @@ export function useApprovalSession({
 
   async function dropDraft(graphId: string | null) {
     clearTimeout(draftTimer);
+    draftDue = 0;
     if (!graphId) return;
     try {
       await kept().del(draftKey(graphId));
@@ -609,11 +618,27 @@ export function useApprovalSession({
     if (ticket === historyTicket && graphId === state.graphId) state.history = entries;
   }
 
+  // Stored versions never change: the last few read are kept (a comparison often reuses one).
+  const versions = new Map<string, Promise<GraphData>>();
+  function version(c: HistoryClient, graphId: string, n: number): Promise<GraphData> {
+    // The open graph's current version is the session's graph while nothing is waiting to be saved.
+    if (n === state.version && graphId === state.graphId && !state.pending && state.graph) return Promise.resolve(state.graph);
+    const key = `${graphId}@${n}`;
+    let read = versions.get(key);
+    if (!read) {
+      read = c.version(graphId, n);
+      read.catch(() => versions.delete(key));
+      versions.set(key, read);
+      if (versions.size > 4) versions.delete(versions.keys().next().value as string);
+    }
+    return read;
+  }
+
   /** The differences between two versions; what the service wrote by itself in `serverWritten`. */
   async function compareVersions(older: number, newer: number) {
     const c = history();
     const graphId = state.graphId as string;
-    const [a, b] = await Promise.all([c.version(graphId, older), c.version(graphId, newer)]);
+    const [a, b] = await Promise.all([version(c, graphId, older), version(c, graphId, newer)]);
     return kg.diffGraphs(a, b, { service: state.service ?? undefined });
   }
 
@@ -650,6 +675,7 @@ export function useApprovalSession({
     cancelSave,
     loadHistory,
     compareVersions,
+    readVersion: (n: number) => version(history(), state.graphId as string, n),
     restore,
     savedApprovals,
     exportAudit,
