@@ -12,7 +12,7 @@ const fs = require('fs');
 const path = require('path');
 const { kg, repo } = require('./support/kg');
 const { TOKENS, USERS } = require('./support/server');
-const { startApp, openApp: openPage, approveRest } = require('./support/app');
+const { startApp, openApp: openPage, approveRest, planets } = require('./support/app');
 const { startProxy } = require('./support/fault-proxy');
 const { generateGraph, generateProposal } = require('./support/generate');
 
@@ -27,22 +27,12 @@ let server;
 let chromium;
 test.before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
-  const small = (title) => ({
-    metadata: { title },
-    nodes: [
-      { id: 'm1', label: 'Mercury', type: 'fulltext', info: 'The first planet. It is small and close to the sun.', position: { x: 0, y: 0 } },
-      { id: 'm2', label: 'Venus', type: 'fulltext', info: 'The second planet.', position: { x: 100, y: 0 } },
-      { id: 'm3', label: 'Earth', type: 'fulltext', info: 'Home.', position: { x: 200, y: 0 } },
-      { id: 'h', label: 'A hidden note', type: 'fulltext', info: 'Not shown.', visible: false, position: { x: 300, y: 0 } },
-    ],
-    edges: [],
-  });
   app = await startApp({
     'keys.json': { ...big, metadata: { title: 'Keyboard graph' } },
     'phone.json': { ...big, metadata: { title: 'Phone graph' } },
     'compare.json': { ...big, metadata: { title: 'Compare graph' } },
-    'draft.json': small('Draft graph'),
-    'url.json': small('URL graph'),
+    'draft.json': planets('Draft graph', { hidden: true }),
+    'url.json': planets('URL graph', { hidden: true }),
   }, ['--token', `${AUDITOR}=auditor@example.com:read,audit`]);
   ({ server, chromium } = app);
 });

@@ -10,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const { repo } = require('./support/kg');
 const { TOKENS } = require('./support/server');
-const { startApp, openApp: openPage, approveRest, decideRest } = require('./support/app');
+const { startApp, openApp: openPage, planets } = require('./support/app');
 const { generateGraph, generateProposal } = require('./support/generate');
 
 const SHOTS = path.join(repo, 'test-output', 'screenshots');
@@ -24,16 +24,7 @@ let server;
 let chromium;
 test.before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
-  const small = (title) => ({
-    metadata: { title },
-    nodes: [
-      { id: 'm1', label: 'Mercury', type: 'fulltext', info: 'The first planet. It is small and close to the sun, and its year is short.', position: { x: 0, y: 0 } },
-      { id: 'm2', label: 'Venus', type: 'fulltext', info: 'The second planet.', position: { x: 100, y: 0 } },
-      { id: 'm3', label: 'Earth', type: 'fulltext', info: 'Home.', position: { x: 200, y: 0 } },
-    ],
-    edges: [],
-  });
-  const graphs = { 'discard.json': small('Discard graph'), 'reject.json': small('Reject graph'), 'a11y.json': small('Accessible graph'), 'big.json': { ...big, metadata: { title: 'Big graph' } } };
+  const graphs = { 'discard.json': planets('Discard graph'), 'reject.json': planets('Reject graph'), 'a11y.json': planets('Accessible graph'), 'big.json': { ...big, metadata: { title: 'Big graph' } } };
   app = await startApp(graphs);
   ({ server, chromium } = app);
 });

@@ -95,4 +95,18 @@ async function approveRest(page) {
   await page.click('button:has-text("Approve & Save")');
 }
 
-module.exports = { startApp, openApp, decideRest, approveRest };
+/** A small graph of three planets (and, with `hidden`, a hidden note) titled `title`. */
+function planets(title, { hidden = false } = {}) {
+  return {
+    metadata: { title },
+    nodes: [
+      { id: 'm1', label: 'Mercury', type: 'fulltext', info: 'The first planet. It is small and close to the sun, and its year is short.', position: { x: 0, y: 0 } },
+      { id: 'm2', label: 'Venus', type: 'fulltext', info: 'The second planet.', position: { x: 100, y: 0 } },
+      { id: 'm3', label: 'Earth', type: 'fulltext', info: 'Home.', position: { x: 200, y: 0 } },
+      ...(hidden ? [{ id: 'h', label: 'A hidden note', type: 'fulltext', info: 'Not shown.', visible: false, position: { x: 300, y: 0 } }] : []),
+    ],
+    edges: [],
+  };
+}
+
+module.exports = { startApp, openApp, decideRest, approveRest, planets };
