@@ -186,7 +186,14 @@ test('a review in progress survives a reload: decisions, a correction, a comment
   assert.match(await page.textContent('[data-change="node/m2/label"] [data-test=comment]'), /Venus needs no qualifier/);
   assert.equal(await page.inputValue('.reason input'), 'halfway through');
   assert.equal(await page.evaluate(() => document.activeElement.dataset.change), 'node/m3/label', 'focus on what is left to decide');
-  await page.screenshot({ path: path.join(SHOTS, 'modal.png') });
+  await page.screenshot({ path: path.join(SHOTS, 'modal-draft.png') });
+  // ? lists the keys.
+  await page.keyboard.press('?');
+  await page.waitForSelector('[data-test=keys]');
+  await page.screenshot({ path: path.join(SHOTS, 'keys.png') });
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('[data-test=keys]', { state: 'detached' });
+  assert.ok(await page.$('[role=dialog]'), 'Escape closed the list, not the review');
 
   await approveRest(page);
   await saved(page, 2);
@@ -287,7 +294,7 @@ test('History compares 600 changes in a window: the first changes paint at once,
   assert.match(summary, /^\s*60\d changes from v1 to v2/);
   assert.ok(timing.elements < 3000, `windowed: ${timing.elements} elements`);
   assert.ok(timing.paint < 300, `first paint ${timing.paint.toFixed(0)} ms`);
-  await page.screenshot({ path: path.join(SHOTS, 'history.png') });
+  await page.screenshot({ path: path.join(SHOTS, 'history-large.png') });
   assert.deepEqual(problems, []);
   await page.close();
 });
@@ -298,7 +305,7 @@ test('a 390 px phone: the navigator collapses to one line and, opened, its list 
   assert.equal(await page.isVisible('[data-test=navigator] .nav-list'), false, 'collapsed at first');
   const changes = await page.locator('[role=dialog] .changes').boundingBox();
   assert.ok(changes.height > 300, `the changes get the room: ${changes.height} px`);
-  await page.screenshot({ path: path.join(SHOTS, 'modal-390.png') });
+  await page.screenshot({ path: path.join(SHOTS, 'modal-390-big.png') });
   await page.click('[data-test=nav-toggle]');
   const list = await page.locator('[data-test=navigator] .nav-list').boundingBox();
   t.diagnostic(`390 x 844: the changes ${Math.round(changes.height)} px; the navigator's list, opened, ${Math.round(list.height)} px`);
