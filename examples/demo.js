@@ -1,6 +1,8 @@
 'use strict';
-// Review an AI proposal on a real graph, reject one change, approve, and —
-// given a running history server — save it and read the history back.
+// Review an AI proposal on a real graph with explicit decisions (every change
+// starts undecided): reject one change with a comment, correct one, accept
+// the rest, approve, and — given a running history server — save it and read
+// the history back.
 //   node examples/demo.js [--server URL --token TOKEN (--graph-id ID | --graph-title PREFIX)] [graph.json]
 const fs = require('fs');
 const path = require('path');
@@ -56,7 +58,7 @@ async function main() {
     graphIdArg = found.id;
   }
   const { name, graph } = client ? { name: `graph ${graphIdArg} on ${serverUrl}`, graph: await client.load(graphIdArg) } : loadLocalGraph();
-  const session = new kg.ApprovalSession(graph, graphIdArg ? { graphId: graphIdArg } : undefined);
+  const session = new kg.ApprovalSession(graph, { ...(graphIdArg ? { graphId: graphIdArg } : {}), decisions: 'explicit' });
   const review = session.propose(proposalFor(graph), { source: 'ai', model: 'demo-model', reason: 'tidy labels and add a summary', runId: 'demo-1' });
 
   console.log(`Graph: ${name} — ${graph.nodes.length} nodes, ${(graph.edges || []).length} edges, version ${session.baseVersion}`);
@@ -73,9 +75,18 @@ async function main() {
 
   const colour = review.changes.find((c) => c.field === 'color');
   console.log(`\nThe reviewer rejects ${colour.id}; it changes: ${JSON.stringify(session.reject(colour.id))}`);
+  session.comment(colour.id, 'The colours follow the course palette.');
+  const label = review.changes.find((c) => c.field === 'label' && c.kind === 'changed');
+  console.log(`and corrects ${label.id}: the AI proposed ${JSON.stringify(label.new)}`);
+  session.correct(label.id, `${label.old} (reviewed)`);
+  const rest = session.review().changes.filter((c) => c.accepted === null).map((c) => c.id);
+  session.acceptMany(rest, { filter: 'the rest, one by one on screen' });
   const user = client ? 'demo@example.com' : 'reviewer@example.com';
   const approved = session.approve({ user, reason: 'label and summary are good; keep the colour' });
   console.log(`Approved at ${approved.audit.at} by ${approved.audit.user}: changed nodes ${JSON.stringify(approved.changedNodeIds)}`);
+  for (const [id, d] of Object.entries(approved.audit.decisions)) {
+    console.log(`  ${id}: ${d.decision} (${d.decidedBy}${d.filter ? `: ${d.filter}` : ''})${d.proposed !== undefined ? `, the AI proposed ${JSON.stringify(d.proposed)}` : ''}${d.comment ? ` — "${d.comment}"` : ''}`);
+  }
 
   if (!client) {
     console.log('\nAudit entry:');

@@ -174,3 +174,41 @@ test('a kept pending save costs at most 1.5x its delta + 2 KB, and restores whol
   assert.equal(record.decisions['node/n7/label'].proposed, 'Node 7!');
   assert.equal(Object.keys(record.changes).length, 300);
 });
+
+test('through the real server: the decisions, corrections and comments reach its audit trail, as a delta and whole', async (t) => {
+  const { startServer, TOKENS, USERS } = require('./support/server');
+  const { randomUUID } = require('crypto');
+  const server = await startServer();
+  t.after(() => server.close());
+  for (const deltaSaves of ['always', 'never']) {
+    const client = new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.ann, deltaSaves, retries: 0 });
+    const graphId = randomUUID();
+    const fresh = graph();
+    delete fresh.metadata.version; // a new graph: version 1 is the server's
+    const first = new kg.ApprovalSession(fresh, { graphId });
+    first.propose({ metadata: { description: 'v1' } }, { source: 'import' });
+    const v1 = first.approve({ user: USERS.ann });
+    await new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.ann, retries: 0 }).save(v1);
+
+    const session = new kg.ApprovalSession(await client.load(graphId), { graphId, decisions: 'explicit' });
+    session.propose(proposal(), { source: 'ai', model: 'gpt-x', runId: `run-${deltaSaves}` });
+    session.acceptMany(session.review().changes.map((c) => c.id), { filter: 'all shown' });
+    session.correct('node/a/label', 'Geirangerfjorden (UNESCO)');
+    session.reject('node/c');
+    session.comment('node/c', 'Still cited by the course page.');
+    const approved = session.approve({ user: USERS.ann, reason: `saved ${deltaSaves}` });
+    const { newVersion, via } = await client.save(approved);
+    assert.equal(via, deltaSaves === 'always' ? 'delta' : 'full');
+    session.markSaved(approved.audit.approvalId, newVersion);
+
+    const { entries } = await client.audit(graphId, {}); // Ann owns the graph: she may read its trail
+    const entry = entries.find((e) => e.version === newVersion);
+    assert.equal(entry.decisionMode, 'explicit', via);
+    assert.deepEqual(entry.decisions, approved.audit.decisions, via);
+    const label = entry.changes.find((c) => c.id === 'node/a/label');
+    assert.deepEqual([label.new, label.proposed, label.corrected, label.decidedBy], ['Geirangerfjorden (UNESCO)', 'Geirangerfjorden', true, 'change'], via);
+    assert.equal(entry.decisions['node/c'].comment, 'Still cited by the course page.');
+    assert.equal(entry.decisions['node/b/label'].filter, 'all shown');
+    assert.equal((await client.load(graphId)).nodes.find((n) => n.id === 'a').label, 'Geirangerfjorden (UNESCO)');
+  }
+});

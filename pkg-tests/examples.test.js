@@ -38,6 +38,8 @@ test('examples/graphs: seeded, read back as written, and the demo saves an appro
     assert.equal(run.status, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /Saved as version 2\./);
     assert.match(run.stdout, /Hash chain: intact over 2 versions\./);
+    assert.match(run.stdout, /: corrected \(change\), the AI proposed "/, 'the correction and the AI value beside it');
+    assert.match(run.stdout, /color: rejected \(change\) — "The colours follow the course palette\."/);
     const after = await client.load(demo.id);
     assert.equal(after.nodes.find((n) => n.id === 'n-hidden').visible, false, 'the hidden node survives the save');
   } finally {

@@ -10,11 +10,21 @@
 //! ```json
 //! { "graphId": "g", "target": "node", "id": "n1", "current": true, "complete": true,
 //!   "created": { "version": 1, "at": "…", "user": "ann@example.com", "source": "ai", … },
-//!   "fields": [ { "field": "label", "value": "New", "version": 7, "since": "…", "user": "…", "reason": "…", … } ] }
+//!   "fields": [ { "field": "label", "value": "New", "version": 7, "since": "…", "user": "…", "reason": "…", …,
+//!                 "origin": "correction", "decidedBy": "change", "proposed": "Nwe", "comment": "typo" } ] }
 //! ```
+//!
+//! `origin` traces each value to a rule, a model's inference, a person or a
+//! reviewer's correction (see [`Origin`]); a correction names the AI's value
+//! it replaced (`proposed`), from the version's record of decisions.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use kg_approval::change::{Target, change_id};
+use kg_approval::decision::{DecidedBy, Decision, DecisionRecord, Decisions};
+use kg_approval::error::ErrorCode;
+use kg_approval::proposal::{RESERVED_ITEM_FIELDS, RESERVED_METADATA_FIELDS};
 
 use crate::entity::{self, reference};
 use crate::error::ApiError;
@@ -91,6 +101,81 @@ pub struct FieldBlame {
     pub since: String,
     #[serde(flatten)]
     pub stamp: Stamp,
+    /// Where the value came from (see [`Origin`]).
+    pub origin: Origin,
+    /// How the reviewer decided the change that wrote it, when told.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<DecidedBy>,
+    /// A correction's AI value: what the reviewer replaced by `value`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposed: Option<Value>,
+    /// The reviewer's comment on the change that wrote it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// Where a field's value came from: every value traces back to a rule, a
+/// model's inference or a person (the municipal requirement's "origin").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// A reviewer's own value in place of the AI's.
+    Correction,
+    /// A proposal made by a rule (`ruleId`, of the proposal or its node patch).
+    Rule,
+    /// A proposal made by a model (`source: ai`, or a `model` named).
+    Model,
+    /// Written by a person (`source: user`).
+    Person,
+    /// Restored from an older version.
+    Revert,
+    /// Imported (`--seed`, `source: import`).
+    Import,
+    /// An audit stamp (`updatedAt`, `updatedBy`...) the approval wrote.
+    Stamp,
+    /// Not told, or the record expired under retention.
+    Unknown,
+}
+
+/// The origin of `field` of `subject`, as written by the version whose
+/// record is `record` (`created`: the version added the part), and the
+/// reviewer's decision on the change that wrote it — for a correction, with
+/// this field's AI value as `proposed`.
+fn trace(record: &Value, subject: &Subject, field: &str, created: bool) -> (Origin, Option<DecisionRecord>) {
+    let reserved: &[&str] = if *subject == Subject::Metadata { &RESERVED_METADATA_FIELDS } else { &RESERVED_ITEM_FIELDS };
+    if reserved.contains(&field) {
+        return (Origin::Stamp, None);
+    }
+    let (target, key) = match subject {
+        Subject::Node(id) => (Target::Node, id.as_str()),
+        Subject::Edge(key) => (Target::Edge, key.as_str()),
+        Subject::Metadata => (Target::Metadata, ""),
+    };
+    let id = if created && *subject != Subject::Metadata { change_id(target, key, None) } else { change_id(target, key, Some(field)) };
+    let decisions = record.get("decisions").and_then(|d| Decisions::read(d, "decisions", ErrorCode::InvalidArgument).ok());
+    let mut decision = decisions.and_then(|d| d.0.into_iter().find(|(i, _)| *i == id)).map(|(_, d)| d);
+    if let Some(d) = decision.as_mut().filter(|d| d.decision == Decision::Corrected) {
+        if created {
+            // An added part's correction keeps the AI's whole part: this field of it.
+            d.proposed = d.proposed.as_ref().and_then(|p| p.get(field)).cloned();
+        }
+        return (Origin::Correction, decision);
+    }
+    let text = |key: &str| record.get(key).and_then(Value::as_str);
+    let patch_rule = match subject {
+        Subject::Node(id) => record.get("patchProvenance").and_then(|p| p.get(id)).and_then(|p| p.get("ruleId")).is_some(),
+        _ => false,
+    };
+    let origin = match text("source") {
+        _ if text("ruleId").is_some() || patch_rule => Origin::Rule,
+        _ if text("model").is_some() => Origin::Model,
+        Some("ai") => Origin::Model,
+        Some("user") => Origin::Person,
+        Some("revert") => Origin::Revert,
+        Some("import") => Origin::Import,
+        _ => Origin::Unknown,
+    };
+    (origin, decision)
 }
 
 /// The blame of one part.
@@ -167,8 +252,15 @@ pub fn blame(db: &mut dyn Reader, graph_id: &str, subject: &Subject) -> Result<B
             }
             None => raw.clone(),
         };
-        let stamp = stamp(run[from].from_version)?;
-        fields.push(FieldBlame { field, value, since: stamp.at.clone(), stamp });
+        let version = run[from].from_version;
+        let stamp = stamp(version)?;
+        let record = versions.iter().find(|v| v.version == version).and_then(|v| v.record().ok()).unwrap_or(Value::Null);
+        let (origin, decision) = trace(&record, subject, &field, from == 0);
+        let (decided_by, proposed, comment) = match decision {
+            Some(d) => (Some(d.decided_by), d.proposed, d.comment),
+            None => (None, None, None),
+        };
+        fields.push(FieldBlame { field, value, since: stamp.at.clone(), stamp, origin, decided_by, proposed, comment });
     }
     Ok(Blame {
         graph_id: graph_id.to_owned(),

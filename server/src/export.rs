@@ -3,11 +3,16 @@
 //! export of any size runs in constant memory.
 //!
 //! Columns, in order: `graphId, version, time, user, source, model, runId,
-//! reason, target, id, field, old, new, accepted`. An added or removed node
-//! or edge gives a row per field; a change the reviewer rejected gives a
-//! row with `accepted` false and no values (only accepted changes are
-//! stored). In JSONL `old` and `new` are JSON values (absent: omitted); in
-//! CSV a string is its text, any other value its JSON, an absent one empty.
+//! reason, target, id, field, old, new, accepted, decision, decidedBy,
+//! proposed, comment`. An added or removed node or edge gives a row per
+//! field; a change the reviewer rejected gives a row with `accepted` false
+//! and no values (only accepted changes are stored). `decision` is
+//! `accepted`, `rejected` or `corrected` (the reviewer's value is `new`, the
+//! AI's `proposed`), `decidedBy` how (`change`, `node`, `bulk`, `dependency`,
+//! `default`), `comment` the reviewer's on that change — all empty for
+//! versions whose client told no decisions. In JSONL `old`, `new` and
+//! `proposed` are JSON values (absent: omitted); in CSV a string is its
+//! text, any other value its JSON, an absent one empty.
 //!
 //! CSV follows RFC 4180 (CRLF, fields with `,` `"` CR or LF quoted, quotes
 //! doubled) and is safe to open in a spreadsheet: a cell that starts with
@@ -23,6 +28,8 @@
 use std::io::{self, Write};
 
 use kg_approval::change::{Change, ChangeKind, Target};
+use kg_approval::decision::{DecisionRecord, Decisions};
+use kg_approval::error::ErrorCode;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
@@ -51,8 +58,26 @@ impl Format {
     }
 }
 
-pub const COLUMNS: [&str; 14] =
-    ["graphId", "version", "time", "user", "source", "model", "runId", "reason", "target", "id", "field", "old", "new", "accepted"];
+pub const COLUMNS: [&str; 18] = [
+    "graphId",
+    "version",
+    "time",
+    "user",
+    "source",
+    "model",
+    "runId",
+    "reason",
+    "target",
+    "id",
+    "field",
+    "old",
+    "new",
+    "accepted",
+    "decision",
+    "decidedBy",
+    "proposed",
+    "comment",
+];
 
 /// Versions read per page (each page is one read transaction).
 const PAGE: i64 = 200;
@@ -68,6 +93,9 @@ pub struct Row<'a> {
     pub old: Option<Value>,
     pub new: Option<Value>,
     pub accepted: bool,
+    /// The reviewer's decision on the change the row is of, if told
+    /// (`proposed`: this field's AI value, for a correction).
+    pub decision: Option<DecisionRecord>,
 }
 
 /// A time filter as stored (RFC 3339, UTC, milliseconds); a bare date
@@ -121,8 +149,15 @@ fn io_error(e: io::Error) -> ApiError {
 pub fn rows_of<'a>(version: &'a GraphVersion, changes: &[Change], node: Option<&str>) -> Vec<Row<'a>> {
     let record: Value = serde_json::from_str(&version.row.audit_json).unwrap_or(Value::Null);
     let model = record.get("model").and_then(Value::as_str).map(str::to_owned);
+    let decisions =
+        record.get("decisions").and_then(|d| Decisions::read(d, "decisions", ErrorCode::InvalidArgument).ok()).unwrap_or_default();
     let mut rows = Vec::new();
-    let row = |target, id: Option<&str>, field: Option<&str>, old: Option<Value>, new: Option<Value>, accepted| Row {
+    let row = |target,
+               id: Option<&str>,
+               field: Option<&str>,
+               old: Option<Value>,
+               new: Option<Value>,
+               decision: (bool, Option<DecisionRecord>)| Row {
         version,
         model: model.clone(),
         target,
@@ -130,7 +165,8 @@ pub fn rows_of<'a>(version: &'a GraphVersion, changes: &[Change], node: Option<&
         field: field.map(str::to_owned),
         old,
         new,
-        accepted,
+        accepted: decision.0,
+        decision: decision.1,
     };
     for change in changes {
         let id = change.node_id.as_deref().or(change.edge_id.as_deref());
@@ -138,16 +174,29 @@ pub fn rows_of<'a>(version: &'a GraphVersion, changes: &[Change], node: Option<&
             continue;
         }
         let target = target_name(change.target);
+        let decided = decisions.get(&change.id);
+        // A whole part's correction keeps the AI's whole part: each row its field of it.
+        let of_field = |field: &str| {
+            (
+                true,
+                decided.cloned().map(|mut d| {
+                    d.proposed = d.proposed.as_ref().and_then(|p| p.get(field)).cloned();
+                    d
+                }),
+            )
+        };
         match (change.kind, &change.field) {
-            (ChangeKind::Changed, field) => rows.push(row(target, id, field.as_deref(), change.old.clone(), change.new.clone(), true)),
+            (ChangeKind::Changed, field) => {
+                rows.push(row(target, id, field.as_deref(), change.old.clone(), change.new.clone(), (true, decided.cloned())))
+            }
             (ChangeKind::Added, _) => {
                 for (field, value) in change.new.as_ref().and_then(Value::as_object).into_iter().flatten() {
-                    rows.push(row(target, id, Some(field), None, Some(value.clone()), true));
+                    rows.push(row(target, id, Some(field), None, Some(value.clone()), of_field(field)));
                 }
             }
             (ChangeKind::Removed, _) => {
                 for (field, value) in change.old.as_ref().and_then(Value::as_object).into_iter().flatten() {
-                    rows.push(row(target, id, Some(field), Some(value.clone()), None, true));
+                    rows.push(row(target, id, Some(field), Some(value.clone()), None, of_field(field)));
                 }
             }
         }
@@ -157,7 +206,7 @@ pub fn rows_of<'a>(version: &'a GraphVersion, changes: &[Change], node: Option<&
         if node.is_some() && (target != "node" || id.as_deref() != node) {
             continue;
         }
-        rows.push(row(target, id.as_deref(), field.as_deref(), None, None, false));
+        rows.push(row(target, id.as_deref(), field.as_deref(), None, None, (false, decisions.get(rejected).cloned())));
     }
     rows
 }
@@ -199,6 +248,11 @@ fn value_cell(value: Option<&Value>) -> String {
     }
 }
 
+/// An enum's name as it is serialized (`corrected`, `bulk`).
+fn name(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
 fn write_csv(out: &mut dyn Write, row: &Row<'_>) -> io::Result<()> {
     let v = &row.version.row;
     let who = |s: &str| if v.audit_expired { String::new() } else { s.to_owned() };
@@ -217,6 +271,10 @@ fn write_csv(out: &mut dyn Write, row: &Row<'_>) -> io::Result<()> {
         value_cell(row.old.as_ref()),
         value_cell(row.new.as_ref()),
         row.accepted.to_string(),
+        row.decision.as_ref().map(|d| name(&d.decision)).unwrap_or_default(),
+        row.decision.as_ref().map(|d| name(&d.decided_by)).unwrap_or_default(),
+        value_cell(row.decision.as_ref().and_then(|d| d.proposed.as_ref())),
+        row.decision.as_ref().and_then(|d| d.comment.clone()).unwrap_or_default(),
     ];
     let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
     out.write_all(line.join(",").as_bytes())?;
@@ -247,6 +305,16 @@ fn write_jsonl(out: &mut dyn Write, row: &Row<'_>) -> io::Result<()> {
             fields.insert("new".to_owned(), new.clone());
         }
         fields.insert("accepted".to_owned(), json!(row.accepted));
+        if let Some(decision) = &row.decision {
+            fields.insert("decision".to_owned(), json!(decision.decision));
+            fields.insert("decidedBy".to_owned(), json!(decision.decided_by));
+            if let Some(proposed) = &decision.proposed {
+                fields.insert("proposed".to_owned(), proposed.clone());
+            }
+            if let Some(comment) = &decision.comment {
+                fields.insert("comment".to_owned(), json!(comment));
+            }
+        }
     }
     serde_json::to_writer(&mut *out, &line)?;
     out.write_all(b"\n")

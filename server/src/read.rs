@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 
 use kg_approval::change::{Change, ChangeKind, Target, diff_fields};
+use kg_approval::decision::{Decision, Decisions};
+use kg_approval::error::ErrorCode;
 use serde_json::{Map, Value, json};
 
 use crate::chain;
@@ -64,11 +66,29 @@ pub fn audit_entry(db: &mut dyn Reader, gid: Option<i64>, row: &VersionRow) -> R
                 fields.entry(key).or_insert(implied);
             }
         }
-        let changes = version_changes(db, gid, row)?;
+        let mut changes = version_changes(db, gid, row)?;
+        annotate(&mut changes, fields.get("decisions"));
         fields.insert("summary".to_owned(), json!(kg_approval::Summary::of(&changes)));
         fields.insert("changes".to_owned(), json!(changes));
     }
     Ok(record)
+}
+
+/// The server computes a version's changes from the rows it wrote; the
+/// reviewer's decisions on them (how each was decided, a correction's AI
+/// value, a comment) come from the version's record, so an audit entry's
+/// changes read as the reviewer's review did.
+pub fn annotate(changes: &mut [Change], decisions: Option<&Value>) {
+    let Some(decisions) = decisions.and_then(|d| Decisions::read(d, "decisions", ErrorCode::InvalidArgument).ok()) else { return };
+    for change in changes {
+        if let Some(record) = decisions.get(&change.id) {
+            change.decided_by = Some(record.decided_by);
+            change.bulk_filter = record.filter.clone();
+            change.comment = record.comment.clone();
+            change.corrected = record.decision == Decision::Corrected;
+            change.proposed = record.proposed.clone().filter(|_| change.corrected);
+        }
+    }
 }
 
 /// The changes a version made: computed from the rows it wrote and ended

@@ -3,6 +3,8 @@
 //! in the hash chain and the graph's head, in the caller's transaction.
 
 use kg_approval::Timestamp;
+use kg_approval::decision::{Decision, DecisionMode, Decisions, MAX_COMMENT_CHARS};
+use kg_approval::error::ErrorCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -37,6 +39,11 @@ pub struct ClientAudit {
     pub rejected: Vec<String>,
     /// Node id → `{confidence?, ruleId?}` of the patches that carried them.
     pub patch_provenance: Option<Map<String, Value>>,
+    /// `accepted` (changes started accepted) or `explicit` (each was decided).
+    pub decision_mode: Option<String>,
+    /// Change id → how it was decided, the reviewer's comment, a correction's
+    /// AI value (see `kg_approval::decision`); checked by [`ClientAudit::take_from`].
+    pub decisions: Option<Value>,
 }
 
 impl ClientAudit {
@@ -44,9 +51,48 @@ impl ClientAudit {
     pub fn take_from(body: &mut Map<String, Value>) -> Result<ClientAudit, ApiError> {
         match body.remove("audit") {
             None | Some(Value::Null) => Ok(ClientAudit::default()),
-            Some(audit) => serde_json::from_value(audit).map_err(|e| ApiError::BadRequest(format!("audit: {e}"))),
+            Some(audit) => {
+                let audit: ClientAudit = serde_json::from_value(audit).map_err(|e| ApiError::BadRequest(format!("audit: {e}")))?;
+                audit.check_decisions()?;
+                Ok(audit)
+            }
         }
     }
+
+    /// The decisions, read as the core writes them: one per accepted or
+    /// rejected change, agreeing with those lists, a correction's AI value
+    /// only on a corrected change.
+    pub fn decisions(&self) -> Result<Decisions, ApiError> {
+        match &self.decisions {
+            None | Some(Value::Null) => Ok(Decisions::default()),
+            Some(value) => Decisions::read(value, "audit.decisions", ErrorCode::InvalidArgument).map_err(ApiError::from_core),
+        }
+    }
+
+    fn check_decisions(&self) -> Result<(), ApiError> {
+        if let Some(mode) = self.decision_mode.as_deref().filter(|m| !DecisionMode::NAMES.iter().any(|(name, _)| name == m)) {
+            return Err(invalid("audit.decisionMode", format!("must be one of: accepted, explicit, got '{mode}'")));
+        }
+        for (id, record) in &self.decisions()?.0 {
+            let path = format!("audit.decisions.{id}");
+            let listed = match record.decision {
+                Decision::Rejected => self.rejected.contains(id),
+                Decision::Accepted | Decision::Corrected => self.accepted.contains(id),
+            };
+            if !listed {
+                let list = if record.decision == Decision::Rejected { "rejected" } else { "accepted" };
+                return Err(invalid(&path, format!("a decision on a change that audit.{list} does not list")));
+            }
+            if record.comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
+                return Err(invalid(&format!("{path}.comment"), format!("a comment is at most {MAX_COMMENT_CHARS} characters")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn invalid(path: &str, message: String) -> ApiError {
+    ApiError::Invalid { code: "invalid_argument", path: Some(path.to_owned()), message: format!("{path}: {message}") }
 }
 
 /// A save body as a JSON object (`what` names its fields in the error).
@@ -159,6 +205,8 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
             ("confidence", audit.confidence.map(|c| json!(c))),
             ("ruleId", audit.rule_id.as_ref().map(|v| json!(v))),
             ("patchProvenance", audit.patch_provenance.as_ref().filter(|p| !p.is_empty()).map(|p| json!(p))),
+            ("decisionMode", audit.decision_mode.as_ref().map(|m| json!(m))),
+            ("decisions", Some(json!(audit.decisions()?)).filter(|d| d.as_object().is_some_and(|d| !d.is_empty()))),
         ] {
             if let Some(value) = value {
                 fields.insert(key.to_owned(), value);

@@ -444,8 +444,12 @@ export interface AuditRecord {
   idempotencyKey?: string | null;
   accepted: string[];
   rejected: string[];
+  /** As the client told: how its changes started, and each change's decision. */
+  decisionMode?: DecisionMode;
+  decisions?: { [changeId: string]: DecisionRecord };
   summary: Summary;
-  /** Computed by the server from the previous version. */
+  /** Computed by the server from the previous version, with the client's
+   *  decisions on them (`decidedBy`, `corrected`/`proposed`, `comment`). */
   changes: Change[];
 }
 
