@@ -216,14 +216,32 @@ test('a review in progress survives a reload: decisions, a correction, a comment
   const audit = await (await fetch(`${server.url}/getknowgraphaudit?id=${id}&limit=1`, { headers: { 'X-API-Token': AUDITOR } })).json();
   const entry = audit.entries[0];
   assert.equal(entry.runId, record.runId);
-  if (entry.decisions) {
-    assert.equal(entry.decisions['node/m1/info'].decision, 'corrected');
-    assert.equal(entry.decisions['node/m2/label'].comment, 'Venus needs no qualifier');
-  } else {
-    t.diagnostic('the server does not return per-change decisions in its audit entries yet');
-  }
+  assert.equal(entry.decisionMode, 'explicit');
+  assert.deepEqual(entry.decisions['node/m1/info'], record.decisions['node/m1/info']);
+  assert.deepEqual(entry.decisions['node/m2/label'], record.decisions['node/m2/label']);
   assert.deepEqual(problems, []);
   await page.close();
+
+  // An auditor sees them in the app: how each was decided, the correction beside the AI's value, the comment;
+  // blame names the field's origin.
+  const auditor = await openPage(chromium.browser, { origin: server.url, graphId: id, token: AUDITOR });
+  await auditor.page.click('[data-test=audit-tab]');
+  const row = await auditor.page.waitForSelector('[data-test=audit-entry][data-version="2"]');
+  const text = (await row.textContent()).replace(/\s+/g, ' ');
+  t.diagnostic(`audit row: ${text.slice(0, 400)}`);
+  assert.match(text, /4 one by one/);
+  assert.match(text, /1 corrected/);
+  assert.match(text, /corrected by the reviewer; the AI proposed The first planet, rewritten by the AI\./);
+  assert.match(text, /node\/m2\/label \(rejected\): Venus needs no qualifier/);
+  await auditor.page.click('[data-test=audit-blame-view]');
+  await auditor.page.selectOption('[data-test=blame-node]', 'm1');
+  const info = await auditor.page.waitForSelector('tr[data-field=info]');
+  const blamed = (await info.textContent()).replace(/\s+/g, ' ');
+  assert.match(blamed, /a manual correction/);
+  assert.match(blamed, /the AI proposed The first planet, rewritten by the AI\./);
+  await auditor.page.screenshot({ path: path.join(SHOTS, 'blame-correction.png') });
+  assert.deepEqual(auditor.problems, []);
+  await auditor.page.close();
 });
 
 test('the URL holds the graph, the tab and the comparison: a reload returns there', async () => {
