@@ -22,6 +22,9 @@ function memoryStorage() {
   return { getItem: (k) => (items.has(k) ? items.get(k) : null), setItem: (k, v) => items.set(k, String(v)), removeItem: (k) => items.delete(k) };
 }
 
+/** The reviewer accepts every change still to decide (decisions are explicit: none is accepted for them). */
+const acceptRest = (app) => app.decideMany(app.state.review.changes.filter((c) => c.accepted === null || (c.conflict && !c.conflict.resolved)).map((c) => c.id), true);
+
 async function composable() {
   return (await import('kg-approval/vue')).useApprovalSession;
 }
@@ -53,6 +56,7 @@ test('the composable on the real service: open, review, approve and save, confli
     assert.deepEqual([app.state.service, app.state.version, app.state.history.map((h) => h.version)], ['knowledge-graph-worker', 1, [1]]);
     app.propose({ nodes: [{ id: 'a', label: 'A2' }], edges: [{ id: 'mine', source: 'b', target: 'a' }] }, { source: 'ai', model: 'm1', runId: 'run-7' });
     assert.deepEqual(app.state.review.changes.map((c) => c.id), ['node/a/label', 'edge/b_a']);
+    acceptRest(app);
     await app.approveAndSave('clearer label');
     assert.deepEqual([app.state.save.status, app.state.save.version], ['saved', 2]);
     assert.deepEqual(app.state.graph.edges.map((e) => e.id), ['a_b', 'b_a']);
@@ -62,8 +66,10 @@ test('the composable on the real service: open, review, approve and save, confli
     latest.nodes[1].label = 'B by bob';
     assert.equal((await fetch(`${srv.url}/saveGraphWithHistory`, { method: 'POST', headers: { 'X-Session-Token': SESSION, 'x-user-role': 'User' }, body: JSON.stringify({ id: graphId, graphData: latest }) })).status, 200);
     app.propose({ nodes: [{ id: 'a', label: 'A3' }] });
+    acceptRest(app);
     await app.approveAndSave();
     assert.deepEqual([app.state.save.status, app.state.reviewKind], ['conflict', 'rebase']);
+    acceptRest(app);
     await app.approveAndSave('rebased');
     assert.deepEqual([app.state.save.status, app.state.save.version], ['saved', 4]);
     assert.deepEqual(srv.state.graphs.get(graphId).data.nodes.map((n) => n.label), ['A3', 'B by bob']);
@@ -77,12 +83,12 @@ test('the composable on the real service: open, review, approve and save, confli
     assert.ok(diff.serverWritten.some((c) => c.id === 'metadata/classifiedAt'), 'the classifier is shown as the service');
 
     // The audit trail the real service does not keep: one JSON line per saved approval.
-    const lines = app.exportAudit().trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = (await app.exportAudit()).trimEnd().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((l) => [l.savedVersion, l.user, l.reason, l.savedVia]), [[2, CAROL, 'clearer label', 'full'], [4, CAROL, 'rebased', 'full']]);
     assert.deepEqual([lines[0].model, lines[0].runId, lines[0].accepted], ['m1', 'run-7', ['node/a/label', 'edge/b_a']]);
     // Kept across a reload (a new composable on the same storage).
     const again = useApprovalSession({ kg, client, user: () => signedIn, storage });
-    assert.equal(again.exportAudit(graphId), app.exportAudit());
+    assert.equal(await again.exportAudit(graphId), await app.exportAudit());
 
     // Signed out: approving is refused before anything changes.
     signedIn = null;
@@ -111,6 +117,7 @@ test('the composable with no `kg` and HistoryClient options: it uses the package
     await app.openGraph(graphId);
     app.propose({ nodes: [{ id: 'b', label: 'B2' }] });
     assert.equal(app.state.review.summary.fieldsChanged, 1);
+    acceptRest(app);
     await app.approveAndSave('from options');
     assert.deepEqual([app.state.save.status, app.state.save.version], ['saved', 2]);
     // One ApprovalSession class whether the package is required or imported.

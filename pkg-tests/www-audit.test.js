@@ -10,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const { kg, repo } = require('./support/kg');
 const { TOKENS, USERS } = require('./support/server');
-const { startApp, openApp: openPage } = require('./support/app');
+const { startApp, openApp: openPage, approveRest } = require('./support/app');
 
 const SHOTS = path.join(repo, 'test-output', 'screenshots');
 const AUDITOR = { token: 'carol-audit-0003', user: 'carol@example.com' };
@@ -83,7 +83,7 @@ test('the Audit tab: the trail with reasons and users, a run filter, CSV export,
   await page.click('[data-test=review]');
   await page.waitForSelector('[role=dialog]');
   await page.fill('.reason input', 'via the app');
-  await page.click('button:has-text("Approve & Save")');
+  await approveRest(page);
   await page.waitForSelector('[data-test=save-status]:has-text("Saved as version 4")', { timeout: 15000 });
 
   await page.click('[data-test=audit-tab]');
@@ -110,6 +110,19 @@ test('the Audit tab: the trail with reasons and users, a run filter, CSV export,
   const [jsonl] = await Promise.all([page.waitForEvent('download'), page.click('[data-test=export-jsonl]')]);
   const records = fs.readFileSync(await jsonl.path(), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.ok(records.length >= 1 && records.every((r) => r.runId === 'run-b' && r.version === 3), JSON.stringify(records).slice(0, 300));
+
+  // The user filter takes part of a name or address, in any case: one match is used, several are offered.
+  await page.fill('[data-test=filter-run]', '');
+  await page.fill('[data-test=filter-user]', 'BOB');
+  await page.click('[data-test=filter-apply]');
+  await listed(page, [2]);
+  assert.match(await page.textContent('[data-test=user-matched]'), /Showing bob@example\.com/);
+  await page.fill('[data-test=filter-user]', 'Example.COM');
+  await page.click('[data-test=filter-apply]');
+  await page.waitForSelector('[data-test=user-matches]');
+  assert.match(await page.textContent('[data-test=user-matches]'), /matches 3 people/);
+  await page.click('[data-test=user-match]:has-text("ann@example.com")');
+  await listed(page, [3]);
 
   // Blame: who last changed each field of node a, and why.
   await page.click('[data-test=audit-blame-view]');

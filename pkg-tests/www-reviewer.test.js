@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const path = require('path');
 const { kg, repo } = require('./support/kg');
 const { TOKENS, USERS } = require('./support/server');
-const { startApp, openApp: openPage } = require('./support/app');
+const { startApp, openApp: openPage, decideRest, approveRest } = require('./support/app');
 const { startProxy } = require('./support/fault-proxy');
 
 const AXE = require.resolve('axe-core/axe.min.js');
@@ -89,7 +89,7 @@ test('bug 4: the graph picker shows the version just saved', async () => {
     await page.fill('[data-test=proposal-json]', JSON.stringify({ nodes: [{ id: 'p', label }] }));
     await page.click('[data-test=review]');
     await page.waitForSelector('[role=dialog]');
-    await page.click('button:has-text("Approve & Save")');
+    await approveRest(page);
     await saved(page, version);
     await page.waitForFunction(
       ({ id, version }) => document.querySelector(`[data-test=graph-picker] option[value="${id}"]`)?.textContent.includes(`(v${version})`),
@@ -112,16 +112,16 @@ test('bug 1: a conflict keeps the reason the reviewer typed and the changes they
   other.propose({ nodes: [{ id: 'c1', label: 'C1 theirs' }] });
   await new kg.HistoryClient({ baseUrl: server.url, token: TOKENS.bob }).save(other.approve({ user: USERS.bob }));
 
-  await page.uncheck('[data-accept="node/c2/info"]');
+  await page.check('[data-reject="node/c2/info"]');
   await page.fill('.reason input', 'conflict test overlap');
-  await page.click('button:has-text("Approve & Save")');
+  await approveRest(page);
   // The rebased review: the reason box still holds what was typed.
   await page.waitForSelector('[role=dialog] [data-change="node/c1/label"]');
   assert.equal(await page.inputValue('.reason input'), 'conflict test overlap');
   assert.equal(await page.$('[data-change="node/c2/info"]'), null, 'the rejected change is not proposed again');
   // Keep ours for the conflicting label, then approve without retyping.
   await page.click('[data-change="node/c1/label"] [data-test=keep-mine]');
-  await page.click('button:has-text("Approve & Save")');
+  await approveRest(page);
   await saved(page, 3);
   const audit = await (await fetch(`${server.url}/getknowgraphaudit?id=${id}&limit=1`, { headers: { 'X-API-Token': AUDITOR } })).json();
   const entry = audit.entries[0];
@@ -177,6 +177,7 @@ test('bug 7: a hanging save shows its progress, can be stopped, says the graph i
     await page.click('[data-test=review]');
     await page.waitForSelector('[role=dialog]');
     // The next request (the save) is forwarded at once, but its answer is held back.
+    await decideRest(page);
     proxy.inject({ holdMs: 60000 });
     await page.click('button:has-text("Approve & Save")');
     await page.waitForSelector('[data-test=save-status]:has-text("the server is slow to answer")', { timeout: 15000 });
@@ -208,7 +209,7 @@ test('the conflict says who saved first, which version, when, and what they chan
   const other = new kg.ApprovalSession(await client.load(id), { graphId: id });
   other.propose({ nodes: [{ id: 'c2', label: 'C2 theirs' }, { id: 'c1', info: 'one, by Bob' }] });
   await client.save(other.approve({ user: USERS.bob, reason: 'tidying up' }));
-  await page.click('button:has-text("Approve & Save")');
+  await approveRest(page);
   const who = await (await page.waitForSelector('[data-test=conflict-who]')).textContent();
   // Said in the modal too, where the reviewer is looking.
   const inModal = await (await page.waitForSelector('[role=dialog] [data-test=modal-conflict-who]')).textContent();
@@ -275,17 +276,17 @@ test('added and removed nodes read as cards; after a conflict, what both changed
   const other = new kg.ApprovalSession(await client.load(id), { graphId: id });
   other.propose({ nodes: [{ id: 'k2', label: 'K2 theirs' }] });
   await client.save(other.approve({ user: USERS.bob }));
-  await page.click('button:has-text("Approve & Save")');
+  await approveRest(page);
   await page.waitForSelector('[role=dialog] [data-change="node/k2/label"].conflict');
   const first = await page.$eval('[role=dialog] [data-change]', (e) => e.dataset.change);
   assert.equal(first, 'node/k2/label', 'the conflicting change is listed first');
-  assert.equal(await page.$('[data-change="node/k2/label"] [data-accept]'), null, 'nothing preselected');
+  assert.equal(await page.$('[data-change="node/k2/label"] [data-accept], [data-change="node/k2/label"] [aria-pressed=true]'), null, 'nothing preselected');
   assert.equal(await page.$eval('[data-change="node/k2/label"]', (e) => getComputedStyle(e).opacity), '1', 'not greyed out');
   await page.screenshot({ path: path.join(repo, 'test-output', 'screenshots', 'conflict.png') });
   assert.deepEqual(await seriousA11y(page), [], 'axe on the conflict screen');
   await page.click('[data-change="node/k2/label"] [data-test=keep-theirs]');
-  await page.waitForSelector('[data-change="node/k2/label"] [data-accept]:not(:checked)');
-  await page.click('button:has-text("Approve & Save")');
+  await page.waitForSelector('[data-change="node/k2/label"] [data-test=keep-theirs][aria-pressed=true]');
+  await approveRest(page);
   await page.waitForSelector('[data-test=save-status]:has-text("Saved as version 3")', { timeout: 15000 });
   const saved = await client.load(id);
   const byId = new Map(saved.nodes.map((n) => [n.id, n]));

@@ -8,7 +8,7 @@ const fs = require('fs');
 const path = require('path');
 const { kg, repo } = require('./support/kg');
 const { TOKENS, USERS } = require('./support/server');
-const { startApp, openApp: openPage } = require('./support/app');
+const { startApp, openApp: openPage, approveRest } = require('./support/app');
 const { generateGraph } = require('./support/generate');
 
 const SHOTS = path.join(repo, 'test-output', 'screenshots');
@@ -63,9 +63,9 @@ test('the full flow: every changed node in the modal, one field rejected, approv
   assert.ok(await page.$(`[data-change="node/${b.id}/info"] ins`), 'the long text shows an inline diff');
   await page.screenshot({ path: path.join(SHOTS, 'modal.png') });
 
-  await page.uncheck(`[data-accept="node/${b.id}/info"]`);
+  await page.check(`[data-reject="node/${b.id}/info"]`);
   await page.fill('.reason input', 'labels and layout only');
-  await page.click('button:has-text("Approve & Save")');
+  await approveRest(page);
   await saved(page, 2);
 
   const stored = await api().version(id, 2);
@@ -127,7 +127,7 @@ test("the proposal's provenance is shown to the reviewer as text, and saved nowh
   assert.equal(await page.$$eval('[role=dialog] img, [role=dialog] b', (els) => els.length), 0, 'provenance is text, never markup');
   await page.screenshot({ path: path.join(SHOTS, 'modal-provenance.png') });
 
-  await page.click('button:has-text("Approve & Save")');
+  await approveRest(page);
   await saved(page, 2);
   const stored = await api().version(id, 2);
   const byId = new Map(stored.nodes.map((n) => [n.id, n]));
@@ -149,39 +149,38 @@ test('a conflict: someone saves first, the reviewer decides the rebased change, 
   await api().save(bob.approve({ user: USERS.bob }));
 
   await proposeJson(page, { nodes: [{ id: target.id, label: 'Ann label' }] });
-  await page.click('button:has-text("Approve & Save")');
+  await approveRest(page);
   await page.waitForSelector('[data-test=save-status]:has-text("Someone else saved version 2 first")');
   await page.waitForSelector(`[role=dialog] [data-change="node/${target.id}/label"].conflict`);
   assert.equal(await page.isDisabled('button:has-text("Approve & Save")'), true, 'a conflict must be decided first');
   // Nothing is chosen for the reviewer: two buttons, neither pressed.
-  assert.equal(await page.$(`[data-change="node/${target.id}/label"] [data-accept]`), null, 'no preselected checkbox');
+  assert.equal(await page.$(`[data-change="node/${target.id}/label"] [data-accept], [data-change="node/${target.id}/label"] [aria-pressed=true]`), null, 'nothing chosen beforehand');
   await page.click(`[data-change="node/${target.id}/label"] [data-test=keep-mine]`);
-  await page.waitForSelector(`[data-change="node/${target.id}/label"] [data-accept]:checked`);
-  await page.click('button:has-text("Approve & Save")');
+  await page.waitForSelector(`[data-change="node/${target.id}/label"] [data-test=keep-mine][aria-pressed=true]`);
+  await approveRest(page);
   await saved(page, 3);
   assert.equal((await api().load(id)).nodes[0].label, 'Ann label');
   assert.deepEqual(problems, []);
   await page.close();
 });
 
-test('a save that fails keeps the approval, across a reload, and succeeds on Retry after the server is back', async () => {
-  const { page, id } = await openApp('Retry graph');
+test('a save that fails keeps the approval (in IndexedDB), the browser asks before leaving, and a reload sends it again once the server is back', async () => {
+  const { page, id, leaves } = await openApp('Retry graph');
   const graph = await api().load(id);
   await server.stop();
   await proposeJson(page, { nodes: [{ id: graph.nodes[1].id, label: 'Saved later' }] });
-  await page.click('button:has-text("Approve & Save")');
+  await approveRest(page);
   await page.waitForSelector('[data-test=retry]', { timeout: 30000 });
   assert.match(await page.textContent('[data-test=save-status]'), /Not saved: Could not reach the history server.*kept/);
   assert.match(await page.textContent('[data-test=save-status] details'), /network_error/, 'the error itself, for support');
   assert.ok(await page.$('[data-test=unsaved]'), 'the graph says it shows an unsaved approval');
   await server.restart();
-  // The reviewer reloads the page: the approval comes back from localStorage.
+  // The reviewer reloads the page: the approval comes back from IndexedDB and is sent again.
   await page.reload();
   await page.waitForSelector('[data-test=user]');
-  await page.waitForSelector('[data-test=save-status]:has-text("not been saved yet")');
-  assert.ok((await page.textContent('table.node-list')).includes('Saved later'), 'the approved change is shown');
-  await page.click('[data-test=retry]');
   await saved(page, 2);
+  assert.equal(leaves.length, 1, 'leaving with an unsaved approval asked first');
+  assert.ok((await page.textContent('table.node-list')).includes('Saved later'), 'the approved change is shown');
   assert.equal((await api().load(id)).nodes[1].label, 'Saved later');
   await page.close();
 });
@@ -191,13 +190,13 @@ test('restore an old version through the same review and approve flow', async ()
   const original = await api().load(id);
   const first = original.nodes[0];
   await proposeJson(page, { nodes: [{ id: first.id, label: 'Changed' }] });
-  await page.click('button:has-text("Approve & Save")');
+  await approveRest(page);
   await saved(page, 2);
   await page.click('[data-test=history-tab]');
   await page.click('tr[data-version="1"] button:has-text("Restore")');
   await page.waitForSelector(`[role=dialog] [data-change="node/${first.id}/label"]`);
-  assert.match(await page.textContent('#review-title'), /restoring an old version/);
-  await page.click('button:has-text("Approve & Save")');
+  assert.match(await page.textContent('[role=dialog] h2'), /restoring an old version/);
+  await approveRest(page);
   await saved(page, 3);
   const [latest] = await api().history(id);
   assert.deepEqual([latest.version, latest.source], [3, 'revert']);

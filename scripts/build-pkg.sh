@@ -25,11 +25,15 @@ snippet=$(cd pkg/node && ls snippets/*/js/boundary.js)
 node scripts/package-entry.cjs pkg "$snippet" "$version"
 
 # kg-approval/vue: the composable and the review components, compiled from
-# their single-file components to plain JavaScript (ESM and CommonJS), so that
-# Node and vitest import them without a .vue loader.
+# their single-file components (TypeScript) to plain JavaScript (ESM and
+# CommonJS), so that Node and vitest import them without a .vue loader. Their
+# declarations are generated: vue-tsc type-checks the sources and writes one
+# .d.ts per module (build/vue-types), rollup-plugin-dts bundles them into one.
 npx vite build --config vue/vite.config.mjs --logLevel warn
-cp vue/index.d.ts pkg/vue/index.d.ts
-cp vue/index.d.ts pkg/vue/index.d.cts
+rm -rf build/vue-types
+npx vue-tsc -p vue/tsconfig.json
+npx rollup --silent -c vue/dts.config.mjs
+cp pkg/vue/index.d.ts pkg/vue/index.d.cts
 
 # The repository's own tests and tools (and www/) import the package by its
 # name, as users do.

@@ -34,6 +34,9 @@ npx attw --pack pkg --exclude-entrypoints ./kg_approval_bg.wasm
 (cd www && npx vite build --logLevel warn)
 cargo build -p kg-approval-server
 
+echo "== kg-approval/vue: the components' own tests (vitest, happy-dom; vue/src/**/*.test.ts)"
+npx vitest run --config vue/vitest.config.mjs
+
 echo "== benchmark harness, smoke run (tiny inputs; the figures come from npm run bench)"
 node bench/run.js --smoke > /dev/null
 

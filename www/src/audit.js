@@ -82,3 +82,49 @@ export function shortText(value, max = 80) {
 }
 
 export const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+
+/**
+ * A typed user filter matched against the people known to have saved the
+ * graph, ignoring case: `{ match }` (the one person it names: exactly, or the
+ * only one containing it), `{ several }` (more than one contains it) or
+ * `{ none: true }`. An empty filter matches anyone (`{}`); a filter matching
+ * nobody known is sent as typed (the server may know more).
+ */
+export function matchPerson(typed, people) {
+  const text = String(typed ?? '').trim();
+  if (!text) return { match: null, several: [], none: false };
+  const lower = text.toLowerCase();
+  const exact = people.find((p) => p.toLowerCase() === lower);
+  if (exact) return { match: exact, several: [], none: false };
+  const containing = people.filter((p) => p.toLowerCase().includes(lower));
+  if (containing.length === 1) return { match: containing[0], several: [], none: false };
+  if (containing.length > 1) return { match: null, several: containing, none: false };
+  return { match: null, several: [], none: true };
+}
+
+const HOW = { change: 'one by one', node: 'by node', bulk: 'in bulk', dependency: 'with a change they depend on', default: 'by default (nobody decided)' };
+
+/**
+ * What an audit entry says of its decisions (`decisionMode`, `decisions`,
+ * where the server or the local record has them): how many were made each
+ * way (`ways`: [{ how, count, filters }]), which changes the reviewer
+ * corrected (with the AI's value) and the comments. Null for an entry without
+ * per-change decisions (saved before they were recorded).
+ */
+export function decisionsOf(entry) {
+  const decisions = entry?.decisions;
+  if (!decisions || typeof decisions !== 'object') return null;
+  const byWay = new Map();
+  const corrected = [];
+  const comments = [];
+  for (const [id, d] of Object.entries(decisions)) {
+    const way = byWay.get(d.decidedBy) ?? { key: d.decidedBy, how: HOW[d.decidedBy] ?? d.decidedBy, count: 0, filters: new Set() };
+    way.count++;
+    if (d.filter) way.filters.add(d.filter);
+    byWay.set(d.decidedBy, way);
+    if (d.decision === 'corrected') corrected.push({ id, proposed: d.proposed });
+    if (d.comment) comments.push({ id, decision: d.decision, comment: d.comment });
+  }
+  const ways = [...byWay.values()].map((w) => ({ ...w, filters: [...w.filters] }));
+  return { mode: entry.decisionMode ?? null, ways, corrected, comments };
+}

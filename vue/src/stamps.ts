@@ -6,4 +6,5 @@ const NODE_STAMPS = new Set(['updatedAt', 'updatedBy', 'createdAt', 'createdBy']
 const METADATA_STAMPS = new Set(['version', 'updated', 'updatedAt', 'updatedBy', 'created', 'createdAt', 'createdBy']);
 
 /** Whether a change is to a stamp field (of a node or edge, or of the metadata). */
-export const isStamp = (change) => change.field != null && (change.target === 'metadata' ? METADATA_STAMPS : NODE_STAMPS).has(change.field);
+export const isStamp = (change: { target: string; field?: string | null }): boolean =>
+  change.field != null && (change.target === 'metadata' ? METADATA_STAMPS : NODE_STAMPS).has(change.field);

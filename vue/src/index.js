@@ -1,9 +1,0 @@
-// kg-approval/vue: the approval flow for Vue 3 — the composable and the review
-// components (plain JavaScript compiled from single-file components).
-export { useApprovalSession, forPeople } from './useApprovalSession.js';
-export { default as ReviewModal } from './components/ReviewModal.vue';
-export { default as ChangeList } from './components/ChangeList.vue';
-export { default as TextDiffView } from './components/TextDiffView.vue';
-export { default as ValueView } from './components/ValueView.vue';
-export { percent } from './percent.js';
-export { isStamp } from './stamps.js';
