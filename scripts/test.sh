@@ -18,6 +18,9 @@ echo "$KG_TEST_POSTGRES"
 echo "== cargo fmt --check"
 cargo fmt --all --check
 
+echo "== the history server's layers: no upward import, no import cycle (scripts/check-layers.js)"
+node scripts/check-layers.js
+
 echo "== cargo test --workspace (core and history server, native)"
 cargo test --workspace --quiet
 

@@ -10,21 +10,22 @@
 
 use kg_approval::{Graph, Timestamp};
 use kg_approval_server::error::ApiError;
-use kg_approval_server::read;
-use kg_approval_server::save::{SaveBody, save};
-use kg_approval_server::store::Store;
-use kg_approval_server::write::SaveContext;
+use kg_history::HistoryError;
+use kg_history::read;
+use kg_history::save::{SaveBody, save};
+use kg_history::write::SaveContext;
 
 const USER: &str = "fuzz@example.com";
 const GRAPH_ID: &str = "6f1c2a7e-3b1d-4c8e-9a2f-0d5e7b8c9a10";
 
 pub fn save_request(data: &[u8]) {
     if let Err(e) = SaveBody::parse(data) {
+        let e = ApiError::from(e);
         assert!(e.status().is_client_error(), "a bad body is a 4xx, not {}", e.status());
         let _ = e.body();
         return;
     }
-    let store = Store::open_in_memory().expect("in-memory SQLite");
+    let store = kg_history::open_in_memory().expect("in-memory SQLite");
     let ctx = |key: &str| SaveContext {
         user: USER,
         idempotency_key: Some(key.to_owned()),
@@ -41,8 +42,9 @@ pub fn save_request(data: &[u8]) {
     match &first {
         Ok(saved) => assert_eq!(saved.version, 1),
         Err(e) => {
-            assert!(e.status().is_client_error(), "refused with {}", e.status());
-            if !matches!(e, ApiError::Conflict { .. }) {
+            let status = kg_approval_server::error::status_of(e);
+            assert!(status.is_client_error(), "refused with {status}");
+            if !matches!(e, HistoryError::Conflict { .. }) {
                 return;
             }
         }

@@ -10,11 +10,11 @@
 use std::time::Instant;
 
 use kg_approval::Timestamp;
-use kg_approval_server::Store;
-use kg_approval_server::blame::{Subject, blame};
-use kg_approval_server::read::version_changes;
-use kg_approval_server::save::{SaveBody, save};
-use kg_approval_server::write::SaveContext;
+use kg_history::Store;
+use kg_history::blame::{Subject, blame};
+use kg_history::read::version_changes;
+use kg_history::save::{SaveBody, save};
+use kg_history::write::SaveContext;
 use serde_json::json;
 
 /// A graph where `hot` changes in every version and `rare` in 5 of them.
@@ -51,7 +51,7 @@ fn median(mut f: impl FnMut()) -> f64 {
 fn main() {
     let versions: i64 = std::env::args().nth(1).map_or(10_000, |v| v.parse().expect("VERSIONS is a number"));
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("blame.sqlite").to_string_lossy()).unwrap();
+    let store = kg_history::open(&dir.path().join("blame.sqlite").to_string_lossy()).unwrap();
     let (small, large) = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222");
     let started = Instant::now();
     build(&store, small, 10);

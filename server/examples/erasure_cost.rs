@@ -9,10 +9,10 @@
 use std::time::{Duration, Instant};
 
 use kg_approval::{Graph, Timestamp};
-use kg_approval_server::save::{SaveBody, compare, save};
-use kg_approval_server::store::sqlite::SqliteConn;
-use kg_approval_server::write::{ClientAudit, NewVersion, SaveContext, title_of, write_version};
-use kg_approval_server::{Store, erase};
+use kg_history::erase;
+use kg_history::save::{SaveBody, compare, save};
+use kg_history::store::sqlite::SqliteConn;
+use kg_history::write::{ClientAudit, NewVersion, SaveContext, title_of, write_version};
 use serde_json::{Value, json};
 
 const ID: &str = "0b9f4c1e-6a2d-4f3b-8c7e-1d2a3b4c5d6e";
@@ -40,7 +40,7 @@ fn ctx(user: &str) -> SaveContext<'_> {
 /// (the server's save path: compare, then write the version); returns the
 /// mean time per save and the database's size.
 fn sqlite_saves(path: &std::path::Path, nodes: usize, changed: usize, versions: usize, secure_delete: bool) -> (Duration, u64) {
-    drop(Store::open(path.to_str().unwrap()).unwrap());
+    drop(kg_history::open(path.to_str().unwrap()).unwrap());
     let mut conn = rusqlite::Connection::open(path).unwrap();
     conn.pragma_update(None, "synchronous", "FULL").unwrap();
     conn.pragma_update(None, "secure_delete", if secure_delete { "ON" } else { "OFF" }).unwrap();
@@ -51,10 +51,10 @@ fn sqlite_saves(path: &std::path::Path, nodes: usize, changed: usize, versions: 
         let started = Instant::now();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
         let mut w = SqliteConn(&tx);
-        let head = kg_approval_server::store::Reader::head(&mut w, ID).unwrap();
+        let head = kg_history::store::Reader::head(&mut w, ID).unwrap();
         new.set_version(json!(v + 1));
         let live = match &head {
-            Some(h) => kg_approval_server::store::Reader::rows_at(&mut w, h.gid, None).unwrap(),
+            Some(h) => kg_history::store::Reader::rows_at(&mut w, h.gid, None).unwrap(),
             None => Vec::new(),
         };
         let changes = compare(&live, &new, Some(user), |_| None).unwrap();
@@ -102,12 +102,12 @@ fn main() {
                 println!("sqlite, secure_delete={secure_delete}: {per_save:?} per save, {} MB", bytes >> 20);
             }
             let path = dir.path().join("cost-true.sqlite");
-            let store = Store::open(path.to_str().unwrap()).unwrap();
+            let store = kg_history::open(path.to_str().unwrap()).unwrap();
             std::mem::forget(dir);
             store
         }
         Some(url) => {
-            let store = Store::open(url).unwrap();
+            let store = kg_history::open(url).unwrap();
             let mut total = Duration::ZERO;
             for v in 0..versions {
                 let body = SaveBody::parse(json!({"id": ID, "graphData": graph(nodes, changed, v)}).to_string().as_bytes()).unwrap();
@@ -117,7 +117,7 @@ fn main() {
             store
         }
     };
-    let (erasure, took) = timed(|| erase::erase(&store, PEOPLE[1], "cli", erase::Logs::None).unwrap());
+    let (erasure, took) = timed(|| erase::erase(&store, PEOPLE[1], "cli", &erase::NoRecords).unwrap());
     println!("erasure of one of four people ({} versions, {} parts renamed): {took:?}", erasure.erased.versions, erasure.erased.parts);
     let (_, scrub) = timed(|| store.scrub().unwrap());
     println!("of which the scrub alone (VACUUM / VACUUM FULL, run again): {scrub:?}");

@@ -10,8 +10,8 @@
 
 use std::time::Instant;
 
-use kg_approval_server::Store;
-use kg_approval_server::store::{EntityRow, GraphSummary, Kind, StoreError, VersionRow};
+use kg_history::Store;
+use kg_history::store::{EntityRow, GraphSummary, Kind, StoreError, VersionRow};
 
 fn summary(graph_id: &str, version: i64) -> GraphSummary {
     GraphSummary {
@@ -87,7 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("kg-ceiling-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let db = flag("--db").unwrap_or_else(|| dir.join("ceiling.sqlite").to_string_lossy().into_owned());
-    let store = std::sync::Arc::new(tokio::task::spawn_blocking(move || Store::open(&db)).await??);
+    let store = std::sync::Arc::new(tokio::task::spawn_blocking(move || kg_history::open(&db)).await??);
     let run = uuid_like(std::process::id());
     let started = Instant::now();
     let tasks: Vec<_> = (0..writers)

@@ -5,38 +5,31 @@
 //! `/getknowgraphhistory`, `/getknowgraphversion`) without its flaws: every
 //! version kept with its edges whole, no lost or duplicate versions, a
 //! server-computed audit trail (`/getknowgraphaudit`) and a hash chain
-//! (`/verifyknowgraph`). Diffs and canonical JSON come from the kg-approval
-//! core, the same code the WASM client runs.
+//! (`/verifyknowgraph`).
+//!
+//! **What this layer owns:** HTTP and the command line — routes and
+//! handlers, serving (timeouts, connection limits, static files), tokens
+//! and who a request is made by, the request log, and the mapping of the
+//! history's refusals to status codes ([`error`]). **What it may not
+//! touch:** the history's rules and its storage, which it reaches only
+//! through the `kg-history` crate (and opens through it). Handlers parse
+//! the request, call the history, and respond.
+//!
+//! The layers, bottom up: `kg-history-store` (storage: the traits, SQLite
+//! and PostgreSQL, schema migrations) ← `kg-history` (the rules) ← this
+//! crate. No layer imports one above it.
 
-pub mod access;
-pub mod blame;
-pub mod bundle;
-pub mod chain;
-pub mod csv;
-pub mod entity;
-pub mod erase;
 pub mod error;
-pub mod events;
-pub mod export;
-pub mod idempotency;
 pub mod log_files;
-pub mod migrate;
-pub mod numbers;
-pub mod patch;
-pub mod people;
-pub mod read;
+pub mod request;
 pub mod request_log;
-pub mod retention;
 pub mod routes;
-pub mod runs;
-pub mod save;
-pub mod seed;
 pub mod serve;
-pub mod store;
+pub mod state;
 pub mod tokens;
-pub mod write;
 pub mod www;
 
-pub use routes::{AppState, Settings, router};
-pub use store::Store;
+pub use kg_history::Store;
+pub use routes::router;
+pub use state::{AppState, Settings};
 pub use tokens::Tokens;

@@ -88,6 +88,16 @@ pub fn rename_person(dir: &Path, person: &str, pseudonym: &str) -> io::Result<u6
     Ok(changed)
 }
 
+/// A directory of request logs no server writes now (the command line's
+/// `erase-user --request-log DIR`): an erasure rewrites its files.
+pub struct LogDir<'a>(pub &'a Path);
+
+impl kg_history::erase::PersonalRecords for LogDir<'_> {
+    fn rename_person(&self, person: &str, pseudonym: &str) -> io::Result<u64> {
+        rename_person(self.0, person, pseudonym)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

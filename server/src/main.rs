@@ -14,14 +14,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use kg_approval_server::access::{GraphAccess, Policy};
-use kg_approval_server::csv::{CsvOptions, Delimiter};
-use kg_approval_server::export::{Format, parse_time};
+use kg_approval_server::log_files::{self, LogDir};
 use kg_approval_server::request_log::RequestLog;
 use kg_approval_server::serve::{self, DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_MAX_CONNECTIONS, Limits};
-use kg_approval_server::store::ExportFilter;
-use kg_approval_server::{AppState, Settings, Store, Tokens, router, seed};
-use kg_approval_server::{bundle, erase, export, retention};
+use kg_approval_server::{AppState, Settings, Tokens, router};
+use kg_history::access::{GraphAccess, Policy};
+use kg_history::csv::{CsvOptions, Delimiter};
+use kg_history::erase::{self, NoRecords, PersonalRecords};
+use kg_history::export::{self, Format, parse_time};
+use kg_history::store::ExportFilter;
+use kg_history::{Store, bundle, retention, seed};
 use tracing_subscriber::EnvFilter;
 
 /// History server for kg-approval: keeps every version of every graph, with
@@ -55,7 +57,8 @@ enum Command {
 struct ExportArgs {
     #[arg(long)]
     db: String,
-    #[arg(long, value_enum, default_value = "csv")]
+    /// csv or jsonl.
+    #[arg(long, default_value = "csv")]
     format: Format,
     /// Only this graph (default: every graph).
     #[arg(long)]
@@ -74,7 +77,8 @@ struct ExportArgs {
     to: Option<String>,
     /// CSV: the cell separator (`semicolon` for Excel in locales whose
     /// decimal mark is a comma, e.g. Swedish, Norwegian).
-    #[arg(long, value_enum, default_value = "comma")]
+    /// comma or semicolon.
+    #[arg(long, default_value = "comma")]
     delimiter: Delimiter,
     /// CSV: start with a UTF-8 byte-order mark (Excel then reads UTF-8, not ANSI).
     #[arg(long)]
@@ -136,7 +140,8 @@ struct Args {
     /// Who may write a graph: `open` (any token with write, as the real
     /// service) or `owned` (its owner and the editors it grants; only owners
     /// and admins save with override).
-    #[arg(long, value_enum, default_value = "open")]
+    /// open or owned.
+    #[arg(long, default_value = "open")]
     graph_access: GraphAccess,
     /// Reading graphs and their history needs a token with the read scope
     /// (and, with --graph-access owned, a role on the graph).
@@ -202,7 +207,16 @@ async fn main() -> Result<(), String> {
         Some(Command::Serve(args)) => args,
         Some(Command::Export(args)) => return offline(move || run_export(args)).await,
         Some(Command::Bundle(args)) => {
-            return offline(move || bundle::write(&args.db, &args.out, args.zip, args.audit_limit, args.request_log.as_deref())).await;
+            return offline(move || {
+                let request_log = match args.request_log.as_deref() {
+                    Some(dir) => log_files::list(dir).map_err(|e| format!("{}: {e}", dir.display()))?,
+                    None => Vec::new(),
+                };
+                let made_by = (env!("CARGO_PKG_NAME").to_owned(), env!("CARGO_PKG_VERSION").to_owned());
+                let contents = bundle::Contents { zip: args.zip, audit_limit: args.audit_limit, request_log, made_by };
+                bundle::write(&args.db, &args.out, &contents)
+            })
+            .await;
         }
         Some(Command::EraseUser(args)) => return offline(move || run_erase(args)).await,
     };
@@ -220,7 +234,7 @@ async fn main() -> Result<(), String> {
     // Opening (and seeding) waits for the database: off the async workers.
     let (db, seed_dir, seed_user) = (args.db.clone(), args.seed.clone(), args.seed_user.clone());
     let store = tokio::task::spawn_blocking(move || -> Result<Store, String> {
-        let store = Store::open(&db)?;
+        let store = kg_history::open(&db)?;
         for dir in &seed_dir {
             for (file, id) in seed::seed_dir(&store, dir, &seed_user)? {
                 tracing::info!(%file, %id, "seeded");
@@ -277,8 +291,7 @@ async fn offline(f: impl FnOnce() -> Result<String, String> + Send + 'static) ->
 }
 
 fn run_export(args: ExportArgs) -> Result<String, String> {
-    let time =
-        |name: &str, t: &Option<String>| t.as_deref().map(|t| parse_time(name, t).map_err(|e| format!("{:?}", e.body()))).transpose();
+    let time = |name: &str, t: &Option<String>| t.as_deref().map(|t| parse_time(name, t).map_err(|e| e.to_string())).transpose();
     let filter = ExportFilter {
         graph_id: args.id,
         node_id: args.node_id,
@@ -291,7 +304,7 @@ fn run_export(args: ExportArgs) -> Result<String, String> {
         return Err("--delimiter and --bom apply to --format csv only".to_owned());
     }
     let csv = CsvOptions { delimiter: args.delimiter, bom: args.bom };
-    let store = Store::open(&args.db)?;
+    let store = kg_history::open(&args.db)?;
     let rows = if args.out.as_os_str() == "-" {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         export::export_with(&store, &filter, args.format, csv, &mut out)
@@ -299,14 +312,17 @@ fn run_export(args: ExportArgs) -> Result<String, String> {
         let file = std::fs::File::create(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
         export::export_with(&store, &filter, args.format, csv, &mut std::io::BufWriter::with_capacity(1 << 16, file))
     }
-    .map_err(|e| format!("{:?}", e.body()))?;
+    .map_err(|e| e.to_string())?;
     Ok(format!("exported {rows} rows"))
 }
 
 fn run_erase(args: EraseArgs) -> Result<String, String> {
-    let store = Store::open(&args.db)?;
-    let logs = args.request_log.as_deref().map_or(erase::Logs::None, erase::Logs::Dir);
-    let erasure = erase::erase(&store, &args.user, "cli", logs).map_err(|e| format!("{}", e.body()["error"]))?;
+    let store = kg_history::open(&args.db)?;
+    let records: &dyn PersonalRecords = match args.request_log.as_deref() {
+        Some(dir) => &LogDir(dir),
+        None => &NoRecords,
+    };
+    let erasure = erase::erase(&store, &args.user, "cli", records).map_err(|e| e.to_string())?;
     serde_json::to_string(&erasure).map_err(|e| e.to_string())
 }
 
@@ -321,7 +337,7 @@ async fn retention_hourly(store: Arc<Store>, audit_days: Option<i64>, log_days: 
             match tokio::task::spawn_blocking(move || retention::expire_audit(&store, days, kg_approval::Timestamp::now())).await {
                 Ok(Ok(0)) => {}
                 Ok(Ok(n)) => tracing::info!(versions = n, days, "audit records expired"),
-                Ok(Err(e)) => tracing::warn!(error = ?e.body(), "audit expiry failed; retried in an hour"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "audit expiry failed; retried in an hour"),
                 Err(e) => tracing::warn!(error = %e, "audit expiry failed"),
             }
         }

@@ -36,20 +36,17 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Query, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method};
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use kg_approval::Timestamp;
 use serde::Serialize;
 
-use crate::routes::Caller;
-use crate::serve::BodyTimedOut;
+use crate::request::{BodyTimedOut, Caller, REQUEST_ID};
 
 /// Lines the channel to the writer holds; more are dropped (and counted).
 pub const DEFAULT_CAPACITY: usize = 10_000;
-/// The response header that carries the request id.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The route of a request no route matched.
 pub const UNMATCHED: &str = "(unmatched)";
 /// Failures are logged the first time, then at most this often.
@@ -470,5 +467,12 @@ impl HttpBody for LoggedBody {
 impl Drop for LoggedBody {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+/// An erasure rewrites the live log, with its writer paused.
+impl kg_history::erase::PersonalRecords for RequestLog {
+    fn rename_person(&self, person: &str, pseudonym: &str) -> std::io::Result<u64> {
+        RequestLog::rename_person(self, person, pseudonym)
     }
 }

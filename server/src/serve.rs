@@ -48,6 +48,8 @@ use tokio::sync::Semaphore;
 use tower::{Layer, ServiceExt};
 use tower_http::timeout::{TimeoutBody, TimeoutError};
 
+use crate::request::{BodyTimedOut, REQUEST_ID};
+
 /// The default of `--header-timeout-secs`.
 pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
 /// The default of `--body-timeout-secs`.
@@ -79,17 +81,6 @@ impl Default for Limits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_headers: DEFAULT_MAX_HEADERS,
         }
-    }
-}
-
-/// Set (in the request's extensions) once the request body stalled: the
-/// app's answer is then replaced by a 408, which the request log reports.
-#[derive(Clone, Debug, Default)]
-pub struct BodyTimedOut(pub Arc<AtomicBool>);
-
-impl BodyTimedOut {
-    pub fn get(&self) -> bool {
-        self.0.load(Ordering::Acquire)
     }
 }
 
@@ -186,7 +177,7 @@ async fn guard(State(limits): State<Limits>, request: Request, next: Next) -> Re
     // Keep what CORS added, so that a browser can read the answer, and the
     // request log's id.
     for (name, value) in response.headers() {
-        if name.as_str().starts_with("access-control-") || name == header::VARY || name == crate::request_log::REQUEST_ID {
+        if name.as_str().starts_with("access-control-") || name == header::VARY || name == REQUEST_ID {
             timeout.headers_mut().append(name.clone(), value.clone());
         }
     }

@@ -16,82 +16,13 @@
 //! characters or a token given twice stops the server at start with an
 //! error that names the token's user — never the token, which is a secret.
 //! A save is made as the token's user and no one else (see
-//! [`crate::access`] for what each scope allows).
+//! `kg_history::access` for what each scope allows).
 
 use std::collections::HashMap;
 use std::path::Path;
 
+use kg_history::principal::{Principal, Scopes};
 use serde::Deserialize;
-
-/// What a token may do.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Scopes {
-    /// Read graphs and their history (needed only with `--private-reads`).
-    pub read: bool,
-    /// Save versions.
-    pub write: bool,
-    /// Read audit trails and verify hash chains (they name people).
-    pub audit: bool,
-    /// Everything, on every graph: grant rights, save with override.
-    pub admin: bool,
-}
-
-impl Scopes {
-    /// What `--token TOKEN=USER` and `{"<token>": "<user>"}` give.
-    pub const READ_WRITE: Scopes = Scopes { read: true, write: true, audit: false, admin: false };
-
-    /// The scope names a token may list.
-    pub const NAMES: [&'static str; 4] = ["read", "write", "audit", "admin"];
-
-    /// Parses a scope list (any subset of [`Scopes::NAMES`], in any order);
-    /// each name must be exactly one of them (`Read`, `wirte` and `read
-    /// audit` are errors, not ignored).
-    pub fn parse(list: &[&str]) -> Result<Scopes, String> {
-        if list.is_empty() {
-            return Err("an empty scope list".to_owned());
-        }
-        let mut scopes = Scopes::default();
-        for name in list.iter().map(|s| s.trim()) {
-            match name {
-                "read" => scopes.read = true,
-                "write" => scopes.write = true,
-                "audit" => scopes.audit = true,
-                "admin" => scopes.admin = true,
-                other => {
-                    return Err(format!("unknown scope '{other}' (scopes are {}, lowercase, comma-separated)", Scopes::NAMES.join(", ")));
-                }
-            }
-        }
-        Ok(scopes)
-    }
-
-    pub fn can_read(self) -> bool {
-        self.read || self.admin
-    }
-
-    pub fn can_write(self) -> bool {
-        self.write || self.admin
-    }
-
-    pub fn can_audit(self) -> bool {
-        self.audit || self.admin
-    }
-
-    /// The scope names, for answers (`/whoami`).
-    pub fn names(self) -> Vec<&'static str> {
-        [("read", self.read), ("write", self.write), ("audit", self.audit), ("admin", self.admin)]
-            .into_iter()
-            .filter_map(|(name, on)| on.then_some(name))
-            .collect()
-    }
-}
-
-/// Who a request is made by.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Principal {
-    pub user: String,
-    pub scopes: Scopes,
-}
 
 #[derive(Clone, Debug, Default)]
 pub struct Tokens(HashMap<String, Principal>);

@@ -2,8 +2,9 @@
 //! exports, erasure, audit expiry and the event log, over HTTP on SQLite and
 //! PostgreSQL.
 
+use kg_approval_server::Settings;
 use kg_approval_server::request_log::RequestLog;
-use kg_approval_server::{Settings, Store, retention};
+use kg_history::{Store, retention};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -150,8 +151,8 @@ async fn exports_have_a_row_per_changed_field_and_are_safe_in_a_spreadsheet(back
     let (status, kind, csv) = text_as(&s, AUDITOR, &format!("/exportknowgraphaudit?format=csv&id={id}")).await;
     assert_eq!((status, kind.as_str()), (StatusCode::OK, "text/csv; charset=utf-8"));
     let rows = support::parse_csv(&csv, ',');
-    assert_eq!(rows[0], kg_approval_server::export::COLUMNS.map(str::to_owned).to_vec());
-    let col = |name: &str| kg_approval_server::export::COLUMNS.iter().position(|c| *c == name).unwrap();
+    assert_eq!(rows[0], kg_history::export::COLUMNS.map(str::to_owned).to_vec());
+    let col = |name: &str| kg_history::export::COLUMNS.iter().position(|c| *c == name).unwrap();
     // v1 added two nodes (4 + 3 fields), an edge (4 fields) and the metadata (2 fields).
     let v1: Vec<_> = rows[1..].iter().filter(|r| r[col("version")] == "1").collect();
     assert_eq!(v1.len(), 4 + 3 + 4 + 2, "{v1:?}");
@@ -315,7 +316,7 @@ async fn the_proposals_provenance_is_kept_in_the_audit_entry(backend: Backend) {
 /// A second handle on the server's database (as another process would open it).
 async fn open(s: &Server) -> Store {
     let db = s.db.clone();
-    tokio::task::spawn_blocking(move || Store::open(&db)).await.unwrap().unwrap()
+    tokio::task::spawn_blocking(move || kg_history::open(&db)).await.unwrap().unwrap()
 }
 
 on_both_backends!(

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use kg_approval::Timestamp;
-use kg_approval_server::save::{SaveBody, save};
-use kg_approval_server::write::SaveContext;
-use kg_approval_server::{Store, read};
+use kg_history::save::{SaveBody, save};
+use kg_history::write::SaveContext;
+use kg_history::{Store, read};
 use serde_json::{Value, json};
 
 mod support;
@@ -89,7 +89,7 @@ async fn an_export_of_100000_rows_streams_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.sqlite").to_string_lossy().into_owned();
     let opened = db.clone();
-    let id = tokio::task::spawn_blocking(move || rewritten_graph(&Store::open(&opened).unwrap(), 1000, 100)).await.unwrap();
+    let id = tokio::task::spawn_blocking(move || rewritten_graph(&kg_history::open(&opened).unwrap(), 1000, 100)).await.unwrap();
     let server = serve(&db, &[]);
     let http = reqwest::Client::new();
     // The export of one node first: it reads every version's changes (so
@@ -217,7 +217,7 @@ async fn a_bundle_taken_while_the_server_saves_opens_and_verifies() {
 async fn a_postgres_bundle_restores_into_a_new_database_and_verifies() {
     let db = support::postgres_database().await;
     let (opened, url) = (db.clone(), db.clone());
-    let id = tokio::task::spawn_blocking(move || rewritten_graph(&Store::open(&opened).unwrap(), 5, 3)).await.unwrap();
+    let id = tokio::task::spawn_blocking(move || rewritten_graph(&kg_history::open(&opened).unwrap(), 5, 3)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bundle");
     let status = Command::new(BIN).args(["bundle", "--db", &url, "--out"]).arg(&out).status().unwrap();
@@ -225,14 +225,14 @@ async fn a_postgres_bundle_restores_into_a_new_database_and_verifies() {
     let stats = check_bundle(&out, "database.pgdump");
     assert_eq!((stats["versions"].clone(), stats["graphs"].clone()), (json!(3), json!(1)));
     let target = support::postgres_database().await;
-    let restore = Command::new(kg_approval_server::bundle::pg_tool("pg_restore"))
+    let restore = Command::new(kg_history::store::backup::pg_tool("pg_restore"))
         .args(["--no-owner", "-d", &target])
         .arg(out.join("database.pgdump"))
         .status()
         .unwrap();
     assert!(restore.success());
     let verified = tokio::task::spawn_blocking(move || {
-        let store = Store::open(&target).unwrap();
+        let store = kg_history::open(&target).unwrap();
         store.read(|c| read::verify(c, &id)).unwrap()
     })
     .await
@@ -253,7 +253,7 @@ async fn erase_user_on_the_command_line_rewrites_database_and_logs() {
     .unwrap();
     let opened = db.clone();
     let id = tokio::task::spawn_blocking(move || {
-        let store = Store::open(&opened).unwrap();
+        let store = kg_history::open(&opened).unwrap();
         let id = support::new_id();
         let graph =
             json!({"nodes": [{"id": "a", "label": "A", "createdBy": "ann@example.com", "updatedBy": "ann@example.com"}], "edges": []});
@@ -279,7 +279,8 @@ async fn erase_user_on_the_command_line_rewrites_database_and_logs() {
         )
         .unwrap();
     assert_eq!(named, 0);
-    let verified = tokio::task::spawn_blocking(move || Store::open(&db).unwrap().read(|c| read::verify(c, &id)).unwrap()).await.unwrap();
+    let verified =
+        tokio::task::spawn_blocking(move || kg_history::open(&db).unwrap().read(|c| read::verify(c, &id)).unwrap()).await.unwrap();
     assert!(verified.ok, "{verified:?}");
 }
 
@@ -289,7 +290,7 @@ async fn keep_audit_days_expires_old_records_when_the_server_starts() {
     let db = dir.path().join("h.sqlite").to_string_lossy().into_owned();
     let opened = db.clone();
     let id = tokio::task::spawn_blocking(move || {
-        let store = Store::open(&opened).unwrap();
+        let store = kg_history::open(&opened).unwrap();
         let id = support::new_id();
         let days_ago = |d: i64| Timestamp::from_unix_millis(Timestamp::now().unix_millis() - d * 86_400_000).unwrap();
         save_graph(&store, &id, support::graph(None, "old"), json!({"reason": "long ago"}), "ann@example.com", days_ago(40));

@@ -6,10 +6,10 @@
 use std::collections::HashSet;
 
 use kg_approval::{ApprovalSession, Approver, Graph, Proposal, Provenance, Timestamp};
-use kg_approval_server::patch::{PatchBody, save_delta};
-use kg_approval_server::save::{SaveBody, save};
-use kg_approval_server::write::SaveContext;
-use kg_approval_server::{Store, read};
+use kg_history::patch::{PatchBody, save_delta};
+use kg_history::save::{SaveBody, save};
+use kg_history::write::SaveContext;
+use kg_history::{Store, read};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
@@ -27,7 +27,7 @@ fn postgres() -> &'static (tokio::runtime::Runtime, Store) {
         let url = rt.block_on(support::postgres_database());
         let store = {
             let _inside = rt.enter();
-            Store::open(&url).unwrap()
+            kg_history::open(&url).unwrap()
         };
         (rt, store)
     })
@@ -120,7 +120,7 @@ proptest! {
 
     #[test]
     fn on_sqlite_every_version_saved_as_a_delta_reads_back_as_approve_made_it((graph, proposals, rejects) in scenario()) {
-        replay(&Store::open_in_memory().unwrap(), graph, proposals, rejects)?;
+        replay(&kg_history::open_in_memory().unwrap(), graph, proposals, rejects)?;
     }
 
     #[test]

@@ -5,10 +5,10 @@
 //! versions that continue its chain.
 
 use kg_approval::{ApprovalSession, Approver, Graph, Proposal, Provenance, Timestamp};
-use kg_approval_server::error::ApiError;
-use kg_approval_server::patch::{PatchBody, save_delta};
-use kg_approval_server::write::SaveContext;
-use kg_approval_server::{Store, read};
+use kg_history::HistoryError;
+use kg_history::patch::{PatchBody, save_delta};
+use kg_history::read;
+use kg_history::write::SaveContext;
 use serde_json::json;
 
 const GRAPH_A: &str = "0b8f6c1e-2d3a-4f5b-9c7d-1e2f3a4b5c6d";
@@ -37,12 +37,12 @@ fn an_old_database_migrates_in_place_and_reads_back_byte_for_byte() {
     drop(old);
     assert_eq!(snapshots.len(), 9);
 
-    let store = Store::open(path.to_str().unwrap()).unwrap();
+    let store = kg_history::open(path.to_str().unwrap()).unwrap();
     for (graph_id, version, snapshot, hash) in &snapshots {
         let read = store.read(|c| read::graph_text(c, graph_id, Some(*version)));
         match snapshot {
             Some(text) => assert_eq!(read.unwrap(), (text.clone(), hash.clone()), "{graph_id} v{version}"),
-            None => assert!(matches!(read, Err(ApiError::Gone(_))), "a version pruned before still answers 410"),
+            None => assert!(matches!(read, Err(HistoryError::Gone(_))), "a version pruned before still answers 410"),
         }
     }
     let raw = rusqlite::Connection::open(&path).unwrap();
@@ -81,14 +81,14 @@ fn an_old_database_migrates_in_place_and_reads_back_byte_for_byte() {
 
     // Opening again migrates nothing twice.
     drop(store);
-    let again = Store::open(path.to_str().unwrap()).unwrap();
+    let again = kg_history::open(path.to_str().unwrap()).unwrap();
     assert!(again.read(|c| read::verify(c, GRAPH_A)).unwrap().ok);
 }
 
 #[test]
 fn an_old_chain_edited_behind_the_servers_back_is_still_caught_after_migration() {
     let (_dir, path) = copy_fixture();
-    let store = Store::open(path.to_str().unwrap()).unwrap();
+    let store = kg_history::open(path.to_str().unwrap()).unwrap();
     // Version 3 added node n4; edit its stored row.
     let raw = rusqlite::Connection::open(&path).unwrap();
     let changed = raw

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use kg_approval::Timestamp;
-use kg_approval_server::error::ApiError;
-use kg_approval_server::save::{SaveBody, save};
-use kg_approval_server::write::SaveContext;
-use kg_approval_server::{Store, read};
+use kg_history::HistoryError;
+use kg_history::save::{SaveBody, save};
+use kg_history::write::SaveContext;
+use kg_history::{Store, read};
 use serde_json::json;
 
 mod support;
@@ -31,8 +31,8 @@ fn ctx() -> SaveContext<'static> {
 async fn two_stores() -> (Arc<Store>, Arc<Store>) {
     let url = support::postgres_database().await;
     let (a, b) = (url.clone(), url);
-    let a = tokio::task::spawn_blocking(move || Store::open(&a)).await.unwrap().unwrap();
-    let b = tokio::task::spawn_blocking(move || Store::open(&b)).await.unwrap().unwrap();
+    let a = tokio::task::spawn_blocking(move || kg_history::open(&a)).await.unwrap().unwrap();
+    let b = tokio::task::spawn_blocking(move || kg_history::open(&b)).await.unwrap().unwrap();
     (Arc::new(a), Arc::new(b))
 }
 
@@ -51,7 +51,7 @@ async fn two_processes_on_one_database_keep_versions_unique_and_contiguous() {
         created.push(r.await);
     }
     assert_eq!(created.iter().filter(|r| r.as_ref().is_ok_and(|s| s.version == 1)).count(), 1);
-    assert!(created.iter().any(|r| matches!(r, Err(ApiError::Conflict { current_version: 1, .. }))));
+    assert!(created.iter().any(|r| matches!(r, Err(HistoryError::Conflict { current_version: 1, .. }))));
 
     // 16 writers on one base version, half through each store: one wins.
     let racers: Vec<_> = (0..16)
@@ -67,7 +67,7 @@ async fn two_processes_on_one_database_keep_versions_unique_and_contiguous() {
                 assert_eq!(saved.version, 2);
                 won += 1;
             }
-            Err(ApiError::Conflict { current_version: 2, .. }) => {}
+            Err(HistoryError::Conflict { current_version: 2, .. }) => {}
             Err(e) => panic!("{e:?}"),
         }
     }
@@ -115,7 +115,7 @@ async fn a_database_that_goes_away_is_a_503_and_the_server_recovers_by_itself() 
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = String::from_utf8(out.stdout).unwrap();
     let (url, dir) = (out.lines().next().unwrap().to_owned(), out.lines().nth(1).unwrap().to_owned());
-    let store = Arc::new(blocking(move || Store::open(&url).unwrap()).await);
+    let store = Arc::new(blocking(move || kg_history::open(&url).unwrap()).await);
     let saved = blocking({
         let s = store.clone();
         move || save(&s, body(None, "before", false, None), ctx()).unwrap()
@@ -134,13 +134,13 @@ async fn a_database_that_goes_away_is_a_503_and_the_server_recovers_by_itself() 
         move || save(&s, body(Some(1), "during", false, None), ctx())
     })
     .await;
-    assert!(matches!(during, Err(ApiError::Unavailable(_))), "{during:?}");
+    assert!(matches!(during, Err(HistoryError::Unavailable(_))), "{during:?}");
     let read_during = blocking({
         let s = store.clone();
         move || s.read(|db| read::graph_text(db, ID, None))
     })
     .await;
-    assert!(matches!(read_during, Err(ApiError::Unavailable(_))), "{read_during:?}");
+    assert!(matches!(read_during, Err(HistoryError::Unavailable(_))), "{read_during:?}");
     assert!(restart.join().unwrap().success());
 
     // Back: the same store works again, and nothing acknowledged was lost.

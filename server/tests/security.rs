@@ -3,7 +3,7 @@
 //! and PostgreSQL.
 
 use kg_approval_server::Settings;
-use kg_approval_server::access::{GraphAccess, Policy};
+use kg_history::access::{GraphAccess, Policy};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

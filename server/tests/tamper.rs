@@ -4,11 +4,11 @@
 //! row belongs to — then the change is undone and the chain verifies again.
 
 use kg_approval::{ApprovalSession, Approver, Graph, Proposal, Provenance, Timestamp};
-use kg_approval_server::patch::{PatchBody, save_delta};
-use kg_approval_server::save::{SaveBody, save};
-use kg_approval_server::store::sqlite::SqliteConn;
-use kg_approval_server::write::SaveContext;
-use kg_approval_server::{Store, read};
+use kg_history::patch::{PatchBody, save_delta};
+use kg_history::save::{SaveBody, save};
+use kg_history::store::sqlite::SqliteConn;
+use kg_history::write::SaveContext;
+use kg_history::{Store, read};
 use rusqlite::types::Value as Sql;
 use serde_json::{Value, json};
 
@@ -115,7 +115,7 @@ fn tampered<T>(
 fn changing_any_stored_cell_breaks_the_version_it_belongs_to() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.sqlite");
-    let store = Store::open(path.to_str().unwrap()).unwrap();
+    let store = kg_history::open(path.to_str().unwrap()).unwrap();
     history(&store, None);
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
@@ -198,12 +198,12 @@ fn changing_any_stored_cell_breaks_the_version_it_belongs_to() {
 fn pruned_versions_still_verify_and_their_leaves_are_covered() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.sqlite");
-    let store = Store::open(path.to_str().unwrap()).unwrap();
+    let store = kg_history::open(path.to_str().unwrap()).unwrap();
     history(&store, Some(2));
     let v = store.read(|c| read::verify(c, ID)).unwrap();
     assert!(v.ok, "{v:?}");
     assert_eq!(v.pruned, 4);
-    assert!(matches!(store.read(|c| read::graph_text(c, ID, Some(4))), Err(kg_approval_server::error::ApiError::Gone(_))));
+    assert!(matches!(store.read(|c| read::graph_text(c, ID, Some(4))), Err(kg_history::HistoryError::Gone(_))));
     assert!(store.read(|c| read::graph_text(c, ID, Some(5))).is_ok());
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();

@@ -5,8 +5,8 @@
 //! `erasure_bytes.rs`).
 
 use kg_approval_server::Settings;
-use kg_approval_server::access::{GraphAccess, Policy};
 use kg_approval_server::request_log::RequestLog;
+use kg_history::access::{GraphAccess, Policy};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -131,11 +131,11 @@ async fn expired_audit_records_forget_the_saver_of_the_graphs_head(backend: Back
     assert_eq!(listed_by(&s, Some(AUDITOR), &id).await, json!(ANN_ID));
     let store = {
         let db = s.db.clone();
-        tokio::task::spawn_blocking(move || kg_approval_server::Store::open(&db)).await.unwrap().unwrap()
+        tokio::task::spawn_blocking(move || kg_history::open(&db)).await.unwrap().unwrap()
     };
     let now = kg_approval::Timestamp::now().unix_millis();
     let in_ten_days = kg_approval::Timestamp::from_unix_millis(now + 10 * 86_400_000).unwrap();
-    let expired = tokio::task::spawn_blocking(move || kg_approval_server::retention::expire_audit(&store, 7, in_ten_days)).await.unwrap();
+    let expired = tokio::task::spawn_blocking(move || kg_history::retention::expire_audit(&store, 7, in_ten_days)).await.unwrap();
     assert_eq!(expired.unwrap(), 1);
     for token in [None, Some(AUDITOR), Some(ANN)] {
         assert_eq!(listed_by(&s, token, &id).await, Value::Null, "{token:?}: the listing forgot the saver");
@@ -209,7 +209,7 @@ async fn csv_exports_neutralise_every_cell_a_spreadsheet_would_evaluate(backend:
     let (status, plain) = export(String::new()).await;
     assert_eq!(status, StatusCode::OK);
     let rows = support::parse_csv(std::str::from_utf8(&plain).unwrap(), ',');
-    let col = |name: &str| kg_approval_server::export::COLUMNS.iter().position(|c| *c == name).unwrap();
+    let col = |name: &str| kg_history::export::COLUMNS.iter().position(|c| *c == name).unwrap();
     for (i, formula) in FORMULAS.iter().enumerate() {
         let row = rows.iter().find(|r| r[col("id")] == format!("n{i}") && r[col("field")] == "label").unwrap();
         assert_eq!(row[col("new")], format!("'{formula}"), "{formula:?} is shown as text");

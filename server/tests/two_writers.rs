@@ -2,10 +2,10 @@
 //! version the other has superseded.
 
 use kg_approval::Timestamp;
-use kg_approval_server::Store;
-use kg_approval_server::save::{SaveBody, save};
-use kg_approval_server::write::SaveContext;
-use kg_approval_server::{read, store};
+use kg_history::Store;
+use kg_history::save::{SaveBody, save};
+use kg_history::write::SaveContext;
+use kg_history::{read, store};
 use serde_json::json;
 
 const ID: &str = "0b9f4c1e-6a2d-4f3b-8c7e-1d2a3b4c5d6e";
@@ -24,7 +24,7 @@ fn a_version_written_by_another_process_is_the_base() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("shared.sqlite");
     let path = path.to_str().unwrap();
-    let (a, b) = (Store::open(path).unwrap(), Store::open(path).unwrap());
+    let (a, b) = (kg_history::open(path).unwrap(), kg_history::open(path).unwrap());
     assert_eq!(save_label(&a, "x", 0), 1);
     assert_eq!(save_label(&b, "y", 1), 2);
     assert_eq!(save_label(&a, "z", 2), 3, "a's cache holds version 1; the file holds 2");

@@ -16,7 +16,7 @@
 use std::time::{Duration, Instant};
 
 use kg_approval_server::Settings;
-use kg_approval_server::access::{GraphAccess, Policy};
+use kg_history::access::{GraphAccess, Policy};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

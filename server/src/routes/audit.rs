@@ -3,6 +3,7 @@
 //! people: they need the `audit` scope or ownership of the graph (erasure:
 //! the `admin` scope).
 
+use kg_history::HistoryError;
 use std::collections::HashMap;
 use std::io;
 
@@ -15,15 +16,17 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use super::blocking::{blocking, read_db};
 use super::reads::{auditable, number, param, required};
-use super::{AppState, Caller, blocking, read_db};
-use crate::access::{self, Role, role_of};
-use crate::blame::{self, Subject};
-use crate::csv::CsvOptions;
 use crate::error::ApiError;
-use crate::export::{self, Format, parse_time};
-use crate::store::ExportFilter;
-use crate::{erase, events, runs};
+use crate::request::Caller;
+use crate::state::AppState;
+use kg_history::access::{self, Role, role_of};
+use kg_history::blame::{self, Subject};
+use kg_history::csv::CsvOptions;
+use kg_history::export::{self, Format, parse_time};
+use kg_history::store::ExportFilter;
+use kg_history::{erase, events, runs};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -34,7 +37,7 @@ pub(super) async fn get_blame(
     Query(params): Params,
 ) -> Result<Response, ApiError> {
     let subject = match (param(&params, "nodeId"), param(&params, "edgeId")) {
-        (Some(_), Some(_)) => return Err(ApiError::BadRequest("Give nodeId or edgeId, not both.".into())),
+        (Some(_), Some(_)) => return Err(HistoryError::BadRequest("Give nodeId or edgeId, not both.".into()).into()),
         (Some(node), None) => Subject::Node(node.to_owned()),
         (None, Some(edge)) => Subject::Edge(edge.to_owned()),
         (None, None) => Subject::Metadata,
@@ -65,7 +68,7 @@ pub(super) async fn get_run(
 }
 
 /// `GET /exportknowgraphaudit?format=csv|jsonl&id=&nodeId=&user=&runId=&from=&to=`
-/// (CSV also `&delimiter=comma|semicolon&bom=true|false`, see [`crate::csv`]):
+/// (CSV also `&delimiter=comma|semicolon&bom=true|false`, see [`kg_history::csv`]):
 /// streamed as it is read (constant memory, whatever its size). Without
 /// `id` it spans every graph and needs the audit scope.
 pub(super) async fn export_audit(
@@ -76,9 +79,9 @@ pub(super) async fn export_audit(
     let format = Format::parse(param(&params, "format").unwrap_or("csv"))?;
     let (delimiter, bom) = (param(&params, "delimiter"), param(&params, "bom"));
     if format == Format::Jsonl && (delimiter.is_some() || bom.is_some()) {
-        return Err(ApiError::BadRequest("delimiter and bom apply to format=csv only.".into()));
+        return Err(HistoryError::BadRequest("delimiter and bom apply to format=csv only.".into()).into());
     }
-    let csv = CsvOptions::parse(delimiter, bom).map_err(ApiError::BadRequest)?;
+    let csv = CsvOptions::parse(delimiter, bom).map_err(HistoryError::BadRequest)?;
     let filter = export_filter(&params)?;
     match &filter.graph_id {
         Some(_) => {
@@ -87,7 +90,7 @@ pub(super) async fn export_audit(
         None => {
             let who = access::signed_in(caller.0.as_ref())?;
             if !who.scopes.can_audit() {
-                return Err(ApiError::Forbidden("An export of every graph needs the audit scope; name a graph with id.".into()));
+                return Err(HistoryError::Forbidden("An export of every graph needs the audit scope; name a graph with id.".into()).into());
             }
         }
     }
@@ -158,7 +161,7 @@ impl io::Write for ChannelWriter {
 pub(super) async fn get_events(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
     let who = access::signed_in(caller.0.as_ref())?;
     if !who.scopes.can_audit() {
-        return Err(ApiError::Forbidden("The event log needs the audit scope.".into()));
+        return Err(HistoryError::Forbidden("The event log needs the audit scope.".into()).into());
     }
     let events = read_db(&state, |db| Ok(db.events()?)).await?;
     let check = events::verify(&events);
@@ -178,7 +181,7 @@ struct EraseBody {
     user: String,
 }
 
-/// `POST /eraseUser {"user": "..."}` (admin scope): see [`crate::erase`].
+/// `POST /eraseUser {"user": "..."}` (admin scope): see [`kg_history::erase`].
 pub(super) async fn erase_user(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -186,14 +189,17 @@ pub(super) async fn erase_user(
 ) -> Result<Response, ApiError> {
     let who = access::signed_in(caller.0.as_ref())?.clone();
     if !who.scopes.admin {
-        return Err(ApiError::Forbidden("Erasing a person needs the admin scope.".into()));
+        return Err(HistoryError::Forbidden("Erasing a person needs the admin scope.".into()).into());
     }
-    let body: EraseBody = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    let body: EraseBody = serde_json::from_slice(&body).map_err(|e| HistoryError::BadRequest(format!("body: {e}")))?;
     let store = state.store.clone();
     let log = state.request_log.clone();
     let erasure = blocking(move || {
-        let logs = log.as_deref().map_or(erase::Logs::None, erase::Logs::Live);
-        erase::erase(&store, &body.user, &who.user, logs)
+        let records: &dyn erase::PersonalRecords = match log.as_deref() {
+            Some(log) => log,
+            None => &erase::NoRecords,
+        };
+        erase::erase(&store, &body.user, &who.user, records)
     })
     .await?;
     Ok(axum::Json(erasure).into_response())

@@ -1,25 +1,26 @@
 //! Not in the real service: who the caller is, and the rights on a graph
-//! (its owner and the editors and viewers it granted; see [`crate::access`]).
+//! (its owner and the editors and viewers it granted; see [`kg_history::access`]).
 
+use kg_history::HistoryError;
 use std::collections::HashMap;
 
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use kg_approval::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{AppState, Caller, blocking, read_db, role_on};
-use crate::access::{self, Role, role_of};
+use super::blocking::{blocking, read_db, role_on};
 use crate::error::ApiError;
-use crate::store::Grant;
+use crate::request::Caller;
+use crate::state::AppState;
+use kg_history::access::{self, Role};
 
 /// The user and scopes of the `X-API-Token`, so an app stamps approvals as
 /// that user (the only one the server will accept).
 pub(super) async fn whoami(Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
-    let who = caller.0.ok_or_else(|| ApiError::Unauthorized("Missing X-API-Token header.".into()))?;
+    let who = caller.0.ok_or_else(|| HistoryError::Unauthorized("Missing X-API-Token header.".into()))?;
     Ok(axum::Json(json!({ "user": who.user, "scopes": who.scopes.names() })).into_response())
 }
 
@@ -30,11 +31,11 @@ pub(super) async fn get_access(
     Extension(caller): Extension<Caller>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let id = params.get("id").filter(|v| !v.is_empty()).cloned().ok_or_else(|| ApiError::BadRequest("Missing id parameter.".into()))?;
+    let id = params.get("id").filter(|v| !v.is_empty()).cloned().ok_or_else(|| HistoryError::BadRequest("Missing id parameter.".into()))?;
     let (exists, role) = role_on(&state, &caller, &id).await?;
     access::may_grant(caller.0.as_ref(), &id, role)?;
     if !exists {
-        return Err(ApiError::NotFound("Graph not found.".into()));
+        return Err(HistoryError::NotFound("Graph not found.".into()).into());
     }
     let owned = id.clone();
     let (owner, grants) = read_db(&state, move |db| Ok((db.owner(&owned)?, db.grants(&owned)?))).await?;
@@ -61,48 +62,19 @@ pub(super) async fn grant_access(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: GrantBody =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body must be {{graphId, user, role}}: {e}")))?;
+        serde_json::from_slice(&body).map_err(|e| HistoryError::BadRequest(format!("body must be {{graphId, user, role}}: {e}")))?;
     let role = match body.role.as_deref() {
         None => None,
-        Some(name) => {
-            Some(Role::grantable(name).ok_or_else(|| ApiError::BadRequest(format!("role must be editor, viewer or null, got '{name}'")))?)
-        }
+        Some(name) => Some(
+            Role::grantable(name).ok_or_else(|| HistoryError::BadRequest(format!("role must be editor, viewer or null, got '{name}'")))?,
+        ),
     };
     if body.user.trim().is_empty() {
-        return Err(ApiError::BadRequest("user must be a user id".into()));
+        return Err(HistoryError::BadRequest("user must be a user id".into()).into());
     }
     let who = access::signed_in(caller.0.as_ref())?.clone();
     let (store, graph_id, user) = (state.store.clone(), body.graph_id.clone(), body.user.clone());
-    let changed = blocking(move || {
-        store.write(|tx| -> Result<bool, ApiError> {
-            // Decided under the graph's lock, on what this transaction sees:
-            // an ownership or grant that changes meanwhile cannot slip by.
-            tx.lock_graph(&graph_id)?;
-            let exists = tx.head(&graph_id)?.is_some();
-            let caller_role = if exists { role_of(tx, &graph_id, &who.user)? } else { None };
-            access::may_grant(Some(&who), &graph_id, caller_role)?;
-            if !exists {
-                return Err(ApiError::NotFound("Graph not found.".into()));
-            }
-            if tx.owner(&graph_id)?.as_deref() == Some(user.as_str()) {
-                return Err(ApiError::BadRequest(format!("'{user}' owns graph {graph_id}: an owner needs no grant")));
-            }
-            match role {
-                Some(role) => {
-                    let grant = Grant {
-                        user: user.clone(),
-                        role: role.as_str().to_owned(),
-                        granted_by: who.user.clone(),
-                        granted_at: Timestamp::now().to_string(),
-                    };
-                    tx.put_grant(&graph_id, &grant)?;
-                    Ok(true)
-                }
-                None => Ok(tx.delete_grant(&graph_id, &user)?),
-            }
-        })
-    })
-    .await?;
+    let changed = blocking(move || access::grant(&store, &who, &graph_id, &user, role)).await?;
     tracing::info!(graph = %body.graph_id, user = %body.user, role = ?body.role, "access changed");
     Ok(axum::Json(json!({ "ok": true, "graphId": body.graph_id, "user": body.user, "role": role.map(Role::as_str), "changed": changed }))
         .into_response())

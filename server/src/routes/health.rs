@@ -15,7 +15,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{AppState, Caller, read_db};
+use super::blocking::read_db;
+use crate::request::Caller;
+use crate::state::AppState;
 
 /// How long the database may take to answer before it counts as unavailable.
 const DATABASE_TIMEOUT: Duration = Duration::from_secs(5);

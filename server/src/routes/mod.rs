@@ -6,13 +6,13 @@
 //! valid (401), and a write without one is refused before its body is read.
 
 mod audit;
+mod blocking;
 mod grants;
 mod health;
 mod reads;
 mod saves;
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use kg_history::HistoryError;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -23,46 +23,10 @@ use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::access::{Policy, Role, role_of};
 use crate::error::ApiError;
-use crate::request_log::{self, RequestLog};
-use crate::store::{Reader, Store};
-use crate::tokens::{Principal, Tokens};
-
-/// Settings that shape the service.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    pub body_limit: usize,
-    /// Keep the snapshots of only this many newest versions per graph (all if `None`).
-    pub keep_versions: Option<i64>,
-    /// Origins allowed by CORS; empty means any (the origin is echoed).
-    pub allowed_origins: Vec<String>,
-    /// The built `www/` app, served at `/`.
-    pub www: Option<PathBuf>,
-    /// Who may read and write what.
-    pub access: Policy,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings { body_limit: 10 * 1024 * 1024, keep_versions: None, allowed_origins: Vec::new(), www: None, access: Policy::default() }
-    }
-}
-
-/// Everything the handlers share.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<Store>,
-    pub tokens: Arc<Tokens>,
-    pub settings: Arc<Settings>,
-    /// One JSON line per request (`--request-log`), if on.
-    pub request_log: Option<Arc<RequestLog>>,
-}
-
-/// Who made the request, if anyone (set by [`authenticate`] on the request,
-/// and on the response for the request log).
-#[derive(Clone, Debug)]
-pub struct Caller(pub Option<Principal>);
+use crate::request::{Caller, REQUEST_ID};
+use crate::request_log;
+use crate::state::{AppState, Settings};
 
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
@@ -88,7 +52,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     let app = match &settings.www {
         Some(dir) => api.fallback_service(crate::www::service(dir.clone())),
-        None => api.fallback(|| async { ApiError::NotFound("Not found.".into()) }),
+        None => api.fallback(|| async { ApiError::from(HistoryError::NotFound("Not found.".into())) }),
     };
     let app = app
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
@@ -117,7 +81,7 @@ fn cors(settings: &Settings) -> CorsLayer {
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
         .allow_headers(headers.map(HeaderName::from_static))
         // A browser client reads the version hash of what it loaded.
-        .expose_headers([header::ETAG, HeaderName::from_static("idempotent-replayed"), request_log::REQUEST_ID])
+        .expose_headers([header::ETAG, HeaderName::from_static("idempotent-replayed"), REQUEST_ID])
 }
 
 /// The real service answers `OPTIONS` with 204; tower-http's CORS layer with 200.
@@ -139,42 +103,15 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     let caller = match token.filter(|t| !t.is_empty()) {
         Some(token) => match state.tokens.principal(&token) {
             Some(principal) => Some(principal.clone()),
-            None => return ApiError::Unauthorized("Invalid API token.".into()).into_response(),
+            None => return ApiError::from(HistoryError::Unauthorized("Invalid API token.".into())).into_response(),
         },
         None => None,
     };
     if caller.is_none() && request.method() == Method::POST {
-        return ApiError::Unauthorized("Missing X-API-Token header.".into()).into_response();
+        return ApiError::from(HistoryError::Unauthorized("Missing X-API-Token header.".into())).into_response();
     }
     request.extensions_mut().insert(Caller(caller.clone()));
     let mut response = next.run(request).await;
     response.extensions_mut().insert(Caller(caller));
     response
-}
-
-/// Runs blocking database work off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(format!("worker: {e}")))?
-}
-
-async fn read_db<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce(&mut dyn Reader) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let store = state.store.clone();
-    blocking(move || store.read(f)).await
-}
-
-/// Whether a graph exists, and the caller's role on it.
-async fn role_on(state: &AppState, caller: &Caller, graph_id: &str) -> Result<(bool, Option<Role>), ApiError> {
-    let (id, user) = (graph_id.to_owned(), caller.0.as_ref().map(|p| p.user.clone()));
-    read_db(state, move |db| {
-        let exists = db.head(&id)?.is_some();
-        let role = match (&user, exists) {
-            (Some(user), true) => role_of(db, &id, user)?,
-            _ => None,
-        };
-        Ok((exists, role))
-    })
-    .await
 }

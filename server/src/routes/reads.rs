@@ -1,6 +1,7 @@
 //! The read routes: the contract's (a graph, its history, one version), the
 //! listing, the audit trail and chain verification.
 
+use kg_history::HistoryError;
 use std::collections::HashMap;
 
 use axum::Extension;
@@ -9,11 +10,13 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{AppState, Caller, read_db, role_on};
-use crate::access::{self, Role, role_of};
+use super::blocking::{read_db, role_on};
 use crate::error::ApiError;
-use crate::read;
-use crate::store::AuditFilter;
+use crate::request::Caller;
+use crate::state::AppState;
+use kg_history::access::{self, Role, role_of};
+use kg_history::read;
+use kg_history::store::AuditFilter;
 
 type Params = Query<HashMap<String, String>>;
 
@@ -22,7 +25,7 @@ pub(super) fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Opti
 }
 
 pub(super) fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
-    param(params, name).ok_or_else(|| ApiError::BadRequest(format!("Missing {name} parameter.")))
+    param(params, name).ok_or_else(|| HistoryError::BadRequest(format!("Missing {name} parameter.")).into())
 }
 
 /// An integer query parameter from 0 to `max`, `default` when absent.
@@ -33,7 +36,7 @@ pub(super) fn number(params: &HashMap<String, String>, name: &str, default: i64,
             .parse::<i64>()
             .ok()
             .filter(|n| (0..=max).contains(n))
-            .ok_or_else(|| ApiError::BadRequest(format!("{name} must be an integer from 0 to {max}."))),
+            .ok_or_else(|| HistoryError::BadRequest(format!("{name} must be an integer from 0 to {max}.")).into()),
     }
 }
 
@@ -124,9 +127,9 @@ pub(super) async fn get_version(
     Query(params): Params,
 ) -> Result<Response, ApiError> {
     let (Some(_), Some(version)) = (param(&params, "id"), param(&params, "version")) else {
-        return Err(ApiError::BadRequest("Missing id or version parameter.".into()));
+        return Err(HistoryError::BadRequest("Missing id or version parameter.".into()).into());
     };
-    let number: i64 = version.parse().map_err(|_| ApiError::BadRequest(format!("version must be an integer, got '{version}'.")))?;
+    let number: i64 = version.parse().map_err(|_| HistoryError::BadRequest(format!("version must be an integer, got '{version}'.")))?;
     let id = readable(&state, &caller, &params).await?;
     let (text, hash) = read_db(&state, move |c| read::graph_text(c, &id, Some(number))).await?;
     Ok(graph_response(text, &hash))
@@ -170,8 +173,8 @@ pub(super) async fn get_audit(
         node_id: param(&params, "nodeId").map(str::to_owned),
         user: param(&params, "user").map(str::to_owned),
         run_id: param(&params, "runId").map(str::to_owned),
-        from: param(&params, "from").map(|t| crate::export::parse_time("from", t)).transpose()?,
-        to: param(&params, "to").map(|t| crate::export::parse_time("to", t)).transpose()?,
+        from: param(&params, "from").map(|t| kg_history::export::parse_time("from", t)).transpose()?,
+        to: param(&params, "to").map(|t| kg_history::export::parse_time("to", t)).transpose()?,
         limit: number(&params, "limit", 50, 500)?,
         offset: number(&params, "offset", 0, i64::MAX)?,
     };
@@ -190,7 +193,7 @@ pub(super) async fn verify_graph(
     let id = auditable(&state, &caller, &params).await?;
     let owned = id.clone();
     let verification = read_db(&state, move |c| read::verify(c, &owned)).await?;
-    let mut body = serde_json::to_value(&verification).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut body = serde_json::to_value(&verification).map_err(|e| HistoryError::Internal(e.to_string()))?;
     body["graphId"] = json!(id);
     Ok(axum::Json(body).into_response())
 }

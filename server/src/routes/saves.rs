@@ -8,22 +8,24 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kg_approval::Timestamp;
+use kg_history::HistoryError;
 use serde_json::{Value, json};
 
-use super::{AppState, Caller, blocking};
-use crate::access::{self, WriteAccess};
+use super::blocking::blocking;
 use crate::error::ApiError;
-use crate::idempotency;
-use crate::patch::{PatchBody, save_delta_checked};
+use crate::request::Caller;
 use crate::request_log::LoggedSave;
-use crate::save::{SaveBody, save_checked};
-use crate::tokens::Principal;
-use crate::write::{SaveContext, Saved};
+use crate::state::AppState;
+use kg_history::access::{self, WriteAccess};
+use kg_history::patch::{PatchBody, save_delta_checked};
+use kg_history::principal::Principal;
+use kg_history::save::{SaveBody, save_checked};
+use kg_history::write::{SaveContext, Saved};
 
 fn body_bytes(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit: state.settings.body_limit },
-        _ => ApiError::BadRequest(rejection.body_text()),
+        _ => HistoryError::BadRequest(rejection.body_text()).into(),
     })
 }
 
@@ -41,7 +43,7 @@ fn saved_response(id: &str, saved: &Saved, extra: Value) -> Response {
 /// it may write this graph is decided inside the write transaction
 /// ([`WriteAccess`]), never before it.
 fn writer(caller: &Caller) -> Result<Principal, ApiError> {
-    access::writer(caller.0.as_ref()).cloned()
+    Ok(access::writer(caller.0.as_ref()).cloned()?)
 }
 
 pub(super) async fn save_graph(
@@ -53,7 +55,7 @@ pub(super) async fn save_graph(
     let who = writer(&caller)?;
     let body = SaveBody::parse(&body_bytes(&state, body)?)?;
     let id = body.id.clone();
-    let idempotency_key = idempotency::header_key(&headers)?;
+    let idempotency_key = header_key(&headers)?;
     let (store, keep_versions, policy) = (state.store.clone(), state.settings.keep_versions, state.settings.access);
     let saved = blocking(move || {
         let ctx = SaveContext { user: &who.user, idempotency_key, now: Timestamp::now(), keep_versions };
@@ -65,7 +67,7 @@ pub(super) async fn save_graph(
 }
 
 /// Not in the real service: an approval saved as the changes it made (one
-/// version), see [`crate::patch`].
+/// version), see [`kg_history::patch`].
 pub(super) async fn patch_graph(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -75,7 +77,7 @@ pub(super) async fn patch_graph(
     let who = writer(&caller)?;
     let body = PatchBody::parse(&body_bytes(&state, body)?)?;
     let id = body.graph_id.clone();
-    let idempotency_key = idempotency::header_key(&headers)?;
+    let idempotency_key = header_key(&headers)?;
     let (store, keep_versions, policy) = (state.store.clone(), state.settings.keep_versions, state.settings.access);
     let saved = blocking(move || {
         let ctx = SaveContext { user: &who.user, idempotency_key, now: Timestamp::now(), keep_versions };
@@ -84,4 +86,13 @@ pub(super) async fn patch_graph(
     .await?;
     tracing::info!(graph = %id, version = saved.version, replayed = saved.replayed, "saved a delta");
     Ok(saved_response(&id, &saved, json!({ "ok": true, "graphId": id })))
+}
+
+/// The `Idempotency-Key` header: absent or empty means none; a value that is
+/// not visible ASCII is refused rather than ignored (ignoring it would store
+/// a retry twice).
+fn header_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let text = value.to_str().map_err(|_| HistoryError::BadRequest("Idempotency-Key must be visible ASCII (e.g. a UUID).".into()))?.trim();
+    Ok((!text.is_empty()).then(|| text.to_owned()))
 }

@@ -7,7 +7,7 @@
 use std::sync::{Arc, OnceLock};
 
 use kg_approval_server::request_log::RequestLog;
-use kg_approval_server::{AppState, Settings, Store, Tokens, router};
+use kg_approval_server::{AppState, Settings, Tokens, router};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -99,7 +99,7 @@ pub async fn start_with(backend: Backend, settings: Settings, request_log: Optio
     tokens.add_pair(&format!("{CAROL}=carol@example.com:read")).unwrap();
     tokens.add_pair(&format!("{ADMIN}=admin@example.com:admin")).unwrap();
     let opened = db.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(&opened)).await.unwrap().unwrap();
+    let store = tokio::task::spawn_blocking(move || kg_history::open(&opened)).await.unwrap().unwrap();
     let state = AppState { store: Arc::new(store), tokens: Arc::new(tokens), settings: Arc::new(settings), request_log };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

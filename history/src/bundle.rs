@@ -29,39 +29,46 @@ use sha2::{Digest, Sha256};
 
 use crate::entity::hex;
 use crate::export::{self, Format};
-use crate::store::{ExportFilter, Store};
+use crate::store::ExportFilter;
+use crate::store::backup::backup;
+
+/// What goes into a bundle besides the database.
+#[derive(Clone, Debug, Default)]
+pub struct Contents {
+    /// Pack the files into `OUT.zip` too.
+    pub zip: bool,
+    /// The audit rows of the newest N entries.
+    pub audit_limit: i64,
+    /// The request log's files: (day, path), oldest first.
+    pub request_log: Vec<(String, PathBuf)>,
+    /// Who makes the bundle, for `system.json`: a name and a version.
+    pub made_by: (String, String),
+}
 
 /// Writes the bundle; returns a line saying what was written.
-pub fn write(db: &str, out: &Path, zip: bool, audit_limit: i64, request_log: Option<&Path>) -> Result<String, String> {
+pub fn write(db: &str, out: &Path, contents: &Contents) -> Result<String, String> {
+    let (zip, audit_limit) = (contents.zip, contents.audit_limit);
     if out.exists() && std::fs::read_dir(out).map_err(|e| format!("{}: {e}", out.display()))?.next().is_some() {
         return Err(format!("{} exists and is not empty", out.display()));
     }
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let live = Store::open(db)?;
+    let live = crate::open(db)?;
     // The audit rows and stats are read from the copy where there is one
     // (SQLite), so they describe exactly what the bundle holds; PostgreSQL's
     // are read just after its dump.
-    let (backup, store) = match &live {
-        Store::Sqlite(_) => {
-            let copy = out.join("database.sqlite");
-            let backup = backup_sqlite(db, &copy)?;
-            (backup, Store::open(&copy.to_string_lossy())?)
-        }
-        Store::Postgres(_) => (dump_postgres(db, &out.join("database.pgdump"))?, live),
-    };
+    let copy = backup(db, out)?;
+    let store = if copy.openable { crate::open(&out.join(&copy.file).to_string_lossy())? } else { live };
+    let backup = copy.file;
     let database_version = store.read(|db| db.database_version()).map_err(|e| e.to_string())?;
 
     // The newest entries: from the time of the N-th newest version on.
     let from = store.read(|db| db.newest_saved_at(audit_limit.max(1))).map_err(|e| e.to_string())?;
     let filter = ExportFilter { from, ..ExportFilter::default() };
     let mut csv = std::io::BufWriter::new(create(&out.join("audit.csv"))?);
-    let rows = export::export(&store, &filter, Format::Csv, &mut csv).map_err(|e| format!("{:?}", e.body()))?;
+    let rows = export::export(&store, &filter, Format::Csv, &mut csv).map_err(|e| e.to_string())?;
     drop(csv);
 
-    let logs = match request_log {
-        Some(dir) => copy_request_log(dir, out)?,
-        None => Vec::new(),
-    };
+    let logs = copy_request_log(&contents.request_log, out)?;
     let stats = store.read(|db| db.stats()).map_err(|e| e.to_string())?;
     let mut stats = serde_json::to_value(&stats).map_err(|e| e.to_string())?;
     stats["requestLogFiles"] = json!(logs.len());
@@ -69,7 +76,7 @@ pub fn write(db: &str, out: &Path, zip: bool, audit_limit: i64, request_log: Opt
     stats["auditRows"] = json!(rows);
     stats["backend"] = json!(store.backend());
     write_json(&out.join("stats.json"), &stats)?;
-    write_json(&out.join("system.json"), &system(&database_version))?;
+    write_json(&out.join("system.json"), &system(&contents.made_by, &database_version))?;
     std::fs::write(out.join("README.md"), readme(&backup, audit_limit, !logs.is_empty())).map_err(|e| e.to_string())?;
     // Closing the copy's connections folds its write-ahead log back in.
     drop(store);
@@ -94,8 +101,7 @@ pub fn write(db: &str, out: &Path, zip: bool, audit_limit: i64, request_log: Opt
 
 /// Copies the request log's files into `OUT/request-log/`; returns their
 /// names in the bundle.
-fn copy_request_log(dir: &Path, out: &Path) -> Result<Vec<String>, String> {
-    let files = crate::log_files::list(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+fn copy_request_log(files: &[(String, PathBuf)], out: &Path) -> Result<Vec<String>, String> {
     if files.is_empty() {
         return Ok(Vec::new());
     }
@@ -103,54 +109,18 @@ fn copy_request_log(dir: &Path, out: &Path) -> Result<Vec<String>, String> {
     let mut names = Vec::new();
     for (day, path) in files {
         let name = format!("request-log/requests-{day}.jsonl");
-        std::fs::copy(&path, out.join(&name)).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::copy(path, out.join(&name)).map_err(|e| format!("{}: {e}", path.display()))?;
         names.push(name);
     }
     Ok(names)
 }
 
-/// An online backup of a SQLite file: SQLite's backup API copies the pages
-/// of one consistent state while other connections keep reading and writing.
-fn backup_sqlite(db: &str, to: &Path) -> Result<String, String> {
-    let source = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| format!("{db}: {e}"))?;
-    source.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?;
-    source.backup(rusqlite::MAIN_DB, to, None::<fn(rusqlite::backup::Progress)>).map_err(|e| format!("backup of {db}: {e}"))?;
-    Ok("database.sqlite".to_owned())
-}
-
-/// `pg_dump --format=custom`: a consistent snapshot taken in one
-/// transaction while the servers keep working.
-fn dump_postgres(url: &str, to: &Path) -> Result<String, String> {
-    let status = std::process::Command::new(pg_tool("pg_dump"))
-        .args(["--format=custom", "--no-owner", "--file"])
-        .arg(to)
-        .arg(url)
-        .status()
-        .map_err(|e| format!("pg_dump (install the PostgreSQL client tools): {e}"))?;
-    if !status.success() {
-        return Err(format!("pg_dump failed: {status}"));
-    }
-    Ok("database.pgdump".to_owned())
-}
-
-/// A PostgreSQL client tool: on the PATH, else Debian's versioned directories.
-pub fn pg_tool(name: &str) -> PathBuf {
-    let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).map(|d| d.join(name));
-    let debian = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path().join("bin").join(name))
-        .collect::<Vec<_>>();
-    on_path.chain(debian).find(|p| p.is_file()).unwrap_or_else(|| PathBuf::from(name))
-}
-
-fn system(database_version: &str) -> Value {
+fn system((name, version): &(String, String), database_version: &str) -> Value {
     let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
     let pretty = os_release.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).map(|v| v.trim_matches('"').to_owned());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|k| k.trim().to_owned());
     json!({
-        "server": { "name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION") },
+        "server": { "name": name, "version": version },
         "os": std::env::consts::OS,
         "arch": std::env::consts::ARCH,
         "distribution": pretty,

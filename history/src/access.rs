@@ -1,6 +1,6 @@
 //! Who may read and write what.
 //!
-//! A request is made by a [`Principal`] (from its `X-API-Token`) or by
+//! A request is made by a [`Principal`] (whom the server signed in) or by
 //! nobody. Two settings shape what it may do:
 //!
 //! - **Graph access** (`--graph-access`): `open`, the real service's rule,
@@ -14,23 +14,38 @@
 //!   public, as on the real service.
 //!
 //! The audit trail and chain verification always need `audit` or ownership
-//! of the graph: they name people. Refusals are 401 without a valid token
-//! and 403 naming the missing right; nothing is stored.
+//! of the graph: they name people. Refusals are `Unauthorized` without a
+//! principal and `Forbidden` naming the missing right; nothing is stored.
+//! Writes are decided inside the write transaction, under the graph's lock
+//! (see [`crate::save`], [`crate::patch`]).
 
 use serde::Serialize;
 
-use crate::error::ApiError;
-use crate::store::{Reader, StoreResult};
-use crate::tokens::Principal;
+use crate::error::HistoryError;
+use crate::principal::Principal;
+use crate::store::{Grant, Reader, Store, StoreResult};
 
 /// How writes to graphs are shared.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum GraphAccess {
     /// Any writer may write any graph (the real service's rule).
     #[default]
     Open,
     /// Owners and the editors they grant write; owners and admins override.
     Owned,
+}
+
+impl std::str::FromStr for GraphAccess {
+    type Err = String;
+
+    /// `open` or `owned` (the command line's `--graph-access`).
+    fn from_str(text: &str) -> Result<GraphAccess, String> {
+        match text {
+            "open" => Ok(GraphAccess::Open),
+            "owned" => Ok(GraphAccess::Owned),
+            other => Err(format!("'{other}' is not a graph access rule: open or owned")),
+        }
+    }
 }
 
 /// The access settings of a server.
@@ -77,17 +92,17 @@ pub fn role_of(db: &mut dyn Reader, graph_id: &str, user: &str) -> StoreResult<O
     Ok(db.grants(graph_id)?.into_iter().find(|g| g.user == user).and_then(|g| Role::grantable(&g.role)))
 }
 
-pub fn signed_in(who: Option<&Principal>) -> Result<&Principal, ApiError> {
-    who.ok_or_else(|| ApiError::Unauthorized("Missing X-API-Token header.".into()))
+pub fn signed_in(who: Option<&Principal>) -> Result<&Principal, HistoryError> {
+    who.ok_or_else(|| HistoryError::Unauthorized("Missing X-API-Token header.".into()))
 }
 
 /// A signed-in caller whose token has the write scope: checked before a
 /// write's body is parsed (no database needed); the rest of the decision
 /// waits for the write transaction ([`WriteAccess`]).
-pub fn writer(who: Option<&Principal>) -> Result<&Principal, ApiError> {
+pub fn writer(who: Option<&Principal>) -> Result<&Principal, HistoryError> {
     let who = signed_in(who)?;
     if !who.scopes.can_write() {
-        return Err(ApiError::Forbidden(format!("The token of '{}' has no write scope.", who.user)));
+        return Err(HistoryError::Forbidden(format!("The token of '{}' has no write scope.", who.user)));
     }
     Ok(who)
 }
@@ -107,7 +122,7 @@ pub struct WriteAccess<'a> {
 impl WriteAccess<'_> {
     /// Whether the caller may write graph `graph_id` as the transaction
     /// sees it now (`exists`: it has a head).
-    pub fn check(&self, tx: &mut dyn Reader, graph_id: &str, exists: bool, override_version: bool) -> Result<(), ApiError> {
+    pub fn check(&self, tx: &mut dyn Reader, graph_id: &str, exists: bool, override_version: bool) -> Result<(), HistoryError> {
         let role = match (self.who, exists) {
             (Some(who), true) => role_of(tx, graph_id, &who.user)?,
             _ => None,
@@ -127,7 +142,7 @@ impl Policy {
         exists: bool,
         role: Option<Role>,
         override_version: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), HistoryError> {
         let who = writer(who)?;
         if self.graph_access == GraphAccess::Open || who.scopes.admin || !exists {
             return Ok(());
@@ -135,22 +150,24 @@ impl Policy {
         match role {
             Some(Role::Owner) => Ok(()),
             Some(Role::Editor) if !override_version => Ok(()),
-            Some(Role::Editor) => Err(ApiError::Forbidden(format!("Saving graph {graph_id} with override needs its owner or an admin."))),
-            _ => Err(ApiError::Forbidden(format!("Saving graph {graph_id} needs the editor role on it."))),
+            Some(Role::Editor) => {
+                Err(HistoryError::Forbidden(format!("Saving graph {graph_id} with override needs its owner or an admin.")))
+            }
+            _ => Err(HistoryError::Forbidden(format!("Saving graph {graph_id} needs the editor role on it."))),
         }
     }
 
     /// May `who` read graph data (the contract's read routes)?
-    pub fn may_read(&self, who: Option<&Principal>, graph_id: &str, role: Option<Role>) -> Result<(), ApiError> {
+    pub fn may_read(&self, who: Option<&Principal>, graph_id: &str, role: Option<Role>) -> Result<(), HistoryError> {
         if !self.private_reads {
             return Ok(());
         }
         let who = signed_in(who)?;
         if !who.scopes.can_read() {
-            return Err(ApiError::Forbidden(format!("The token of '{}' has no read scope.", who.user)));
+            return Err(HistoryError::Forbidden(format!("The token of '{}' has no read scope.", who.user)));
         }
         if self.graph_access == GraphAccess::Owned && !who.scopes.admin && role.is_none() {
-            return Err(ApiError::Forbidden(format!("Reading graph {graph_id} needs a role on it (viewer or more).")));
+            return Err(HistoryError::Forbidden(format!("Reading graph {graph_id} needs a role on it (viewer or more).")));
         }
         Ok(())
     }
@@ -181,19 +198,51 @@ impl Policy {
 
 /// May `who` read a graph's audit trail or verify its chain? They name
 /// people: it takes the `audit` scope or ownership of the graph.
-pub fn may_audit(who: Option<&Principal>, graph_id: &str, role: Option<Role>) -> Result<(), ApiError> {
+pub fn may_audit(who: Option<&Principal>, graph_id: &str, role: Option<Role>) -> Result<(), HistoryError> {
     let who = signed_in(who)?;
     if who.scopes.can_audit() || role == Some(Role::Owner) {
         return Ok(());
     }
-    Err(ApiError::Forbidden(format!("The audit trail of graph {graph_id} needs the audit scope or ownership of the graph.")))
+    Err(HistoryError::Forbidden(format!("The audit trail of graph {graph_id} needs the audit scope or ownership of the graph.")))
 }
 
 /// May `who` grant or take away rights on a graph? Its owner and admins may.
-pub fn may_grant(who: Option<&Principal>, graph_id: &str, role: Option<Role>) -> Result<(), ApiError> {
+pub fn may_grant(who: Option<&Principal>, graph_id: &str, role: Option<Role>) -> Result<(), HistoryError> {
     let who = signed_in(who)?;
     if who.scopes.admin || role == Some(Role::Owner) {
         return Ok(());
     }
-    Err(ApiError::Forbidden(format!("Granting rights on graph {graph_id} needs its owner or an admin.")))
+    Err(HistoryError::Forbidden(format!("Granting rights on graph {graph_id} needs its owner or an admin.")))
+}
+
+/// Grants `user` a role on a graph (`None`: takes their role away), as
+/// `who` asks; returns whether anything changed. Decided under the graph's
+/// lock, on what this transaction sees: an ownership or grant that changes
+/// meanwhile cannot slip by.
+pub fn grant(store: &Store, who: &Principal, graph_id: &str, user: &str, role: Option<Role>) -> Result<bool, HistoryError> {
+    store.write(|tx| {
+        tx.lock_graph(graph_id)?;
+        let exists = tx.head(graph_id)?.is_some();
+        let caller_role = if exists { role_of(tx, graph_id, &who.user)? } else { None };
+        may_grant(Some(who), graph_id, caller_role)?;
+        if !exists {
+            return Err(HistoryError::NotFound("Graph not found.".into()));
+        }
+        if tx.owner(graph_id)?.as_deref() == Some(user) {
+            return Err(HistoryError::BadRequest(format!("'{user}' owns graph {graph_id}: an owner needs no grant")));
+        }
+        match role {
+            Some(role) => {
+                let grant = Grant {
+                    user: user.to_owned(),
+                    role: role.as_str().to_owned(),
+                    granted_by: who.user.clone(),
+                    granted_at: kg_approval::Timestamp::now().to_string(),
+                };
+                tx.put_grant(graph_id, &grant)?;
+                Ok(true)
+            }
+            None => Ok(tx.delete_grant(graph_id, user)?),
+        }
+    })
 }

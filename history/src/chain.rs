@@ -334,7 +334,7 @@ fn graph_at(stored: &Stored<'_>, version: i64, blob: &mut dyn FnMut(&str) -> Opt
     let mut rows: Vec<EntityRow> =
         stored.rows.iter().filter(|r| r.from_version <= version && r.to_version.is_none_or(|t| t > version)).cloned().collect();
     rows.sort_unstable_by_key(|r| (r.kind, r.ord));
-    crate::read::assemble_graph(&rows, blob)
+    crate::assemble::assemble_graph(&rows, blob)
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use super::{
     AuditFilter, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse, Kind, Reader, Stats, StoreError,
-    StoreResult, VersionRow, Writer, compress, decompress, hash_bytes,
+    StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress, decompress, hash_bytes,
 };
 
 /// Schema migrations, applied in order at start, in one transaction that
@@ -219,7 +219,7 @@ impl PgStore {
     /// Connects (the password in the URL or `PGPASSWORD`) and migrates.
     /// Must be called from a Tokio runtime, outside an async task (e.g. in
     /// `spawn_blocking`), since it waits for the database.
-    pub fn open(url: &str) -> Result<PgStore, String> {
+    pub fn open(url: &str, upgrade: &dyn Upgrade) -> Result<PgStore, String> {
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| format!("{url}: {e}"))?;
         if config.get_password().is_none() {
             if let Ok(password) = std::env::var("PGPASSWORD") {
@@ -237,11 +237,11 @@ impl PgStore {
             .map_err(|e| e.to_string())?;
         let rt = Handle::try_current().map_err(|_| "PostgreSQL needs a Tokio runtime".to_owned())?;
         let store = PgStore { pool, rt };
-        store.migrate().map_err(|e| format!("{}: {e}", redact(url)))?;
+        store.migrate(upgrade).map_err(|e| format!("{}: {e}", redact(url)))?;
         Ok(store)
     }
 
-    fn migrate(&self) -> StoreResult<()> {
+    fn migrate(&self, upgrade: &dyn Upgrade) -> StoreResult<()> {
         let mut client = self.rt.block_on(self.pool.get())?;
         let tx = self.rt.block_on(client.transaction())?;
         self.rt.block_on(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]))?;
@@ -249,6 +249,7 @@ impl PgStore {
         let applied: i64 = self.rt.block_on(tx.query_one("SELECT version FROM kg_schema", &[]))?.get(0);
         for (i, sql) in (1i64..).zip(MIGRATIONS).skip(applied.max(0) as usize) {
             self.rt.block_on(tx.batch_execute(sql))?;
+            upgrade.after_schema(i, &mut PgConn { tx: &tx, rt: &self.rt })?;
             self.rt.block_on(tx.execute("UPDATE kg_schema SET version = $1", &[&i]))?;
         }
         self.rt.block_on(tx.commit())?;
@@ -457,7 +458,7 @@ impl Reader for PgConn<'_, '_> {
         self.rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1"), &[&gid])
     }
 
-    fn stored_ends(&mut self, gid: i64) -> StoreResult<crate::chain::StoredEnds> {
+    fn stored_ends(&mut self, gid: i64) -> StoreResult<StoredEnds> {
         let rows = self.query(
             "SELECT kind, key, dup, from_version, src, dst FROM entities WHERE gid = $1 AND (kind = 3 OR src IS NOT NULL OR dst IS NOT NULL)",
             &[&gid],
@@ -789,6 +790,22 @@ impl Writer for PgConn<'_, '_> {
             "UPDATE versions SET pruned = TRUE, graph_json = NULL WHERE graph_id = $1 AND version <= $2 AND NOT pruned",
             &[&enc(graph_id), &cutoff],
         )?;
+        Ok(())
+    }
+
+    fn headless_graphs(&mut self) -> StoreResult<Vec<String>> {
+        let rows = self
+            .query("SELECT DISTINCT graph_id FROM versions WHERE graph_id NOT IN (SELECT graph_id FROM graphs) ORDER BY graph_id", &[])?;
+        Ok(rows.iter().map(|r| dec(r.get::<_, String>(0))).collect())
+    }
+
+    fn mark_version_pruned(&mut self, graph_id: &str, version: i64) -> StoreResult<()> {
+        self.execute("UPDATE versions SET pruned = TRUE WHERE graph_id = $1 AND version = $2", &[&enc(graph_id), &version])?;
+        Ok(())
+    }
+
+    fn drop_snapshot(&mut self, graph_id: &str, version: i64) -> StoreResult<()> {
+        self.execute("UPDATE versions SET graph_json = NULL WHERE graph_id = $1 AND version = $2", &[&enc(graph_id), &version])?;
         Ok(())
     }
 

@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 use crate::access::WriteAccess;
 use crate::entity::{self, encode, encode_with};
-use crate::error::ApiError;
+use crate::error::HistoryError;
 use crate::idempotency;
 use crate::store::{EntityRow, Head, Kind, Reader, Store, StoreResult, Writer};
 use crate::write::{Changes, ClientAudit, NewVersion, ORD_STEP, SaveContext, Saved, body_object, check_stamps, title_of, write_version};
@@ -37,23 +37,27 @@ pub struct PatchBody {
 }
 
 impl PatchBody {
-    pub fn parse(bytes: &[u8]) -> Result<PatchBody, ApiError> {
+    pub fn parse(bytes: &[u8]) -> Result<PatchBody, HistoryError> {
         let mut body = body_object(bytes, "{graphId, expectedVersion, ...}")?;
         let graph_id = match body.remove("graphId") {
             Some(Value::String(id)) if !id.is_empty() => id,
-            _ => return Err(ApiError::BadRequest("graphId (a non-empty string) and expectedVersion (an integer) are required.".into())),
+            _ => {
+                return Err(HistoryError::BadRequest("graphId (a non-empty string) and expectedVersion (an integer) are required.".into()));
+            }
         };
         let expected_version = match body.remove("expectedVersion") {
             Some(Value::Number(n)) if n.as_i64().is_some_and(|v| v >= 0) => n.as_i64().unwrap_or_default(),
-            _ => return Err(ApiError::BadRequest("graphId (a non-empty string) and expectedVersion (an integer) are required.".into())),
+            _ => {
+                return Err(HistoryError::BadRequest("graphId (a non-empty string) and expectedVersion (an integer) are required.".into()));
+            }
         };
         let expected_hash = match body.remove("expectedHash") {
             None | Some(Value::Null) => None,
             Some(Value::String(h)) => Some(h),
-            Some(_) => return Err(ApiError::BadRequest("expectedHash must be a string".into())),
+            Some(_) => return Err(HistoryError::BadRequest("expectedHash must be a string".into())),
         };
         let audit = ClientAudit::take_from(&mut body)?;
-        let delta = GraphDelta::from_value(Value::Object(body)).map_err(ApiError::from_core)?;
+        let delta = GraphDelta::from_value(Value::Object(body)).map_err(HistoryError::from_core)?;
         let request_hash = idempotency::request_hash(&audit, bytes);
         Ok(PatchBody { graph_id, expected_version, expected_hash, delta, audit, request_hash })
     }
@@ -120,21 +124,21 @@ impl DeltaBase for Touched {
 
 /// Saves the delta as `ctx.user`, who the caller has already decided may
 /// write (a tool, a test). A request's delta goes through [`save_delta_checked`].
-pub fn save_delta(store: &Store, body: PatchBody, ctx: SaveContext<'_>) -> Result<Saved, ApiError> {
+pub fn save_delta(store: &Store, body: PatchBody, ctx: SaveContext<'_>) -> Result<Saved, HistoryError> {
     save_delta_as(store, body, ctx, None)
 }
 
 /// Saves the delta once `access` allows it, decided inside the write
 /// transaction under the graph's lock (see [`WriteAccess`]).
-pub fn save_delta_checked(store: &Store, body: PatchBody, ctx: SaveContext<'_>, access: WriteAccess<'_>) -> Result<Saved, ApiError> {
+pub fn save_delta_checked(store: &Store, body: PatchBody, ctx: SaveContext<'_>, access: WriteAccess<'_>) -> Result<Saved, HistoryError> {
     save_delta_as(store, body, ctx, Some(access))
 }
 
-fn save_delta_as(store: &Store, body: PatchBody, ctx: SaveContext<'_>, access: Option<WriteAccess<'_>>) -> Result<Saved, ApiError> {
+fn save_delta_as(store: &Store, body: PatchBody, ctx: SaveContext<'_>, access: Option<WriteAccess<'_>>) -> Result<Saved, HistoryError> {
     let PatchBody { graph_id, expected_version, expected_hash, delta, audit, request_hash } = body;
     let key = idempotency::key_of(ctx.idempotency_key.clone(), audit.approval_id.as_deref());
     if let Some(user) = audit.user.as_deref().filter(|u| *u != ctx.user) {
-        return Err(ApiError::Forbidden(format!("the audit names '{user}', but the token belongs to '{}'", ctx.user)));
+        return Err(HistoryError::Forbidden(format!("the audit names '{user}', but the token belongs to '{}'", ctx.user)));
     }
     store.write(|tx| {
         tx.lock_graph(&graph_id)?;
@@ -145,13 +149,13 @@ fn save_delta_as(store: &Store, body: PatchBody, ctx: SaveContext<'_>, access: O
         if let Some(saved) = key.as_deref().map(|k| idempotency::replay(tx, &graph_id, k, ctx.user, &request_hash)).transpose()?.flatten() {
             return Ok(saved);
         }
-        let head = head.ok_or_else(|| ApiError::NotFound("Graph not found.".into()))?;
-        let conflict = || ApiError::Conflict { current_version: head.version, expected_version: Some(expected_version) };
+        let head = head.ok_or_else(|| HistoryError::NotFound("Graph not found.".into()))?;
+        let conflict = || HistoryError::Conflict { current_version: head.version, expected_version: Some(expected_version) };
         if expected_version != head.version || expected_hash.as_deref().is_some_and(|h| h != head.hash) {
             return Err(conflict());
         }
         let touched = Touched::load(tx, head.gid, &delta)?;
-        delta.check(&touched).map_err(ApiError::from_core)?;
+        delta.check(&touched).map_err(HistoryError::from_core)?;
         let (changes, title, nodes) = changes_of(tx, &head, &touched, &delta, ctx.user)?;
         let new = NewVersion {
             graph_id: &graph_id,
@@ -179,13 +183,13 @@ fn changes_of(
     touched: &Touched,
     delta: &GraphDelta,
     user: &str,
-) -> Result<(Changes, Option<String>, i64), ApiError> {
+) -> Result<(Changes, Option<String>, i64), HistoryError> {
     let gid = head.gid;
     let version = head.version + 1;
     let mut changes = Changes::default();
     for p in &delta.patch_nodes {
         let old = &touched.nodes[&p.node_id];
-        let before = entity::decode(&old.body).map_err(ApiError::Internal)?;
+        let before = entity::decode(&old.body).map_err(HistoryError::Internal)?;
         let mut fields = before.clone();
         p.apply(&mut fields);
         check_stamps(&format!("node '{}'", p.node_id), Some(&before), &fields, user)?;
@@ -194,7 +198,7 @@ fn changes_of(
     let mut next_dup: HashMap<String, i64> = HashMap::new();
     for p in &delta.patch_edges {
         let old = &touched.edges[&p.edge_id][0];
-        let before = entity::decode(&old.body).map_err(ApiError::Internal)?;
+        let before = entity::decode(&old.body).map_err(HistoryError::Internal)?;
         let mut fields = before.clone();
         p.apply(&mut fields);
         check_stamps(&format!("edge '{}'", p.edge_id), Some(&before), &fields, user)?;
@@ -213,7 +217,7 @@ fn changes_of(
     let mut root_keys_added: Vec<(&str, bool)> = Vec::new();
     let old_meta = tx.live(gid, Kind::Metadata, "")?.into_iter().next();
     let mut meta = match &old_meta {
-        Some(row) => entity::decode(&row.body).map_err(ApiError::Internal)?,
+        Some(row) => entity::decode(&row.body).map_err(HistoryError::Internal)?,
         None => {
             // Like Graph::metadata_mut: metadata is created as the first field.
             root_keys_added.push(("metadata", true));
@@ -235,14 +239,14 @@ fn changes_of(
 
     let mut ord = tx.max_ord(gid, Kind::Node)?.unwrap_or(-ORD_STEP);
     for fields in &delta.add_nodes {
-        let node = Node::from_fields(fields.clone()).map_err(ApiError::from_core)?;
+        let node = Node::from_fields(fields.clone()).map_err(HistoryError::from_core)?;
         check_stamps(&format!("node '{}'", node.id()), None, fields, user)?;
         ord += ORD_STEP;
         changes.replace(None, Kind::Node, node.id(), 0, ord, encode(fields));
     }
     let mut ord = tx.max_ord(gid, Kind::Edge)?.unwrap_or(-ORD_STEP);
     for fields in &delta.add_edges {
-        let edge = Edge::from_fields(fields.clone()).map_err(ApiError::from_core)?;
+        let edge = Edge::from_fields(fields.clone()).map_err(HistoryError::from_core)?;
         check_stamps(&format!("edge '{}'", edge.key()), None, fields, user)?;
         ord += ORD_STEP;
         let dup = free_dup(tx, gid, edge.key(), &mut next_dup)?;
@@ -274,7 +278,7 @@ fn edge_key(fields: &Map<String, Value>) -> Option<String> {
 }
 
 /// A `dup` not used by a current edge with `key` (nor by one added in this version).
-fn free_dup(tx: &mut dyn Writer, gid: i64, key: &str, next: &mut HashMap<String, i64>) -> Result<i64, ApiError> {
+fn free_dup(tx: &mut dyn Writer, gid: i64, key: &str, next: &mut HashMap<String, i64>) -> Result<i64, HistoryError> {
     let slot = match next.get_mut(key) {
         Some(slot) => slot,
         None => next.entry(key.to_owned()).or_insert(tx.max_dup(gid, key)?.map_or(0, |d| d + 1)),
@@ -294,10 +298,10 @@ fn update_root(
     patch: Option<&FieldPatch>,
     user: &str,
     changes: &mut Changes,
-) -> Result<(), ApiError> {
+) -> Result<(), HistoryError> {
     let old = tx.live(gid, Kind::Root, "")?.into_iter().next();
     let mut root = match &old {
-        Some(row) => entity::decode(&row.body).map_err(ApiError::Internal)?,
+        Some(row) => entity::decode(&row.body).map_err(HistoryError::Internal)?,
         None => Map::new(),
     };
     for (key, first) in keys {

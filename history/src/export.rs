@@ -26,12 +26,12 @@ use kg_approval::error::ErrorCode;
 use serde_json::{Value, json};
 
 use crate::csv::CsvOptions;
-use crate::error::ApiError;
+use crate::error::HistoryError;
 use crate::read::version_changes;
 use crate::store::{ExportFilter, GraphVersion, Store};
 
 /// The output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Csv,
     Jsonl,
@@ -39,15 +39,27 @@ pub enum Format {
 
 impl Format {
     /// The `format` query parameter, named as the command line names it.
-    pub fn parse(text: &str) -> Result<Format, ApiError> {
-        <Format as clap::ValueEnum>::from_str(text, false)
-            .map_err(|_| ApiError::BadRequest(format!("format must be csv or jsonl, got '{text}'.")))
+    pub fn parse(text: &str) -> Result<Format, HistoryError> {
+        text.parse().map_err(HistoryError::BadRequest)
     }
 
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Csv => "text/csv; charset=utf-8",
             Format::Jsonl => "application/x-ndjson",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    /// `csv` or `jsonl`.
+    fn from_str(text: &str) -> Result<Format, String> {
+        match text {
+            "csv" => Ok(Format::Csv),
+            "jsonl" => Ok(Format::Jsonl),
+            other => Err(format!("format must be csv or jsonl, got '{other}'.")),
         }
     }
 }
@@ -94,21 +106,27 @@ pub struct Row<'a> {
 
 /// A time filter as stored (RFC 3339, UTC, milliseconds); a bare date
 /// `YYYY-MM-DD` is its midnight UTC.
-pub fn parse_time(name: &str, text: &str) -> Result<String, ApiError> {
+pub fn parse_time(name: &str, text: &str) -> Result<String, HistoryError> {
     let full = if text.len() == 10 { format!("{text}T00:00:00Z") } else { text.to_owned() };
     kg_approval::Timestamp::parse(&full)
         .map(|t| t.to_string())
-        .map_err(|_| ApiError::BadRequest(format!("{name} must be an RFC 3339 time or a date (YYYY-MM-DD), got '{text}'.")))
+        .map_err(|_| HistoryError::BadRequest(format!("{name} must be an RFC 3339 time or a date (YYYY-MM-DD), got '{text}'.")))
 }
 
 /// Writes the export of everything `filter` matches to `out`; returns the
 /// number of rows. `out` sees the header first, then rows as they are read.
-pub fn export(store: &Store, filter: &ExportFilter, format: Format, out: &mut dyn Write) -> Result<u64, ApiError> {
+pub fn export(store: &Store, filter: &ExportFilter, format: Format, out: &mut dyn Write) -> Result<u64, HistoryError> {
     export_with(store, filter, format, CsvOptions::default(), out)
 }
 
 /// [`export`] with CSV written as `csv` says (delimiter, byte-order mark).
-pub fn export_with(store: &Store, filter: &ExportFilter, format: Format, csv: CsvOptions, out: &mut dyn Write) -> Result<u64, ApiError> {
+pub fn export_with(
+    store: &Store,
+    filter: &ExportFilter,
+    format: Format,
+    csv: CsvOptions,
+    out: &mut dyn Write,
+) -> Result<u64, HistoryError> {
     if format == Format::Csv {
         csv.start(out, &COLUMNS).map_err(io_error)?;
     }
@@ -140,8 +158,8 @@ pub fn export_with(store: &Store, filter: &ExportFilter, format: Format, csv: Cs
     Ok(count)
 }
 
-fn io_error(e: io::Error) -> ApiError {
-    ApiError::Internal(format!("writing the export: {e}"))
+fn io_error(e: io::Error) -> HistoryError {
+    HistoryError::Internal(format!("writing the export: {e}"))
 }
 
 /// The rows of one version: a row per changed field, then one per rejected change.

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::access::WriteAccess;
 use crate::entity::{self, Encoded, encode};
-use crate::error::ApiError;
+use crate::error::HistoryError;
 use crate::idempotency;
 use crate::store::{EntityRow, Kind, Store};
 use crate::write::{Changes, ClientAudit, NewVersion, ORD_STEP, SaveContext, Saved, body_object, check_stamps, title_of, write_version};
@@ -31,22 +31,22 @@ pub struct SaveBody {
 }
 
 impl SaveBody {
-    pub fn parse(bytes: &[u8]) -> Result<SaveBody, ApiError> {
+    pub fn parse(bytes: &[u8]) -> Result<SaveBody, HistoryError> {
         let mut body = body_object(bytes, "{id, graphData, override}")?;
         let id = match body.remove("id") {
             Some(Value::String(id)) if !id.is_empty() => id,
-            Some(_) => return Err(ApiError::BadRequest("id must be a non-empty string".into())),
-            None => return Err(ApiError::BadRequest("Missing required fields: id and graphData".into())),
+            Some(_) => return Err(HistoryError::BadRequest("id must be a non-empty string".into())),
+            None => return Err(HistoryError::BadRequest("Missing required fields: id and graphData".into())),
         };
         let graph = match body.remove("graphData") {
             Some(graph @ Value::Object(_)) => graph,
-            Some(_) => return Err(ApiError::BadRequest("graphData must be an object".into())),
-            None => return Err(ApiError::BadRequest("Missing required fields: id and graphData".into())),
+            Some(_) => return Err(HistoryError::BadRequest("graphData must be an object".into())),
+            None => return Err(HistoryError::BadRequest("Missing required fields: id and graphData".into())),
         };
         let override_version = match body.remove("override") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => b,
-            Some(_) => return Err(ApiError::BadRequest("override must be a boolean".into())),
+            Some(_) => return Err(HistoryError::BadRequest("override must be a boolean".into())),
         };
         let audit = ClientAudit::take_from(&mut body)?;
         let request_hash = idempotency::request_hash(&audit, bytes);
@@ -56,20 +56,20 @@ impl SaveBody {
 
 /// Saves as `ctx.user`, who the caller has already decided may write (a
 /// tool, a test). A request's save goes through [`save_checked`].
-pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved, ApiError> {
+pub fn save(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved, HistoryError> {
     save_as(store, body, ctx, true, None)
 }
 
 /// Saves as `ctx.user` once `access` allows it, decided inside the write
 /// transaction under the graph's lock (see [`WriteAccess`]).
-pub fn save_checked(store: &Store, body: SaveBody, ctx: SaveContext<'_>, access: WriteAccess<'_>) -> Result<Saved, ApiError> {
+pub fn save_checked(store: &Store, body: SaveBody, ctx: SaveContext<'_>, access: WriteAccess<'_>) -> Result<Saved, HistoryError> {
     save_as(store, body, ctx, true, Some(access))
 }
 
 /// An operator's import (`--seed`): like [`save`], but the graph's stamps
 /// are kept as they were written where it came from (a graph created by
 /// someone else, elsewhere), not checked against the importing user.
-pub fn import(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved, ApiError> {
+pub fn import(store: &Store, body: SaveBody, ctx: SaveContext<'_>) -> Result<Saved, HistoryError> {
     save_as(store, body, ctx, false, None)
 }
 
@@ -79,16 +79,16 @@ fn save_as(
     ctx: SaveContext<'_>,
     check_stamps: bool,
     access: Option<WriteAccess<'_>>,
-) -> Result<Saved, ApiError> {
+) -> Result<Saved, HistoryError> {
     let SaveBody { id, graph, override_version, audit, request_hash } = body;
     // The approval id is the natural idempotency key: one approval, one version.
     let key = idempotency::key_of(ctx.idempotency_key.clone(), audit.approval_id.as_deref());
     if let Some(user) = audit.user.as_deref().filter(|u| *u != ctx.user) {
-        return Err(ApiError::Forbidden(format!("the audit names '{user}', but the token belongs to '{}'", ctx.user)));
+        return Err(HistoryError::Forbidden(format!("the audit names '{user}', but the token belongs to '{}'", ctx.user)));
     }
     // Parsed before taking the write lock: only what needs the stored
     // history (the version number, the comparison, the hash) runs under it.
-    let mut new = Graph::from_value(graph).map_err(|e| ApiError::BadRequest(format!("graphData: {e}")))?;
+    let mut new = Graph::from_value(graph).map_err(|e| HistoryError::BadRequest(format!("graphData: {e}")))?;
     let sent_version = new.version().cloned();
 
     store.write(|tx| {
@@ -102,10 +102,10 @@ fn save_as(
         }
         let current = head.as_ref().map_or(0, |h| h.version);
         if current == 0 && !is_uuid_v4(&id) {
-            return Err(ApiError::InvalidNewId { received: id.clone() });
+            return Err(HistoryError::InvalidNewId { received: id.clone() });
         }
         if !override_version && !matches_version(sent_version.as_ref(), current) {
-            return Err(ApiError::Conflict { current_version: current, expected_version: None });
+            return Err(HistoryError::Conflict { current_version: current, expected_version: None });
         }
         new.set_version(json!(current + 1));
         let live = match &head {
@@ -152,7 +152,7 @@ pub fn compare(
     new: &Graph,
     user: Option<&str>,
     mut blob: impl FnMut(&str) -> Option<String>,
-) -> Result<Changes, ApiError> {
+) -> Result<Changes, HistoryError> {
     let mut changes = Changes::default();
     let old_of = |kind: Kind| live.iter().find(|r| r.kind == kind);
 
@@ -161,8 +161,8 @@ pub fn compare(
     if let Some(user) = user {
         // The graph's own fields are stamped like a part's: a changed top
         // level (placeholders of nodes, edges and metadata aside) names the user.
-        let before = old_root.map(|o| entity::decode(&o.body)).transpose().map_err(ApiError::Internal)?.map(top_level);
-        let after = top_level(entity::decode(&root.body).map_err(ApiError::Internal)?);
+        let before = old_root.map(|o| entity::decode(&o.body)).transpose().map_err(HistoryError::Internal)?.map(top_level);
+        let after = top_level(entity::decode(&root.body).map_err(HistoryError::Internal)?);
         if before.as_ref().is_none_or(|b| fields_differ(b, &after, &root, &mut blob)) {
             check_stamps("the graph", before.as_ref(), &top_level(new.root().clone()), user)?;
         }
@@ -173,7 +173,7 @@ pub fn compare(
         Some(meta) => {
             let encoded = encode(meta);
             if let Some(user) = user.filter(|_| old_meta.is_none_or(|o| o.body != encoded.body)) {
-                let before = old_meta.map(|o| entity::decode(&o.body)).transpose().map_err(ApiError::Internal)?;
+                let before = old_meta.map(|o| entity::decode(&o.body)).transpose().map_err(HistoryError::Internal)?;
                 // The server numbers versions: a new version number is no change of the sender's.
                 let without_version = |m: &Map<String, Value>| {
                     m.iter().filter(|(k, _)| *k != "version").map(|(k, v)| (k.clone(), v.clone())).collect::<Map<_, _>>()
@@ -232,7 +232,7 @@ fn place(
     user: Option<&str>,
     blob: &mut impl FnMut(&str) -> Option<String>,
     mut new_dup: impl FnMut(&str) -> i64,
-) -> Result<(), ApiError> {
+) -> Result<(), HistoryError> {
     let olds: Vec<Option<i64>> = parts.iter().map(|(_, old, _)| old.map(|o| o.ord)).collect();
     let ords = positions(&olds);
     let what = if kind == Kind::Node { "node" } else { "edge" };
@@ -240,7 +240,7 @@ fn place(
         let encoded = encode(fields);
         if let Some(user) = user {
             if old.is_none_or(|o| o.body != encoded.body) && changed_fields(*old, &encoded, blob)? {
-                let before = old.map(|o| entity::decode(&o.body)).transpose().map_err(ApiError::Internal)?;
+                let before = old.map(|o| entity::decode(&o.body)).transpose().map_err(HistoryError::Internal)?;
                 check_stamps(&format!("{what} '{key}'"), before.as_ref(), fields, user)?;
             }
         }
@@ -255,10 +255,10 @@ fn place(
 
 /// Whether a part's fields differ as JSON values (not only in their text:
 /// keys of a nested object in another order are the same value).
-fn changed_fields(old: Option<&EntityRow>, new: &Encoded, blob: &mut impl FnMut(&str) -> Option<String>) -> Result<bool, ApiError> {
+fn changed_fields(old: Option<&EntityRow>, new: &Encoded, blob: &mut impl FnMut(&str) -> Option<String>) -> Result<bool, HistoryError> {
     let Some(old) = old else { return Ok(true) };
-    let before = entity::decode(&old.body).map_err(ApiError::Internal)?;
-    let after = entity::decode(&new.body).map_err(ApiError::Internal)?;
+    let before = entity::decode(&old.body).map_err(HistoryError::Internal)?;
+    let after = entity::decode(&new.body).map_err(HistoryError::Internal)?;
     Ok(fields_differ(&before, &after, new, blob))
 }
 

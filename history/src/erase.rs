@@ -22,14 +22,11 @@
 //! made before, and PostgreSQL's write-ahead log (and its archives and
 //! replicas) until it is recycled.
 
-use std::path::Path;
-
 use serde::Serialize;
 use serde_json::json;
 
-use crate::error::ApiError;
+use crate::error::HistoryError;
 use crate::events;
-use crate::log_files;
 use crate::people::{self, Pseudonyms};
 use crate::store::{Erased, Store};
 
@@ -47,21 +44,31 @@ pub struct Erasure {
     pub event: i64,
 }
 
-/// Erases `person`; `actor` is who asked (a user id, or `cli`).
-/// `request_log`: the server's log (rewritten with its writer paused), or
-/// a directory of logs no server writes now (the command line).
-pub enum Logs<'a> {
-    None,
-    Live(&'a crate::request_log::RequestLog),
-    Dir(&'a Path),
+/// Records kept outside the store that name people — the server's request
+/// log — which an erasure must rewrite too. The layer that keeps them
+/// provides this; the history never reads them itself.
+pub trait PersonalRecords {
+    /// Replaces `person` by `pseudonym` everywhere; returns how many records changed.
+    fn rename_person(&self, person: &str, pseudonym: &str) -> std::io::Result<u64>;
 }
 
-pub fn erase(store: &Store, person: &str, actor: &str, request_log: Logs<'_>) -> Result<Erasure, ApiError> {
+/// No records outside the store.
+pub struct NoRecords;
+
+impl PersonalRecords for NoRecords {
+    fn rename_person(&self, _person: &str, _pseudonym: &str) -> std::io::Result<u64> {
+        Ok(0)
+    }
+}
+
+/// Erases `person`; `actor` is who asked (a user id, or `cli`), and
+/// `records` what else names people (the request log).
+pub fn erase(store: &Store, person: &str, actor: &str, records: &dyn PersonalRecords) -> Result<Erasure, HistoryError> {
     if person.is_empty() || person.starts_with(people::PREFIX) || person == "cli" {
-        return Err(ApiError::BadRequest(format!("'{person}' is not a person that can be erased.")));
+        return Err(HistoryError::BadRequest(format!("'{person}' is not a person that can be erased.")));
     }
     let at = kg_approval::Timestamp::now().to_string();
-    let needle = serde_json::to_string(person).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let needle = serde_json::to_string(person).map_err(|e| HistoryError::Internal(e.to_string()))?;
     let (pseudonym, erased, event) = store.write(|tx| {
         let mut names = Pseudonyms::default();
         names.learn(tx, [person], &at)?;
@@ -83,7 +90,7 @@ pub fn erase(store: &Store, person: &str, actor: &str, request_log: Logs<'_>) ->
         let mut rewrites = Vec::new();
         let mut old = tx.old_versions_by(person)?;
         for (gid, scheme, row) in tx.parts_containing(&needle)? {
-            let body = people::renamed(&row.body, &names).map_err(ApiError::Internal)?;
+            let body = people::renamed(&row.body, &names).map_err(HistoryError::Internal)?;
             if body == row.body {
                 continue;
             }
@@ -95,7 +102,7 @@ pub fn erase(store: &Store, person: &str, actor: &str, request_log: Logs<'_>) ->
             rewrites.push((gid, row, body));
         }
         if old > 0 {
-            return Err(ApiError::Unprocessable(format!(
+            return Err(HistoryError::Unprocessable(format!(
                 "{old} stored versions or parts naming this person were saved before people were pseudonymised \
                  (hash schemes 1-2): erasing them would break their chains. Nothing was erased."
             )));
@@ -108,17 +115,12 @@ pub fn erase(store: &Store, person: &str, actor: &str, request_log: Logs<'_>) ->
         let detail = json!({ "pseudonym": pseudonym, "versions": erased.versions, "parts": erased.parts,
                              "graphs": erased.graphs, "grants": erased.grants });
         let event = events::append(tx, "erasure", &actor, &detail, &at)?;
-        Ok::<_, ApiError>((pseudonym, erased, event.seq))
+        Ok::<_, HistoryError>((pseudonym, erased, event.seq))
     })?;
     // Committed: now out of the files' bytes too. If this fails (a 503:
     // readers held the old pages), the erasure stands; asked again, it finds
     // nothing left to replace and scrubs again.
     store.scrub()?;
-    let request_log_lines = match request_log {
-        Logs::None => Ok(0),
-        Logs::Live(log) => log.rename_person(person, &pseudonym),
-        Logs::Dir(dir) => log_files::rename_person(dir, person, &pseudonym),
-    }
-    .map_err(|e| ApiError::Internal(format!("request log: {e}")))?;
+    let request_log_lines = records.rename_person(person, &pseudonym).map_err(|e| HistoryError::Internal(format!("request log: {e}")))?;
     Ok(Erasure { pseudonym, erased, request_log_lines, event })
 }

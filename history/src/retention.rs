@@ -77,9 +77,9 @@ pub fn prune(tx: &mut dyn Writer, graph_id: &str, gid: i64, newest: i64, keep: i
 /// (the graph's content, stamps included, is the graph, not the audit).
 /// Versions of hash schemes 1 and 2 hash their records directly and keep
 /// them. Each run that removes something is recorded in the event log.
-pub fn expire_audit(store: &crate::store::Store, days: i64, now: kg_approval::Timestamp) -> Result<u64, crate::error::ApiError> {
+pub fn expire_audit(store: &crate::store::Store, days: i64, now: kg_approval::Timestamp) -> Result<u64, crate::error::HistoryError> {
     let cutoff = kg_approval::Timestamp::from_unix_millis(now.unix_millis() - days * 86_400_000)
-        .map_err(|e| crate::error::ApiError::Internal(e.to_string()))?
+        .map_err(|e| crate::error::HistoryError::Internal(e.to_string()))?
         .to_string();
     store.write(|tx| {
         let expired = tx.expire_audit(&cutoff)?;

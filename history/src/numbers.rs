@@ -7,19 +7,19 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::error::ApiError;
+use crate::error::HistoryError;
 
 /// Refuses `bytes` (already parsed as `parsed`) if it holds an integer that
 /// does not fit 64 bits. Only bodies with a double that could be such an
 /// integer are read a second time.
-pub fn refuse_inexact_integers(bytes: &[u8], parsed: &Value) -> Result<(), ApiError> {
+pub fn refuse_inexact_integers(bytes: &[u8], parsed: &Value) -> Result<(), HistoryError> {
     if !has_large_integral_double(parsed) {
         return Ok(());
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| ApiError::BadRequest(format!("body is not UTF-8: {e}")))?;
-    let raw: &RawValue = serde_json::from_str(text).map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))?;
+    let text = std::str::from_utf8(bytes).map_err(|e| HistoryError::BadRequest(format!("body is not UTF-8: {e}")))?;
+    let raw: &RawValue = serde_json::from_str(text).map_err(|e| HistoryError::BadRequest(format!("body is not valid JSON: {e}")))?;
     match find_inexact(raw, "") {
-        Some(path) => Err(ApiError::Invalid {
+        Some(path) => Err(HistoryError::Invalid {
             code: "invalid_value",
             path: Some(path.clone()),
             message: format!("{path}: an integer beyond 64 bits cannot be stored exactly; send it as a string"),
@@ -95,7 +95,10 @@ mod tests {
 
     fn check(text: &str) -> Result<(), String> {
         let parsed: Value = serde_json::from_str(text).unwrap();
-        refuse_inexact_integers(text.as_bytes(), &parsed).map_err(|e| e.body()["path"].as_str().unwrap_or_default().to_owned())
+        refuse_inexact_integers(text.as_bytes(), &parsed).map_err(|e| match e {
+            HistoryError::Invalid { path, .. } => path.unwrap_or_default(),
+            other => panic!("{other}"),
+        })
     }
 
     #[test]

@@ -1,7 +1,18 @@
-//! Storage: every version of every graph, kept as the changes it made, in
-//! SQLite (embedded, the default) or PostgreSQL (several server processes on
-//! one database). Both hold the same schema; the save and read logic uses
-//! only the [`Reader`] and [`Writer`] traits and never knows which.
+//! # kg-history-store
+//!
+//! The storage layer of the history: every version of every graph, kept as
+//! the changes it made, in SQLite (embedded, the default) or PostgreSQL
+//! (several server processes on one database). Both hold the same schema;
+//! the history's logic (the `kg-history` crate) uses only the [`Reader`] and
+//! [`Writer`] traits and never knows which.
+//!
+//! **What this layer owns:** the row types, the two traits, the backends,
+//! their schema migrations, the encoding of a part's body and its blobs
+//! ([`entity`]), and consistent copies of a live database ([`backup`]).
+//! **What it may not touch:** the history's rules — what a version may
+//! contain, who may write, how the chain hashes. It depends on nothing of
+//! them: a migration that needs them (converting the first schema's
+//! snapshots into rows) is asked of an [`Upgrade`] the caller passes in.
 //!
 //! A version is one row in `versions` (who, when, why, the hash chain) plus
 //! the parts of the graph it changed, in `entities`: every node, edge, the
@@ -20,6 +31,8 @@
 //! so concurrent saves — in one process or several — see each other's
 //! versions and the numbers stay contiguous.
 
+pub mod backup;
+pub mod entity;
 mod postgres;
 pub mod sqlite;
 
@@ -27,6 +40,26 @@ use std::collections::HashMap;
 
 pub use postgres::PgStore;
 pub use sqlite::{SCHEMA_2, SqliteStore};
+
+/// Edge ends a backend keeps beside the bodies, by (kind, key, dup, from_version).
+pub type StoredEnds = HashMap<(i64, String, i64, i64), (Option<String>, Option<String>)>;
+
+/// What the layer above does while the schema is migrated: called in the
+/// migration's transaction after schema `schema` was applied, so a
+/// conversion that needs the history's rules commits with it or not at all.
+pub trait Upgrade {
+    fn after_schema(&self, schema: i64, db: &mut dyn Writer) -> StoreResult<()>;
+}
+
+/// An [`Upgrade`] that does nothing (a database made by this version, or a
+/// tool that only reads).
+pub struct NoUpgrade;
+
+impl Upgrade for NoUpgrade {
+    fn after_schema(&self, _schema: i64, _db: &mut dyn Writer) -> StoreResult<()> {
+        Ok(())
+    }
+}
 
 /// Why a storage call failed.
 #[derive(Debug)]
@@ -96,7 +129,8 @@ pub struct VersionRow {
     pub prev_hash: String,
     pub hash: String,
     /// 1: the hash covers the whole graph (first schema); 2: it covers the
-    /// changes (see [`crate::chain`]).
+    /// changes; 3: people are hashed as their pseudonyms (the history's
+    /// chain decides what each means).
     pub scheme: i64,
     /// The version can no longer be read whole (retention).
     pub pruned: bool,
@@ -187,8 +221,8 @@ pub struct KeyUse {
     pub request_hash: Option<String>,
 }
 
-/// A right on one graph granted to a user by its owner or an admin
-/// (see [`crate::access`]).
+/// A right on one graph (`editor` or `viewer`) granted to a user by its
+/// owner or an admin.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grant {
     pub user: String,
@@ -280,7 +314,7 @@ pub trait Reader {
     fn all_rows(&mut self, gid: i64) -> StoreResult<Vec<EntityRow>>;
     /// Edge ends a backend keeps beside the bodies, by (kind, key, dup,
     /// from_version): they must match the bodies (verification).
-    fn stored_ends(&mut self, gid: i64) -> StoreResult<crate::chain::StoredEnds>;
+    fn stored_ends(&mut self, gid: i64) -> StoreResult<StoredEnds>;
     /// A blob's text; `None` if missing or unreadable.
     fn blob(&mut self, gid: i64, hash: &str) -> StoreResult<Option<String>>;
     /// The hashes (hex) of a graph's blobs.
@@ -385,7 +419,7 @@ pub trait Writer: Reader {
     fn delete_blob(&mut self, gid: i64, hash: &str) -> StoreResult<()>;
     fn insert_version(&mut self, v: &VersionRow) -> StoreResult<()>;
     /// The fingerprint of the request that made a version (idempotency keys
-    /// are bound to it: see [`crate::write`]). Not part of the hash chain.
+    /// are bound to it). Not part of the hash chain.
     fn insert_request_hash(&mut self, graph_id: &str, version: i64, hash: &str) -> StoreResult<()>;
     /// Grants (or changes) a user's right on a graph.
     fn put_grant(&mut self, graph_id: &str, grant: &Grant) -> StoreResult<()>;
@@ -393,6 +427,13 @@ pub trait Writer: Reader {
     fn delete_grant(&mut self, graph_id: &str, user: &str) -> StoreResult<bool>;
     /// Marks versions up to `cutoff` unreadable (retention).
     fn mark_pruned(&mut self, graph_id: &str, cutoff: i64) -> StoreResult<()>;
+    /// Graphs with versions but no head: the first schema's, whose
+    /// snapshots are still to be converted into rows.
+    fn headless_graphs(&mut self) -> StoreResult<Vec<String>>;
+    /// Marks one version unreadable (a snapshot the first schema pruned).
+    fn mark_version_pruned(&mut self, graph_id: &str, version: i64) -> StoreResult<()>;
+    /// Drops a version's whole-graph snapshot (its rows now rebuild it).
+    fn drop_snapshot(&mut self, graph_id: &str, version: i64) -> StoreResult<()>;
     fn insert_pruned_leaf(&mut self, graph_id: &str, version: i64, leaf: &str) -> StoreResult<()>;
     /// Gives `person` this pseudonym unless they have one (another process
     /// may have given one meanwhile: read it back).
@@ -400,7 +441,7 @@ pub trait Writer: Reader {
     /// Replaces `person` by `pseudonym` wherever a column names them
     /// (versions, heads, grants) and forgets who the pseudonym was.
     fn erase_person(&mut self, person: &str, pseudonym: &str, at: &str) -> StoreResult<Erased>;
-    /// Rewrites a part's body in place (erasure: same leaf, see [`crate::chain`]).
+    /// Rewrites a part's body in place (erasure: the chain's leaf of it stays the same).
     fn set_body(&mut self, gid: i64, row: &EntityRow, body: &str) -> StoreResult<()>;
     /// Removes the records of scheme-3 versions saved before `cutoff`, and
     /// who saved a graph's head when its record is one of them,
@@ -435,16 +476,17 @@ impl Store {
     /// Opens `db`: a `postgres://` or `postgresql://` URL (password in the URL
     /// or `PGPASSWORD`), else a SQLite file path. Migrations run at start, in
     /// a transaction. PostgreSQL needs a Tokio runtime (its driver is async).
-    pub fn open(db: &str) -> Result<Store, String> {
+    /// `upgrade` runs in each migration's transaction (see [`Upgrade`]).
+    pub fn open(db: &str, upgrade: &dyn Upgrade) -> Result<Store, String> {
         if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-            PgStore::open(db).map(Store::Postgres)
+            PgStore::open(db, upgrade).map(Store::Postgres)
         } else {
-            SqliteStore::open(std::path::Path::new(db)).map(Store::Sqlite).map_err(|e| format!("{db}: {e}"))
+            SqliteStore::open(std::path::Path::new(db), upgrade).map(Store::Sqlite).map_err(|e| format!("{db}: {e}"))
         }
     }
 
-    pub fn open_in_memory() -> StoreResult<Store> {
-        SqliteStore::open_in_memory().map(Store::Sqlite)
+    pub fn open_in_memory(upgrade: &dyn Upgrade) -> StoreResult<Store> {
+        SqliteStore::open_in_memory(upgrade).map(Store::Sqlite)
     }
 
     /// `sqlite` or `postgres`.

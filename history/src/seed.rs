@@ -41,9 +41,9 @@ pub fn seed_dir(store: &Store, dir: &Path, user: &str) -> Result<Vec<(String, St
         let doc: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| format!("{name}: {e}"))?;
         let graph = doc.get("graphData").cloned().unwrap_or(doc);
         let body = SaveBody::parse(json!({ "id": id, "graphData": graph, "override": true, "audit": { "source": "import", "reason": format!("imported from {name}") } }).to_string().as_bytes())
-            .map_err(|e| format!("{name}: {:?}", e.body()))?;
+            .map_err(|e| format!("{name}: {e}"))?;
         let context = SaveContext { user, idempotency_key: Some(format!("seed:{name}")), now: Timestamp::now(), keep_versions: None };
-        import(store, body, context).map_err(|e| format!("{name}: {}", e.body()))?;
+        import(store, body, context).map_err(|e| format!("{name}: {e}"))?;
         seeded.push((name, id));
     }
     Ok(seeded)

@@ -11,13 +11,12 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction,
 
 use super::{
     AuditFilter, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse, Kind, Reader, Stats, StoreError,
-    StoreResult, VersionRow, Writer, compress, decompress, hash_bytes,
+    StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress, decompress, hash_bytes,
 };
-use crate::migrate;
 
 /// Schema migrations, applied in order at start, each in the transaction
 /// that also records it in `PRAGMA user_version`.
-const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, migrate::schema_2, schema_3, schema_4];
+const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, schema_2, schema_3, schema_4];
 
 /// Reader connections kept open at most.
 const READERS: usize = 8;
@@ -146,9 +145,16 @@ fn schema_4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
             hash TEXT NOT NULL
         );",
     )?;
-    // A database of the first schema is converted now, by the current code.
-    migrate::convert_snapshots(tx)?;
+    // A database of the first schema has its snapshots converted after
+    // this, in the same transaction, by the caller's `Upgrade`.
     tx.execute_batch("UPDATE graphs SET owner = (SELECT v.user FROM versions v WHERE v.graph_id = graphs.graph_id AND v.version = 1);")
+}
+
+/// Migration 2: from one whole snapshot per version to the rows each
+/// version changed: the tables (the caller's `Upgrade` converts the
+/// snapshots, after schema 4).
+fn schema_2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(SCHEMA_2)
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -186,7 +192,7 @@ impl Drop for SqliteStore {
 }
 
 impl SqliteStore {
-    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+    pub fn open(path: &Path, upgrade: &dyn Upgrade) -> StoreResult<SqliteStore> {
         let conn = Connection::open(path)?;
         // Blobs of a few KB pack better into 16 KB pages than into 4 KB ones
         // (a new file only: an existing one keeps its page size).
@@ -194,14 +200,14 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // WAL with synchronous=FULL: an acknowledged save survives a crash.
         conn.pragma_update(None, "synchronous", "FULL")?;
-        SqliteStore::init(conn, Some(path.to_owned()))
+        SqliteStore::init(conn, Some(path.to_owned()), upgrade)
     }
 
-    pub fn open_in_memory() -> StoreResult<SqliteStore> {
-        SqliteStore::init(Connection::open_in_memory()?, None)
+    pub fn open_in_memory(upgrade: &dyn Upgrade) -> StoreResult<SqliteStore> {
+        SqliteStore::init(Connection::open_in_memory()?, None, upgrade)
     }
 
-    fn init(mut conn: Connection, path: Option<PathBuf>) -> StoreResult<SqliteStore> {
+    fn init(mut conn: Connection, path: Option<PathBuf>, upgrade: &dyn Upgrade) -> StoreResult<SqliteStore> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // Deleted and overwritten content is zeroed, not left on free pages
         // and in free space within pages: an erased person must not survive
@@ -214,6 +220,7 @@ impl SqliteStore {
         let applied: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         for (i, migration) in (1i64..).zip(MIGRATIONS).skip(applied.max(0) as usize) {
             migration(&tx)?;
+            upgrade.after_schema(i, &mut SqliteConn(&tx))?;
             tx.pragma_update(None, "user_version", i)?;
         }
         tx.commit()?;
@@ -461,7 +468,7 @@ impl Reader for SqliteConn<'_> {
         self.rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1"), [gid])
     }
 
-    fn stored_ends(&mut self, _gid: i64) -> StoreResult<crate::chain::StoredEnds> {
+    fn stored_ends(&mut self, _gid: i64) -> StoreResult<StoredEnds> {
         // Indexed from the bodies: nothing kept beside them.
         Ok(HashMap::new())
     }
@@ -780,6 +787,27 @@ impl Writer for SqliteConn<'_> {
         self.0
             .prepare_cached("UPDATE versions SET pruned = 1, graph_json = NULL WHERE graph_id = ?1 AND version <= ?2 AND pruned = 0")?
             .execute(params![graph_id, cutoff])?;
+        Ok(())
+    }
+
+    fn headless_graphs(&mut self) -> StoreResult<Vec<String>> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT DISTINCT graph_id FROM versions WHERE graph_id NOT IN (SELECT graph_id FROM graphs) ORDER BY graph_id",
+        )?;
+        Ok(stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn mark_version_pruned(&mut self, graph_id: &str, version: i64) -> StoreResult<()> {
+        self.0
+            .prepare_cached("UPDATE versions SET pruned = 1 WHERE graph_id = ?1 AND version = ?2")?
+            .execute(params![graph_id, version])?;
+        Ok(())
+    }
+
+    fn drop_snapshot(&mut self, graph_id: &str, version: i64) -> StoreResult<()> {
+        self.0
+            .prepare_cached("UPDATE versions SET graph_json = NULL WHERE graph_id = ?1 AND version = ?2")?
+            .execute(params![graph_id, version])?;
         Ok(())
     }
 

@@ -20,7 +20,7 @@
 //! delimiter and the byte-order mark.
 //!
 //! ```
-//! use kg_approval_server::csv::{Delimiter, cell};
+//! use kg_history::csv::{Delimiter, cell};
 //! assert_eq!(cell("=HYPERLINK(\"x\")", Delimiter::Comma), "\"'=HYPERLINK(\"\"x\"\")\"");
 //! assert_eq!(cell("\u{a0}=1+1", Delimiter::Comma), "'\u{a0}=1+1");
 //! assert_eq!(cell("a;b", Delimiter::Semicolon), "\"a;b\"");
@@ -30,13 +30,26 @@
 use std::io::{self, Write};
 
 /// The cell separator.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Delimiter {
     /// `,` (RFC 4180; English locales).
     #[default]
     Comma,
     /// `;` (the list separator of locales whose decimal mark is `,`).
     Semicolon,
+}
+
+impl std::str::FromStr for Delimiter {
+    type Err = String;
+
+    /// `comma` or `semicolon`.
+    fn from_str(text: &str) -> Result<Delimiter, String> {
+        match text {
+            "comma" => Ok(Delimiter::Comma),
+            "semicolon" => Ok(Delimiter::Semicolon),
+            other => Err(format!("delimiter must be comma or semicolon, got '{other}'.")),
+        }
+    }
 }
 
 impl Delimiter {
@@ -59,11 +72,7 @@ pub struct CsvOptions {
 impl CsvOptions {
     /// `delimiter=comma|semicolon` and `bom=true|false` (query parameters).
     pub fn parse(delimiter: Option<&str>, bom: Option<&str>) -> Result<CsvOptions, String> {
-        let delimiter = match delimiter {
-            None | Some("comma") => Delimiter::Comma,
-            Some("semicolon") => Delimiter::Semicolon,
-            Some(other) => return Err(format!("delimiter must be comma or semicolon, got '{other}'.")),
-        };
+        let delimiter = delimiter.map(str::parse).transpose()?.unwrap_or_default();
         let bom = match bom {
             None | Some("false") => false,
             Some("true") => true,

@@ -27,7 +27,7 @@ use kg_approval::error::ErrorCode;
 use kg_approval::proposal::{RESERVED_ITEM_FIELDS, RESERVED_METADATA_FIELDS};
 
 use crate::entity::{self, reference};
-use crate::error::ApiError;
+use crate::error::HistoryError;
 use crate::store::{EntityRow, Kind, Reader, VersionRow};
 
 /// What to blame.
@@ -198,11 +198,11 @@ pub struct Blame {
 }
 
 /// Blames the current fields of `subject` in graph `graph_id`.
-pub fn blame(db: &mut dyn Reader, graph_id: &str, subject: &Subject) -> Result<Blame, ApiError> {
-    let head = db.head(graph_id)?.ok_or_else(|| ApiError::NotFound("Graph not found.".into()))?;
+pub fn blame(db: &mut dyn Reader, graph_id: &str, subject: &Subject) -> Result<Blame, HistoryError> {
+    let head = db.head(graph_id)?.ok_or_else(|| HistoryError::NotFound("Graph not found.".into()))?;
     let (kind, key) = subject.kind_and_key();
     let rows = db.entity_history(head.gid, kind, key)?;
-    let not_found = || ApiError::NotFound(format!("{} {key} was never in graph {graph_id}.", subject.target()));
+    let not_found = || HistoryError::NotFound(format!("{} {key} was never in graph {graph_id}.", subject.target()));
     // The part as it is now (the first current copy, if an edge key is
     // shared), else as it was last.
     let last = rows.iter().find(|r| r.to_version.is_none()).or_else(|| rows.iter().max_by_key(|r| r.to_version)).ok_or_else(not_found)?;
@@ -213,9 +213,9 @@ pub fn blame(db: &mut dyn Reader, graph_id: &str, subject: &Subject) -> Result<B
     let start = run.windows(2).rposition(|w| w[0].to_version != Some(w[1].from_version)).map_or(0, |i| i + 1);
     let run = &run[start..];
 
-    let current = entity::decode(&last.body).map_err(ApiError::Internal)?;
+    let current = entity::decode(&last.body).map_err(HistoryError::Internal)?;
     let history: Vec<Map<String, Value>> =
-        run.iter().map(|r| entity::decode(&r.body)).collect::<Result<_, _>>().map_err(ApiError::Internal)?;
+        run.iter().map(|r| entity::decode(&r.body)).collect::<Result<_, _>>().map_err(HistoryError::Internal)?;
     // For each field, the oldest row of the run from which it kept its value.
     let mut since: Vec<(String, usize)> = Vec::with_capacity(current.len());
     for (field, value) in &current {
@@ -233,12 +233,12 @@ pub fn blame(db: &mut dyn Reader, graph_id: &str, subject: &Subject) -> Result<B
     wanted.sort_unstable();
     wanted.dedup();
     let versions = db.versions_in(graph_id, &wanted)?;
-    let stamp = |version: i64| -> Result<Stamp, ApiError> {
+    let stamp = |version: i64| -> Result<Stamp, HistoryError> {
         versions
             .iter()
             .find(|v| v.version == version)
             .map(Stamp::of)
-            .ok_or_else(|| ApiError::Internal(format!("version {version} of {graph_id} is missing")))
+            .ok_or_else(|| HistoryError::Internal(format!("version {version} of {graph_id} is missing")))
     };
     let first = run[0];
     let complete = first.from_version == 1 || !versions.iter().any(|v| v.version == first.from_version - 1 && v.pruned);
@@ -247,8 +247,8 @@ pub fn blame(db: &mut dyn Reader, graph_id: &str, subject: &Subject) -> Result<B
         let raw = &current[&field];
         let value = match reference(raw) {
             Some(hash) => {
-                let text = db.blob(head.gid, hash)?.ok_or_else(|| ApiError::Internal(format!("blob {hash} is missing")))?;
-                serde_json::from_str(&text).map_err(|e| ApiError::Internal(format!("blob {hash}: {e}")))?
+                let text = db.blob(head.gid, hash)?.ok_or_else(|| HistoryError::Internal(format!("blob {hash} is missing")))?;
+                serde_json::from_str(&text).map_err(|e| HistoryError::Internal(format!("blob {hash}: {e}")))?
             }
             None => raw.clone(),
         };

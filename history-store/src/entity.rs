@@ -16,7 +16,7 @@
 //! stay inline however long, so the database can index them.
 //!
 //! ```
-//! use kg_approval_server::entity::{assemble, encode};
+//! use kg_history_store::entity::{assemble, encode};
 //! use serde_json::json;
 //! let node = json!({"id": "a", "info": "x".repeat(300), "label": "A"});
 //! let stored = encode(node.as_object().unwrap());
@@ -173,7 +173,7 @@ fn raw_reference(raw: &str) -> Option<&str> {
 
 /// Calls `f(key, raw value text)` for each top-level field, in order,
 /// without parsing the values.
-pub(crate) fn for_each_field(body: &str, f: impl FnMut(&str, &str) -> Result<(), String>) -> Result<(), String> {
+pub fn for_each_field(body: &str, f: impl FnMut(&str, &str) -> Result<(), String>) -> Result<(), String> {
     struct Fields<F>(F);
     impl<'de, F: FnMut(&str, &str) -> Result<(), String>> Visitor<'de> for Fields<F> {
         type Value = ();

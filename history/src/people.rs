@@ -16,7 +16,7 @@
 //! clears.
 //!
 //! ```
-//! use kg_approval_server::people::{Pseudonyms, renamed};
+//! use kg_history::people::{Pseudonyms, renamed};
 //! let names = Pseudonyms::from([("ann@example.com".to_owned(), "person:1f2e3d4c5b6a7988".to_owned())]);
 //! let body = r#"{"id":"n1","updatedBy":"ann@example.com","label":"x"}"#;
 //! let hashed = renamed(body, &names).unwrap();

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::chain::{delta_hash, end_leaf, named_put_leaf, named_version_hash, record_digest};
 use crate::entity::Encoded;
-use crate::error::ApiError;
+use crate::error::HistoryError;
 use crate::people::{self, Pseudonyms};
 use crate::store::{EntityRow, GraphSummary, Head, Kind, VersionRow, Writer};
 
@@ -48,11 +48,11 @@ pub struct ClientAudit {
 
 impl ClientAudit {
     /// The `audit` field of a save body (absent or null: nothing told).
-    pub fn take_from(body: &mut Map<String, Value>) -> Result<ClientAudit, ApiError> {
+    pub fn take_from(body: &mut Map<String, Value>) -> Result<ClientAudit, HistoryError> {
         match body.remove("audit") {
             None | Some(Value::Null) => Ok(ClientAudit::default()),
             Some(audit) => {
-                let audit: ClientAudit = serde_json::from_value(audit).map_err(|e| ApiError::BadRequest(format!("audit: {e}")))?;
+                let audit: ClientAudit = serde_json::from_value(audit).map_err(|e| HistoryError::BadRequest(format!("audit: {e}")))?;
                 audit.check_decisions()?;
                 Ok(audit)
             }
@@ -62,14 +62,14 @@ impl ClientAudit {
     /// The decisions, read as the core writes them: one per accepted or
     /// rejected change, agreeing with those lists, a correction's AI value
     /// only on a corrected change.
-    pub fn decisions(&self) -> Result<Decisions, ApiError> {
+    pub fn decisions(&self) -> Result<Decisions, HistoryError> {
         match &self.decisions {
             None | Some(Value::Null) => Ok(Decisions::default()),
-            Some(value) => Decisions::read(value, "audit.decisions", ErrorCode::InvalidArgument).map_err(ApiError::from_core),
+            Some(value) => Decisions::read(value, "audit.decisions", ErrorCode::InvalidArgument).map_err(HistoryError::from_core),
         }
     }
 
-    fn check_decisions(&self) -> Result<(), ApiError> {
+    fn check_decisions(&self) -> Result<(), HistoryError> {
         if let Some(mode) = self.decision_mode.as_deref().filter(|m| !DecisionMode::NAMES.iter().any(|(name, _)| name == m)) {
             return Err(invalid("audit.decisionMode", format!("must be one of: accepted, explicit, got '{mode}'")));
         }
@@ -91,17 +91,17 @@ impl ClientAudit {
     }
 }
 
-fn invalid(path: &str, message: String) -> ApiError {
-    ApiError::Invalid { code: "invalid_argument", path: Some(path.to_owned()), message: format!("{path}: {message}") }
+fn invalid(path: &str, message: String) -> HistoryError {
+    HistoryError::Invalid { code: "invalid_argument", path: Some(path.to_owned()), message: format!("{path}: {message}") }
 }
 
 /// A save body as a JSON object (`what` names its fields in the error).
-pub fn body_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, ApiError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("body is not valid JSON: {e}")))?;
+pub fn body_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, HistoryError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| HistoryError::BadRequest(format!("body is not valid JSON: {e}")))?;
     crate::numbers::refuse_inexact_integers(bytes, &value)?;
     match value {
         Value::Object(body) => Ok(body),
-        _ => Err(ApiError::BadRequest(format!("body must be a JSON object {what}"))),
+        _ => Err(HistoryError::BadRequest(format!("body must be a JSON object {what}"))),
     }
 }
 
@@ -174,7 +174,7 @@ pub struct NewVersion<'a> {
 }
 
 /// Writes the version and returns its number and hash.
-pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes) -> Result<Saved, ApiError> {
+pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes) -> Result<Saved, HistoryError> {
     let version = new.head.map_or(0, |h| h.version) + 1;
     let saved_at = new.ctx.now.to_string();
     let audit = new.audit;
@@ -240,7 +240,7 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
     let named: Vec<String> = rows.iter().flat_map(|r| people::named_in(&r.body)).collect();
     names.learn(tx, std::iter::once(new.ctx.user).chain(named.iter().map(String::as_str)), &saved_at)?;
     for row in &rows {
-        leaves.push(named_put_leaf(row, &names).map_err(ApiError::Internal)?);
+        leaves.push(named_put_leaf(row, &names).map_err(HistoryError::Internal)?);
     }
     let digest = record_digest(&record, &names);
     let hash = named_version_hash(&prev_hash, &delta_hash(leaves), &digest);
@@ -257,7 +257,7 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
     }
     for (kind, key, dup) in &changes.ends {
         if !tx.close_entity(gid, *kind, key, *dup, version)? {
-            return Err(ApiError::Internal(format!("no current row for {kind:?} '{key}' ({dup}) to end")));
+            return Err(HistoryError::Internal(format!("no current row for {kind:?} '{key}' ({dup}) to end")));
         }
     }
     for row in &rows {
@@ -298,9 +298,9 @@ pub fn title_of(metadata: Option<&Map<String, Value>>) -> Option<String> {
 /// user; an added part's `createdBy`, if any, too; an existing part's
 /// `createdBy` never changes. `old` is the part before (`None`: added);
 /// `what` names it in the error. Call it for every part whose values change.
-pub fn check_stamps(what: &str, old: Option<&Map<String, Value>>, new: &Map<String, Value>, user: &str) -> Result<(), ApiError> {
+pub fn check_stamps(what: &str, old: Option<&Map<String, Value>>, new: &Map<String, Value>, user: &str) -> Result<(), HistoryError> {
     let forged =
-        |field: &str, by: &Value| ApiError::Forbidden(format!("{what} is stamped {field} {by}, but the token belongs to '{user}'"));
+        |field: &str, by: &Value| HistoryError::Forbidden(format!("{what} is stamped {field} {by}, but the token belongs to '{user}'"));
     if let Some(by) = new.get("updatedBy").filter(|by| by.as_str() != Some(user)) {
         return Err(forged("updatedBy", by));
     }
@@ -310,7 +310,7 @@ pub fn check_stamps(what: &str, old: Option<&Map<String, Value>>, new: &Map<Stri
             None => Ok(()),
         },
         Some(old) if old.get("createdBy") != new.get("createdBy") => {
-            Err(ApiError::Forbidden(format!("{what}: createdBy records who created it and cannot change")))
+            Err(HistoryError::Forbidden(format!("{what}: createdBy records who created it and cannot change")))
         }
         Some(_) => Ok(()),
     }

@@ -1,9 +1,9 @@
 //! Idempotency keys: a retried save gets the first answer and stores
-//! nothing new. The key is the `Idempotency-Key` header or, without one, the
-//! body's approval id (one approval, one version). Approval ids are not
+//! nothing new. The key is the one the request names (the server reads the
+//! `Idempotency-Key` header) or, without one, the body's approval id (one approval, one version). Approval ids are not
 //! secret — the audit trail shows them — so a key is bound to the user and
 //! the request that first used it: the same key from another user, or for
-//! another request, is refused (422) instead of being answered "saved"
+//! another request, is refused (`Unprocessable`) instead of being answered "saved"
 //! while its content is dropped.
 //!
 //! "The same request" is the same approval when the body records one (its
@@ -11,21 +11,11 @@
 //! may retry an approval as a delta after sending it whole; without an
 //! approval it is the same body.
 
-use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::error::HistoryError;
 use crate::store::Writer;
 use crate::write::{ClientAudit, Saved};
-
-/// The `Idempotency-Key` header: absent or empty means none; a value that is
-/// not visible ASCII is refused rather than ignored (ignoring it would store
-/// a retry twice).
-pub fn header_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
-    let text = value.to_str().map_err(|_| ApiError::BadRequest("Idempotency-Key must be visible ASCII (e.g. a UUID).".into()))?.trim();
-    Ok((!text.is_empty()).then(|| text.to_owned()))
-}
 
 /// The key a save is recognised by: the header's, else the approval id
 /// (an empty one is none).
@@ -59,16 +49,16 @@ pub fn request_hash(audit: &ClientAudit, body: &[u8]) -> String {
 /// Inside the write transaction, before anything is written: the first
 /// answer if `key` was used before by this user for this request, a 422 if
 /// by someone else or for another request, `None` if never.
-pub fn replay(tx: &mut dyn Writer, graph_id: &str, key: &str, user: &str, request_hash: &str) -> Result<Option<Saved>, ApiError> {
+pub fn replay(tx: &mut dyn Writer, graph_id: &str, key: &str, user: &str, request_hash: &str) -> Result<Option<Saved>, HistoryError> {
     let Some(first) = tx.by_idempotency_key(graph_id, key)? else { return Ok(None) };
     if first.user != user {
-        return Err(ApiError::Unprocessable(format!(
+        return Err(HistoryError::Unprocessable(format!(
             "The idempotency key (approval id) '{key}' was already used by another user for version {}; a new save needs a new key.",
             first.version
         )));
     }
     if first.request_hash.as_deref().is_some_and(|h| h != request_hash) {
-        return Err(ApiError::Unprocessable(format!(
+        return Err(HistoryError::Unprocessable(format!(
             "The idempotency key (approval id) '{key}' was already used for version {} with a different request; a new save needs a new key.",
             first.version
         )));

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::error::HistoryError;
 use crate::read::audit_entry;
 use crate::store::{GraphVersion, Reader};
 
@@ -40,8 +40,8 @@ pub fn run(
     run_id: &str,
     limit: usize,
     offset: usize,
-    visible: &mut dyn FnMut(&mut dyn Reader, &str) -> Result<bool, ApiError>,
-) -> Result<Run, ApiError> {
+    visible: &mut dyn FnMut(&mut dyn Reader, &str) -> Result<bool, HistoryError>,
+) -> Result<Run, HistoryError> {
     // Whether a graph is visible is asked once per graph, not per version.
     let mut seen: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
     let mut versions: Vec<GraphVersion> = Vec::new();
