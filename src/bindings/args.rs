@@ -116,15 +116,27 @@ pub(super) fn draft_reason(value: &Value, argument: &str) -> Result<Option<Strin
     f.finish(reason)
 }
 
-/// The context of `propose`: where the proposal came from.
+/// The context of `propose`: where the proposal came from, and when
+/// (`proposedAt`, RFC 3339; default: now, by the JS clock).
 pub(super) fn propose_context(value: &Value, argument: &str) -> Result<Provenance> {
-    let f = fields(value, argument, &["source", "model", "reason", "runId"]);
+    let f = fields(value, argument, &["source", "model", "reason", "runId", "proposedAt"]);
     let default = Provenance::default();
+    let proposed_at = match f.opt_string("proposedAt") {
+        Some(text) => match crate::timestamp::Timestamp::parse(&text) {
+            Ok(at) => Some(at.to_string()),
+            Err(e) => {
+                f.fail("proposedAt", e.detail().to_owned());
+                None
+            }
+        },
+        None => crate::timestamp::Timestamp::from_unix_millis(js_sys::Date::now() as i64).ok().map(|t| t.to_string()),
+    };
     let context = Provenance {
         source: f.opt_string("source").unwrap_or(default.source),
         model: f.opt_string("model"),
         reason: f.opt_string("reason"),
         run_id: f.opt_string("runId"),
+        proposed_at,
         ..default
     };
     f.finish(context)

@@ -56,13 +56,15 @@ export interface SearchReplaceOp {
   replaceAll?: boolean;
 }
 
-/** A node patch: `id` plus only the fields to change. `confidence` and `ruleId`
- *  are the patch's provenance, not fields: they are never written into the graph. */
+/** A node patch: `id` plus only the fields to change. `confidence`, `ruleId` and
+ *  `rationale` are the patch's provenance, not fields: they are never written into the graph. */
 export interface NodePatch {
   id: string;
   /** 0 to 1. */
   confidence?: number | null;
   ruleId?: string | null;
+  /** Why the AI suggests this (at most 10,000 characters): shown beside the change, kept in the audit. */
+  rationale?: string | null;
   [field: string]: Json | undefined;
 }
 
@@ -74,7 +76,8 @@ export interface Proposal {
   replaceAllNodes?: boolean;
   preserveExistingFulltextImages?: boolean;
   removeNodeIds?: string[];
-  /** Add or update; the id defaults to `${source}_${target}`. */
+  /** Add or update; the id defaults to `${source}_${target}`. An edge may carry `rationale`
+   *  (why the AI suggests it): provenance, never written into the graph. */
   edges?: GraphEdge[];
   removeEdgeIds?: string[];
   searchReplace?: SearchReplaceOp[];
@@ -140,6 +143,8 @@ export interface ProposeContext {
   model?: string;
   reason?: string;
   runId?: string;
+  /** When the proposal was made (ISO 8601); default: now. Kept as the audit's `proposedAt`. */
+  proposedAt?: string;
 }
 
 export interface ApproveOptions {
@@ -197,6 +202,8 @@ export interface Change {
   confidence?: number;
   /** The `ruleId` of the node patch this change comes from. */
   ruleId?: string;
+  /** Why the AI suggests it: its node patch's or edge's `rationale`. */
+  rationale?: string;
 }
 
 export interface Summary {
@@ -229,10 +236,12 @@ export interface ReviewProvenance {
   ruleId?: string;
   reason?: string;
   runId?: string;
+  /** When the proposal was made (ISO 8601). */
+  proposedAt?: string;
 }
 
-/** A node patch's own provenance, as the audit entry keeps it. */
-export interface PatchProvenance { confidence?: number; ruleId?: string }
+/** A node patch's (or a proposed edge's) own provenance, as the audit entry keeps it. */
+export interface PatchProvenance { confidence?: number; ruleId?: string; rationale?: string }
 
 export interface Review {
   /** The first 16 hex digits of the SHA-256 of the proposal's canonical JSON;
@@ -311,6 +320,10 @@ export interface AuditEntry {
   graphChanges?: { [field: string]: [Json, Json] };
   /** nodeId → its patch's provenance, for decided nodes whose patch had some. */
   patchProvenance?: { [nodeId: string]: PatchProvenance };
+  /** edgeId → a proposed edge's `rationale`, for decided edges that had one. */
+  edgeProvenance?: { [edgeId: string]: PatchProvenance };
+  /** When the proposal was made (ISO 8601): with `at`, the time the decision took. */
+  proposedAt?: string;
   nodesAdded: string[];
   nodesRemoved: string[];
   edgesAdded: string[];
