@@ -24,6 +24,13 @@ rm -f pkg/node/kg_approval_bg.wasm pkg/*/kg_approval_bg.wasm.d.ts pkg/*/.gitigno
 snippet=$(cd pkg/node && ls snippets/*/js/boundary.js)
 node scripts/package-entry.cjs pkg "$snippet" "$version"
 
+# The repository's own tests and tools (and www/) import the package by its
+# name, as users do (kg-approval/vue's type-check below among them: linked
+# before it, so a fresh clone builds).
+for modules in node_modules www/node_modules; do
+  if [ -d "$modules" ]; then ln -sfn "$(pwd)/pkg" "$modules/kg-approval"; fi
+done
+
 # kg-approval/vue: the composable and the review components, compiled from
 # their single-file components (TypeScript) to plain JavaScript (ESM and
 # CommonJS), so that Node and vitest import them without a .vue loader. Their
@@ -35,9 +42,4 @@ npx vue-tsc -p vue/tsconfig.json
 npx rollup --silent -c vue/dts.config.mjs
 cp pkg/vue/index.d.ts pkg/vue/index.d.cts
 
-# The repository's own tests and tools (and www/) import the package by its
-# name, as users do.
-for modules in node_modules www/node_modules; do
-  if [ -d "$modules" ]; then ln -sfn "$(pwd)/pkg" "$modules/kg-approval"; fi
-done
 echo "built pkg/ ($(wc -c < pkg/kg_approval_bg.wasm) bytes of wasm, $(gzip -9 -c pkg/kg_approval_bg.wasm | wc -c) gzipped)"

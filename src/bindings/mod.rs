@@ -146,11 +146,8 @@ pub fn save_body_js(approved: ApprovedArg) -> JsResult<String> {
 /// and `expectedHash` if given. `null` if the approval cannot go as a delta
 /// (it was based on no saved version).
 #[wasm_bindgen(js_name = deltaBody, unchecked_return_type = "string | null")]
-pub fn delta_body_js(
-    approved: ApprovedArg,
-    #[wasm_bindgen(js_name = "expectedHash", unchecked_param_type = "string | undefined")] expected_hash: JsValue,
-) -> JsResult<JsValue> {
-    let hash = if expected_hash.is_undefined() || expected_hash.is_null() { None } else { Some(text_arg(&expected_hash, "expectedHash")?) };
+pub fn delta_body_js(approved: ApprovedArg, #[wasm_bindgen(js_name = "expectedHash")] expected_hash: Option<TextArg>) -> JsResult<JsValue> {
+    let hash = expected_hash.map(|h| text_arg(&h, "expectedHash")).transpose()?;
     Ok(delta_request(&approved, hash.as_deref())?.map_or(JsValue::NULL, |r| JsValue::from_str(&r.body)))
 }
 

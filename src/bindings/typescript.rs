@@ -507,4 +507,7 @@ extern "C" {
     pub type DraftOptionsArg;
     #[wasm_bindgen(typescript_type = "Draft")]
     pub type DraftArg;
+    /// A string argument that may be left out (checked by `text_arg`).
+    #[wasm_bindgen(typescript_type = "string")]
+    pub type TextArg;
 }
