@@ -170,6 +170,8 @@ const base = read('node', 'kg_approval.d.ts').replace(/^\/\* (tslint|eslint)[^\n
 const errorTypes = `
 /** Every error the package throws: \`code\` is stable, \`path\` names the input (e.g. \`nodes[3].id\`). */
 export declare class KgApprovalError extends Error {
+  /** Extra fields (\`path\`, \`status\`...) are copied onto the error. */
+  constructor(code: ErrorCode, message: string, details?: { path?: string; argument?: string; status?: number; changeIds?: string[] });
   readonly name: 'KgApprovalError' | 'ConflictError';
   readonly code: ErrorCode;
   readonly path?: string;

@@ -4,6 +4,7 @@
 // not after it. Decisions made within one frame are sent together, in order.
 import { computed, onBeforeUnmount, shallowReactive, type ComputedRef } from 'vue';
 import type { Change } from 'kg-approval';
+import { nextFrame } from './dom';
 
 export interface DecisionSink {
   decide(changeId: string, accept: boolean): void;
@@ -35,7 +36,7 @@ export function useDecisionBuffer(source: () => readonly Change[], sink: Decisio
     queued.push(send);
     if (scheduled) return;
     scheduled = true;
-    requestAnimationFrame(() => setTimeout(flush));
+    nextFrame(() => setTimeout(flush));
   }
   function flush() {
     scheduled = false;
