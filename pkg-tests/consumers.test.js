@@ -36,11 +36,11 @@ test('the tarball: one package with README, LICENSE, both entries, types, the .w
   const installed = path.join(project.root, 'node_modules', 'kg-approval');
   const pkg = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
   assert.equal(pkg.name, 'kg-approval');
-  for (const file of ['README.md', 'LICENSE', 'index.js', 'index.node.js', 'index.node.cjs', 'index.d.ts', 'index.d.cts', 'kg_approval_bg.wasm', 'vue/index.js', 'vue/index.cjs', 'vue/index.d.ts']) {
+  for (const file of ['README.md', 'LICENSE', 'index.js', 'index.node.js', 'index.node.cjs', 'index.d.ts', 'index.d.cts', 'kg_approval_bg.wasm', 'node/wasm.cjs', 'vue/index.js', 'vue/index.cjs', 'vue/index.d.ts', 'vue/components.js', 'vue/components.cjs', 'vue/components.d.ts']) {
     assert.ok(fs.existsSync(path.join(installed, file)), file);
   }
   assert.match(fs.readFileSync(path.join(installed, 'LICENSE'), 'utf8'), /MIT License[\s\S]*Apache License/);
-  assert.equal(pkg.sideEffects, false);
+  assert.deepEqual(pkg.sideEffects, ['./vue/index.js', './vue/index.cjs']);
   assert.deepEqual(pkg.peerDependenciesMeta, { vue: { optional: true } });
 });
 

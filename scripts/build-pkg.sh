@@ -40,6 +40,6 @@ npx vite build --config vue/vite.config.mjs --logLevel warn
 rm -rf build/vue-types
 npx vue-tsc -p vue/tsconfig.json
 npx rollup --silent -c vue/dts.config.mjs
-cp pkg/vue/index.d.ts pkg/vue/index.d.cts
+for name in index components; do cp "pkg/vue/$name.d.ts" "pkg/vue/$name.d.cts"; done
 
 echo "built pkg/ ($(wc -c < pkg/kg_approval_bg.wasm) bytes of wasm, $(gzip -9 -c pkg/kg_approval_bg.wasm | wc -c) gzipped)"

@@ -248,11 +248,17 @@ const pkg = {
       import: { types: './vue/index.d.ts', default: './vue/index.js' },
       require: { types: './vue/index.d.cts', default: './vue/index.cjs' },
     },
+    // The components alone: no .wasm in the builds of pages that only show reviews.
+    './vue/components': {
+      import: { types: './vue/components.d.ts', default: './vue/components.js' },
+      require: { types: './vue/components.d.cts', default: './vue/components.cjs' },
+    },
     './kg_approval_bg.wasm': './kg_approval_bg.wasm',
     './package.json': './package.json',
   },
-  // Only the Vue components touch the page (their styles, once, when first mounted).
-  sideEffects: false,
+  // Only kg-approval/vue's entry does something on import: it gives the components
+  // kg-approval's text diff. (The components touch the page when first set up.)
+  sideEffects: ['./vue/index.js', './vue/index.cjs'],
   files: ['index.js', 'index.node.js', 'index.node.cjs', 'index.d.ts', 'index.d.cts', 'kg_approval_bg.wasm', 'node/', 'web/', 'vue/', 'README.md', 'LICENSE'],
   engines: { node: '>=20' },
   peerDependencies: { vue: '^3.3.0' },

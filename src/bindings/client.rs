@@ -138,6 +138,10 @@ struct Capabilities {
     deltas: bool,
     idempotency: bool,
     service: Service,
+    /// The server said which it is: `/capabilities` answered (ours), or is
+    /// not a route there (a 404: the real service). Another 4xx (a refused
+    /// token...) is taken for the real service too, but not surely.
+    certain: bool,
 }
 
 /// What a client learned from the server.
@@ -215,12 +219,16 @@ impl HistoryClient {
             let audit = js_sys::Reflect::get(&approved, &"audit".into()).unwrap_or(JsValue::UNDEFINED);
             let base = js_sys::Reflect::get(&audit, &"baseVersion".into()).ok().and_then(|v| v.as_f64());
             let graph_id = js_sys::Reflect::get(&audit, &"graphId".into()).ok().and_then(|v| v.as_string());
-            // An approval of a live session made for another service is refused
-            // before anything is sent (the server is asked once what it is).
+            // An approval of a live session made for another service than the
+            // server's is refused before anything is sent, when the client knows
+            // the server (it asks by itself unless told how to save).
             if let Some(service) = super::held_service(&approved) {
-                let server = capabilities(&config, &learned).await?.service;
-                if service != server {
-                    return Err(service_mismatch(service, server));
+                let known = match config.delta_saves {
+                    DeltaSaves::Auto => Some(capabilities(&config, &learned).await?),
+                    _ => learned.borrow().capabilities,
+                };
+                if let Some(server) = known.filter(|c| c.certain && c.service != service) {
+                    return Err(service_mismatch(service, server.service));
                 }
             }
             let deltas = match config.delta_saves {
@@ -438,13 +446,14 @@ async fn capabilities(config: &Config, learned: &RefCell<Learned>) -> JsResult<C
             deltas: reply.value.get("deltaSaves").is_some_and(Value::is_string),
             idempotency: reply.value.get("idempotencyKeys") == Some(&Value::Bool(true)),
             service: Service::Faithful,
+            certain: true,
         },
         Err(e) => {
             let status = js_sys::Reflect::get(&e, &"status".into()).ok().and_then(|s| s.as_f64()).unwrap_or(0.0);
             if !(400.0..500.0).contains(&status) || status == 429.0 {
                 return Err(e);
             }
-            Capabilities { deltas: false, idempotency: false, service: Service::KnowledgeGraphWorker }
+            Capabilities { deltas: false, idempotency: false, service: Service::KnowledgeGraphWorker, certain: status == 404.0 }
         }
     };
     learned.borrow_mut().capabilities = Some(answer);

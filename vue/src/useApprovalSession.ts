@@ -52,6 +52,7 @@ import type {
   Service,
 } from 'kg-approval';
 import { isStamp } from './stamps';
+import { setTextDiffer, type DiffText } from './differ';
 import { resolveStore, type KeyValueStore, type StorageOption } from './storage';
 
 /** The parts of the kg-approval module the composable uses (default: the one `kg-approval` resolves to). */
@@ -61,6 +62,8 @@ export interface KgModule {
   ConflictError: abstract new (...args: never[]) => Error & { currentVersion: number };
   diffGraphs: (before: GraphData, after: GraphData, options?: { service?: Service }) => GraphDiff;
   init?: () => Promise<unknown>;
+  /** The correction editor's live diff (default: kg-approval's). */
+  diffText?: DiffText;
   /** The class of the errors the composable throws (default: kg-approval's). */
   KgApprovalError?: new (code: ErrorCode, message: string) => Error;
 }
@@ -230,6 +233,7 @@ export function useApprovalSession({
     throw new KgError(code, `useApprovalSession: ${text}`);
   };
   if (!kg?.ApprovalSession || !kg?.ConflictError) fail('invalid_argument', '`kg` must be the kg-approval module');
+  setTextDiffer(kg.diffText);
   const state = reactive<ApprovalSessionState>({
     graphId: null,
     graph: null,
