@@ -162,6 +162,107 @@ test('Next.js 16 fails to build by default: the same app builds and runs with --
   await nextBuildAndRun(nextApp(), 'webpack');
 });
 
+function nuxtApp() {
+  const app = project.dir('nuxt');
+  files(app, {
+    'package.json': { name: 'nuxt-consumer', private: true, type: 'module' },
+    // (A hydration mismatch says what differs: the test prints it.)
+    'nuxt.config.ts': "export default defineNuxtConfig({ ssr: true, devtools: { enabled: false }, telemetry: false, compatibilityDate: '2025-07-15', vite: { define: { __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'true' } } });\n",
+    'app.vue': '<template><NuxtPage /></template>\n',
+    // The composable made during server rendering, with a store that says when it is used;
+    // a review computed on the server (the Node entry in Nitro's bundle) shown in ReviewModal.
+    'pages/index.vue': `<script setup lang="ts">
+import { onMounted, ref } from 'vue';
+import { useApprovalSession, ReviewModal } from 'kg-approval/vue';
+
+const calls: string[] = [];
+const storage = {
+  get: async (key: string) => void calls.push(\`get \${key}\`),
+  set: async (key: string) => void calls.push(\`set \${key}\`),
+  del: async (key: string) => void calls.push(\`del \${key}\`),
+};
+const kg = useApprovalSession({ user: 'ann@example.com', storage });
+const storageOnServer = useState('storage-on-server', () => String(calls.length));
+const browser = ref('not yet');
+
+const { data: review } = await useAsyncData('review', async () => {
+  const { reviewProposal } = await import('kg-approval');
+  return JSON.parse(JSON.stringify(reviewProposal(${GRAPH}, ${PROPOSAL})));
+});
+
+onMounted(async () => {
+  await kg.openGraph('g', { graph: ${GRAPH} });
+  kg.propose(${PROPOSAL});
+  browser.value = \`\${kg.state.review?.changes.length} changes to decide, storage used \${calls.length > 0}\`;
+});
+</script>
+
+<template>
+  <main>
+    <p id="server">status {{ kg.state.save.status }}, storage calls while rendering on the server: {{ storageOnServer }}</p>
+    <p id="browser">{{ browser }}</p>
+    <ReviewModal v-if="review" :review="review" kind="proposal" />
+  </main>
+</template>
+`,
+    // The composable with a history client's options, made on the server: nothing is asked of it there.
+    'pages/client.vue': `<script setup lang="ts">
+import { useApprovalSession } from 'kg-approval/vue';
+const kg = useApprovalSession({ client: { baseUrl: 'http://127.0.0.1:9' }, user: () => 'ann@example.com' });
+</script>
+
+<template>
+  <p id="client">{{ kg.state.save.status }} {{ kg.state.graphId ?? 'no graph' }}</p>
+</template>
+`,
+  });
+  return app;
+}
+
+test('Nuxt 3 SSR: a page calling useApprovalSession renders on the server (no 500, storage reached only in the browser) and ReviewModal\'s server HTML carries its styles', async () => {
+  const app = nuxtApp();
+  run(process.execPath, [path.join(project.root, 'node_modules', 'nuxt', 'bin', 'nuxt.mjs'), 'build'], app, 'nuxt build');
+  const server = await startServer(process.execPath, [path.join(app, '.output', 'server', 'index.mjs')], app);
+  try {
+    const page = await fetch(server.url);
+    const html = await page.text();
+    assert.equal(page.status, 200, html);
+    assert.match(html, /status <!--\[-->idle|status idle/, 'the composable rendered on the server');
+    assert.match(html, /storage calls while rendering on the server: 0/);
+    // The modal's styles are in its own HTML, before any script runs: one <style>, inside the dialog.
+    const styles = html.match(/<style data-kg-approval-ssr[^>]*>[\s\S]*?<\/style>/g) ?? [];
+    assert.equal(styles.length, 1, 'one inline <style> for the modal');
+    assert.match(styles[0], /\.backdrop\[data-v-[\w-]+\] \{ position: fixed;/);
+    assert.match(styles[0], /\.change-group > header/, 'CSS is not HTML-escaped');
+    assert.match(html, /class="kg-approval backdrop"[^>]*><style data-kg-approval-ssr/);
+    const other = await fetch(`${server.url}/client`);
+    assert.equal(other.status, 200);
+    assert.match(await other.text(), /idle no graph/);
+
+    // No JavaScript: the server's HTML alone is styled.
+    const context = await chromium.browser.newContext({ javaScriptEnabled: false });
+    try {
+      const bare = await context.newPage();
+      await bare.goto(server.url);
+      assert.equal(await bare.evaluate(() => getComputedStyle(document.querySelector('.backdrop')).position), 'fixed');
+      assert.match(await bare.textContent('[data-test=summary]'), /2 nodes changed/);
+    } finally {
+      await context.close();
+    }
+    // With it: hydrated without a mismatch, the styles moved to <head>, the composable at work.
+    const errors = await inBrowser(server.url, async (p) => {
+      await p.waitForFunction(() => document.querySelector('#browser')?.textContent !== 'not yet', null, { timeout: 15_000 });
+      assert.equal(await p.textContent('#browser'), '3 changes to decide, storage used true');
+      assert.equal(await p.locator('style[data-kg-approval-ssr]').count(), 0, 'the inline styles are dropped once mounted');
+      assert.equal(await p.locator('head style[data-kg-approval]').count(), 1);
+      assert.equal(await p.evaluate(() => getComputedStyle(document.querySelector('.backdrop')).position), 'fixed');
+    });
+    assert.deepEqual(errors, []);
+  } finally {
+    await server.stop();
+  }
+});
+
 test("jest with testEnvironment 'jsdom': require('kg-approval') works with no setup (TextDecoder is not defined)", () => {
   const dir = project.dir('jest');
   files(dir, {
@@ -203,6 +304,90 @@ test('the composable without a server, and the review modal mounted in jsdom', a
   });
   const out = run(path.join(project.root, 'node_modules', '.bin', 'jest'), ['--ci', '--colors=false'], dir, 'jest (jsdom)');
   void out;
+});
+
+test('Vite emits the 620 KB .wasm when only ReviewModal is imported: kg-approval/vue/components builds without it, and the modal keeps its own decisions without a @decide handler', async () => {
+  const { kg } = require('./support/kg');
+  const review = JSON.stringify(kg.reviewProposal(eval(`(${GRAPH})`), eval(`(${PROPOSAL})`)));
+  const app = project.dir('vite-modal');
+  const main = (from) => `import { createApp, h, ref } from 'vue';
+import { ReviewModal } from '${from}';
+
+// A review computed elsewhere (on a server, say): shown, decided in the modal, approved.
+const review = ${review};
+const result = ref('');
+createApp({
+  setup: () => () => [
+    h(ReviewModal, { review, onApprove: (reason, decisions) => (result.value = JSON.stringify({ reason, decisions })) }),
+    h('p', { 'data-test': 'result' }, result.value),
+  ],
+}).mount('#app');
+`;
+  files(app, {
+    'package.json': { name: 'vite-modal', private: true, type: 'module' },
+    'index.html': '<!doctype html><html><head><meta charset="utf-8"><title>modal</title><link rel="icon" href="data:,"></head><body><div id="app"></div><script type="module" src="/main.js"></script></body></html>\n',
+    'main.js': main('kg-approval/vue/components'),
+  });
+  const vite = project.bin('vite');
+  run(vite, ['build', '--logLevel', 'warn'], app, 'vite build (components only)');
+  const emitted = (dir) => fs.readdirSync(path.join(app, dir, 'assets')).filter((f) => f.endsWith('.wasm'));
+  assert.deepEqual(emitted('dist'), [], 'no .wasm in a build of kg-approval/vue/components');
+
+  const { serveStatic } = require('./support/browser');
+  const pages = await serveStatic({ '/': path.join(app, 'dist') });
+  try {
+    const errors = await inBrowser(`${pages.url}/index.html`, async (page) => {
+      await page.waitForSelector('input[data-accept="node/b/label"]');
+      assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.backdrop')).position), 'fixed', 'styled');
+      await page.uncheck('input[data-accept="node/b/label"]');
+      // Uncontrolled: the decision stays (it used to flip back a frame later).
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 50)))));
+      assert.equal(await page.isChecked('input[data-accept="node/b/label"]'), false);
+      await page.fill('input[placeholder="Why approve this?"]', 'labels checked');
+      await page.click('button:has-text("Approve & Save")');
+      assert.deepEqual(JSON.parse(await page.textContent('[data-test=result]')), {
+        reason: 'labels checked',
+        decisions: { accepted: ['node/a/label', 'node/a/info'], rejected: ['node/b/label'] },
+      });
+    });
+    assert.deepEqual(errors, []);
+  } finally {
+    await pages.close();
+  }
+  // kg-approval/vue (the composable too) for comparison: Vite emits the .wasm of the module it loads.
+  files(app, { 'main.js': main('kg-approval/vue') });
+  run(vite, ['build', '--logLevel', 'warn', '--outDir', 'dist-vue'], app, 'vite build (kg-approval/vue)');
+  timings['.wasm files from kg-approval/vue (ReviewModal only)'] = emitted('dist-vue').length;
+});
+
+test('webpack prints two size warnings for the .wasm by default: what they are, and the README setting that answers them', () => {
+  const dir = project.dir('webpack');
+  files(dir, {
+    'package.json': { name: 'webpack-consumer', private: true },
+    'src/main.js': "import init, { diffText } from 'kg-approval';\ninit().then(() => { document.body.textContent = String(diffText('a b', 'a c').ops.length); });\n",
+    'src/modal.js': "import { createApp, h } from 'vue';\nimport { ReviewModal } from 'kg-approval/vue';\ncreateApp({ render: () => h(ReviewModal, { review: window.REVIEW }) }).mount('#app');\n",
+    'build.cjs': `const path = require('path');
+const webpack = require('webpack');
+const [entry, quiet] = process.argv.slice(2);
+// README: webpack's size hints are for JavaScript; the .wasm is fetched and compiled as it streams.
+const performance = { assetFilter: (file) => !/\\.(map|wasm)$/.test(file) };
+webpack({ mode: 'production', context: __dirname, entry: \`./src/\${entry}.js\`, output: { path: path.join(__dirname, \`dist-\${entry}-\${quiet}\`) }, ...(quiet === 'quiet' ? { performance } : {}) }, (err, stats) => {
+  if (err) throw err;
+  const s = stats.toJson({ all: false, warnings: true, errors: true, assets: true });
+  console.log(JSON.stringify({ warnings: s.warnings.map((w) => w.message.split('\\n')[0]), errors: s.errors.map((e) => e.message), assets: s.assets.map((a) => a.name) }));
+});
+`,
+  });
+  const build = (entry, quiet) => JSON.parse(run(process.execPath, ['build.cjs', entry, quiet], dir, `webpack ${entry} ${quiet}`));
+  const plain = build('main', 'default');
+  assert.deepEqual(plain.errors, []);
+  assert.equal(plain.assets.filter((a) => a.endsWith('.wasm')).length, 1);
+  assert.deepEqual(plain.warnings.map((w) => w.split(':')[0]), ['asset size limit', 'webpack performance recommendations'], 'the two warnings, about the .wasm');
+  const quiet = build('main', 'quiet');
+  assert.deepEqual([quiet.errors, quiet.warnings], [[], []], "with the README's performance.assetFilter: none");
+  // webpack leaves the .wasm out of a page that shows reviews only, even from kg-approval/vue.
+  const modal = build('modal', 'default');
+  assert.deepEqual([modal.errors, modal.assets.filter((a) => a.endsWith('.wasm'))], [[], []]);
 });
 
 test('timings', (t) => {
