@@ -16,7 +16,7 @@ const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { spawnSync } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const { repo } = require('./kg');
 
 const TOOLS = path.join(repo, 'pkg-tests', 'consumers');
@@ -38,6 +38,24 @@ function run(cmd, args, cwd, what = `${path.basename(cmd)} ${args.join(' ')}`, e
   timings[what] = (timings[what] ?? 0) + (Date.now() - started);
   assert.equal(r.status, 0, `${what} in ${cwd} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
+}
+
+/** `run`, without blocking this process (for a program that talks to a server running here). */
+function runAsync(cmd, args, cwd, what = `${path.basename(cmd)} ${args.join(' ')}`) {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      timings[what] = (timings[what] ?? 0) + (Date.now() - started);
+      if (status === 0) resolve(out);
+      else reject(new Error(`${what} in ${cwd} failed (exit ${status}):\n${out}\n${err}`));
+    });
+  });
 }
 
 /** Writes files (`{ 'src/a.js': text, 'package.json': object }`) under `root`. */
@@ -125,4 +143,4 @@ function consumerProject() {
   return prepared;
 }
 
-module.exports = { consumerProject, run, files, timings };
+module.exports = { consumerProject, run, runAsync, files, timings };

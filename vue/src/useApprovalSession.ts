@@ -162,7 +162,8 @@ export interface ApprovalSessionApi {
    *  it is — restores unsaved approvals and sends them again, puts back the review in progress,
    *  reads the history. An older call finishing last changes nothing. */
   openGraph(graphId: string, options?: OpenGraphOptions): Promise<void>;
-  propose(proposal: Proposal, context?: ProposeContext): void;
+  /** Reviews a proposal against the open graph: the review (also `state.review`). */
+  propose(proposal: Proposal, context?: ProposeContext): Review;
   decide(changeId: string, accept: boolean): void;
   decideNode(nodeId: string, accept: boolean): void;
   /** Accepts or rejects many changes at once: one bulk decision, recorded with `filter` (the filter
@@ -438,11 +439,13 @@ export function useApprovalSession({
     state.reviewKind = review ? kind : null;
   }
 
-  function propose(proposal: Proposal, context: ProposeContext = { source: 'ai' }) {
-    show(live().propose(proposal, context), 'proposal');
+  function propose(proposal: Proposal, context: ProposeContext = { source: 'ai' }): Review {
+    const review = live().propose(proposal, context);
+    show(review, 'proposal');
     state.reason = '';
     state.resumed = '';
     keepDraftSoon();
+    return review;
   }
 
   // The review in progress is kept as the reviewer works (its draft: the proposal, every
