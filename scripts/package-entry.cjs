@@ -188,6 +188,7 @@ export declare class KgApprovalError extends Error {
 
 /** A save refused because another editor saved first: rebase onto \`currentVersion\`. */
 export declare class ConflictError extends KgApprovalError {
+  constructor(message: string, details?: { currentVersion?: number; status?: number; serverError?: string });
   readonly name: 'ConflictError';
   readonly code: 'version_conflict';
   readonly currentVersion: number;

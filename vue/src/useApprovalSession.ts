@@ -371,10 +371,10 @@ export function useApprovalSession({
   async function openGraph(graphId: string, { graph: given, service: told }: OpenGraphOptions = {}) {
     if (typeof graphId !== 'string' || !graphId) fail('invalid_argument', `openGraph(graphId): graphId must be a non-empty string, got ${JSON.stringify(graphId)}`);
     if (disposed) fail('disposed', 'used after its component was unmounted');
-    // Without a client, the editor's graph is the graph; a client that is not there yet (signed out) is a mistake.
-    const c = given !== undefined && client === undefined ? null : history();
     if (given !== undefined && (given === null || typeof given !== 'object')) fail('invalid_argument', 'openGraph(graphId, { graph }): graph must be a graph object { nodes, edges }');
-    if (!c && given === undefined) fail('no_client', 'openGraph without a client needs the graph: openGraph(graphId, { graph })');
+    if (client === undefined && given === undefined) fail('no_client', 'openGraph without a client needs the graph: openGraph(graphId, { graph })');
+    // Without a client, the editor's graph is the graph; a client that is not there yet (signed out) is a mistake.
+    if (client !== undefined && !toValue(client)) history();
     const ticket = ++opening;
     state.localError = '';
     const current = () => {
@@ -383,6 +383,8 @@ export function useApprovalSession({
     try {
       await ready();
       current();
+      // Made once the module is loaded (a HistoryClient is a WebAssembly object).
+      const c = client === undefined ? null : history();
       const [{ service }, outbox] = c ? await Promise.all([c.capabilities(), readOutbox(graphId)]) : [{ service: told ?? 'faithful' }, []];
       current();
       let graph = given ?? (await (c as HistoryClient).load(graphId));
