@@ -23,6 +23,7 @@
 // Every misuse is a KgApprovalError with a stable code: `no_graph` (a review
 // before openGraph), `no_client` (a call that needs the history service),
 // `no_user`, `disposed`, `invalid_argument`.
+//
 // Inputs are read with `toValue` whenever they are needed (the signed-in user
 // changes). Unsaved approvals are kept in `storage` (IndexedDB by default)
 // before they are sent, so a failed save or a reload never loses one; so are
@@ -602,7 +603,7 @@ export function useApprovalSession({
     const graphId = state.graphId;
     if (client === undefined) {
       // Saving is the editor's: the session goes on from the approved graph, holding no outbox.
-      approved.graph; // read now, while the session that made it is alive
+      void approved.graph; // read now, while the session that made it is alive
       const next = new kg.ApprovalSession(approved.graph, { graphId: graphId ?? undefined, granularity, service: state.service ?? undefined, decisions });
       s.free();
       session = next;
