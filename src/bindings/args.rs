@@ -79,6 +79,36 @@ impl SessionOptions {
     }
 }
 
+/// Options of `HistoryClient.openSession`: the session's own (the client
+/// sets `graphId` and `service`, from the server it talks to) and the
+/// `version` to open (default: the current one).
+pub(super) struct OpenOptions {
+    pub(super) session: SessionOptions,
+    pub(super) version: Option<u32>,
+}
+
+impl OpenOptions {
+    pub(super) fn read(value: &Value, argument: &str) -> Result<OpenOptions> {
+        let f = Fields::of(value, argument, ErrorCode::InvalidArgument);
+        for key in ["graphId", "service"] {
+            if f.get(key).is_some() {
+                f.fail(key, "is the client's to set (the graph it opens, the service it talks to): leave it out");
+            }
+        }
+        let f = f.only(&["graphId", "service", "granularity", "budgetMs", "decisions", "version"]);
+        let options = OpenOptions {
+            session: SessionOptions {
+                graph_id: None,
+                text: text_options(&f),
+                service: Service::default(),
+                decisions: f.opt_choice("decisions", &DecisionMode::NAMES).unwrap_or_default(),
+            },
+            version: f.opt_u32("version"),
+        };
+        f.finish(options)
+    }
+}
+
 /// The ids of `acceptMany`/`rejectMany`: an array of strings.
 pub(super) fn change_ids(value: &Value) -> Result<Vec<String>> {
     let Value::Array(items) = value else {

@@ -124,6 +124,15 @@ export interface SessionOptions extends DiffOptions {
   decisions?: DecisionMode;
 }
 
+/** Options of `HistoryClient.openSession`: a session's own, but `graphId` and `service`,
+ *  which the client sets (the graph it opens; the service it talks to). */
+export interface OpenSessionOptions extends Omit<DiffOptions, 'service'> {
+  /** How changes start (see `SessionOptions.decisions`). */
+  decisions?: DecisionMode;
+  /** Open this stored version instead of the current one (e.g. the base of kept pending saves). */
+  version?: number;
+}
+
 export type DecisionMode = 'accepted' | 'explicit';
 
 /** How a change got its decision: the reviewer on this `change`, on its `node`,
@@ -483,8 +492,18 @@ export type ErrorCode =
   | 'unknown_approval' | 'unresolved_conflict' | 'invalid_delta' | 'dangling_edge' | 'graph_unavailable'
   | 'undecided_changes' | 'invalid_correction' | 'invalid_draft'
   | 'network_error' | 'timeout' | 'http_error' | 'invalid_response' | 'version_conflict'
+  /** `HistoryClient.save` of an approval from a session made for another service than the server's. */
+  | 'service_mismatch'
   /** The browser build was called before `await init()`. */
-  | 'not_initialized';
+  | 'not_initialized'
+  /** kg-approval/vue's composable: a call that needs an open graph before `openGraph`. */
+  | 'no_graph'
+  /** kg-approval/vue's composable: a call that needs the history service, made without a `client`. */
+  | 'no_client'
+  /** kg-approval/vue's composable: approving with no signed-in `user`. */
+  | 'no_user'
+  /** kg-approval/vue's composable: used after its component was unmounted. */
+  | 'disposed';
 "#;
 
 #[wasm_bindgen]
@@ -520,4 +539,9 @@ extern "C" {
     pub type DraftOptionsArg;
     #[wasm_bindgen(typescript_type = "Draft")]
     pub type DraftArg;
+    #[wasm_bindgen(typescript_type = "OpenSessionOptions")]
+    pub type OpenSessionOptionsArg;
+    /// A string argument that may be left out (checked by `text_arg`).
+    #[wasm_bindgen(typescript_type = "string")]
+    pub type TextArg;
 }
