@@ -27,6 +27,35 @@ use std::collections::{HashMap, HashSet};
 /// Milliseconds in a day.
 pub const DAY_MS: i64 = 86_400_000;
 
+/// How a report's rows are spread over time: by UTC day, by ISO week
+/// (starting on Monday) or by calendar month (`None`: one span).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Span {
+    Day,
+    Week,
+    Month,
+}
+
+/// The first day of the span holding `day` (days since 1970-01-01, UTC).
+pub fn span_start(span: Span, day: i64) -> i64 {
+    match span {
+        Span::Day => day,
+        // 1970-01-01 was a Thursday: days since a Monday are (day + 3) mod 7.
+        Span::Week => day - (day + 3).rem_euclid(7),
+        Span::Month => day - (day_of_month(day) - 1),
+    }
+}
+
+/// The day of the month of a day since 1970-01-01 (H. Hinnant's `civil_from_days`).
+fn day_of_month(day: i64) -> i64 {
+    let z = day + 719_468;
+    let doe = z - z.div_euclid(146_097) * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    doy - (153 * mp + 2) / 5 + 1
+}
+
 /// What a report may group by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Dim {
@@ -146,12 +175,12 @@ pub struct StatsFilter {
     pub to_ms: Option<i64>,
 }
 
-/// The figures of one group on one UTC day.
+/// The figures of one group in one span of time.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DayStats {
     /// The group's values, in the order of the dimensions asked for.
     pub group: Vec<Option<String>>,
-    /// Days since 1970-01-01 (UTC).
+    /// The span's first day, in days since 1970-01-01 (UTC); 0 without spans.
     pub day: i64,
     pub approvals: i64,
     pub accepted: i64,
@@ -179,11 +208,37 @@ pub(crate) fn leads(rows: &[(Option<i64>, Option<i64>)]) -> Vec<i64> {
 /// Group values as numbers: a label id or gid, `-1` for none.
 pub(crate) type Key = ([i64; 7], i64);
 
+/// A fast hash for small integer keys (FxHash's mixing): a report hashes
+/// one key per row, a million times.
+#[derive(Default)]
+pub(crate) struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+
 /// Sums rows one by one (the SQLite backend, and PostgreSQL for a node's
-/// decisions): exact whatever order they come in.
+/// decisions), counting approvals by `leads` when given, else by the
+/// versions seen (exact whatever order the rows come in).
 #[derive(Default)]
 pub(crate) struct Summer {
-    groups: HashMap<Key, Sum>,
+    groups: FxMap<Key, Sum>,
 }
 
 #[derive(Default)]
@@ -196,15 +251,20 @@ struct Sum {
 }
 
 impl Summer {
-    /// Adds a row of group `key` of version `(gid, version)`.
-    pub(crate) fn add(&mut self, key: Key, approval: (i64, i64), outcome: i64, wait: Option<i64>) {
+    /// Adds a row of group `key` of version `(gid, version)`; `lead`: whether
+    /// it is the first row of its version in this grouping, when known.
+    pub(crate) fn add(&mut self, key: Key, approval: (i64, i64), outcome: i64, wait: Option<i64>, lead: Option<bool>) {
         let sum = self.groups.entry(key).or_default();
         if let Some(count) = sum.counts.get_mut(outcome as usize) {
             *count += 1;
         }
-        // Rows of a version mostly come together: the set is asked only
-        // when the version changes.
-        if sum.last != approval && sum.seen.insert(approval) {
+        let first = match lead {
+            Some(lead) => lead,
+            // Rows of a version mostly come together: the set is asked only
+            // when the version changes.
+            None => sum.last != approval && sum.seen.insert(approval),
+        };
+        if first {
             sum.approvals += 1;
             sum.waits.extend(wait);
         }
@@ -316,6 +376,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn spans_start_on_the_day_monday_or_first_of_the_month() {
+        // 2026-02-04 (a Wednesday) is day 20,488; 2024-02-29 is day 19,782.
+        assert_eq!(span_start(Span::Day, 20_488), 20_488);
+        assert_eq!(span_start(Span::Week, 20_488), 20_486);
+        assert_eq!(span_start(Span::Month, 20_488), 20_485);
+        assert_eq!(span_start(Span::Month, 19_782), 19_754, "a leap day");
+        assert_eq!(span_start(Span::Month, 0), 0);
+        assert_eq!(span_start(Span::Week, 0), -3, "1970-01-01 was a Thursday");
+        for day in 19_000..21_000 {
+            let first = span_start(Span::Month, day);
+            assert!(day_of_month(first) == 1 && day - first < 31, "{day}");
+        }
+    }
+
+    #[test]
     fn leads_mark_the_first_row_of_each_split_of_a_version() {
         let rows = [(Some(1), Some(7)), (Some(1), Some(8)), (Some(2), Some(7)), (Some(1), Some(7)), (None, None)];
         assert_eq!(leads(&rows), [0b1111, 0b1100, 0b1010, 0, 0b1110]);
@@ -330,7 +405,7 @@ mod tests {
         let mut s = Summer::default();
         let key = ([1, -1, -1, -1, -1, -1, -1], 20_000);
         for (approval, outcome, wait) in [((1, 1), 0, Some(5)), ((1, 2), 1, None), ((1, 1), 2, Some(5)), ((1, 2), 0, None)] {
-            s.add(key, approval, outcome, wait);
+            s.add(key, approval, outcome, wait, None);
         }
         let rows = s.finish();
         assert_eq!(rows, vec![(key, 2, [2, 1, 1], vec![5])]);

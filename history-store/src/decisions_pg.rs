@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use tokio_postgres::types::ToSql;
 
 use crate::decisions::{
-    Approval, DAY_MS, DayStats, Decided, Dim, Key, Label, StatsFilter, Summer, lead_bit, named_ids, needed_labels, numbered, resolve,
+    Approval, DAY_MS, DayStats, Decided, Dim, Key, Label, Span, StatsFilter, Summer, lead_bit, named_ids, needed_labels, numbered, resolve,
+    span_start,
 };
 use crate::pg_text::{dec, enc};
 use crate::{StoreError, StoreResult};
@@ -145,7 +146,7 @@ fn label_id(db: &dyn PgSql, kind: Label, text: &str) -> StoreResult<Option<i64>>
 }
 
 /// A report (see the module docs).
-pub(crate) fn stats(db: &dyn PgSql, dims: &[Dim], filter: &StatsFilter) -> StoreResult<Vec<DayStats>> {
+pub(crate) fn stats(db: &dyn PgSql, dims: &[Dim], span: Option<Span>, filter: &StatsFilter) -> StoreResult<Vec<DayStats>> {
     let mut conditions: Vec<String> = Vec::new();
     let mut args: Args = Vec::new();
     let mut condition = |sql: &str, value: Box<dyn ToSql + Sync + Send>| {
@@ -187,8 +188,8 @@ pub(crate) fn stats(db: &dyn PgSql, dims: &[Dim], filter: &StatsFilter) -> Store
         let sql = format!("SELECT {columns}at_ms, gid, version, outcome::bigint, wait_ms FROM decisions{filter_sql}");
         let mut summer = Summer::default();
         for row in db.query(&sql, &refs(&args))? {
-            let key = (key_values(&row, n), row.get::<_, i64>(n).div_euclid(DAY_MS));
-            summer.add(key, (row.get(n + 1), row.get(n + 2)), row.get(n + 3), row.get(n + 4));
+            let start = span.map_or(0, |s| span_start(s, row.get::<_, i64>(n).div_euclid(DAY_MS)));
+            summer.add((key_values(&row, n), start), (row.get(n + 1), row.get(n + 2)), row.get(n + 3), row.get(n + 4), None);
         }
         summer.finish()
     } else {
@@ -198,8 +199,17 @@ pub(crate) fn stats(db: &dyn PgSql, dims: &[Dim], filter: &StatsFilter) -> Store
         db.batch("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")?;
         let bit = lead_bit(dims);
         let group: String = dims.iter().map(|d| format!("{}, ", d.column())).collect();
+        // The span's first day, as `span_start` works it out (integers only:
+        // no time zone comes in).
+        let day = format!("(at_ms / {DAY_MS})");
+        let start = match span {
+            None => "0::bigint".to_owned(),
+            Some(Span::Day) => day,
+            Some(Span::Week) => format!("({day} - ({day} + 3) % 7)"),
+            Some(Span::Month) => format!("({day} - (EXTRACT(DAY FROM DATE '1970-01-01' + {day}::int)::bigint - 1))"),
+        };
         let sql = format!(
-            "SELECT {columns}at_ms / {DAY_MS} AS day, count(*) FILTER (WHERE leads & {bit} <> 0),
+            "SELECT {columns}{start} AS day, count(*) FILTER (WHERE leads & {bit} <> 0),
                     count(*) FILTER (WHERE outcome = 0), count(*) FILTER (WHERE outcome = 1), count(*) FILTER (WHERE outcome = 2),
                     array_agg(wait_ms) FILTER (WHERE leads & {bit} <> 0 AND wait_ms IS NOT NULL)
              FROM decisions{filter_sql} GROUP BY {group}day"

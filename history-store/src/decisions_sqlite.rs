@@ -9,7 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use crate::StoreResult;
 use crate::decisions::{
-    Approval, DAY_MS, DayStats, Decided, Dim, Key, Label, StatsFilter, Summer, named_ids, needed_labels, numbered, resolve,
+    Approval, DAY_MS, DayStats, Decided, Dim, Label, Span, StatsFilter, Summer, lead_bit, named_ids, needed_labels, numbered, resolve,
+    span_start,
 };
 
 /// Migration 5: the tables (filled by the caller's `Upgrade::backfill_decisions`).
@@ -86,7 +87,7 @@ pub(crate) fn insert(conn: &Connection, approval: &Approval, rows: &[Decided]) -
 }
 
 /// A report: the matching rows, summed per group and day.
-pub(crate) fn stats(conn: &Connection, dims: &[Dim], filter: &StatsFilter) -> StoreResult<Vec<DayStats>> {
+pub(crate) fn stats(conn: &Connection, dims: &[Dim], span: Option<Span>, filter: &StatsFilter) -> StoreResult<Vec<DayStats>> {
     let mut conditions: Vec<String> = Vec::new();
     let mut args: Vec<Sql> = Vec::new();
     let mut condition = |sql: &str, value: Sql| {
@@ -125,7 +126,7 @@ pub(crate) fn stats(conn: &Connection, dims: &[Dim], filter: &StatsFilter) -> St
     }
     let columns: String = dims.iter().map(|d| format!("{}, ", d.column())).collect();
     let sql = format!(
-        "SELECT {columns}at_ms, gid, version, outcome, wait_ms FROM decisions{}{}",
+        "SELECT {columns}at_ms, gid, version, outcome, wait_ms, leads FROM decisions{}{}",
         if conditions.is_empty() { "" } else { " WHERE " },
         conditions.join(" AND ")
     );
@@ -133,13 +134,21 @@ pub(crate) fn stats(conn: &Connection, dims: &[Dim], filter: &StatsFilter) -> St
     let mut rows = stmt.query(params_from_iter(args))?;
     let mut summer = Summer::default();
     let n = dims.len();
+    // One node's rows are part of their versions: the leads do not apply.
+    let bit = filter.node_id.is_none().then(|| lead_bit(dims));
+    // A month's start is worked out once per day seen.
+    let mut last_day = (i64::MIN, 0);
     while let Some(row) = rows.next()? {
         let mut values = [-1i64; 7];
         for (i, value) in values.iter_mut().enumerate().take(n) {
             *value = row.get::<_, Option<i64>>(i)?.unwrap_or(-1);
         }
-        let key: Key = (values, row.get::<_, i64>(n)?.div_euclid(DAY_MS));
-        summer.add(key, (row.get(n + 1)?, row.get(n + 2)?), row.get(n + 3)?, row.get(n + 4)?);
+        let day = row.get::<_, i64>(n)?.div_euclid(DAY_MS);
+        if last_day.0 != day {
+            last_day = (day, span.map_or(0, |s| span_start(s, day)));
+        }
+        let lead = bit.map(|bit| row.get::<_, i64>(n + 5).map(|leads| leads & bit != 0)).transpose()?;
+        summer.add((values, last_day.1), (row.get(n + 1)?, row.get(n + 2)?), row.get(n + 3)?, row.get(n + 4)?, lead);
     }
     let summed = summer.finish();
     let (label_ids, gids) = named_ids(dims, &summed);

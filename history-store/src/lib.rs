@@ -42,7 +42,7 @@ pub mod sqlite;
 
 use std::collections::HashMap;
 
-pub use decisions::{Approval, DayStats, Decided, Dim, Outcome, StatsFilter};
+pub use decisions::{Approval, DayStats, Decided, Dim, Outcome, Span, StatsFilter};
 pub use postgres::PgStore;
 pub use sqlite::{SCHEMA_2, SqliteStore};
 
@@ -379,9 +379,9 @@ pub trait Reader {
     fn newest_saved_at(&mut self, n: i64) -> StoreResult<Option<String>>;
     /// The database engine and its version.
     fn database_version(&mut self) -> StoreResult<String>;
-    /// The decisions `filter` matches, counted per UTC day and per group of
-    /// `dims` (see [`decisions`]).
-    fn decision_stats(&mut self, dims: &[Dim], filter: &StatsFilter) -> StoreResult<Vec<DayStats>>;
+    /// The decisions `filter` matches, counted per group of `dims` and per
+    /// `span` of time (`None`: one), see [`decisions`].
+    fn decision_stats(&mut self, dims: &[Dim], span: Option<Span>, filter: &StatsFilter) -> StoreResult<Vec<DayStats>>;
 }
 
 /// Counts for a debug bundle.

@@ -37,7 +37,8 @@ use crate::pg_text::{dec, dec_opt, enc, enc_opt};
 
 use super::{
     Approval, AuditFilter, DayStats, Decided, Dim, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse,
-    Kind, Reader, Stats, StatsFilter, StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress, decompress, hash_bytes,
+    Kind, Reader, Span, Stats, StatsFilter, StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress, decompress,
+    hash_bytes,
 };
 
 /// Schema migrations, applied in order at start, in one transaction that
@@ -662,8 +663,8 @@ impl Reader for PgConn<'_, '_> {
         Ok(self.query("SELECT version()", &[])?.first().map(|r| r.get(0)).unwrap_or_default())
     }
 
-    fn decision_stats(&mut self, dims: &[Dim], filter: &StatsFilter) -> StoreResult<Vec<DayStats>> {
-        crate::decisions_pg::stats(&*self, dims, filter)
+    fn decision_stats(&mut self, dims: &[Dim], span: Option<Span>, filter: &StatsFilter) -> StoreResult<Vec<DayStats>> {
+        crate::decisions_pg::stats(&*self, dims, span, filter)
     }
 }
 

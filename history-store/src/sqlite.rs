@@ -11,7 +11,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction,
 
 use super::{
     Approval, AuditFilter, DayStats, Decided, Dim, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse,
-    Kind, Reader, Stats, StatsFilter, StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress, decompress, hash_bytes,
+    Kind, Reader, Span, Stats, StatsFilter, StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress, decompress,
+    hash_bytes,
 };
 
 /// Schema migrations, applied in order at start, each in the transaction
@@ -674,8 +675,8 @@ impl Reader for SqliteConn<'_> {
         Ok(format!("SQLite {}", rusqlite::version()))
     }
 
-    fn decision_stats(&mut self, dims: &[Dim], filter: &StatsFilter) -> StoreResult<Vec<DayStats>> {
-        crate::decisions_sqlite::stats(self.0, dims, filter)
+    fn decision_stats(&mut self, dims: &[Dim], span: Option<Span>, filter: &StatsFilter) -> StoreResult<Vec<DayStats>> {
+        crate::decisions_sqlite::stats(self.0, dims, span, filter)
     }
 }
 

@@ -37,7 +37,7 @@ use crate::csv::CsvOptions;
 use crate::error::HistoryError;
 use crate::export::{Format, parse_change_id, provenance_of};
 use crate::principal::Principal;
-use crate::store::{Approval, DayStats, Decided, Dim, Outcome, Reader, StatsFilter, StoreResult, VersionRow, Writer};
+use crate::store::{Approval, DayStats, Decided, Dim, Outcome, Reader, Span, StatsFilter, StoreResult, VersionRow, Writer};
 
 /// How the days of a report are gathered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -240,7 +240,12 @@ impl Report {
 
 /// Computes a report.
 pub fn report(db: &mut dyn Reader, query: &ReportQuery) -> Result<Report, HistoryError> {
-    let days = db.decision_stats(&query.group_by, &query.filter)?;
+    let span = query.bucket.map(|b| match b {
+        Bucket::Day => Span::Day,
+        Bucket::Week => Span::Week,
+        Bucket::Month => Span::Month,
+    });
+    let days = db.decision_stats(&query.group_by, span, &query.filter)?;
     Ok(Report { group_by: query.group_by.clone(), bucket: query.bucket, rows: roll_up(days, query.bucket) })
 }
 
@@ -270,7 +275,8 @@ pub fn report_for(db: &mut dyn Reader, who: &Principal, query: &ReportQuery) -> 
     report(db, &query)
 }
 
-/// Gathers the days of each group into its buckets (or one row per group).
+/// Gathers the spans of each group into its buckets (or one row per
+/// group): the store gives each span by its first day.
 pub fn roll_up(days: Vec<DayStats>, bucket: Option<Bucket>) -> Vec<ReportRow> {
     let mut rows: std::collections::BTreeMap<(Option<String>, Vec<Option<String>>), DayStats> = std::collections::BTreeMap::new();
     for day in days {

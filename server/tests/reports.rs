@@ -383,7 +383,66 @@ async fn the_migration_fills_in_the_decisions_of_versions_saved_before_and_leave
     }
 }
 
+async fn buckets_are_utc_days_iso_weeks_and_calendar_months_on_either_backend(backend: Backend) {
+    use kg_history::store::{Approval, Decided, Outcome as Stored};
+    let s = start_on(backend, Settings::default()).await;
+    let id = s.create().await;
+    let db = s.db.clone();
+    let rows = tokio::task::spawn_blocking(move || {
+        let store = kg_history::open(&db).unwrap();
+        let gid = store.read(|db| db.head(&id)).unwrap().unwrap().gid;
+        // Around a leap day, and a Sunday and the Monday after it.
+        let times = ["2024-02-29T23:59:59.999Z", "2024-03-01T00:00:00.000Z", "2026-01-04T12:00:00Z", "2026-01-05T00:00:00Z"];
+        store
+            .write(|tx| {
+                for (i, at) in times.iter().enumerate() {
+                    let approval = Approval {
+                        gid,
+                        version: 100 + i as i64,
+                        at_ms: millis(at),
+                        user: "ann@example.com".into(),
+                        source: "ai".into(),
+                        model: None,
+                        model_version: None,
+                        run_id: None,
+                        wait_ms: Some(1000 * (i as i64 + 1)),
+                    };
+                    let row = Decided {
+                        target: 2,
+                        entity: Some("a".into()),
+                        field: Some("label".into()),
+                        rule_id: None,
+                        outcome: Stored::Accepted,
+                    };
+                    tx.insert_decisions(&approval, &[row])?;
+                }
+                Ok::<_, kg_history::store::StoreError>(())
+            })
+            .unwrap();
+        ["day", "week", "month"].map(|bucket| {
+            let query = kg_history::stats::ReportQuery::parse(|name| (name == "bucket").then_some(bucket)).unwrap();
+            let report = store.read(|db| kg_history::stats::report(db, &query)).unwrap();
+            report.rows.iter().map(|r| (r.bucket.clone().unwrap(), r.approvals, r.median_ms_to_approval)).collect::<Vec<_>>()
+        })
+    })
+    .await
+    .unwrap();
+    let b = |s: &str| s.to_owned();
+    assert_eq!(
+        rows[0],
+        [
+            (b("2024-02-29"), 1, Some(1000.0)),
+            (b("2024-03-01"), 1, Some(2000.0)),
+            (b("2026-01-04"), 1, Some(3000.0)),
+            (b("2026-01-05"), 1, Some(4000.0))
+        ]
+    );
+    assert_eq!(rows[1], [(b("2024-02-26"), 2, Some(1500.0)), (b("2025-12-29"), 1, Some(3000.0)), (b("2026-01-05"), 1, Some(4000.0))]);
+    assert_eq!(rows[2], [(b("2024-02"), 1, Some(1000.0)), (b("2024-03"), 1, Some(2000.0)), (b("2026-01"), 2, Some(3500.0))]);
+}
+
 on_both_backends!(
+    buckets_are_utc_days_iso_weeks_and_calendar_months_on_either_backend,
     a_report_counts_every_decision_by_model_version_rule_field_and_reviewer,
     reports_need_the_audit_scope_or_cover_only_the_owners_graphs,
     the_migration_fills_in_the_decisions_of_versions_saved_before_and_leaves_every_chain,
