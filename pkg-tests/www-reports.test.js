@@ -13,7 +13,7 @@ const os = require('os');
 const path = require('path');
 const { repo } = require('./support/kg');
 const { TOKENS, USERS } = require('./support/server');
-const { startApp, openApp } = require('./support/app');
+const { startApp, openApp, approveRest } = require('./support/app');
 
 const SHOTS = path.join(repo, 'test-output', 'screenshots');
 const AUDITOR = { token: 'carol-audit-0003', user: 'carol@example.com' };
@@ -173,6 +173,32 @@ test('the Alarms view lists what the rules fired, newest first, with rule, subje
   await page.screenshot({ path: path.join(SHOTS, 'alarms.png') });
   // Without the audit scope the server refuses the list.
   assert.equal((await get(TOKENS.ann, '/getalarms')).status, 403);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a suggestion\'s rationale: beside its change in the review, then in blame and in the export, as text', async () => {
+  const { page, problems } = await openApp(app.chromium.browser, { origin: app.server.url, graphId: ids.One, token: AUDITOR.token, acceptDownloads: true });
+  const why = `The register spells it so ${HOSTILE}`;
+  await page.fill('[data-test=proposal-json]', JSON.stringify({ model: 'gpt', modelVersion: 'v3', nodes: [{ id: 'a', label: 'Alpha, per the register', rationale: why }] }));
+  await page.click('[data-test=review]');
+  await page.waitForSelector('[role=dialog]');
+  const shown = await page.textContent('[role=dialog] [data-change="node/a/label"] [data-test=rationale]');
+  assert.equal(shown.trim(), `AI's reason ${why}`);
+  await approveRest(page);
+  await page.waitForSelector('[data-test=save-status]:has-text("Saved as version")', { timeout: 15000 });
+
+  await page.click('[data-test=audit-tab]');
+  await page.click('[data-test=audit-blame-view]');
+  await page.selectOption('[data-test=blame-node]', 'a');
+  const rationale = await page.waitForSelector('tr[data-field=label] [data-test=blame-rationale]');
+  assert.equal((await rationale.textContent()).trim(), `the AI's reason: ${why}`);
+  await page.click('[data-test=audit-trail-view]');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-test=export-jsonl]')]);
+  const lines = fs.readFileSync(await download.path(), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const label = lines.find((l) => l.id === 'a' && l.field === 'label' && l.new === 'Alpha, per the register');
+  assert.equal(label?.rationale, why, JSON.stringify(lines.slice(0, 3)));
+  assert.equal(await page.evaluate(() => window.__pwned), undefined, 'markup in a rationale is never run');
   assert.deepEqual(problems, []);
   await page.close();
 });
