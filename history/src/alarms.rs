@@ -199,6 +199,15 @@ struct Window {
     events: VecDeque<(i64, Option<String>)>,
 }
 
+/// Which kinds of [`Observation`] some rule looks at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Watches {
+    pub sign_ins: bool,
+    pub saves: bool,
+    pub reads: bool,
+    pub erasures: bool,
+}
+
 /// The rules and their windows.
 pub struct Alarms {
     rules: Vec<Rule>,
@@ -221,14 +230,20 @@ impl Alarms {
         &self.rules
     }
 
-    /// Whether a version's effects are of interest (a read of it is needed).
-    pub fn watches_saves(&self) -> bool {
-        self.rules.iter().any(|r| {
-            matches!(
-                r.kind,
-                RuleKind::LargeRemoval { .. } | RuleKind::BulkAccept { .. } | RuleKind::Override {} | RuleKind::SavesPerUser { .. }
-            )
-        })
+    /// What the rules watch, so that nothing else need be noted.
+    pub fn watches(&self) -> Watches {
+        let any = |f: fn(&RuleKind) -> bool| self.rules.iter().any(|r| f(&r.kind));
+        Watches {
+            sign_ins: any(|k| matches!(k, RuleKind::FailedSignIns { .. })),
+            saves: any(|k| {
+                matches!(
+                    k,
+                    RuleKind::LargeRemoval { .. } | RuleKind::BulkAccept { .. } | RuleKind::Override {} | RuleKind::SavesPerUser { .. }
+                )
+            }),
+            reads: any(|k| matches!(k, RuleKind::GraphsReadPerToken { .. })),
+            erasures: any(|k| matches!(k, RuleKind::Erasure {})),
+        }
     }
 
     /// The alarms `observation`, made at `now_ms`, fires.
@@ -315,11 +330,15 @@ fn count(
 ) -> Option<u64> {
     let since = now_ms - (window_seconds as i64).saturating_mul(1000);
     if windows.len() >= MAX_SUBJECTS && !windows.contains_key(subject) {
-        // Forget the subjects whose windows have emptied, else the stalest.
+        // Forget the subjects whose windows have emptied, and if that is not
+        // enough the stalest tenth (at once: a stream of new subjects pays
+        // for this once per tenth of them, not on every one).
         windows.retain(|_, w| w.events.back().is_some_and(|(at, _)| *at > since));
-        if windows.len() >= MAX_SUBJECTS {
-            let stalest = windows.iter().min_by_key(|(_, w)| w.events.back().map(|(at, _)| *at)).map(|(k, _)| k.clone());
-            windows.remove(&stalest.unwrap_or_default());
+        if windows.len() >= MAX_SUBJECTS * 9 / 10 {
+            let mut last: Vec<i64> = windows.values().map(|w| w.events.back().map_or(i64::MIN, |(at, _)| *at)).collect();
+            let tenth = last.len() / 10;
+            let cutoff = *last.select_nth_unstable(tenth).1;
+            windows.retain(|_, w| w.events.back().is_some_and(|(at, _)| *at > cutoff));
         }
     }
     let window = windows.entry(subject.to_owned()).or_default();

@@ -24,7 +24,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use kg_approval::Timestamp;
 use kg_history::Store;
-use kg_history::alarms::{self, Alarms, Fired, Observation, Rule};
+use kg_history::alarms::{self, Alarms, Fired, Observation, Rule, Watches};
 use kg_history::store::Event;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -61,7 +61,7 @@ pub struct ErasureDone(pub i64);
 pub struct AlarmService {
     sender: mpsc::Sender<Seen>,
     dropped: AtomicU64,
-    watches_saves: bool,
+    watches: Watches,
 }
 
 impl std::fmt::Debug for AlarmService {
@@ -79,7 +79,7 @@ impl AlarmService {
     pub fn with_queue(rules: Vec<Rule>, store: Arc<Store>, sinks: Vec<Arc<dyn AlarmSink>>, queue: usize) -> Arc<AlarmService> {
         let alarms = Arc::new(Alarms::new(rules));
         let (sender, receiver) = mpsc::channel(queue.max(1));
-        let service = Arc::new(AlarmService { sender, dropped: AtomicU64::new(0), watches_saves: alarms.watches_saves() });
+        let service = Arc::new(AlarmService { sender, dropped: AtomicU64::new(0), watches: alarms.watches() });
         tokio::spawn(run(receiver, alarms, store, sinks));
         service
     }
@@ -108,28 +108,39 @@ pub fn read_rules(path: &std::path::Path) -> Result<Vec<Rule>, String> {
 
 async fn run(mut receiver: mpsc::Receiver<Seen>, alarms: Arc<Alarms>, store: Arc<Store>, sinks: Vec<Arc<dyn AlarmSink>>) {
     while let Some(seen) = receiver.recv().await {
+        // Sign-ins and reads are counted here, at once; only an alarm they
+        // fire goes on to the database.
+        let counted = match &seen {
+            Seen::SignInFailed { token, address } => Some(Observation::SignInFailed { token: token.clone(), address: address.clone() }),
+            Seen::GraphRead { token, address, graph_id } => {
+                Some(Observation::GraphRead { token: token.clone(), address: address.clone(), graph_id: graph_id.clone() })
+            }
+            Seen::Saved { .. } | Seen::Erased { .. } => None,
+        }
+        .map(|observation| alarms.observe(&observation, Timestamp::now().unix_millis()));
+        if counted.as_ref().is_some_and(Vec::is_empty) {
+            continue;
+        }
         let (store, alarms) = (store.clone(), alarms.clone());
-        // Reads of what a save or an erasure did, and the event's write, are
-        // the database's: off the async workers.
+        // Reads of what a save or an erasure did, and the events' writes,
+        // are the database's: off the async workers.
         let done = tokio::task::spawn_blocking(move || -> Result<Vec<(Fired, Option<Event>)>, String> {
-            let observation = match seen {
-                Seen::SignInFailed { token, address } => Observation::SignInFailed { token, address },
-                Seen::GraphRead { token, address, graph_id } => Observation::GraphRead { token, address, graph_id },
-                Seen::Saved { graph_id, version } => {
+            let fired = match (counted, seen) {
+                (Some(fired), _) => fired,
+                (None, Seen::Saved { graph_id, version }) => {
                     match store.read(|db| alarms::saved(db, &graph_id, version)).map_err(|e| e.to_string())? {
-                        Some(saved) => Observation::Saved(saved),
-                        None => return Ok(Vec::new()),
+                        Some(saved) => alarms.observe(&Observation::Saved(saved), Timestamp::now().unix_millis()),
+                        None => Vec::new(),
                     }
                 }
-                Seen::Erased { event } => match store.read(|db| alarms::erasure(db, event)).map_err(|e| e.to_string())? {
-                    Some(detail) => Observation::Erased { event, detail },
-                    None => return Ok(Vec::new()),
+                (None, Seen::Erased { event }) => match store.read(|db| alarms::erasure(db, event)).map_err(|e| e.to_string())? {
+                    Some(detail) => alarms.observe(&Observation::Erased { event, detail }, Timestamp::now().unix_millis()),
+                    None => Vec::new(),
                 },
+                (None, _) => Vec::new(),
             };
-            let now = Timestamp::now();
-            let at = now.to_string();
-            Ok(alarms
-                .observe(&observation, now.unix_millis())
+            let at = Timestamp::now().to_string();
+            Ok(fired
                 .into_iter()
                 .map(|fired| {
                     let event = alarms::record(&store, &fired, &at)
@@ -188,17 +199,18 @@ pub async fn middleware(State(service): State<Arc<AlarmService>>, request: Reque
         .filter(|id| !id.is_empty());
     let response = next.run(request).await;
     let status = response.status();
-    if status == StatusCode::UNAUTHORIZED && token.is_some() {
+    let watches = service.watches;
+    if status == StatusCode::UNAUTHORIZED && token.is_some() && watches.sign_ins {
         service.note(Seen::SignInFailed { token, address });
     } else if status.is_success() {
         let replayed = response.headers().get("idempotent-replayed").is_some_and(|v| v == "true");
-        if let (Some(saved), false, true) = (response.extensions().get::<LoggedSave>(), replayed, service.watches_saves) {
+        if let (Some(saved), false, true) = (response.extensions().get::<LoggedSave>(), replayed, watches.saves) {
             service.note(Seen::Saved { graph_id: saved.graph_id.clone(), version: saved.version });
         }
-        if let Some(ErasureDone(event)) = response.extensions().get::<ErasureDone>() {
+        if let (Some(ErasureDone(event)), true) = (response.extensions().get::<ErasureDone>(), watches.erasures) {
             service.note(Seen::Erased { event: *event });
         }
-        if let Some(graph_id) = read {
+        if let (Some(graph_id), true) = (read, watches.reads) {
             service.note(Seen::GraphRead { token, address, graph_id });
         }
     }
