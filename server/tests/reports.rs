@@ -441,7 +441,45 @@ async fn buckets_are_utc_days_iso_weeks_and_calendar_months_on_either_backend(ba
     assert_eq!(rows[2], [(b("2024-02"), 1, Some(1000.0)), (b("2024-03"), 1, Some(2000.0)), (b("2026-01"), 2, Some(3500.0))]);
 }
 
+async fn erasure_renames_the_reviewer_and_retention_forgets_the_decisions(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
+    approve_all(&s).await;
+    let (status, erased) = s.post(support::ADMIN, "/eraseUser", json!({"user": "ann@example.com"})).await;
+    assert_eq!(status, StatusCode::OK, "{erased}");
+    let (_, report) = s.get_as(AUDITOR, &query(&["user"], "")).await;
+    let users: Vec<Value> = report["rows"].as_array().unwrap().iter().map(|r| r["user"].clone()).collect();
+    assert!(users.contains(&erased["pseudonym"]) && users.contains(&json!("bob@example.com")), "{report}");
+    assert!(!s.dump().await.contains("ann@example.com"), "no table names her any more");
+    // Every record expires: its decisions go with it, and so do the people they named.
+    let db = s.db.clone();
+    let expired = tokio::task::spawn_blocking(move || {
+        let store = kg_history::open(&db).unwrap();
+        let later = kg_approval::Timestamp::from_unix_millis(kg_approval::Timestamp::now().unix_millis() + 10 * 86_400_000).unwrap();
+        kg_history::retention::expire_audit(&store, 1, later).unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(expired >= 7, "{expired}");
+    let (_, report) = s.get_as(AUDITOR, &query(&["user"], "")).await;
+    assert_eq!(report["rows"], json!([]), "{report}");
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM decisions").await, 0);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM labels WHERE kind = 1").await, 0, "no reviewer is named by a label any more");
+}
+
+/// A count read from the database behind the server's back.
+async fn count(s: &Server, sql: &str) -> i64 {
+    match s.backend {
+        Backend::Sqlite => rusqlite::Connection::open(&s.db).unwrap().query_row(sql, [], |r| r.get(0)).unwrap(),
+        Backend::Postgres => {
+            let (client, connection) = tokio_postgres::connect(&s.db, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            client.query_one(sql, &[]).await.unwrap().get(0)
+        }
+    }
+}
+
 on_both_backends!(
+    erasure_renames_the_reviewer_and_retention_forgets_the_decisions,
     buckets_are_utc_days_iso_weeks_and_calendar_months_on_either_backend,
     a_report_counts_every_decision_by_model_version_rule_field_and_reviewer,
     reports_need_the_audit_scope_or_cover_only_the_owners_graphs,
