@@ -273,7 +273,7 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
     for row in &rows {
         tx.insert_entity(gid, row)?;
     }
-    tx.insert_version(&VersionRow {
+    let row = VersionRow {
         graph_id: new.graph_id.to_owned(),
         version,
         saved_at,
@@ -291,7 +291,10 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
         pruned: false,
         record_digest: Some(digest),
         audit_expired: false,
-    })?;
+    };
+    tx.insert_version(&row)?;
+    // Its decisions, countable by reports (issue 26).
+    crate::stats::record(tx, gid, &row)?;
     if let Some(keep) = new.ctx.keep_versions {
         crate::retention::prune(tx, new.graph_id, gid, version, keep)?;
     }

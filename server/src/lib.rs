@@ -19,14 +19,17 @@
 //! and PostgreSQL, schema migrations) ← `kg-history` (the rules) ← this
 //! crate. No layer imports one above it.
 
+pub mod alarms;
 pub mod error;
 pub mod log_files;
+pub mod report_cli;
 pub mod request;
 pub mod request_log;
 pub mod routes;
 pub mod serve;
 pub mod state;
 pub mod tokens;
+pub mod webhook;
 pub mod www;
 
 pub use kg_history::Store;

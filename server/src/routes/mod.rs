@@ -10,6 +10,7 @@ mod blocking;
 mod grants;
 mod health;
 mod reads;
+mod reports;
 mod saves;
 
 use kg_history::HistoryError;
@@ -45,6 +46,8 @@ pub fn router(state: AppState) -> Router {
         .route("/getknowgraphrun", get(audit::get_run))
         .route("/exportknowgraphaudit", get(audit::export_audit))
         .route("/getauditevents", get(audit::get_events))
+        .route("/getauditstats", get(reports::get_stats))
+        .route("/getalarms", get(reports::get_alarms))
         .route("/eraseUser", post(audit::erase_user))
         .route("/getgraphaccess", get(grants::get_access))
         .route("/grantGraphAccess", post(grants::grant_access))
@@ -62,6 +65,11 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http());
     // Outermost (but inside the routing, where the matched route is known):
     // requests refused by any layer above are logged too.
+    // Alarms see what authentication refused, and what the routes answered.
+    let app = match &settings.alarms {
+        Some(alarms) => app.layer(middleware::from_fn_with_state(alarms.clone(), crate::alarms::middleware)),
+        None => app,
+    };
     let app = match &state.request_log {
         Some(log) => app.layer(middleware::from_fn_with_state(log.clone(), request_log::middleware)),
         None => app,
