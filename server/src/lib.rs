@@ -19,12 +19,16 @@
 //! and PostgreSQL, schema migrations) ← `kg-history` (the rules) ← this
 //! crate. No layer imports one above it.
 
+pub mod auth;
 pub mod error;
 pub mod log_files;
+pub mod metrics;
+pub mod openapi;
 pub mod request;
 pub mod request_log;
 pub mod routes;
 pub mod serve;
+pub mod shutdown;
 pub mod state;
 pub mod tokens;
 pub mod www;

@@ -2,8 +2,10 @@
 //! the audit trail, chain verification and access grants. Handlers parse,
 //! check access, call the store or the save logic, and respond.
 //!
-//! Every request passes [`authenticate`] first: a token that is sent must be
-//! valid (401), and a write without one is refused before its body is read.
+//! Every request passes [`authenticate`] first: credentials that are sent
+//! (`X-API-Token`, or `Authorization: Bearer` with a static token or a
+//! sign-in provider's JWT) must be valid (401), and a write without them is
+//! refused before its body is read.
 
 mod audit;
 mod blocking;
@@ -23,7 +25,9 @@ use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::auth::Refused;
 use crate::error::ApiError;
+use crate::metrics::{self, AuthRefused};
 use crate::request::{Caller, REQUEST_ID};
 use crate::request_log;
 use crate::state::{AppState, Settings};
@@ -49,6 +53,8 @@ pub fn router(state: AppState) -> Router {
         .route("/getgraphaccess", get(grants::get_access))
         .route("/grantGraphAccess", post(grants::grant_access))
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     let app = match &settings.www {
         Some(dir) => api.fallback_service(crate::www::service(dir.clone())),
@@ -61,11 +67,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(preflight_no_content))
         .layer(TraceLayer::new_for_http());
     // Outermost (but inside the routing, where the matched route is known):
-    // requests refused by any layer above are logged too.
+    // requests refused by any layer above are logged and counted too.
     let app = match &state.request_log {
         Some(log) => app.layer(middleware::from_fn_with_state(log.clone(), request_log::middleware)),
         None => app,
     };
+    let app = app.layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::middleware));
     app.with_state(state)
 }
 
@@ -75,7 +82,7 @@ fn cors(settings: &Settings) -> CorsLayer {
     } else {
         AllowOrigin::list(settings.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
     };
-    let headers = ["content-type", "x-api-token", "x-user-id", "x-user-email", "x-user-role", "idempotency-key"];
+    let headers = ["authorization", "content-type", "x-api-token", "x-user-id", "x-user-email", "x-user-role", "idempotency-key"];
     CorsLayer::new()
         .allow_origin(origins)
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
@@ -94,18 +101,23 @@ async fn preflight_no_content(request: Request, next: Next) -> Response {
     response
 }
 
-/// Finds the caller from the `X-API-Token` header before anything else is
-/// read: an unknown token is a 401 on any route, and a write without a token
-/// is a 401 before its body is read (a body that keeps coming cannot hold a
-/// connection, or memory, without credentials).
+/// Finds the caller from its credentials before anything else is read
+/// (see [`crate::auth`]): credentials that are not valid are a 401 on any
+/// route, and a write without any is a 401 before its body is read (a body
+/// that keeps coming cannot hold a connection, or memory, without
+/// credentials). A refused bearer token's 401 carries `WWW-Authenticate`.
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let token = request.headers().get("x-api-token").map(|v| v.to_str().unwrap_or_default().trim().to_owned());
-    let caller = match token.filter(|t| !t.is_empty()) {
-        Some(token) => match state.tokens.principal(&token) {
-            Some(principal) => Some(principal.clone()),
-            None => return ApiError::from(HistoryError::Unauthorized("Invalid API token.".into())).into_response(),
-        },
-        None => None,
+    let caller = match state.auth.caller(request.headers()).await {
+        Ok(caller) => caller,
+        Err(Refused(message)) => {
+            let bearer = !request.headers().contains_key("x-api-token");
+            let mut response = ApiError::from(HistoryError::Unauthorized(message)).into_response();
+            response.extensions_mut().insert(AuthRefused(if bearer { "bearer" } else { "token" }));
+            if bearer {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+            }
+            return response;
+        }
     };
     if caller.is_none() && request.method() == Method::POST {
         return ApiError::from(HistoryError::Unauthorized("Missing X-API-Token header.".into())).into_response();

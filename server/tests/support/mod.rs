@@ -100,7 +100,7 @@ pub async fn start_with(backend: Backend, settings: Settings, request_log: Optio
     tokens.add_pair(&format!("{ADMIN}=admin@example.com:admin")).unwrap();
     let opened = db.clone();
     let store = tokio::task::spawn_blocking(move || kg_history::open(&opened)).await.unwrap().unwrap();
-    let state = AppState { store: Arc::new(store), tokens: Arc::new(tokens), settings: Arc::new(settings), request_log };
+    let state = AppState::new(Arc::new(store), tokens, settings, request_log);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
