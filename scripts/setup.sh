@@ -52,6 +52,13 @@ if ! dpkg -s fonts-noto-cjk fonts-noto-color-emoji >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fonts-noto-color-emoji
 fi
 
+# openssl makes the deployment tests' keys and certificates (a sign-in
+# provider's signing keys, a CA and a TLS certificate for PostgreSQL).
+if ! command -v openssl >/dev/null; then
+  step "apt-get install openssl"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
+fi
+
 # A real PostgreSQL for the second storage backend's tests (scripts/pg.sh
 # starts a throwaway cluster; initdb and pg_ctl come from here).
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${PG_BIN:-}" ]; then

@@ -123,7 +123,7 @@ struct Keys {
 pub struct JwtVerifier {
     config: JwtConfig,
     keys: RwLock<Keys>,
-    /// When the JWKS was last fetched (or a fetch tried); held while fetching.
+    /// When the last fetch of the JWKS (or a try) ended; held while fetching.
     fetched: Mutex<Instant>,
     http: Http,
 }
@@ -170,14 +170,18 @@ impl JwtVerifier {
     }
 
     /// Fetches the JWKS again unless that was done less than
-    /// `refetch_interval` ago; true if it was.
-    async fn refetch(&self) -> bool {
+    /// `refetch_interval` ago; true if the keys may have changed since
+    /// `looked` (this fetch, or another that ran while this one waited).
+    async fn refetch(&self, looked: Instant) -> bool {
         let mut fetched = self.fetched.lock().await;
+        if *fetched > looked {
+            return true;
+        }
         if fetched.elapsed() < self.config.refetch_interval {
             return false;
         }
-        *fetched = Instant::now();
-        match self.load().await {
+        let loaded = self.load().await;
+        let changed = match loaded {
             Ok(keys) => {
                 tracing::info!(keys = keys.keys.len(), "JWKS fetched again");
                 *self.keys.write().await = keys;
@@ -187,7 +191,10 @@ impl JwtVerifier {
                 tracing::warn!(error = %e, "JWKS fetch failed; the keys held are kept");
                 false
             }
-        }
+        };
+        // When it ended: requests that looked at the keys before then try again.
+        *fetched = Instant::now();
+        changed
     }
 
     /// Reads the JWKS again now (SIGHUP), whatever the rate limit.
@@ -203,8 +210,9 @@ impl JwtVerifier {
     /// The principal a bearer JWT stands for, or why it is refused.
     pub async fn verify(&self, token: &str) -> Result<Principal, String> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| format!("Invalid bearer token: {e}."))?;
+        let looked = Instant::now();
         let claims = match self.verify_with_keys(token, &header).await {
-            Err(Refusal::NoKey) if self.refetch().await => self.verify_with_keys(token, &header).await,
+            Err(Refusal::NoKey) if self.refetch(looked).await => self.verify_with_keys(token, &header).await,
             other => other,
         }
         .map_err(|r| r.message(&header))?;
