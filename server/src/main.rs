@@ -299,7 +299,7 @@ async fn main() -> Result<(), String> {
     if let Some(addr) = args.metrics_addr {
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("--metrics-addr {addr}: {e}"))?;
         let bound = listener.local_addr().map_err(|e| e.to_string())?;
-        println!("metrics on http://{bound}/metrics");
+        tracing::info!("metrics on http://{bound}/metrics");
         let metrics = kg_approval_server::metrics::router(state.metrics.clone(), state.store.clone(), state.request_log.clone());
         tokio::spawn(serve::serve(listener, metrics, Limits::default(), stop.clone().requested()));
     }
