@@ -35,6 +35,8 @@ const DATABASE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A graph id no graph has (not a UUID v4): its head is read, and not found.
 const NO_GRAPH: &str = "healthz";
 
+#[utoipa::path(get, path = "/healthz", tag = "ops", summary = "Liveness: 200 while the process serves",
+    responses((status = 200, description = "Alive; whether the database answers and the request log writes.", body = crate::openapi::Health)))]
 pub(super) async fn healthz(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Response {
     let read = read_db(&state, |db| Ok(db.head(NO_GRAPH)?.is_none()));
     let database = match tokio::time::timeout(DATABASE_TIMEOUT, read).await {
@@ -59,6 +61,9 @@ pub(super) async fn healthz(State(state): State<AppState>, Extension(caller): Ex
 /// `GET /readyz`: 200 `{ready: true, database: "ok", schema}` when the
 /// database answers within [`DATABASE_TIMEOUT`] and holds this build's
 /// schema; else 503 `{error, ready: false, database, schema}`.
+#[utoipa::path(get, path = "/readyz", tag = "ops", summary = "Readiness: the database answers and holds this build's schema",
+    responses((status = 200, description = "Ready.", body = crate::openapi::Ready),
+        (status = 503, description = "Not ready.", body = crate::openapi::NotReady, headers(("Retry-After" = String)))))]
 pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     let store = state.store.clone();
     let check = tokio::task::spawn_blocking(move || store.schema_version());
@@ -90,6 +95,10 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /metrics` with the `admin` scope.
+#[utoipa::path(get, path = "/metrics", tag = "ops", summary = "Prometheus metrics (admin scope)",
+    responses((status = 200, description = "Prometheus text format 0.0.4.", content_type = "text/plain", body = String),
+        (status = 403, description = "Needs the admin scope.", body = crate::openapi::ErrorBody)),
+    security(("apiToken" = []), ("bearer" = [])))]
 pub(super) async fn metrics(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
     let who = access::signed_in(caller.0.as_ref())?;
     if !who.scopes.admin {

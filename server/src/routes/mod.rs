@@ -14,6 +14,8 @@ mod health;
 mod reads;
 mod saves;
 
+use std::sync::OnceLock;
+
 use kg_history::HistoryError;
 
 use axum::Router;
@@ -21,9 +23,11 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Refused;
 use crate::error::ApiError;
@@ -32,30 +36,50 @@ use crate::request::{Caller, REQUEST_ID};
 use crate::request_log;
 use crate::state::{AppState, Settings};
 
+/// Every route, each with its OpenAPI description (the `#[utoipa::path]`
+/// on its handler): see [`crate::openapi`].
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
+        .routes(routes!(saves::save_graph))
+        .routes(routes!(saves::patch_graph))
+        .routes(routes!(reads::capabilities))
+        .routes(routes!(reads::list_graphs))
+        .routes(routes!(grants::whoami))
+        .routes(routes!(reads::get_graph))
+        .routes(routes!(reads::get_history))
+        .routes(routes!(reads::get_version))
+        .routes(routes!(reads::get_audit))
+        .routes(routes!(reads::verify_graph))
+        .routes(routes!(audit::get_blame))
+        .routes(routes!(audit::get_run))
+        .routes(routes!(audit::export_audit))
+        .routes(routes!(audit::get_events))
+        .routes(routes!(audit::erase_user))
+        .routes(routes!(grants::get_access))
+        .routes(routes!(grants::grant_access))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(openapi_json))
+}
+
+/// The OpenAPI 3.1 document of [`api`].
+pub fn document() -> &'static serde_json::Value {
+    static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
+    DOCUMENT.get_or_init(|| crate::openapi::finish(api()))
+}
+
+/// `GET /openapi.json`.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta",
+    responses((status = 200, description = "This API's OpenAPI 3.1 document.", content_type = "application/json", body = Object)))]
+async fn openapi_json() -> Response {
+    crate::openapi::response(document())
+}
+
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
-    let api = Router::new()
-        .route("/saveGraphWithHistory", post(saves::save_graph))
-        .route("/patchGraph", post(saves::patch_graph))
-        .route("/capabilities", get(reads::capabilities))
-        .route("/getknowgraphs", get(reads::list_graphs))
-        .route("/whoami", get(grants::whoami))
-        .route("/getknowgraph", get(reads::get_graph))
-        .route("/getknowgraphhistory", get(reads::get_history))
-        .route("/getknowgraphversion", get(reads::get_version))
-        .route("/getknowgraphaudit", get(reads::get_audit))
-        .route("/verifyknowgraph", get(reads::verify_graph))
-        .route("/getknowgraphblame", get(audit::get_blame))
-        .route("/getknowgraphrun", get(audit::get_run))
-        .route("/exportknowgraphaudit", get(audit::export_audit))
-        .route("/getauditevents", get(audit::get_events))
-        .route("/eraseUser", post(audit::erase_user))
-        .route("/getgraphaccess", get(grants::get_access))
-        .route("/grantGraphAccess", post(grants::grant_access))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    let (api, _) = api().split_for_parts();
+    let api = api.method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     let app = match &settings.www {
         Some(dir) => api.fallback_service(crate::www::service(dir.clone())),
         None => api.fallback(|| async { ApiError::from(HistoryError::NotFound("Not found.".into())) }),
