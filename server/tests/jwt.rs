@@ -125,6 +125,16 @@ async fn rs256_es256_and_eddsa_tokens_sign_in_their_user_with_the_scopes_they_ca
     assert_eq!((status, &body["user"]), (StatusCode::OK, &json!("static@example.com")));
     let response = s.http.get(format!("{}/whoami", s.url)).header("X-API-Token", "static-token-0001").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    // A proxy's Basic credentials beside the token are not ours: left alone.
+    let response = s
+        .http
+        .get(format!("{}/whoami", s.url))
+        .header("X-API-Token", "static-token-0001")
+        .header("Authorization", "Basic cHJveHk6c2VjcmV0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread")]

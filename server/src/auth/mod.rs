@@ -81,21 +81,21 @@ impl Auth {
     /// credentials that are sent and not valid.
     pub async fn caller(&self, headers: &HeaderMap) -> Result<Option<Principal>, Refused> {
         let api_token = headers.get("x-api-token").map(|v| v.to_str().unwrap_or_default().trim()).filter(|t| !t.is_empty());
-        let bearer = match headers.get(axum::http::header::AUTHORIZATION) {
-            None => None,
-            Some(value) => {
-                let text = value.to_str().unwrap_or_default().trim();
-                match text.split_once(' ') {
-                    Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Some(token.trim()),
-                    _ => return Err(Refused("The Authorization header must be 'Bearer <token>'.".into())),
-                }
-            }
-        };
         if let Some(token) = api_token {
             return match self.tokens().principal(token) {
                 Some(principal) => Ok(Some(principal.clone())),
                 None => Err(Refused("Invalid API token.".into())),
             };
+        }
+        // Only the Bearer scheme is ours: another (Basic, from a proxy in
+        // front) is not a credential of this server and is left alone.
+        let bearer = headers.get(axum::http::header::AUTHORIZATION).and_then(|value| {
+            let text = value.to_str().unwrap_or_default().trim();
+            let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+        if bearer == Some("") {
+            return Err(Refused("The Authorization header is 'Bearer' without a token.".into()));
         }
         let Some(token) = bearer else { return Ok(None) };
         if let Some(principal) = self.tokens().principal(token) {
