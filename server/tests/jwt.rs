@@ -220,6 +220,21 @@ async fn every_bad_token_is_a_401() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_token_verified_before_is_refused_once_it_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::new(dir.path(), "ed-1", Algorithm::EdDSA);
+    let mut config = file_config(dir.path(), &[&key]);
+    config.leeway = Duration::ZERO;
+    let s = start(config).await;
+    let token = key.sign(&json!({"iss": ISSUER, "aud": AUDIENCE, "exp": now() + 2, "email": "ann@example.com"}));
+    for _ in 0..3 {
+        assert_eq!(s.whoami(&token).await.0, StatusCode::OK, "verified, then from the cache");
+    }
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    s.refused(&token, "expired").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn roles_in_an_array_claim_map_onto_scopes() {
     let dir = tempfile::tempdir().unwrap();
     let key = SigningKey::new(dir.path(), "ed-1", Algorithm::EdDSA);
@@ -379,6 +394,16 @@ async fn the_binary_takes_the_jwt_flags_and_reloads_its_token_file_on_sighup() {
     }
     assert_eq!(status("new-token-00001").await, StatusCode::OK);
     assert_eq!(status("kept-token-0001").await, StatusCode::OK);
+
+    // A key taken out of the JWKS: its tokens (verified before, so cached) are refused after SIGHUP.
+    let other = SigningKey::new(dir.path(), "rsa-2", Algorithm::RS256);
+    std::fs::write(&jwks_file, jwks(&[&other]).to_string()).unwrap();
+    hup();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while http.get(format!("{url}/whoami")).bearer_auth(&token).send().await.unwrap().status() != StatusCode::UNAUTHORIZED {
+        assert!(std::time::Instant::now() < deadline, "the JWKS was not read again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(child.try_wait().unwrap().is_none(), "SIGHUP does not stop the server");
     child.kill().unwrap();
     child.wait().unwrap();

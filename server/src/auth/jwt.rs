@@ -126,6 +126,8 @@ pub struct JwtVerifier {
     /// When the last fetch of the JWKS (or a try) ended; held while fetching.
     fetched: Mutex<Instant>,
     http: Http,
+    /// Tokens verified already (see [`Verified`]).
+    verified: Verified,
 }
 
 impl std::fmt::Debug for JwtVerifier {
@@ -140,7 +142,13 @@ impl JwtVerifier {
     /// the first token (a provider down at start does not stop the server).
     pub async fn new(config: JwtConfig) -> Result<JwtVerifier, String> {
         let http = http_client()?;
-        let verifier = JwtVerifier { config, keys: RwLock::new(Keys { keys: Vec::new() }), fetched: Mutex::new(Instant::now()), http };
+        let verifier = JwtVerifier {
+            config,
+            keys: RwLock::new(Keys { keys: Vec::new() }),
+            fetched: Mutex::new(Instant::now()),
+            http,
+            verified: Verified::default(),
+        };
         match (verifier.load().await, &verifier.config.jwks) {
             (Ok(keys), _) => *verifier.keys.write().await = keys,
             (Err(e), JwksSource::File(_)) => return Err(e),
@@ -185,6 +193,7 @@ impl JwtVerifier {
             Ok(keys) => {
                 tracing::info!(keys = keys.keys.len(), "JWKS fetched again");
                 *self.keys.write().await = keys;
+                self.verified.clear();
                 true
             }
             Err(e) => {
@@ -204,11 +213,15 @@ impl JwtVerifier {
         let keys = self.load().await?;
         let count = keys.keys.len();
         *self.keys.write().await = keys;
+        self.verified.clear();
         Ok(count)
     }
 
     /// The principal a bearer JWT stands for, or why it is refused.
     pub async fn verify(&self, token: &str) -> Result<Principal, String> {
+        if let Some(principal) = self.verified.get(token, self.config.leeway) {
+            return Ok(principal);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|e| format!("Invalid bearer token: {e}."))?;
         let looked = Instant::now();
         let claims = match self.verify_with_keys(token, &header).await {
@@ -216,7 +229,11 @@ impl JwtVerifier {
             other => other,
         }
         .map_err(|r| r.message(&header))?;
-        self.principal(&claims)
+        let principal = self.principal(&claims)?;
+        if let Some(exp) = claims.get("exp").and_then(Value::as_u64) {
+            self.verified.put(token, &principal, exp);
+        }
+        Ok(principal)
     }
 
     async fn verify_with_keys(&self, token: &str, header: &jsonwebtoken::Header) -> Result<Value, Refusal> {
@@ -269,6 +286,46 @@ impl JwtVerifier {
             };
         }
         Ok(Principal { user, scopes })
+    }
+}
+
+/// The tokens verified lately and whom they stand for, until their `exp`:
+/// a client sends the same access token for minutes, and checking its
+/// signature again each time costs 40–500 µs (EdDSA to ES256, measured with
+/// `examples/deploy_costs.rs`) where this costs a lookup. Keyed by the whole
+/// token (a changed byte is another token); emptied whenever the key set
+/// changes (a key removed from the JWKS revokes its tokens at once); at most
+/// [`VERIFIED_MAX`] entries (then the expired ones go, or all).
+#[derive(Default)]
+struct Verified(std::sync::Mutex<HashMap<String, (Principal, u64)>>);
+
+const VERIFIED_MAX: usize = 4096;
+
+impl Verified {
+    fn now() -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    }
+
+    fn get(&self, token: &str, leeway: Duration) -> Option<Principal> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (principal, exp) = map.get(token)?;
+        (Verified::now() <= exp.saturating_add(leeway.as_secs())).then(|| principal.clone())
+    }
+
+    fn put(&self, token: &str, principal: &Principal, exp: u64) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= VERIFIED_MAX {
+            let now = Verified::now();
+            map.retain(|_, (_, exp)| *exp > now);
+            if map.len() >= VERIFIED_MAX {
+                map.clear();
+            }
+        }
+        map.insert(token.to_owned(), (principal.clone(), exp));
+    }
+
+    fn clear(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 
