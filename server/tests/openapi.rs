@@ -15,7 +15,10 @@ use support::{ADMIN, spawn_binary};
 
 /// Runs a Python tool; a clear failure if it is missing.
 fn python_tool(program: &str, args: &[&str]) -> std::process::Output {
+    // In a directory of its own: schemathesis leaves a cache where it runs.
+    let cwd = tempfile::tempdir().unwrap();
     Command::new(program)
+        .current_dir(cwd.path())
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("{program}: {e} (scripts/setup.sh installs it: pip install openapi-spec-validator schemathesis)"))
