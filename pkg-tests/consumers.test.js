@@ -1,77 +1,46 @@
 'use strict';
-// The package as its users get it: `npm pack pkg`, the tarball installed
-// (once, from the npm cache where it can) into a fresh temporary project, and
-// five consumers of it, each asserting a real result:
+// The package as its users get it: `npm pack pkg`, the tarball installed with
+// npm into a fresh project (support/consumers.js: one install of the tools,
+// from pkg-tests/consumers/package-lock.json, shared by every consumer test),
+// and five consumers of it, each asserting a real result:
 //   (a) Vite + Vue 3 + TypeScript: `vue-tsc -b && vite build`, the build
 //       served and opened in Chromium — a review in the package's modal, one
 //       change rejected, an approval, asserted on the page;
 //   (b) Node ESM with named imports;   (c) Node CommonJS require;
 //   (d) TypeScript with moduleResolution node16 (ESM and CommonJS files);
 //   (e) vitest with no config.
-// The dev tools are installed at the versions the repository's own lockfile
-// holds, so a warm npm cache serves all of them.
+// Frameworks (Next.js, Nuxt, jest + jsdom, webpack) are in
+// consumers-frameworks.test.js, strict types in consumers-types.test.js, the
+// READMEs' samples in consumers-readme.test.js.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
-const { spawnSync } = require('child_process');
-const { repo } = require('./support/kg');
+const { consumerProject, run, files, timings } = require('./support/consumers');
 const { launchBrowser, serveStatic } = require('./support/browser');
 
-const TOOLS = ['vue', 'vite', '@vitejs/plugin-vue', 'vue-tsc', 'typescript', 'vitest'];
-const timings = {};
+let project;
 let dir;
-
-function run(cmd, args, cwd, what = `${cmd} ${args.join(' ')}`) {
-  const started = Date.now();
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', CI: '1' }, maxBuffer: 64 << 20 });
-  timings[what] = Date.now() - started;
-  assert.equal(r.status, 0, `${what} in ${cwd} failed:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-function files(root, tree) {
-  for (const [name, text] of Object.entries(tree)) {
-    const file = path.join(root, name);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, typeof text === 'string' ? text : JSON.stringify(text, null, 2));
-  }
-}
 
 const GRAPH = `{ metadata: { title: 'T' }, nodes: [{ id: 'a', label: 'Alpha', info: 'old text' }, { id: 'b', label: 'Beta' }, { id: 'h', visible: false }], edges: [] }`;
 const PROPOSAL = `{ nodes: [{ id: 'a', label: 'Alpha 2', info: 'new text' }, { id: 'b', label: 'Beta 2' }] }`;
 
 test.before(() => {
-  assert.ok(fs.existsSync(path.join(repo, 'pkg', 'package.json')), 'pkg/ is built (bash scripts/build-pkg.sh)');
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-consumers-'));
-  const packed = JSON.parse(run('npm', ['pack', path.join(repo, 'pkg'), '--json', '--pack-destination', dir], repo, 'npm pack'));
-  const tarball = packed[0].filename;
-  const version = (name) => JSON.parse(fs.readFileSync(path.join(repo, 'node_modules', name, 'package.json'), 'utf8')).version;
-  files(dir, {
-    'package.json': {
-      name: 'kg-consumers',
-      private: true,
-      dependencies: { 'kg-approval': `file:./${tarball}`, vue: version('vue') },
-      devDependencies: Object.fromEntries(TOOLS.filter((t) => t !== 'vue').map((t) => [t, version(t)])),
-    },
-  });
-  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], dir, 'npm install (tarball and tools)');
+  project = consumerProject();
+  dir = project.dir('consumers');
 });
 
-test.after(() => {
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+test.after(() => project?.cleanup());
 
 test('the tarball: one package with README, LICENSE, both entries, types, the .wasm and kg-approval/vue', () => {
-  const installed = path.join(dir, 'node_modules', 'kg-approval');
+  const installed = path.join(project.root, 'node_modules', 'kg-approval');
   const pkg = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
   assert.equal(pkg.name, 'kg-approval');
-  for (const file of ['README.md', 'LICENSE', 'index.js', 'index.node.js', 'index.node.cjs', 'index.d.ts', 'index.d.cts', 'kg_approval_bg.wasm', 'vue/index.js', 'vue/index.cjs', 'vue/index.d.ts']) {
+  for (const file of ['README.md', 'LICENSE', 'index.js', 'index.node.js', 'index.node.cjs', 'index.d.ts', 'index.d.cts', 'kg_approval_bg.wasm', 'node/wasm.cjs', 'vue/index.js', 'vue/index.cjs', 'vue/index.d.ts', 'vue/components.js', 'vue/components.cjs', 'vue/components.d.ts']) {
     assert.ok(fs.existsSync(path.join(installed, file)), file);
   }
   assert.match(fs.readFileSync(path.join(installed, 'LICENSE'), 'utf8'), /MIT License[\s\S]*Apache License/);
-  assert.equal(pkg.sideEffects, false);
+  assert.deepEqual(pkg.sideEffects, ['./vue/index.js', './vue/index.cjs']);
   assert.deepEqual(pkg.peerDependenciesMeta, { vue: { optional: true } });
 });
 
@@ -128,7 +97,7 @@ void fields, code, KgApprovalError;
     'ts16/esm.mts': `import init, { ApprovalSession, KgApprovalError, type Review, type ErrorCode } from 'kg-approval';\nawait init();\n${use}`,
     'ts16/cjs.cts': `import { ApprovalSession, KgApprovalError, init, type Review, type ErrorCode } from 'kg-approval';\nvoid init;\n${use}`,
   });
-  run(process.execPath, [path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], path.join(dir, 'ts16'), 'tsc node16');
+  run(process.execPath, [path.join(project.root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], path.join(dir, 'ts16'), 'tsc node16');
 });
 
 test('(e) vitest with no config: the package and kg-approval/vue just work', () => {
@@ -145,7 +114,7 @@ test('a review', () => {
 });
 `,
   });
-  const out = run(process.execPath, [path.join(dir, 'node_modules', 'vitest', 'vitest.mjs'), 'run'], path.join(dir, 'vt'), 'vitest run');
+  const out = run(process.execPath, [path.join(project.root, 'node_modules', 'vitest', 'vitest.mjs'), 'run'], path.join(dir, 'vt'), 'vitest run');
   assert.match(out, /1 passed/);
 });
 
@@ -228,8 +197,8 @@ export function mistakes() {
 }
 `,
   });
-  run(path.join(dir, 'node_modules', '.bin', 'vue-tsc'), ['-b'], app, 'vue-tsc -b');
-  run(path.join(dir, 'node_modules', '.bin', 'vite'), ['build', '--logLevel', 'warn'], app, 'vite build');
+  run(project.bin('vue-tsc'), ['-b'], app, 'vue-tsc -b');
+  run(project.bin('vite'), ['build', '--logLevel', 'warn'], app, 'vite build');
   const wasm = fs.readdirSync(path.join(app, 'dist', 'assets')).filter((f) => f.endsWith('.wasm'));
   assert.equal(wasm.length, 1, 'the .wasm is emitted as an asset');
 

@@ -164,7 +164,8 @@ test('a server without deltas (the real service) gets whole graphs from the same
   try {
     const client = new kg.HistoryClient({ baseUrl: real.url, token: TOKENS.ann, ...fast });
     const graphId = randomUUID();
-    const session = new kg.ApprovalSession({ metadata: { title: 'R' }, nodes: [{ id: 'a', label: 'A' }], edges: [] }, { graphId });
+    // A session made for that service (a session made for ours is refused: service_mismatch).
+    const session = new kg.ApprovalSession({ metadata: { title: 'R' }, nodes: [{ id: 'a', label: 'A' }], edges: [] }, { graphId, service: 'knowledge-graph-worker' });
     session.propose({ nodes: [{ id: 'a', label: 'A1' }] });
     const first = session.approve({ user: USERS.ann });
     const saved = await client.save(first);

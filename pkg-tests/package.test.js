@@ -22,9 +22,10 @@ test('one package.json: exports with types first in every condition, README, LIC
     for (const [key, value] of Object.entries(node)) conditions(value, `${where}.${key}`);
   };
   conditions(manifest.exports, 'exports');
-  for (const sub of ['.', './vue', './package.json', './kg_approval_bg.wasm']) assert.ok(manifest.exports[sub], sub);
+  for (const sub of ['.', './vue', './vue/components', './package.json', './kg_approval_bg.wasm']) assert.ok(manifest.exports[sub], sub);
   for (const file of ['README.md', 'LICENSE']) assert.ok(manifest.files.includes(file) && fs.existsSync(path.join(PKG, file)), file);
-  assert.equal(manifest.sideEffects, false);
+  // Only kg-approval/vue's entry runs code on import (it gives the components kg-approval's text diff).
+  assert.deepEqual(manifest.sideEffects, ['./vue/index.js', './vue/index.cjs']);
   assert.ok(manifest.repository?.url && manifest.keywords?.length && manifest.engines?.node);
   assert.deepEqual(manifest.peerDependenciesMeta, { vue: { optional: true } });
   assert.ok(!fs.existsSync(path.join(PKG, 'node', 'package.json')) || JSON.parse(fs.readFileSync(path.join(PKG, 'node', 'package.json'), 'utf8')).name === undefined, 'no second package');

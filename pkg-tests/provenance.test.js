@@ -31,9 +31,9 @@ const PROVENANCE_KEYS = ['confidence', 'ruleId', 'model', 'modelVersion'];
 
 test('the review carries the provenance and each change of a node its patch provenance', () => {
   const session = new kg.ApprovalSession(graph);
-  const review = session.propose(proposal, { reason: 'tidy up', runId: 'run-1' });
+  const review = session.propose(proposal, { reason: 'tidy up', runId: 'run-1', proposedAt: NOW });
   assert.deepEqual(review.provenance, {
-    source: 'ai', model: 'graph-assistant', modelVersion: '2026-01', confidence: 0.8, ruleId: 'r7', reason: 'tidy up', runId: 'run-1',
+    source: 'ai', model: 'graph-assistant', modelVersion: '2026-01', confidence: 0.8, ruleId: 'r7', reason: 'tidy up', runId: 'run-1', proposedAt: NOW,
   });
   assert.deepEqual(
     review.changes.map((c) => [c.id, c.confidence, c.ruleId]),
@@ -132,3 +132,37 @@ for (const [name, value, path, message] of bad) {
     assert.equal(session.review(), undefined);
   });
 }
+
+test('a rationale per suggestion: validated, beside its change, in the audit (nodes and edges), never in the graph; proposedAt from the clock or the caller', () => {
+  const session = new kg.ApprovalSession(graph, { decisions: 'explicit' });
+  const review = session.propose(
+    {
+      nodes: [{ id: 'a', label: 'A2', rationale: 'the cited source spells it A2' }, { id: 'n', label: 'New', rationale: 'named in a' }],
+      edges: [{ source: 'a', target: 'n', label: 'cites', rationale: 'a cites n' }],
+    },
+    { source: 'ai', proposedAt: '2026-02-04T14:00:00Z' },
+  );
+  const why = Object.fromEntries(review.changes.map((c) => [c.id, c.rationale]));
+  assert.equal(why['node/a/label'], 'the cited source spells it A2');
+  assert.equal(why['node/n'], 'named in a');
+  assert.equal(why['edge/a_n'], 'a cites n');
+  assert.equal(review.provenance.proposedAt, '2026-02-04T14:00:00.000Z');
+  session.acceptAll();
+  const approved = session.approve({ user: 'ann', now: NOW });
+  assert.equal(approved.audit.patchProvenance.a.rationale, 'the cited source spells it A2');
+  assert.equal(approved.audit.edgeProvenance.a_n.rationale, 'a cites n');
+  assert.equal(approved.audit.proposedAt, '2026-02-04T14:00:00.000Z');
+  assert.ok(!JSON.stringify(approved.graph).includes('rationale'));
+
+  const before = Date.now();
+  const clocked = new kg.ApprovalSession(graph);
+  const at = Date.parse(clocked.propose({ nodes: [{ id: 'a', label: 'A3' }] }).provenance.proposedAt);
+  assert.ok(at >= before - 1 && at <= Date.now() + 1, 'told nothing: the time propose was called');
+  for (const [bad, path] of [
+    [{ nodes: [{ id: 'a', rationale: 5 }] }, 'nodes[0].rationale'],
+    [{ edges: [{ id: 'a_b', rationale: '' }] }, 'edges[0].rationale'],
+  ]) {
+    assert.equal(expectError(() => clocked.propose(bad), 'invalid_proposal').path, path);
+  }
+  expectError(() => clocked.propose({ nodes: [] }, { proposedAt: 'soon' }), 'invalid_argument');
+});

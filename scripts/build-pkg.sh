@@ -24,9 +24,9 @@ rm -f pkg/node/kg_approval_bg.wasm pkg/*/kg_approval_bg.wasm.d.ts pkg/*/.gitigno
 snippet=$(cd pkg/node && ls snippets/*/js/boundary.js)
 node scripts/package-entry.cjs pkg "$snippet" "$version"
 
-# The repository's own tests and tools (and www/, and the Vue sources'
-# type-check below) import the package by its name, as users do: linked
-# before the Vue build, which a fresh clone has never linked.
+# The repository's own tests and tools (and www/) import the package by its
+# name, as users do (kg-approval/vue's type-check below among them: linked
+# before it, so a fresh clone builds).
 for modules in node_modules www/node_modules; do
   if [ -d "$modules" ]; then ln -sfn "$(pwd)/pkg" "$modules/kg-approval"; fi
 done
@@ -40,6 +40,6 @@ npx vite build --config vue/vite.config.mjs --logLevel warn
 rm -rf build/vue-types
 npx vue-tsc -p vue/tsconfig.json
 npx rollup --silent -c vue/dts.config.mjs
-cp pkg/vue/index.d.ts pkg/vue/index.d.cts
+for name in index components; do cp "pkg/vue/$name.d.ts" "pkg/vue/$name.d.cts"; done
 
 echo "built pkg/ ($(wc -c < pkg/kg_approval_bg.wasm) bytes of wasm, $(gzip -9 -c pkg/kg_approval_bg.wasm | wc -c) gzipped)"

@@ -31,7 +31,30 @@ function patch(text, from, to, count = 1, what = from) {
   return text.split(from).join(to);
 }
 
-// --- node: CommonJS glue and snippet, the module one directory up.
+/**
+ * node/wasm.cjs: the module's bytes inside JavaScript, brotli-compressed and
+ * base64-encoded (265 KB beside the 667 KB .wasm; read in about 8 ms more
+ * than from disk, README "Where the .wasm comes from").
+ */
+function embeddedWasm(wasmFile) {
+  const zlib = require('zlib');
+  const bytes = fs.readFileSync(wasmFile);
+  const packed = zlib.brotliCompressSync(bytes, {
+    params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+  });
+  if (!zlib.brotliDecompressSync(packed).equals(bytes)) throw new Error('package-entry: brotli did not give the .wasm back');
+  return `'use strict';
+// kg_approval_bg.wasm (${bytes.length} bytes), brotli-compressed and base64-encoded by
+// scripts/package-entry.cjs: the Node entries load the module from here, so a
+// bundler that moves them (Next.js, Nitro, esbuild...) brings it along.
+module.exports = function wasmBytes() {
+  const { Buffer } = require('buffer');
+  return require('zlib').brotliDecompressSync(Buffer.from('${packed.toString('base64')}', 'base64'));
+};
+`;
+}
+
+// --- node: CommonJS glue and snippet; the module's bytes embedded (node/wasm.cjs).
 {
   const source = read('node', snippet);
   const names = [];
@@ -42,8 +65,25 @@ function patch(text, from, to, count = 1, what = from) {
   if (/^\s*(export|import)\s/m.test(cjs)) throw new Error(`${snippet}: unexpected ES module syntax left`);
   fs.writeFileSync(file('node', snippet), `'use strict';\n${cjs}\n${names.map((n) => `exports.${n} = ${n};`).join('\n')}\n`);
   let glue = read('node', 'kg_approval.js');
-  glue = patch(glue, '`${__dirname}/kg_approval_bg.wasm`', "require('path').join(__dirname, '..', 'kg_approval_bg.wasm')");
+  // The module's bytes come from node/wasm.cjs (below), not from a path next
+  // to __dirname: bundlers that put this file somewhere else (Next.js with
+  // Turbopack or webpack, Nitro, esbuild...) carry a required .cjs along, and
+  // do not carry a file read at run time.
+  glue = patch(
+    glue,
+    "const wasmPath = `${__dirname}/kg_approval_bg.wasm`;\nconst wasmBytes = require('fs').readFileSync(wasmPath);",
+    "const wasmBytes = require('./wasm.cjs')();",
+    1,
+    'the .wasm read from __dirname',
+  );
+  // A plain string, which every bundler follows (String.raw`...` is left to chance).
+  glue = glue.replace(/require\(String\.raw`(\.\/snippets\/[\w./-]+)`\)/g, "require('$1')");
+  if (glue.includes('String.raw`')) throw new Error('package-entry: a String.raw require is left in the node glue');
+  // jest's jsdom environment (and other DOM-like globals in Node) have no
+  // TextDecoder/TextEncoder: the node glue takes Node's own.
+  glue = `const { TextDecoder, TextEncoder } = require('util');\n${glue}`;
   write('node/kg_approval.js', glue);
+  write('node/wasm.cjs', embeddedWasm(file('kg_approval_bg.wasm')));
   write('node/package.json', '{ "type": "commonjs" }\n');
 }
 
@@ -130,6 +170,8 @@ const base = read('node', 'kg_approval.d.ts').replace(/^\/\* (tslint|eslint)[^\n
 const errorTypes = `
 /** Every error the package throws: \`code\` is stable, \`path\` names the input (e.g. \`nodes[3].id\`). */
 export declare class KgApprovalError extends Error {
+  /** Extra fields (\`path\`, \`status\`...) are copied onto the error. */
+  constructor(code: ErrorCode, message: string, details?: { path?: string; argument?: string; status?: number; changeIds?: string[] });
   readonly name: 'KgApprovalError' | 'ConflictError';
   readonly code: ErrorCode;
   readonly path?: string;
@@ -146,6 +188,7 @@ export declare class KgApprovalError extends Error {
 
 /** A save refused because another editor saved first: rebase onto \`currentVersion\`. */
 export declare class ConflictError extends KgApprovalError {
+  constructor(message: string, details?: { currentVersion?: number; status?: number; serverError?: string });
   readonly name: 'ConflictError';
   readonly code: 'version_conflict';
   readonly currentVersion: number;
@@ -162,6 +205,16 @@ export type InitInput = string | ArrayBuffer | ArrayBufferView | object;
 export declare function init(options?: { module_or_path?: InitInput | Promise<InitInput> }): Promise<void>;
 /** Loads the module synchronously from its bytes or a compiled WebAssembly.Module (browsers; a no-op in Node). */
 export declare function initSync(options?: { module: ArrayBuffer | ArrayBufferView | object }): void;
+
+declare global {
+  interface SymbolConstructor {
+    /** The well-known symbol of \`using\` (ES2026's explicit resource management), declared here
+     *  as lib.esnext.disposable and @types/node declare it, so that ApprovalSession's and
+     *  HistoryClient's \`[Symbol.dispose]()\` type-checks with \`lib: ["ES2022"]\` too. Where the
+     *  runtime has the symbol (Node 20.4+, current browsers), it frees the object like \`free()\`. */
+    readonly dispose: unique symbol;
+  }
+}
 `;
 write('index.d.ts', `${base}${errorTypes}export default init;\n`);
 write('index.d.cts', `${base}${errorTypes}`);
@@ -196,11 +249,17 @@ const pkg = {
       import: { types: './vue/index.d.ts', default: './vue/index.js' },
       require: { types: './vue/index.d.cts', default: './vue/index.cjs' },
     },
+    // The components alone: no .wasm in the builds of pages that only show reviews.
+    './vue/components': {
+      import: { types: './vue/components.d.ts', default: './vue/components.js' },
+      require: { types: './vue/components.d.cts', default: './vue/components.cjs' },
+    },
     './kg_approval_bg.wasm': './kg_approval_bg.wasm',
     './package.json': './package.json',
   },
-  // Only the Vue components touch the page (their styles, once, when first mounted).
-  sideEffects: false,
+  // Only kg-approval/vue's entry does something on import: it gives the components
+  // kg-approval's text diff. (The components touch the page when first set up.)
+  sideEffects: ['./vue/index.js', './vue/index.cjs'],
   files: ['index.js', 'index.node.js', 'index.node.cjs', 'index.d.ts', 'index.d.cts', 'kg_approval_bg.wasm', 'node/', 'web/', 'vue/', 'README.md', 'LICENSE'],
   engines: { node: '>=20' },
   peerDependencies: { vue: '^3.3.0' },

@@ -43,7 +43,10 @@ npx vitest run --config vue/vitest.config.mjs
 echo "== benchmark harness, smoke run (tiny inputs; the figures come from npm run bench)"
 node bench/run.js --smoke > /dev/null
 
-echo "== node --test pkg-tests/ (server on SQLite; postgres.test.js: three processes on PostgreSQL; consumers.test.js: the packed tarball in Vite+Vue+TS, Node ESM/CJS, TS node16, vitest)"
+echo "== report bench, smoke run (5,000 decided changes, both backends; the 1,000,000-row figures come from npm run bench)"
+KG_BENCH_POSTGRES="$KG_TEST_POSTGRES" cargo run --quiet -p kg-approval-server --example report_bench -- 5000 > /dev/null
+
+echo "== node --test pkg-tests/ (server on SQLite; postgres.test.js: three processes on PostgreSQL; consumers*.test.js: the packed tarball in fresh projects — Vite+Vue+TS, Node ESM/CJS, TS, vitest, Next.js, Nuxt SSR, jest+jsdom, webpack — and the READMEs' samples, one shared npm ci from pkg-tests/consumers/package-lock.json)"
 node --test pkg-tests/
 
 echo "== the server's package tests again with the server on PostgreSQL"

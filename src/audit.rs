@@ -55,10 +55,17 @@ pub struct AuditEntry {
     /// Top-level fields besides nodes, edges and metadata: field → `[old, new]`.
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub graph_changes: Map<String, Value>,
-    /// Node id → `{confidence, ruleId}` of its patch, for the nodes with a
-    /// decided (accepted or rejected) change whose patch carried either.
+    /// Node id → `{confidence, ruleId, rationale}` of its patch, for the
+    /// nodes with a decided (accepted or rejected) change whose patch carried any.
     #[serde(skip_serializing_if = "PatchProvenanceMap::is_empty")]
     pub patch_provenance: PatchProvenanceMap,
+    /// Edge id → `{rationale}` of the proposed edges with a decided change
+    /// that carried one.
+    #[serde(skip_serializing_if = "PatchProvenanceMap::is_empty")]
+    pub edge_provenance: PatchProvenanceMap,
+    /// When the proposal was made (see [`Provenance::proposed_at`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposed_at: Option<String>,
     pub nodes_added: Vec<String>,
     pub nodes_removed: Vec<String>,
     pub edges_added: Vec<String>,
@@ -107,15 +114,8 @@ impl AuditEntry {
             "accepted",
             "rejected",
         ]);
-        let patch_provenance = f.read("patchProvenance", |v, path| {
-            let map = Fields::of(v, path, ErrorCode::InvalidArgument);
-            let entries = map.entries(|v, path| {
-                let told = Fields::of(v, path, ErrorCode::InvalidArgument);
-                let read = PatchProvenance { confidence: told.opt_f64("confidence"), rule_id: told.opt_string("ruleId") };
-                told.finish(read)
-            });
-            map.finish(entries.into_iter().collect())
-        });
+        let patch_provenance = f.read("patchProvenance", read_provenance_map);
+        let edge_provenance = f.read("edgeProvenance", read_provenance_map);
         let entry = AuditEntry {
             approval_id: f.string("approvalId"),
             graph_id: f.opt_string("graphId"),
@@ -136,6 +136,8 @@ impl AuditEntry {
             metadata_changes: f.map("metadataChanges"),
             graph_changes: f.map("graphChanges"),
             patch_provenance: patch_provenance.unwrap_or_default(),
+            edge_provenance: edge_provenance.unwrap_or_default(),
+            proposed_at: f.opt_string("proposedAt"),
             nodes_added: f.strings("nodesAdded"),
             nodes_removed: f.strings("nodesRemoved"),
             edges_added: f.strings("edgesAdded"),
@@ -171,6 +173,8 @@ impl AuditEntry {
             metadata_changes: Map::new(),
             graph_changes: Map::new(),
             patch_provenance: PatchProvenanceMap::new(),
+            edge_provenance: PatchProvenanceMap::new(),
+            proposed_at: context.provenance.proposed_at.clone(),
             nodes_added: Vec::new(),
             nodes_removed: Vec::new(),
             edges_added: Vec::new(),
@@ -184,11 +188,16 @@ impl AuditEntry {
             if let Some(record) = DecisionRecord::of(change) {
                 entry.decisions.0.push((change.id.clone(), record));
             }
-            if let (Target::Node, Some(node_id)) = (change.target, &change.node_id) {
-                let told = PatchProvenance { confidence: change.confidence, rule_id: change.rule_id.clone() };
-                if !told.is_empty() {
-                    entry.patch_provenance.insert(node_id.clone(), told);
+            let told =
+                PatchProvenance { confidence: change.confidence, rule_id: change.rule_id.clone(), rationale: change.rationale.clone() };
+            match (change.target, change.entity()) {
+                (Target::Node, Some(node_id)) if !told.is_empty() => {
+                    entry.patch_provenance.insert(node_id.to_owned(), told);
                 }
+                (Target::Edge, Some(edge_id)) if !told.is_empty() => {
+                    entry.edge_provenance.insert(edge_id.to_owned(), told);
+                }
+                _ => {}
             }
             if !change.is_accepted() {
                 entry.rejected.push(change.id.clone());
@@ -256,6 +265,21 @@ impl AuditEntry {
             }
         }
     }
+}
+
+/// `patchProvenance` / `edgeProvenance`: id → `{confidence?, ruleId?, rationale?}`.
+fn read_provenance_map(value: &Value, path: &str) -> Result<PatchProvenanceMap> {
+    let map = Fields::of(value, path, ErrorCode::InvalidArgument);
+    let entries = map.entries(|v, path| {
+        let told = Fields::of(v, path, ErrorCode::InvalidArgument);
+        let read = PatchProvenance {
+            confidence: told.opt_f64("confidence"),
+            rule_id: told.opt_string("ruleId"),
+            rationale: told.opt_string("rationale"),
+        };
+        told.finish(read)
+    });
+    map.finish(entries.into_iter().collect())
 }
 
 fn pair(old: Option<&Value>, new: Option<&Value>) -> Value {

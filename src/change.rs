@@ -95,6 +95,9 @@ pub struct Change {
     /// The `ruleId` of the node patch this change comes from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<String>,
+    /// Why the AI suggests it: the `rationale` of its node patch or edge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
 }
 
 /// Both sides of a conflict found by a rebase. `old` of the change is
@@ -163,6 +166,7 @@ impl Change {
             conflict: None,
             confidence: None,
             rule_id: None,
+            rationale: None,
         }
     }
 
@@ -231,6 +235,7 @@ impl Change {
             }),
             confidence: f.opt_f64("confidence"),
             rule_id: f.opt_string("ruleId"),
+            rationale: f.opt_string("rationale"),
         };
         f.finish(change)
     }

@@ -186,6 +186,7 @@ fn read_provenance(value: &Value, path: &str) -> Result<Provenance> {
         rule_id: f.opt_string("ruleId"),
         reason: f.opt_string("reason"),
         run_id: f.opt_string("runId"),
+        proposed_at: f.opt_string("proposedAt"),
     };
     f.finish(provenance)
 }

@@ -169,7 +169,7 @@ pub fn patch_node_body(approved: &Value) -> Result<Option<SaveRequest>> {
 /// The audit fields a delta save carries: who, when, why, from where (the
 /// provenance, per node too), and the decisions (the server computes the
 /// changes themselves).
-const SENT_AUDIT_FIELDS: [&str; 16] = [
+const SENT_AUDIT_FIELDS: [&str; 18] = [
     "approvalId",
     "user",
     "at",
@@ -186,6 +186,8 @@ const SENT_AUDIT_FIELDS: [&str; 16] = [
     "patchProvenance",
     "decisionMode",
     "decisions",
+    "edgeProvenance",
+    "proposedAt",
 ];
 
 /// A save, ready to send.

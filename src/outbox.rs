@@ -23,7 +23,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::audit::AuditEntry;
-use crate::change::{Change, ChangeKind, link_requirements};
+use crate::change::{Change, ChangeKind, Target, link_requirements};
 use crate::decision::{DecidedBy, Decision};
 use crate::delta::GraphDelta;
 use crate::error::{Error, ErrorCode, Result};
@@ -133,6 +133,16 @@ impl PendingSave {
                         fields.shift_remove(stamp);
                     }
                 }
+            }
+            let told = match (change.target, change.entity()) {
+                (Target::Node, Some(id)) => self.audit.patch_provenance.get(id),
+                (Target::Edge, Some(id)) => self.audit.edge_provenance.get(id),
+                _ => None,
+            };
+            if let Some(told) = told {
+                change.confidence = told.confidence;
+                change.rule_id = told.rule_id.clone();
+                change.rationale = told.rationale.clone();
             }
             change.decided_by = Some(DecidedBy::Default);
             if let Some(record) = self.audit.decisions.get(&change.id) {

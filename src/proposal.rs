@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use crate::canonical::canonical_sha256;
 use crate::error::{Error, ErrorCode, Result};
 use crate::graph::{default_edge_id, endpoint};
-use crate::provenance::{PROPOSAL_PROVENANCE_KEYS, PatchProvenance, ProposalProvenance};
+use crate::provenance::{PROPOSAL_PROVENANCE_KEYS, PatchProvenance, ProposalProvenance, take_rationale};
 use crate::value::type_name;
 use crate::warning::{Warning, WarningCode};
 
@@ -61,8 +61,11 @@ pub struct NodePatch {
 pub struct EdgePatch {
     /// The edge's `id`, or `${source}_${target}` when none was given.
     pub key: String,
-    /// The proposed fields as given (endpoints as spelled), audit fields stripped.
+    /// The proposed fields as given (endpoints as spelled), audit fields
+    /// and `rationale` stripped.
     pub fields: Map<String, Value>,
+    /// Why the AI suggests this edge (provenance, never a graph field).
+    pub rationale: Option<String>,
 }
 
 /// Replace text inside a string field of a node.
@@ -191,8 +194,9 @@ impl Proposal {
             if let Some(first) = seen_edges.insert(key.clone(), i) {
                 return Err(invalid(&path, format!("edge '{key}' is already given by edges[{first}]")));
             }
+            let rationale = take_rationale(&mut fields, &path)?;
             strip_reserved(&mut fields, &RESERVED_ITEM_FIELDS, &mut p.warnings, |w| w.edge(&key));
-            p.edges.push(EdgePatch { key, fields });
+            p.edges.push(EdgePatch { key, fields, rationale });
         }
 
         for (i, item) in list(&root, "searchReplace")?.iter().enumerate() {
@@ -364,7 +368,7 @@ mod tests {
         };
         assert_eq!(p.provenance, expected);
         assert_eq!(p.nodes[0].fields, *json!({"label": "A"}).as_object().unwrap());
-        assert_eq!(p.nodes[0].provenance, PatchProvenance { confidence: Some(1.0), rule_id: Some("r8".into()) });
+        assert_eq!(p.nodes[0].provenance, PatchProvenance { confidence: Some(1.0), rule_id: Some("r8".into()), rationale: None });
         assert_eq!(p.nodes[1].fields, *json!({"label": "B"}).as_object().unwrap(), "a null confidence is no confidence, not a field");
         assert!(p.nodes[1].provenance.is_empty());
     }

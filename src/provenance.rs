@@ -19,7 +19,10 @@ use crate::value::type_name;
 use crate::warning::{Warning, WarningCode};
 
 /// The provenance keys a node patch may carry; they are not graph fields.
-pub const PATCH_PROVENANCE_KEYS: [&str; 2] = ["confidence", "ruleId"];
+pub const PATCH_PROVENANCE_KEYS: [&str; 3] = ["confidence", "ruleId", "rationale"];
+
+/// The longest rationale a suggestion may carry, in characters.
+pub const MAX_RATIONALE_CHARS: usize = 10_000;
 
 /// The provenance keys at the top level of a proposal.
 pub const PROPOSAL_PROVENANCE_KEYS: [&str; 4] = ["model", "modelVersion", "confidence", "ruleId"];
@@ -49,6 +52,11 @@ pub struct Provenance {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
+    /// When the proposal was made (RFC 3339): the caller's word, else the
+    /// time `propose` was called. With the approval's `at`, the time a
+    /// decision took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposed_at: Option<String>,
 }
 
 impl Default for Provenance {
@@ -61,6 +69,7 @@ impl Default for Provenance {
             rule_id: None,
             reason: None,
             run_id: None,
+            proposed_at: None,
         }
     }
 }
@@ -131,7 +140,8 @@ impl ProposalProvenance {
     }
 }
 
-/// What a proposal says of one node patch: how sure it is and which rule made it.
+/// What a proposal says of one node patch (or edge): how sure it is, which
+/// rule made it, and why it suggests it (its `rationale`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PatchProvenance {
@@ -139,20 +149,38 @@ pub struct PatchProvenance {
     pub confidence: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<String>,
+    /// Why the AI suggests this change, in its words (at most
+    /// [`MAX_RATIONALE_CHARS`]): shown beside it and kept in the audit, never
+    /// written into the graph.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
 }
 
 impl PatchProvenance {
-    /// Takes `confidence` and `ruleId` out of a node patch's fields (`path`
-    /// is the patch's, `nodes[3]`), so they are never merged into the graph.
+    /// Takes `confidence`, `ruleId` and `rationale` out of a node patch's
+    /// fields (`path` is the patch's, `nodes[3]`), so they are never merged
+    /// into the graph.
     pub fn take(fields: &mut Map<String, Value>, path: &str) -> Result<PatchProvenance> {
         let confidence = confidence(fields.shift_remove("confidence").as_ref(), &format!("{path}.confidence"))?;
         let rule_id = text(fields.shift_remove("ruleId").as_ref(), &format!("{path}.ruleId"))?;
-        Ok(PatchProvenance { confidence, rule_id })
+        let rationale = take_rationale(fields, path)?;
+        Ok(PatchProvenance { confidence, rule_id, rationale })
     }
 
     pub fn is_empty(&self) -> bool {
-        self.confidence.is_none() && self.rule_id.is_none()
+        self.confidence.is_none() && self.rule_id.is_none() && self.rationale.is_none()
     }
+}
+
+/// Takes `rationale` out of a patch's fields (a node's or an edge's): a
+/// non-empty string of at most [`MAX_RATIONALE_CHARS`].
+pub fn take_rationale(fields: &mut Map<String, Value>, path: &str) -> Result<Option<String>> {
+    let path = format!("{path}.rationale");
+    let rationale = text(fields.shift_remove("rationale").as_ref(), &path)?;
+    if let Some(n) = rationale.as_ref().map(|r| r.chars().count()).filter(|n| *n > MAX_RATIONALE_CHARS) {
+        return Err(invalid(&path, format!("must be at most {MAX_RATIONALE_CHARS} characters, got {n}")));
+    }
+    Ok(rationale)
 }
 
 /// Per node id: the provenance of the node patches whose changes were
@@ -254,7 +282,7 @@ mod tests {
     fn patch_provenance_leaves_the_other_fields_in_order() {
         let mut fields = json!({"label": "x", "confidence": 0.7, "info": "y", "ruleId": "r"}).as_object().unwrap().clone();
         let p = PatchProvenance::take(&mut fields, "nodes[0]").unwrap();
-        assert_eq!(p, PatchProvenance { confidence: Some(0.7), rule_id: Some("r".into()) });
+        assert_eq!(p, PatchProvenance { confidence: Some(0.7), rule_id: Some("r".into()), rationale: None });
         assert_eq!(fields.keys().collect::<Vec<_>>(), ["label", "info"]);
         assert_eq!(serde_json::to_value(&p).unwrap(), json!({"confidence": 0.7, "ruleId": "r"}));
     }

@@ -322,6 +322,7 @@ impl<'a> Planner<'a> {
                 for change in &mut changes[first..] {
                     change.confidence = told.confidence;
                     change.rule_id = told.rule_id.clone();
+                    change.rationale = told.rationale.clone();
                 }
             }
         }
@@ -400,10 +401,10 @@ impl<'a> Planner<'a> {
             let old = edge.fields().get(field);
             let new = merge_value(old, value);
             if !old.is_some_and(|old| json_eq(old, &new)) {
-                changes.push(
-                    Change::field(Target::Edge, edge.key(), &label, field, old.cloned(), Some(new))
-                        .with_text_diff(self.options.text_diffs()),
-                );
+                let mut change = Change::field(Target::Edge, edge.key(), &label, field, old.cloned(), Some(new))
+                    .with_text_diff(self.options.text_diffs());
+                change.rationale = patch.rationale.clone();
+                changes.push(change);
             }
         }
         Ok(())
@@ -441,6 +442,7 @@ impl<'a> Planner<'a> {
         let label = self.edge_label(&fields);
         let mut change = Change::whole(Target::Edge, ChangeKind::Added, &patch.key, &label, Value::Object(fields));
         change.requires = requires;
+        change.rationale = patch.rationale.clone();
         Ok(change)
     }
 

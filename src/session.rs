@@ -162,6 +162,13 @@ impl ApprovalSession {
     }
 
     fn propose_from(&mut self, proposal: &Proposal, source: Option<Value>, provenance: Provenance) -> Result<&Review> {
+        // When it was proposed: the caller's word, else now (the WASM
+        // bindings tell it from the JS clock; there is none here).
+        #[cfg(not(target_arch = "wasm32"))]
+        let provenance = Provenance {
+            proposed_at: provenance.proposed_at.or_else(|| Some(crate::timestamp::Timestamp::now().to_string())),
+            ..provenance
+        };
         let mut review = if self.service == Service::Faithful {
             review(&self.graph, proposal, &self.options)?
         } else {
@@ -257,11 +264,15 @@ impl ApprovalSession {
         // them (a conflict is decided again).
         let before: HashMap<&str, &Change> = accepted.iter().map(|c| (c.id.as_str(), c)).collect();
         for change in changes.iter_mut() {
-            if let Some(told) =
-                change.node_id.as_ref().filter(|_| change.target == Target::Node).and_then(|id| audit.patch_provenance.get(id))
-            {
+            let told = match (change.target, change.entity()) {
+                (Target::Node, Some(id)) => audit.patch_provenance.get(id),
+                (Target::Edge, Some(id)) => audit.edge_provenance.get(id),
+                _ => None,
+            };
+            if let Some(told) = told {
                 change.confidence = told.confidence;
                 change.rule_id = told.rule_id.clone();
+                change.rationale = told.rationale.clone();
             }
             if let Some(before) = before.get(change.id.as_str()) {
                 change.comment = before.comment.clone();
@@ -282,6 +293,7 @@ impl ApprovalSession {
             rule_id: audit.rule_id.clone(),
             reason: audit.proposal_reason.clone(),
             run_id: audit.run_id.clone(),
+            proposed_at: audit.proposed_at.clone(),
         };
         let review = Review {
             proposal_id: audit.proposal_id.clone(),

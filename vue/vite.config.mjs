@@ -1,6 +1,6 @@
-// Builds kg-approval/vue into pkg/vue: index.js (ESM) and index.cjs, from the
-// single-file components, with vue and kg-approval left as imports. The
-// scoped CSS is not a separate file: it goes into src/styles.js's CSS_TEXT,
+// Builds kg-approval/vue into pkg/vue: index.js (ESM) and index.cjs, and
+// components.js/.cjs (kg-approval/vue/components), from the single-file
+// components, with vue and kg-approval left as imports. The scoped CSS is not a separate file: it goes into src/styles.js's CSS_TEXT,
 // which the components put into the page when first set up.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
@@ -37,11 +37,16 @@ export default defineConfig({
     minify: false,
     sourcemap: false,
     cssCodeSplit: false,
-    lib: {
-      entry: here('src/index.ts'),
-      formats: ['es', 'cjs'],
-      fileName: (format) => (format === 'es' ? 'index.js' : 'index.cjs'),
+    // Two entries: index (the composable and the components) and components
+    // (the components alone: nothing from kg-approval but types, so no .wasm),
+    // sharing one chunk (one module state: the styles, the text differ).
+    lib: { entry: { index: here('src/index.ts'), components: here('src/components.ts') } },
+    rollupOptions: {
+      external: ['vue', 'kg-approval'],
+      output: [
+        { format: 'es', entryFileNames: '[name].js', chunkFileNames: 'shared-[hash].js' },
+        { format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'shared-[hash].cjs' },
+      ],
     },
-    rollupOptions: { external: ['vue', 'kg-approval'] },
   },
 });

@@ -32,13 +32,18 @@
 //! versions and the numbers stay contiguous.
 
 pub mod backup;
+pub mod decisions;
+mod decisions_pg;
+mod decisions_sqlite;
 pub mod entity;
+mod pg_text;
 mod postgres;
 pub mod sqlite;
 pub mod tls;
 
 use std::collections::HashMap;
 
+pub use decisions::{Approval, DayStats, Decided, Dim, Outcome, Span, StatsFilter};
 pub use postgres::PgStore;
 pub use sqlite::{SCHEMA_2, SqliteStore};
 
@@ -50,6 +55,12 @@ pub type StoredEnds = HashMap<(i64, String, i64, i64), (Option<String>, Option<S
 /// conversion that needs the history's rules commits with it or not at all.
 pub trait Upgrade {
     fn after_schema(&self, schema: i64, db: &mut dyn Writer) -> StoreResult<()>;
+
+    /// Called once, in the migration that creates the `decisions` table
+    /// (see [`decisions`]), to fill it from the versions already stored.
+    fn backfill_decisions(&self, _db: &mut dyn Writer) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// An [`Upgrade`] that does nothing (a database made by this version, or a
@@ -369,6 +380,9 @@ pub trait Reader {
     fn newest_saved_at(&mut self, n: i64) -> StoreResult<Option<String>>;
     /// The database engine and its version.
     fn database_version(&mut self) -> StoreResult<String>;
+    /// The decisions `filter` matches, counted per group of `dims` and per
+    /// `span` of time (`None`: one), see [`decisions`].
+    fn decision_stats(&mut self, dims: &[Dim], span: Option<Span>, filter: &StatsFilter) -> StoreResult<Vec<DayStats>>;
 }
 
 /// Counts for a debug bundle.
@@ -449,6 +463,8 @@ pub trait Writer: Reader {
     /// keeping their digests; returns how many.
     fn expire_audit(&mut self, cutoff: &str) -> StoreResult<u64>;
     fn append_event(&mut self, event: &Event) -> StoreResult<()>;
+    /// Stores the decided changes of a version (see [`decisions`]).
+    fn insert_decisions(&mut self, approval: &Approval, rows: &[Decided]) -> StoreResult<()>;
 }
 
 /// Blobs are named by their SHA-256 in hex in stored bodies and by its 32

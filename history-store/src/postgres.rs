@@ -33,9 +33,12 @@ use tokio::runtime::Handle;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 
+use crate::pg_text::{dec, dec_opt, enc, enc_opt};
+
 use super::{
-    AuditFilter, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse, Kind, PoolStatus, Reader, Stats,
-    StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress, decompress, hash_bytes,
+    Approval, AuditFilter, DayStats, Decided, Dim, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse,
+    Kind, PoolStatus, Reader, Span, Stats, StatsFilter, StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress,
+    decompress, hash_bytes,
 };
 
 /// Schema migrations, applied in order at start, in one transaction that
@@ -142,46 +145,16 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT NOT NULL,
         hash TEXT NOT NULL
     );",
+    // Reports (issue 26): see `crate::decisions`.
+    crate::decisions_pg::SCHEMA,
 ];
 
-/// PostgreSQL text cannot hold a NUL character, which JSON strings (ids,
-/// users, reasons) can: such columns are stored escaped (`\` → `\\`, NUL →
-/// `\0`) and unescaped when read, so every value comes back as it was sent.
-/// (Bodies and records are JSON text, where a NUL is already `\u0000`.)
-fn enc(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.contains(['\\', '\0']) { text.replace('\\', "\\\\").replace('\0', "\\0").into() } else { text.into() }
-}
-
-fn dec(text: String) -> String {
-    if !text.contains('\\') {
-        return text;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('0') => out.push('\0'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
-fn enc_opt(text: &Option<String>) -> Option<String> {
-    text.as_deref().map(|t| enc(t).into_owned())
-}
-
-fn dec_opt(text: Option<String>) -> Option<String> {
-    text.map(dec)
-}
+/// The migration (its number here) that creates the `decisions` table,
+/// which the caller's [`Upgrade::backfill_decisions`] fills.
+const DECISIONS_SCHEMA: i64 = 4;
 
 /// The tables an erasure rewrites (every column and body that names people).
-const PEOPLE_TABLES: [&str; 5] = ["versions", "entities", "graphs", "graph_access", "people"];
+const PEOPLE_TABLES: [&str; 6] = ["versions", "entities", "graphs", "graph_access", "people", "labels"];
 
 /// The advisory lock key of migrations (any constant; graphs use hashes of their ids).
 const MIGRATION_LOCK: i64 = 0x6b67_6170_7072_6f76;
@@ -292,6 +265,9 @@ impl PgStore {
         for (i, sql) in (1i64..).zip(MIGRATIONS).skip(applied.max(0) as usize) {
             self.rt.block_on(tx.batch_execute(sql))?;
             upgrade.after_schema(i, &mut PgConn { tx: &tx, rt: &self.rt })?;
+            if i == DECISIONS_SCHEMA {
+                upgrade.backfill_decisions(&mut PgConn { tx: &tx, rt: &self.rt })?;
+            }
             self.rt.block_on(tx.execute("UPDATE kg_schema SET version = $1", &[&i]))?;
         }
         self.rt.block_on(tx.commit())?;
@@ -416,6 +392,20 @@ impl PgConn<'_, '_> {
 
     fn rows(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<EntityRow>> {
         self.query(sql, args)?.iter().map(entity).collect()
+    }
+}
+
+impl crate::decisions_pg::PgSql for PgConn<'_, '_> {
+    fn query(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {
+        PgConn::query(self, sql, args)
+    }
+
+    fn execute(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> StoreResult<u64> {
+        PgConn::execute(self, sql, args)
+    }
+
+    fn batch(&self, sql: &str) -> StoreResult<()> {
+        Ok(self.rt.block_on(self.tx.batch_execute(sql))?)
     }
 }
 
@@ -714,6 +704,10 @@ impl Reader for PgConn<'_, '_> {
     fn database_version(&mut self) -> StoreResult<String> {
         Ok(self.query("SELECT version()", &[])?.first().map(|r| r.get(0)).unwrap_or_default())
     }
+
+    fn decision_stats(&mut self, dims: &[Dim], span: Option<Span>, filter: &StatsFilter) -> StoreResult<Vec<DayStats>> {
+        crate::decisions_pg::stats(&*self, dims, span, filter)
+    }
 }
 
 impl Writer for PgConn<'_, '_> {
@@ -876,6 +870,7 @@ impl Writer for PgConn<'_, '_> {
         let grants = self.execute("UPDATE graph_access SET member = $2 WHERE member = $1", &[&person, &pseudonym])?
             + self.execute("UPDATE graph_access SET granted_by = $2 WHERE granted_by = $1", &[&person, &pseudonym])?;
         self.execute("UPDATE people SET person = NULL, erased_at = $3 WHERE pseudonym = $2 AND person = $1", &[&person, &pseudonym, &at])?;
+        crate::decisions_pg::rename_user(&*self, &dec(person.into_owned()), &dec(pseudonym.into_owned()))?;
         Ok(Erased { versions, parts: 0, graphs, grants })
     }
 
@@ -888,6 +883,7 @@ impl Writer for PgConn<'_, '_> {
     }
 
     fn expire_audit(&mut self, cutoff: &str) -> StoreResult<u64> {
+        crate::decisions_pg::expire(&*self, cutoff)?;
         self.execute(
             "DELETE FROM request_hashes h USING versions v
              WHERE h.graph_id = v.graph_id AND h.version = v.version AND v.scheme >= 3 AND NOT v.audit_expired AND v.saved_at < $1",
@@ -914,6 +910,10 @@ impl Writer for PgConn<'_, '_> {
             &[&e.seq, &e.at, &e.kind, &enc(&e.actor), &e.detail, &e.hash],
         )?;
         Ok(())
+    }
+
+    fn insert_decisions(&mut self, approval: &Approval, rows: &[Decided]) -> StoreResult<()> {
+        crate::decisions_pg::insert(&*self, approval, rows)
     }
 }
 

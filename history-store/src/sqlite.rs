@@ -10,13 +10,18 @@ use std::sync::Mutex;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
-    AuditFilter, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse, Kind, Reader, Stats, StoreError,
-    StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress, decompress, hash_bytes,
+    Approval, AuditFilter, DayStats, Decided, Dim, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse,
+    Kind, Reader, Span, Stats, StatsFilter, StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress, decompress,
+    hash_bytes,
 };
 
 /// Schema migrations, applied in order at start, each in the transaction
 /// that also records it in `PRAGMA user_version`.
-const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, schema_2, schema_3, schema_4];
+const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, schema_2, schema_3, schema_4, schema_5];
+
+/// The migration that creates the `decisions` table (issue 26), which the
+/// caller's [`Upgrade::backfill_decisions`] fills from the stored versions.
+const DECISIONS_SCHEMA: i64 = 5;
 
 /// The number of schema migrations this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -153,6 +158,11 @@ fn schema_4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch("UPDATE graphs SET owner = (SELECT v.user FROM versions v WHERE v.graph_id = graphs.graph_id AND v.version = 1);")
 }
 
+/// Reports (issue 26): one row per decided change (see [`crate::decisions`]).
+fn schema_5(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(crate::decisions_sqlite::SCHEMA)
+}
+
 /// Migration 2: from one whole snapshot per version to the rows each
 /// version changed: the tables (the caller's `Upgrade` converts the
 /// snapshots, after schema 4).
@@ -224,6 +234,9 @@ impl SqliteStore {
         for (i, migration) in (1i64..).zip(MIGRATIONS).skip(applied.max(0) as usize) {
             migration(&tx)?;
             upgrade.after_schema(i, &mut SqliteConn(&tx))?;
+            if i == DECISIONS_SCHEMA {
+                upgrade.backfill_decisions(&mut SqliteConn(&tx))?;
+            }
             tx.pragma_update(None, "user_version", i)?;
         }
         tx.commit()?;
@@ -676,6 +689,10 @@ impl Reader for SqliteConn<'_> {
     fn database_version(&mut self) -> StoreResult<String> {
         Ok(format!("SQLite {}", rusqlite::version()))
     }
+
+    fn decision_stats(&mut self, dims: &[Dim], span: Option<Span>, filter: &StatsFilter) -> StoreResult<Vec<DayStats>> {
+        crate::decisions_sqlite::stats(self.0, dims, span, filter)
+    }
 }
 
 fn graph_version(r: &rusqlite::Row<'_>) -> rusqlite::Result<GraphVersion> {
@@ -854,6 +871,7 @@ impl Writer for SqliteConn<'_> {
             "UPDATE people SET person = NULL, erased_at = ?3 WHERE pseudonym = ?2 AND person = ?1",
             params![person, pseudonym, at],
         )?;
+        crate::decisions_sqlite::rename_user(self.0, person, pseudonym)?;
         Ok(Erased { versions, parts: 0, graphs, grants: grants as u64 })
     }
 
@@ -865,6 +883,7 @@ impl Writer for SqliteConn<'_> {
     }
 
     fn expire_audit(&mut self, cutoff: &str) -> StoreResult<u64> {
+        crate::decisions_sqlite::expire(self.0, cutoff)?;
         let expiring = "FROM versions WHERE scheme >= 3 AND audit_expired = 0 AND saved_at < ?1";
         self.0
             .execute(&format!("DELETE FROM request_hashes WHERE (graph_id, version) IN (SELECT graph_id, version {expiring})"), [cutoff])?;
@@ -889,5 +908,9 @@ impl Writer for SqliteConn<'_> {
             params![e.seq, e.at, e.kind, e.actor, e.detail, e.hash],
         )?;
         Ok(())
+    }
+
+    fn insert_decisions(&mut self, approval: &Approval, rows: &[Decided]) -> StoreResult<()> {
+        crate::decisions_sqlite::insert(self.0, approval, rows)
     }
 }

@@ -11,7 +11,8 @@
 //! { "graphId": "g", "target": "node", "id": "n1", "current": true, "complete": true,
 //!   "created": { "version": 1, "at": "…", "user": "ann@example.com", "source": "ai", … },
 //!   "fields": [ { "field": "label", "value": "New", "version": 7, "since": "…", "user": "…", "reason": "…", …,
-//!                 "origin": "correction", "decidedBy": "change", "proposed": "Nwe", "comment": "typo" } ] }
+//!                 "origin": "correction", "decidedBy": "change", "proposed": "Nwe", "comment": "typo",
+//!                 "rationale": "the source spells it New" } ] }
 //! ```
 //!
 //! `origin` traces each value to a rule, a model's inference, a person or a
@@ -28,6 +29,7 @@ use kg_approval::proposal::{RESERVED_ITEM_FIELDS, RESERVED_METADATA_FIELDS};
 
 use crate::entity::{self, reference};
 use crate::error::HistoryError;
+use crate::export::provenance_of;
 use crate::store::{EntityRow, Kind, Reader, VersionRow};
 
 /// What to blame.
@@ -112,6 +114,10 @@ pub struct FieldBlame {
     /// The reviewer's comment on the change that wrote it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Why the AI suggested the change that wrote it: the rationale its
+    /// node patch (or edge) carried in that version's proposal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
 }
 
 /// Where a field's value came from: every value traces back to a rule, a
@@ -256,11 +262,17 @@ pub fn blame(db: &mut dyn Reader, graph_id: &str, subject: &Subject) -> Result<B
         let stamp = stamp(version)?;
         let record = versions.iter().find(|v| v.version == version).and_then(|v| v.record().ok()).unwrap_or(Value::Null);
         let (origin, decision) = trace(&record, subject, &field, from == 0);
+        let rationale = match subject {
+            Subject::Node(id) => provenance_of(&record, "node", id, "rationale"),
+            Subject::Edge(key) => provenance_of(&record, "edge", key, "rationale"),
+            Subject::Metadata => None,
+        }
+        .filter(|_| origin != Origin::Stamp);
         let (decided_by, proposed, comment) = match decision {
             Some(d) => (Some(d.decided_by), d.proposed, d.comment),
             None => (None, None, None),
         };
-        fields.push(FieldBlame { field, value, since: stamp.at.clone(), stamp, origin, decided_by, proposed, comment });
+        fields.push(FieldBlame { field, value, since: stamp.at.clone(), stamp, origin, decided_by, proposed, comment, rationale });
     }
     Ok(Blame {
         graph_id: graph_id.to_owned(),

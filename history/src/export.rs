@@ -4,13 +4,14 @@
 //!
 //! Columns, in order: `graphId, version, time, user, source, model, runId,
 //! reason, target, id, field, old, new, accepted, decision, decidedBy,
-//! proposed, comment`. An added or removed node or edge gives a row per
+//! proposed, comment, rationale`. An added or removed node or edge gives a row per
 //! field; a change the reviewer rejected gives a row with `accepted` false
 //! and no values (only accepted changes are stored). `decision` is
 //! `accepted`, `rejected` or `corrected` (the reviewer's value is `new`, the
 //! AI's `proposed`), `decidedBy` how (`change`, `node`, `bulk`, `dependency`,
 //! `default`), `comment` the reviewer's on that change — all empty for
-//! versions whose client told no decisions. In JSONL `old`, `new` and
+//! versions whose client told no decisions. `rationale` is why the AI
+//! suggested the change: its node's or edge's, as the proposal gave it. In JSONL `old`, `new` and
 //! `proposed` are JSON values (absent: omitted); in CSV a string is its
 //! text, any other value its JSON, an absent one empty.
 //!
@@ -64,7 +65,7 @@ impl std::str::FromStr for Format {
     }
 }
 
-pub const COLUMNS: [&str; 18] = [
+pub const COLUMNS: [&str; 19] = [
     "graphId",
     "version",
     "time",
@@ -83,6 +84,7 @@ pub const COLUMNS: [&str; 18] = [
     "decidedBy",
     "proposed",
     "comment",
+    "rationale",
 ];
 
 /// Versions read per page (each page is one read transaction).
@@ -102,6 +104,8 @@ pub struct Row<'a> {
     /// The reviewer's decision on the change the row is of, if told
     /// (`proposed`: this field's AI value, for a correction).
     pub decision: Option<DecisionRecord>,
+    /// Why the AI suggested the change (its node's or edge's rationale).
+    pub rationale: Option<String>,
 }
 
 /// A time filter as stored (RFC 3339, UTC, milliseconds); a bare date
@@ -184,6 +188,7 @@ pub fn rows_of<'a>(version: &'a GraphVersion, changes: &[Change], node: Option<&
         new,
         accepted: decision.0,
         decision: decision.1,
+        rationale: id.and_then(|id| provenance_of(&record, target, id, "rationale")),
     };
     for change in changes {
         let id = change.node_id.as_deref().or(change.edge_id.as_deref());
@@ -237,6 +242,18 @@ fn target_name(target: Target) -> &'static str {
     }
 }
 
+/// What the proposal told of the node or edge `id` (`target`: `node` or
+/// `edge`): its `key` (`ruleId`, `rationale`, `confidence`) in the record's
+/// `patchProvenance` or `edgeProvenance`, if a string.
+pub fn provenance_of(record: &Value, target: &str, id: &str, key: &str) -> Option<String> {
+    let map = match target {
+        "node" => "patchProvenance",
+        "edge" => "edgeProvenance",
+        _ => return None,
+    };
+    record.get(map)?.get(id)?.get(key)?.as_str().map(str::to_owned)
+}
+
 /// `(target, id, field)` of a change id (see `kg_approval::change::change_id`).
 pub fn parse_change_id(id: &str) -> (&'static str, Option<String>, Option<String>) {
     let unescape = |part: &str| percent_encoding::percent_decode_str(part).decode_utf8_lossy().into_owned();
@@ -285,6 +302,7 @@ fn write_csv(out: &mut dyn Write, csv: &CsvOptions, row: &Row<'_>) -> io::Result
         row.decision.as_ref().map(|d| name(&d.decided_by)).unwrap_or_default(),
         value_cell(row.decision.as_ref().and_then(|d| d.proposed.as_ref())),
         row.decision.as_ref().and_then(|d| d.comment.clone()).unwrap_or_default(),
+        row.rationale.clone().unwrap_or_default(),
     ];
     csv.line(out, &cells)
 }
@@ -322,6 +340,9 @@ fn write_jsonl(out: &mut dyn Write, row: &Row<'_>) -> io::Result<()> {
             if let Some(comment) = &decision.comment {
                 fields.insert("comment".to_owned(), json!(comment));
             }
+        }
+        if let Some(rationale) = &row.rationale {
+            fields.insert("rationale".to_owned(), json!(rationale));
         }
     }
     serde_json::to_writer(&mut *out, &line)?;

@@ -22,6 +22,7 @@
 //! link in the chain ([`chain`]), through the storage traits.
 
 pub mod access;
+pub mod alarms;
 pub mod assemble;
 pub mod blame;
 pub mod bundle;
@@ -42,6 +43,7 @@ pub mod retention;
 pub mod runs;
 pub mod save;
 pub mod seed;
+pub mod stats;
 pub mod write;
 
 /// The storage layer, as the history uses it.

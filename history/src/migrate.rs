@@ -37,6 +37,11 @@ impl Upgrade for Snapshots {
         }
         Ok(())
     }
+
+    /// The decisions of the versions saved before reports (issue 26).
+    fn backfill_decisions(&self, db: &mut dyn Writer) -> StoreResult<()> {
+        crate::stats::backfill(db)
+    }
 }
 
 fn convert_graph(db: &mut dyn Writer, graph_id: &str) -> StoreResult<()> {

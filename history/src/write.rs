@@ -39,6 +39,11 @@ pub struct ClientAudit {
     pub rejected: Vec<String>,
     /// Node id → `{confidence?, ruleId?}` of the patches that carried them.
     pub patch_provenance: Option<Map<String, Value>>,
+    /// Edge id → `{rationale}` of the proposed edges that carried one.
+    pub edge_provenance: Option<Map<String, Value>>,
+    /// When the proposal was made (RFC 3339): with the approval's time, how
+    /// long the decision took.
+    pub proposed_at: Option<String>,
     /// `accepted` (changes started accepted) or `explicit` (each was decided).
     pub decision_mode: Option<String>,
     /// Change id → how it was decided, the reviewer's comment, a correction's
@@ -70,6 +75,9 @@ impl ClientAudit {
     }
 
     fn check_decisions(&self) -> Result<(), HistoryError> {
+        if let Some(at) = self.proposed_at.as_deref().filter(|at| Timestamp::parse(at).is_err()) {
+            return Err(invalid("audit.proposedAt", format!("must be an RFC 3339 time, got '{at}'")));
+        }
         if let Some(mode) = self.decision_mode.as_deref().filter(|m| !DecisionMode::NAMES.iter().any(|(name, _)| name == m)) {
             return Err(invalid("audit.decisionMode", format!("must be one of: accepted, explicit, got '{mode}'")));
         }
@@ -205,6 +213,8 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
             ("confidence", audit.confidence.map(|c| json!(c))),
             ("ruleId", audit.rule_id.as_ref().map(|v| json!(v))),
             ("patchProvenance", audit.patch_provenance.as_ref().filter(|p| !p.is_empty()).map(|p| json!(p))),
+            ("edgeProvenance", audit.edge_provenance.as_ref().filter(|p| !p.is_empty()).map(|p| json!(p))),
+            ("proposedAt", audit.proposed_at.as_ref().and_then(|at| Timestamp::parse(at).ok()).map(|at| json!(at.to_string()))),
             ("decisionMode", audit.decision_mode.as_ref().map(|m| json!(m))),
             ("decisions", Some(json!(audit.decisions()?)).filter(|d| d.as_object().is_some_and(|d| !d.is_empty()))),
         ] {
@@ -263,7 +273,7 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
     for row in &rows {
         tx.insert_entity(gid, row)?;
     }
-    tx.insert_version(&VersionRow {
+    let row = VersionRow {
         graph_id: new.graph_id.to_owned(),
         version,
         saved_at,
@@ -281,7 +291,10 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
         pruned: false,
         record_digest: Some(digest),
         audit_expired: false,
-    })?;
+    };
+    tx.insert_version(&row)?;
+    // Its decisions, countable by reports (issue 26).
+    crate::stats::record(tx, gid, &row)?;
     if let Some(keep) = new.ctx.keep_versions {
         crate::retention::prune(tx, new.graph_id, gid, version, keep)?;
     }

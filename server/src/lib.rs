@@ -19,11 +19,13 @@
 //! and PostgreSQL, schema migrations) ← `kg-history` (the rules) ← this
 //! crate. No layer imports one above it.
 
+pub mod alarms;
 pub mod auth;
 pub mod error;
 pub mod log_files;
 pub mod metrics;
 pub mod openapi;
+pub mod report_cli;
 pub mod request;
 pub mod request_log;
 pub mod routes;
@@ -31,6 +33,7 @@ pub mod serve;
 pub mod shutdown;
 pub mod state;
 pub mod tokens;
+pub mod webhook;
 pub mod www;
 
 pub use kg_history::Store;

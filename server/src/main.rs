@@ -5,6 +5,7 @@
 //! kg-approval-server export --db history.sqlite --format csv --out audit.csv
 //! kg-approval-server bundle --db history.sqlite --out bundle --zip
 //! kg-approval-server erase-user --db history.sqlite --user ann@example.com
+//! kg-approval-server report --db history.sqlite --group-by modelVersion --bucket week --format csv
 //! ```
 
 use std::io::IsTerminal;
@@ -17,14 +18,14 @@ use clap::{Parser, Subcommand};
 use kg_approval_server::auth::Auth;
 use kg_approval_server::auth::jwt::{JwtArgs, JwtVerifier};
 use kg_approval_server::log_files::{self, LogDir};
+use kg_approval_server::report_cli::{FilterArgs, TableArgs};
 use kg_approval_server::request_log::RequestLog;
 use kg_approval_server::serve::{self, DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_MAX_CONNECTIONS, Limits};
 use kg_approval_server::shutdown::{self, DEFAULT_SHUTDOWN_TIMEOUT_SECS};
 use kg_approval_server::{AppState, Settings, router};
 use kg_history::access::{GraphAccess, Policy};
-use kg_history::csv::{CsvOptions, Delimiter};
 use kg_history::erase::{self, NoRecords, PersonalRecords};
-use kg_history::export::{self, Format, parse_time};
+use kg_history::export::{self, parse_time};
 use kg_history::store::ExportFilter;
 use kg_history::{Store, bundle, retention, seed};
 use tracing_subscriber::EnvFilter;
@@ -55,41 +56,19 @@ enum Command {
     /// Replace a person by their pseudonym everywhere (audit entries, stamps,
     /// heads, grants, request logs); every chain still verifies.
     EraseUser(EraseArgs),
+    /// Report on the AI's suggestions and the decisions on them (the figures
+    /// of GET /getauditstats): per group and UTC day, week or month.
+    Report(kg_approval_server::report_cli::ReportArgs),
 }
 
 #[derive(clap::Args, Debug)]
 struct ExportArgs {
     #[arg(long)]
     db: String,
-    /// csv or jsonl.
-    #[arg(long, default_value = "csv")]
-    format: Format,
-    /// Only this graph (default: every graph).
-    #[arg(long)]
-    id: Option<String>,
-    #[arg(long)]
-    node_id: Option<String>,
-    #[arg(long)]
-    user: Option<String>,
-    #[arg(long)]
-    run_id: Option<String>,
-    /// Saved at or after (RFC 3339 or YYYY-MM-DD).
-    #[arg(long)]
-    from: Option<String>,
-    /// Saved before (RFC 3339 or YYYY-MM-DD).
-    #[arg(long)]
-    to: Option<String>,
-    /// CSV: the cell separator (`semicolon` for Excel in locales whose
-    /// decimal mark is a comma, e.g. Swedish, Norwegian).
-    /// comma or semicolon.
-    #[arg(long, default_value = "comma")]
-    delimiter: Delimiter,
-    /// CSV: start with a UTF-8 byte-order mark (Excel then reads UTF-8, not ANSI).
-    #[arg(long)]
-    bom: bool,
-    /// The file to write (`-`: standard output).
-    #[arg(long, default_value = "-")]
-    out: PathBuf,
+    #[command(flatten)]
+    filter: FilterArgs,
+    #[command(flatten)]
+    table: TableArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -196,6 +175,8 @@ struct Args {
     #[arg(long, value_name = "D", requires = "request_log", value_parser = clap::value_parser!(i64).range(1..))]
     keep_request_log_days: Option<i64>,
     #[command(flatten)]
+    alarms: kg_approval_server::alarms::AlarmArgs,
+    #[command(flatten)]
     jwt: JwtArgs,
     /// Also serve GET /metrics, without a token, on this address (keep it
     /// private: a port the Prometheus scraper reaches and clients do not).
@@ -234,6 +215,7 @@ async fn main() -> Result<(), String> {
             .await;
         }
         Some(Command::EraseUser(args)) => return offline(move || run_erase(args)).await,
+        Some(Command::Report(args)) => return offline(move || kg_approval_server::report_cli::run(args)).await,
     };
 
     let mut auth = Auth::from_sources(args.tokens.clone(), args.token.clone())?;
@@ -265,12 +247,15 @@ async fn main() -> Result<(), String> {
         allowed_origins: args.allow_origin,
         www: args.www,
         access: Policy { graph_access: args.graph_access, private_reads: args.private_reads },
+        alarms: None,
     };
     let request_log = args.request_log.as_ref().map(|dir| {
         tracing::info!(dir = %dir.display(), "request log on");
         RequestLog::open(dir)
     });
     let store = Arc::new(store);
+    let settings =
+        Settings { alarms: kg_approval_server::alarms::start_from(&args.alarms, store.clone(), request_log.clone())?, ..settings };
     let store_handle = store.clone();
     let state = AppState {
         store,
@@ -334,27 +319,18 @@ async fn offline(f: impl FnOnce() -> Result<String, String> + Send + 'static) ->
 
 fn run_export(args: ExportArgs) -> Result<String, String> {
     let time = |name: &str, t: &Option<String>| t.as_deref().map(|t| parse_time(name, t).map_err(|e| e.to_string())).transpose();
+    let f = args.filter;
     let filter = ExportFilter {
-        graph_id: args.id,
-        node_id: args.node_id,
-        user: args.user,
-        run_id: args.run_id,
-        from: time("from", &args.from)?,
-        to: time("to", &args.to)?,
+        graph_id: f.id,
+        node_id: f.node_id,
+        user: f.user,
+        run_id: f.run_id,
+        from: time("from", &f.from)?,
+        to: time("to", &f.to)?,
     };
-    if args.format == Format::Jsonl && (args.bom || args.delimiter != Delimiter::Comma) {
-        return Err("--delimiter and --bom apply to --format csv only".to_owned());
-    }
-    let csv = CsvOptions { delimiter: args.delimiter, bom: args.bom };
+    let csv = args.table.csv()?;
     let store = kg_history::open(&args.db)?;
-    let rows = if args.out.as_os_str() == "-" {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        export::export_with(&store, &filter, args.format, csv, &mut out)
-    } else {
-        let file = std::fs::File::create(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-        export::export_with(&store, &filter, args.format, csv, &mut std::io::BufWriter::with_capacity(1 << 16, file))
-    }
-    .map_err(|e| e.to_string())?;
+    let rows = args.table.write(|out| export::export_with(&store, &filter, args.table.format, csv, out).map_err(|e| e.to_string()))?;
     Ok(format!("exported {rows} rows"))
 }
 

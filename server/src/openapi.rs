@@ -420,6 +420,41 @@ pub struct ExportQuery {
     pub bom: Option<bool>,
 }
 
+/// A report's grouping and format (its filters: [`AuditFilters`]).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub struct StatsQuery {
+    /// What to group by (see the README's reports).
+    pub group_by: Option<String>,
+    /// Time buckets (UTC): day, week or month.
+    pub bucket: Option<String>,
+    /// One graph (without it: the graphs the caller may audit).
+    pub id: Option<String>,
+    /// json (default), csv or jsonl.
+    pub format: Option<String>,
+    /// CSV only: the cell separator.
+    #[param(inline)]
+    pub delimiter: Option<Delimiter>,
+    /// CSV only: start with a UTF-8 byte-order mark.
+    pub bom: Option<bool>,
+}
+
+/// `?limit=` of the alarms.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlarmsQuery {
+    /// At most this many (default 200).
+    #[param(minimum = 0, maximum = 5000)]
+    pub limit: Option<i64>,
+}
+
+/// `GET /getalarms`.
+#[derive(Serialize, ToSchema)]
+pub struct Alarms {
+    pub alarms: Vec<serde_json::Map<String, serde_json::Value>>,
+    pub verification: serde_json::Map<String, serde_json::Value>,
+}
+
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {

@@ -192,6 +192,13 @@ impl RequestLog {
         Ok(removed)
     }
 
+    /// Writes a line that is no request's (an alarm, see `crate::alarms`)
+    /// to the file of the UTC day it is made, through the same queue.
+    pub fn note(&self, line: &serde_json::Value) {
+        let day = Timestamp::now().to_string()[..10].to_owned();
+        self.send(Entry { day, line: line.to_string() });
+    }
+
     fn send(&self, entry: Entry) {
         match self.sender.try_send(entry) {
             Ok(()) => {

@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -118,7 +118,12 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
             },
             () = &mut shutdown => break,
         };
-        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        // Who is at the other end (the alarms count failed sign-ins per address).
+        let app = app.clone().map_request(move |mut r: hyper::Request<Incoming>| {
+            r.extensions_mut().insert(ConnectInfo(remote));
+            r
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use kg_history::Store;
 use kg_history::access::Policy;
 
+use crate::alarms::AlarmService;
 use crate::auth::Auth;
 use crate::metrics::Metrics;
 use crate::request_log::RequestLog;
@@ -26,11 +27,20 @@ pub struct Settings {
     pub www: Option<PathBuf>,
     /// Who may read and write what.
     pub access: Policy,
+    /// Alarms on abnormal behaviour (`--alarms`), if on.
+    pub alarms: Option<Arc<AlarmService>>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { body_limit: 10 * 1024 * 1024, keep_versions: None, allowed_origins: Vec::new(), www: None, access: Policy::default() }
+        Settings {
+            body_limit: 10 * 1024 * 1024,
+            keep_versions: None,
+            allowed_origins: Vec::new(),
+            www: None,
+            access: Policy::default(),
+            alarms: None,
+        }
     }
 }
 

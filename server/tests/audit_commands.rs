@@ -193,7 +193,7 @@ async fn a_bundle_taken_while_the_server_saves_opens_and_verifies() {
     let stats = check_bundle(&out, "database.sqlite");
     let csv = std::fs::read_to_string(out.join("audit.csv")).unwrap();
     assert!(csv.starts_with(
-        "graphId,version,time,user,source,model,runId,reason,target,id,field,old,new,accepted,decision,decidedBy,proposed,comment\r\n"
+        "graphId,version,time,user,source,model,runId,reason,target,id,field,old,new,accepted,decision,decidedBy,proposed,comment,rationale\r\n"
     ));
     let versions_in_csv: std::collections::HashSet<&str> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
     assert!(versions_in_csv.len() <= 5 + 1, "the newest 5 entries (ties at the cut included): {}", versions_in_csv.len());

@@ -142,7 +142,28 @@ async fn exports_carry_the_decision_the_ais_value_and_the_comment(backend: Backe
     assert!(csv.contains("Fjordd") && csv.contains("the AI doubled the d"), "{csv}");
 }
 
+async fn the_suggestions_rationale_and_the_proposal_time_are_kept_in_the_record(backend: Backend) {
+    let s = start_on(backend, Settings::default()).await;
+    let id = s.create().await;
+    let body = |proposed_at: &str| {
+        json!({"graphId": id, "expectedVersion": 1, "patchNodes": [{"nodeId": "a", "fields": {"label": "A2"}}],
+               "audit": {"accepted": ["node/a/label"], "rejected": [], "proposedAt": proposed_at,
+                         "patchProvenance": {"a": {"confidence": 0.7, "rationale": "the source spells it A2"}},
+                         "edgeProvenance": {"a_b": {"rationale": "a cites b"}}}})
+    };
+    let (status, refused) = s.patch(ANN, body("yesterday")).await;
+    assert_eq!((status, refused["path"].clone()), (StatusCode::BAD_REQUEST, json!("audit.proposedAt")), "{refused}");
+    let (status, saved) = s.patch(ANN, body("2026-02-04T14:00:00Z")).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (_, page) = s.get_as(AUDITOR, &format!("/getknowgraphaudit?id={id}")).await;
+    let entry = page["entries"].as_array().unwrap().iter().find(|e| e["version"] == 2).unwrap();
+    assert_eq!(entry["proposedAt"], "2026-02-04T14:00:00.000Z", "stored in the canonical form");
+    assert_eq!(entry["patchProvenance"]["a"]["rationale"], "the source spells it A2");
+    assert_eq!(entry["edgeProvenance"]["a_b"]["rationale"], "a cites b");
+}
+
 on_both_backends!(
+    the_suggestions_rationale_and_the_proposal_time_are_kept_in_the_record,
     the_audit_keeps_each_decision_and_the_ais_value_beside_a_correction,
     decisions_that_disagree_with_the_approval_are_refused_with_their_path,
     exports_carry_the_decision_the_ais_value_and_the_comment,

@@ -79,6 +79,36 @@ impl SessionOptions {
     }
 }
 
+/// Options of `HistoryClient.openSession`: the session's own (the client
+/// sets `graphId` and `service`, from the server it talks to) and the
+/// `version` to open (default: the current one).
+pub(super) struct OpenOptions {
+    pub(super) session: SessionOptions,
+    pub(super) version: Option<u32>,
+}
+
+impl OpenOptions {
+    pub(super) fn read(value: &Value, argument: &str) -> Result<OpenOptions> {
+        let f = Fields::of(value, argument, ErrorCode::InvalidArgument);
+        for key in ["graphId", "service"] {
+            if f.get(key).is_some() {
+                f.fail(key, "is the client's to set (the graph it opens, the service it talks to): leave it out");
+            }
+        }
+        let f = f.only(&["graphId", "service", "granularity", "budgetMs", "decisions", "version"]);
+        let options = OpenOptions {
+            session: SessionOptions {
+                graph_id: None,
+                text: text_options(&f),
+                service: Service::default(),
+                decisions: f.opt_choice("decisions", &DecisionMode::NAMES).unwrap_or_default(),
+            },
+            version: f.opt_u32("version"),
+        };
+        f.finish(options)
+    }
+}
+
 /// The ids of `acceptMany`/`rejectMany`: an array of strings.
 pub(super) fn change_ids(value: &Value) -> Result<Vec<String>> {
     let Value::Array(items) = value else {
@@ -116,15 +146,27 @@ pub(super) fn draft_reason(value: &Value, argument: &str) -> Result<Option<Strin
     f.finish(reason)
 }
 
-/// The context of `propose`: where the proposal came from.
+/// The context of `propose`: where the proposal came from, and when
+/// (`proposedAt`, RFC 3339; default: now, by the JS clock).
 pub(super) fn propose_context(value: &Value, argument: &str) -> Result<Provenance> {
-    let f = fields(value, argument, &["source", "model", "reason", "runId"]);
+    let f = fields(value, argument, &["source", "model", "reason", "runId", "proposedAt"]);
     let default = Provenance::default();
+    let proposed_at = match f.opt_string("proposedAt") {
+        Some(text) => match crate::timestamp::Timestamp::parse(&text) {
+            Ok(at) => Some(at.to_string()),
+            Err(e) => {
+                f.fail("proposedAt", e.detail().to_owned());
+                None
+            }
+        },
+        None => crate::timestamp::Timestamp::from_unix_millis(js_sys::Date::now() as i64).ok().map(|t| t.to_string()),
+    };
     let context = Provenance {
         source: f.opt_string("source").unwrap_or(default.source),
         model: f.opt_string("model"),
         reason: f.opt_string("reason"),
         run_id: f.opt_string("runId"),
+        proposed_at,
         ..default
     };
     f.finish(context)

@@ -21,12 +21,15 @@ use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use super::args::OpenOptions;
 use super::{
-    ApprovedArg, AuditFilterArg, ClientOptionsArg, JsResult, args, invalid_argument, js_error, parse_option_value, text_arg, to_js,
+    ApprovalSession, ApprovedArg, AuditFilterArg, ClientOptionsArg, JsResult, OpenSessionOptionsArg, args, invalid_argument, js_error,
+    parse_option_value, text_arg, to_js,
 };
 use crate::audit::AuditEntry;
 use crate::error::{Error, ErrorCode};
 use crate::fields::Fields;
+use crate::graph::Graph;
 use crate::history::{Reply, RetryPolicy, read_history, read_reply};
 use crate::lost_answer::{is_own_node_patch, is_own_version};
 use crate::service::Service;
@@ -140,6 +143,10 @@ struct Capabilities {
     deltas: bool,
     idempotency: bool,
     service: Service,
+    /// The server said which it is: `/capabilities` answered (ours), or is
+    /// not a route there (a 404: the real service). Another 4xx (a refused
+    /// token...) is taken for the real service too, but not surely.
+    certain: bool,
 }
 
 /// What a client learned from the server.
@@ -221,6 +228,18 @@ impl HistoryClient {
             let audit = js_sys::Reflect::get(&approved, &"audit".into()).unwrap_or(JsValue::UNDEFINED);
             let base = js_sys::Reflect::get(&audit, &"baseVersion".into()).ok().and_then(|v| v.as_f64());
             let graph_id = js_sys::Reflect::get(&audit, &"graphId".into()).ok().and_then(|v| v.as_string());
+            // An approval of a live session made for another service than the
+            // server's is refused before anything is sent, when the client knows
+            // the server (it asks by itself unless told how to save).
+            if let Some(service) = super::held_service(&approved) {
+                let known = match config.delta_saves {
+                    DeltaSaves::Auto => Some(capabilities(&config, &learned).await?),
+                    _ => learned.borrow().capabilities,
+                };
+                if let Some(server) = known.filter(|c| c.certain && c.service != service) {
+                    return Err(service_mismatch(service, server.service));
+                }
+            }
             let deltas = match config.delta_saves {
                 DeltaSaves::Never => false,
                 DeltaSaves::Always => true,
@@ -281,15 +300,32 @@ impl HistoryClient {
     pub fn load(&self, #[wasm_bindgen(js_name = "graphId", unchecked_param_type = "string")] graph_id: JsValue) -> js_sys::Promise {
         let (config, learned) = (self.config.clone(), self.learned.clone());
         let id = text_arg(&graph_id, "graphId");
+        future_to_promise(async move { Ok(to_js(&load_current(&config, &learned, id?).await?)) })
+    }
+
+    /// A session on a graph's current version (or `options.version`), made
+    /// for the server this client talks to: its `service` is the one
+    /// `capabilities()` names, so its edge ids, rebases and restores match
+    /// what that server stores. Other options as `new ApprovalSession`'s.
+    #[wasm_bindgen(js_name = openSession, unchecked_return_type = "Promise<ApprovalSession>")]
+    pub fn open_session(
+        &self,
+        #[wasm_bindgen(js_name = "graphId", unchecked_param_type = "string")] graph_id: JsValue,
+        options: Option<OpenSessionOptionsArg>,
+    ) -> js_sys::Promise {
+        let (config, learned) = (self.config.clone(), self.learned.clone());
+        let id = text_arg(&graph_id, "graphId");
+        let options = super::parse_options(options.as_deref(), "options", OpenOptions::read);
         future_to_promise(async move {
-            let id = id?;
-            let reply = send(&config, Method::GET, &format!("/getknowgraph?id={}", encode(&id)), None, None, &Cell::new(false)).await?;
-            // Our server sends the version's hash as the ETag: the base of the next delta.
-            let version = reply.value.pointer("/metadata/version").and_then(Value::as_i64);
-            if let (Some(version), Some(etag)) = (version, reply.etag) {
-                learned.borrow_mut().hashes.insert(id, (version, etag.trim_matches('"').to_owned()));
-            }
-            Ok(to_js(&reply.value))
+            let (id, OpenOptions { mut session, version }) = (id?, options?);
+            session.service = capabilities(&config, &learned).await?.service;
+            let graph = match version {
+                Some(n) => get_json(&config, &format!("/getknowgraphversion?id={}&version={n}", encode(&id))).await?,
+                None => load_current(&config, &learned, id.clone()).await?,
+            };
+            let graph = Graph::from_value(graph).map_err(|e| js_error(e, "graph"))?;
+            session.graph_id = Some(id);
+            Ok(ApprovalSession::open(graph, session).into())
         })
     }
 
@@ -360,10 +396,35 @@ impl HistoryClient {
 
     fn get(&self, path: JsResult<String>, then: fn(Value) -> JsResult<Value>) -> js_sys::Promise {
         let config = self.config.clone();
-        future_to_promise(
-            async move { then(send(&config, Method::GET, &path?, None, None, &Cell::new(false)).await?.value).map(|v| to_js(&v)) },
-        )
+        future_to_promise(async move { then(get_json(&config, &path?).await?).map(|v| to_js(&v)) })
     }
+}
+
+async fn get_json(config: &Config, path: &str) -> JsResult<Value> {
+    Ok(send(config, Method::GET, path, None, None, &Cell::new(false)).await?.value)
+}
+
+/// `GET /getknowgraph`, learning the version's hash from our server's ETag
+/// (the base of the next delta).
+async fn load_current(config: &Config, learned: &RefCell<Learned>, id: String) -> JsResult<Value> {
+    let reply = send(config, Method::GET, &format!("/getknowgraph?id={}", encode(&id)), None, None, &Cell::new(false)).await?;
+    let version = reply.value.pointer("/metadata/version").and_then(Value::as_i64);
+    if let (Some(version), Some(etag)) = (version, reply.etag) {
+        learned.borrow_mut().hashes.insert(id, (version, etag.trim_matches('"').to_owned()));
+    }
+    Ok(reply.value)
+}
+
+/// A save from a session made for another service than the server's: its
+/// edge ids, rebases and restores would not match what the server stores.
+fn service_mismatch(session: Service, server: Service) -> JsValue {
+    let message = format!(
+        "this approval comes from a session made for the '{}' service, but the server is '{}': open sessions with \
+         client.openSession(graphId), or pass {{ service }} from client.capabilities() to new ApprovalSession",
+        session.name(),
+        server.name()
+    );
+    detailed("service_mismatch", &message, json!({ "argument": "approved" }))
 }
 
 fn is_code(error: &JsValue, code: &str) -> bool {
@@ -394,13 +455,14 @@ async fn capabilities(config: &Config, learned: &RefCell<Learned>) -> JsResult<C
             deltas: reply.value.get("deltaSaves").is_some_and(Value::is_string),
             idempotency: reply.value.get("idempotencyKeys") == Some(&Value::Bool(true)),
             service: Service::Faithful,
+            certain: true,
         },
         Err(e) => {
             let status = js_sys::Reflect::get(&e, &"status".into()).ok().and_then(|s| s.as_f64()).unwrap_or(0.0);
             if !(400.0..500.0).contains(&status) || status == 429.0 {
                 return Err(e);
             }
-            Capabilities { deltas: false, idempotency: false, service: Service::KnowledgeGraphWorker }
+            Capabilities { deltas: false, idempotency: false, service: Service::KnowledgeGraphWorker, certain: status == 404.0 }
         }
     };
     learned.borrow_mut().capabilities = Some(answer);

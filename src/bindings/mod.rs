@@ -92,6 +92,12 @@ fn held_approval(approved: &JsValue) -> Option<(u32, String)> {
     Some((pair.get(0).as_f64()? as u32, pair.get(1).as_string()?))
 }
 
+/// The service of the live session an approval came from, if it is held by one.
+pub(crate) fn held_service(approved: &JsValue) -> Option<crate::service::Service> {
+    let (session, _) = held_approval(approved)?;
+    registry::with(session, |s| s.service())
+}
+
 /// The whole-graph body `HistoryClient.save` posts for an approval.
 pub(crate) fn save_request(approved: &JsValue) -> JsResult<SaveRequest> {
     if let Some((session, approval_id)) = held_approval(approved) {
@@ -146,11 +152,8 @@ pub fn save_body_js(approved: ApprovedArg) -> JsResult<String> {
 /// and `expectedHash` if given. `null` if the approval cannot go as a delta
 /// (it was based on no saved version).
 #[wasm_bindgen(js_name = deltaBody, unchecked_return_type = "string | null")]
-pub fn delta_body_js(
-    approved: ApprovedArg,
-    #[wasm_bindgen(js_name = "expectedHash", unchecked_param_type = "string | undefined")] expected_hash: JsValue,
-) -> JsResult<JsValue> {
-    let hash = if expected_hash.is_undefined() || expected_hash.is_null() { None } else { Some(text_arg(&expected_hash, "expectedHash")?) };
+pub fn delta_body_js(approved: ApprovedArg, #[wasm_bindgen(js_name = "expectedHash")] expected_hash: Option<TextArg>) -> JsResult<JsValue> {
+    let hash = expected_hash.map(|h| text_arg(&h, "expectedHash")).transpose()?;
     Ok(delta_request(&approved, hash.as_deref())?.map_or(JsValue::NULL, |r| JsValue::from_str(&r.body)))
 }
 
@@ -468,6 +471,18 @@ pub struct ApprovalSession {
     id: u32,
 }
 
+impl ApprovalSession {
+    /// A session on `graph` (also `HistoryClient.openSession`'s).
+    fn open(graph: Graph, options: SessionOptions) -> ApprovalSession {
+        let mut inner = Session::new(graph, options.graph_id);
+        inner.set_review_options(ReviewOptions { text: options.text, inline_diffs: false });
+        inner.set_service(options.service);
+        inner.set_decision_mode(options.decisions);
+        let (inner, id) = registry::register(inner);
+        ApprovalSession { inner, id }
+    }
+}
+
 impl Drop for ApprovalSession {
     fn drop(&mut self) {
         registry::forget(self.id);
@@ -479,13 +494,7 @@ impl ApprovalSession {
     #[wasm_bindgen(constructor)]
     pub fn new(graph: GraphArg, options: Option<SessionOptionsArg>) -> JsResult<ApprovalSession> {
         let options = parse_options(options.as_deref(), "options", SessionOptions::read)?;
-        let text = options.text;
-        let mut inner = Session::new(parse_graph(&graph, "graph")?, options.graph_id);
-        inner.set_review_options(ReviewOptions { text, inline_diffs: false });
-        inner.set_service(options.service);
-        inner.set_decision_mode(options.decisions);
-        let (inner, id) = registry::register(inner);
-        Ok(ApprovalSession { inner, id })
+        Ok(ApprovalSession::open(parse_graph(&graph, "graph")?, options))
     }
 
     /// Reviews a proposal against the session's graph (replacing any pending

@@ -56,13 +56,15 @@ export interface SearchReplaceOp {
   replaceAll?: boolean;
 }
 
-/** A node patch: `id` plus only the fields to change. `confidence` and `ruleId`
- *  are the patch's provenance, not fields: they are never written into the graph. */
+/** A node patch: `id` plus only the fields to change. `confidence`, `ruleId` and
+ *  `rationale` are the patch's provenance, not fields: they are never written into the graph. */
 export interface NodePatch {
   id: string;
   /** 0 to 1. */
   confidence?: number | null;
   ruleId?: string | null;
+  /** Why the AI suggests this (at most 10,000 characters): shown beside the change, kept in the audit. */
+  rationale?: string | null;
   [field: string]: Json | undefined;
 }
 
@@ -74,7 +76,8 @@ export interface Proposal {
   replaceAllNodes?: boolean;
   preserveExistingFulltextImages?: boolean;
   removeNodeIds?: string[];
-  /** Add or update; the id defaults to `${source}_${target}`. */
+  /** Add or update; the id defaults to `${source}_${target}`. An edge may carry `rationale`
+   *  (why the AI suggests it): provenance, never written into the graph. */
   edges?: GraphEdge[];
   removeEdgeIds?: string[];
   searchReplace?: SearchReplaceOp[];
@@ -121,6 +124,15 @@ export interface SessionOptions extends DiffOptions {
   decisions?: DecisionMode;
 }
 
+/** Options of `HistoryClient.openSession`: a session's own, but `graphId` and `service`,
+ *  which the client sets (the graph it opens; the service it talks to). */
+export interface OpenSessionOptions extends Omit<DiffOptions, 'service'> {
+  /** How changes start (see `SessionOptions.decisions`). */
+  decisions?: DecisionMode;
+  /** Open this stored version instead of the current one (e.g. the base of kept pending saves). */
+  version?: number;
+}
+
 export type DecisionMode = 'accepted' | 'explicit';
 
 /** How a change got its decision: the reviewer on this `change`, on its `node`,
@@ -140,6 +152,8 @@ export interface ProposeContext {
   model?: string;
   reason?: string;
   runId?: string;
+  /** When the proposal was made (ISO 8601); default: now. Kept as the audit's `proposedAt`. */
+  proposedAt?: string;
 }
 
 export interface ApproveOptions {
@@ -197,6 +211,8 @@ export interface Change {
   confidence?: number;
   /** The `ruleId` of the node patch this change comes from. */
   ruleId?: string;
+  /** Why the AI suggests it: its node patch's or edge's `rationale`. */
+  rationale?: string;
 }
 
 export interface Summary {
@@ -229,10 +245,12 @@ export interface ReviewProvenance {
   ruleId?: string;
   reason?: string;
   runId?: string;
+  /** When the proposal was made (ISO 8601). */
+  proposedAt?: string;
 }
 
-/** A node patch's own provenance, as the audit entry keeps it. */
-export interface PatchProvenance { confidence?: number; ruleId?: string }
+/** A node patch's (or a proposed edge's) own provenance, as the audit entry keeps it. */
+export interface PatchProvenance { confidence?: number; ruleId?: string; rationale?: string }
 
 export interface Review {
   /** The first 16 hex digits of the SHA-256 of the proposal's canonical JSON;
@@ -311,6 +329,10 @@ export interface AuditEntry {
   graphChanges?: { [field: string]: [Json, Json] };
   /** nodeId → its patch's provenance, for decided nodes whose patch had some. */
   patchProvenance?: { [nodeId: string]: PatchProvenance };
+  /** edgeId → a proposed edge's `rationale`, for decided edges that had one. */
+  edgeProvenance?: { [edgeId: string]: PatchProvenance };
+  /** When the proposal was made (ISO 8601): with `at`, the time the decision took. */
+  proposedAt?: string;
   nodesAdded: string[];
   nodesRemoved: string[];
   edgesAdded: string[];
@@ -472,8 +494,18 @@ export type ErrorCode =
   | 'unknown_approval' | 'unresolved_conflict' | 'invalid_delta' | 'dangling_edge' | 'graph_unavailable'
   | 'undecided_changes' | 'invalid_correction' | 'invalid_draft'
   | 'network_error' | 'timeout' | 'http_error' | 'invalid_response' | 'version_conflict'
+  /** `HistoryClient.save` of an approval from a session made for another service than the server's. */
+  | 'service_mismatch'
   /** The browser build was called before `await init()`. */
-  | 'not_initialized';
+  | 'not_initialized'
+  /** kg-approval/vue's composable: a call that needs an open graph before `openGraph`. */
+  | 'no_graph'
+  /** kg-approval/vue's composable: a call that needs the history service, made without a `client`. */
+  | 'no_client'
+  /** kg-approval/vue's composable: approving with no signed-in `user`. */
+  | 'no_user'
+  /** kg-approval/vue's composable: used after its component was unmounted. */
+  | 'disposed';
 "#;
 
 #[wasm_bindgen]
@@ -509,4 +541,9 @@ extern "C" {
     pub type DraftOptionsArg;
     #[wasm_bindgen(typescript_type = "Draft")]
     pub type DraftArg;
+    #[wasm_bindgen(typescript_type = "OpenSessionOptions")]
+    pub type OpenSessionOptionsArg;
+    /// A string argument that may be left out (checked by `text_arg`).
+    #[wasm_bindgen(typescript_type = "string")]
+    pub type TextArg;
 }

@@ -281,3 +281,51 @@ fn a_rebase_keeps_the_decisions_on_changes_rejected_before_it() {
     assert_eq!((record.decision, record.comment.as_deref()), (Decision::Rejected, Some("B stays B")));
     assert_eq!(merged.audit.decisions.0[0].0, "node/b/label", "listed first, as in `rejected`");
 }
+
+#[test]
+fn a_rationale_travels_from_the_proposal_to_the_audit_and_never_into_the_graph() {
+    let mut s = explicit(graph());
+    let p = json!({
+        "nodes": [{"id": "a", "label": "A2", "rationale": "the source says A2", "confidence": 0.6},
+                  {"id": "n", "label": "New", "rationale": "mentioned twice in a's text"}],
+        "edges": [{"id": "a_n", "source": "a", "target": "n", "rationale": "a cites n"}, {"id": "a_b", "label": "x", "rationale": "clearer"}]
+    });
+    let review = s
+        .propose(
+            &Proposal::from_value(p).unwrap(),
+            Provenance { proposed_at: Some("2026-02-04T14:00:00.000Z".into()), ..Provenance::default() },
+        )
+        .unwrap();
+    let why = |id: &str| review.change(id).and_then(|c| c.rationale.clone());
+    assert_eq!(why("node/a/label").as_deref(), Some("the source says A2"));
+    assert_eq!(why("edge/a_n").as_deref(), Some("a cites n"));
+    assert_eq!(why("edge/a_b/label").as_deref(), Some("clearer"));
+    s.accept_all().unwrap();
+    let approved = s.approve(&who(), None).unwrap();
+    assert_eq!(approved.audit.patch_provenance["a"].rationale.as_deref(), Some("the source says A2"));
+    assert_eq!(approved.audit.patch_provenance["n"].rationale.as_deref(), Some("mentioned twice in a's text"));
+    assert_eq!(approved.audit.edge_provenance["a_n"].rationale.as_deref(), Some("a cites n"));
+    assert_eq!(approved.audit.proposed_at.as_deref(), Some("2026-02-04T14:00:00.000Z"));
+    let text = s.graph().to_json();
+    assert!(!text.contains("rationale") && !text.contains("a cites n"), "{text}");
+
+    // Told nothing: the session records when propose was called.
+    let mut t = explicit(graph());
+    t.propose(&Proposal::from_value(json!({"nodes": [{"id": "b", "label": "B2"}]})).unwrap(), Provenance::default()).unwrap();
+    t.accept_all().unwrap();
+    let at = t.approve(&who(), None).unwrap().audit.proposed_at.unwrap();
+    assert!(Timestamp::parse(&at).is_ok(), "{at}");
+}
+
+#[test]
+fn a_rationale_must_be_a_short_text() {
+    for (p, path) in [
+        (json!({"nodes": [{"id": "a", "rationale": 7}]}), "nodes[0].rationale"),
+        (json!({"nodes": [{"id": "a", "rationale": ""}]}), "nodes[0].rationale"),
+        (json!({"edges": [{"id": "a_b", "rationale": ["x"]}]}), "edges[0].rationale"),
+        (json!({"nodes": [{"id": "a", "rationale": "x".repeat(10_001)}]}), "nodes[0].rationale"),
+    ] {
+        let e = Proposal::from_value(p).unwrap_err();
+        assert_eq!((e.code(), e.path()), (ErrorCode::InvalidProposal, Some(path)), "{e}");
+    }
+}

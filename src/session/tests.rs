@@ -203,11 +203,13 @@ fn told_proposal() -> Proposal {
 #[test]
 fn provenance_reaches_the_review_and_the_audit_but_never_the_graph() {
     let mut s = ApprovalSession::new(graph(), Some("g".into()));
-    let context = Provenance { reason: Some("tidy".into()), run_id: Some("run-1".into()), ..Provenance::default() };
+    let at = Some("2026-02-04T14:00:00.000Z".to_owned());
+    let context = Provenance { reason: Some("tidy".into()), run_id: Some("run-1".into()), proposed_at: at, ..Provenance::default() };
     let review = s.propose(&told_proposal(), context).unwrap();
     assert_eq!(
         serde_json::to_value(&review.provenance).unwrap(),
-        json!({"source": "ai", "model": "m-1", "modelVersion": "2024-06", "confidence": 0.9, "ruleId": "r-top", "reason": "tidy", "runId": "run-1"})
+        json!({"source": "ai", "model": "m-1", "modelVersion": "2024-06", "confidence": 0.9, "ruleId": "r-top", "reason": "tidy", "runId": "run-1",
+               "proposedAt": "2026-02-04T14:00:00.000Z"})
     );
     let told: Vec<_> = review.changes.iter().map(|c| (c.id.as_str(), c.confidence, c.rule_id.as_deref())).collect();
     assert_eq!(

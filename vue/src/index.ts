@@ -1,10 +1,18 @@
 // kg-approval/vue: the approval flow for Vue 3 — the composable and the review
-// components (plain JavaScript compiled from single-file components).
+// components (plain JavaScript compiled from single-file components). The
+// components alone, without the WebAssembly module: kg-approval/vue/components.
+import { diffText } from 'kg-approval';
+import { setTextDiffer } from './differ';
+
+// The correction editor's live diff is kg-approval's (once the page has loaded the module).
+setTextDiffer(diffText);
+
 export { useApprovalSession, forPeople } from './useApprovalSession';
 export type {
   UseApprovalSessionOptions,
   ApprovalSessionApi,
   ApprovalSessionState,
+  OpenGraphOptions,
   SaveState,
   SaveStatus,
   ReviewKind,
@@ -14,9 +22,4 @@ export type {
 } from './useApprovalSession';
 export { memoryStore, indexedDbStore, fromWebStorage } from './storage';
 export type { KeyValueStore, WebStorageLike, StorageOption } from './storage';
-export { default as ReviewModal } from './components/ReviewModal.vue';
-export { default as ChangeList } from './components/ChangeList.vue';
-export { default as TextDiffView } from './components/TextDiffView.vue';
-export { default as ValueView } from './components/ValueView.vue';
-export { percent } from './percent';
-export { isStamp } from './stamps';
+export * from './components';

@@ -16,6 +16,14 @@
 //   kg.decide(changeId, false);                      // reject one change
 //   await kg.approveAndSave('reason');               // → kg.state.save
 //
+// Without a history server (no `client`): `openGraph(id, { graph })` reviews
+// against the graph the editor holds, and `approve(reason)` returns the
+// approval (its graph, delta and audit entry) for the editor to save.
+//
+// Every misuse is a KgApprovalError with a stable code: `no_graph` (a review
+// before openGraph), `no_client` (a call that needs the history service),
+// `no_user`, `disposed`, `invalid_argument`.
+//
 // Inputs are read with `toValue` whenever they are needed (the signed-in user
 // changes). Unsaved approvals are kept in `storage` (IndexedDB by default)
 // before they are sent, so a failed save or a reload never loses one; so are
@@ -24,8 +32,28 @@
 import { getCurrentScope, markRaw, onScopeDispose, reactive, toValue } from 'vue';
 import type { MaybeRefOrGetter } from 'vue';
 import * as kgApproval from 'kg-approval';
-import type { ApprovalSession, ClientOptions, DecisionMode, Draft, GraphData, GraphDiff, Granularity, HistoryClient, HistoryEntry, Json, PendingSave, Proposal, ProposeContext, Review, SavedApproval, Service } from 'kg-approval';
+import type {
+  ApprovalSession,
+  Approved,
+  ClientOptions,
+  DecisionMode,
+  Draft,
+  ErrorCode,
+  GraphData,
+  GraphDiff,
+  Granularity,
+  HistoryClient,
+  HistoryEntry,
+  Json,
+  PendingSave,
+  Proposal,
+  ProposeContext,
+  Review,
+  SavedApproval,
+  Service,
+} from 'kg-approval';
 import { isStamp } from './stamps';
+import { setTextDiffer, type DiffText } from './differ';
 import { resolveStore, type KeyValueStore, type StorageOption } from './storage';
 
 /** The parts of the kg-approval module the composable uses (default: the one `kg-approval` resolves to). */
@@ -35,12 +63,17 @@ export interface KgModule {
   ConflictError: abstract new (...args: never[]) => Error & { currentVersion: number };
   diffGraphs: (before: GraphData, after: GraphData, options?: { service?: Service }) => GraphDiff;
   init?: () => Promise<unknown>;
+  /** The correction editor's live diff (default: kg-approval's). */
+  diffText?: DiffText;
+  /** The class of the errors the composable throws (default: kg-approval's). */
+  KgApprovalError?: new (code: ErrorCode, message: string) => Error;
 }
 
 export interface UseApprovalSessionOptions {
   /** A HistoryClient, or the options to make one (`{ baseUrl, token | headers, ... }`); null until signed in.
-   *  A ref or a getter is read each time a client is needed. */
-  client: MaybeRefOrGetter<HistoryClient | ClientOptions | null | undefined>;
+   *  A ref or a getter is read each time a client is needed. Left out: no history server — the
+   *  editor gives the graph (`openGraph(id, { graph })`) and saves what `approve()` returns. */
+  client?: MaybeRefOrGetter<HistoryClient | ClientOptions | null | undefined>;
   /** Who approves: stamped on every approval (`updatedBy`, the audit entry). A ref or a getter is read at approval. */
   user: MaybeRefOrGetter<string | null | undefined>;
   /** Where unsaved approvals and saved approvals' records are kept: an async `{ get, set, del }`
@@ -114,12 +147,24 @@ export interface ApprovalSessionState {
 /** A saved approval's audit entry as kept in storage. */
 export type KeptAuditEntry = SavedApproval & { savedVia: string; savedAt: string };
 
+/** How `openGraph` opens a graph. */
+export interface OpenGraphOptions {
+  /** The graph as the editor holds it: reviewed against as it is, not loaded (without a
+   *  `client`, required). With a client it stands for the current version the client would load. */
+  graph?: GraphData;
+  /** Without a client: the service the graph was read from (default: this project's, `faithful`);
+   *  with one, the client asks the server. */
+  service?: Service;
+}
+
 export interface ApprovalSessionApi {
   state: ApprovalSessionState;
-  /** Loads the graph (and the WebAssembly module in browsers), restores unsaved approvals
-   *  and sends them again, reads its history. An older call finishing last changes nothing. */
-  openGraph(graphId: string): Promise<void>;
-  propose(proposal: Proposal, context?: ProposeContext): void;
+  /** Loads the WebAssembly module (in browsers), then the graph — or takes `options.graph` as
+   *  it is — restores unsaved approvals and sends them again, puts back the review in progress,
+   *  reads the history. An older call finishing last changes nothing. */
+  openGraph(graphId: string, options?: OpenGraphOptions): Promise<void>;
+  /** Reviews a proposal against the open graph: the review (also `state.review`). */
+  propose(proposal: Proposal, context?: ProposeContext): Review;
   decide(changeId: string, accept: boolean): void;
   decideNode(nodeId: string, accept: boolean): void;
   /** Accepts or rejects many changes at once: one bulk decision, recorded with `filter` (the filter
@@ -136,7 +181,12 @@ export interface ApprovalSessionApi {
   keepDraft(): Promise<void>;
   /** Discards the review on screen (and its draft). */
   cancel(): void;
-  /** Approves the review on screen (with `reason`, default the reason typed) and saves it. */
+  /** Approves the review on screen (with `reason`, default the reason typed) and returns the
+   *  approval: `graph` (the new graph, also `state.graph`), `delta`, `audit`. Nothing is sent: for
+   *  editors that save it themselves. With a client the approval is kept in the outbox, and the
+   *  next `approveAndSave` or `retry` sends it. */
+  approve(reason?: string): Approved;
+  /** Approves the review on screen (with `reason`, default the reason typed) and saves it (needs a client). */
   approveAndSave(reason?: string): Promise<void>;
   /** Saves the pending approvals again (after a failure). */
   retry(): Promise<void>;
@@ -172,14 +222,20 @@ class Superseded extends Error {}
 
 export function useApprovalSession({
   kg = kgApproval as unknown as KgModule,
-  client,
+  client = undefined,
   user,
   storage = null,
   granularity = 'word',
   decisions = 'explicit',
   draftDelayMs = 400,
 }: UseApprovalSessionOptions): ApprovalSessionApi {
-  if (!kg?.ApprovalSession || !kg?.ConflictError) throw new TypeError('useApprovalSession: `kg` must be the kg-approval module');
+  const KgError = kg?.KgApprovalError ?? (kgApproval.KgApprovalError as NonNullable<KgModule['KgApprovalError']>);
+  /** Every misuse: a KgApprovalError with a stable code. */
+  const fail = (code: ErrorCode, text: string): never => {
+    throw new KgError(code, `useApprovalSession: ${text}`);
+  };
+  if (!kg?.ApprovalSession || !kg?.ConflictError) fail('invalid_argument', '`kg` must be the kg-approval module');
+  setTextDiffer(kg.diffText);
   const state = reactive<ApprovalSessionState>({
     graphId: null,
     graph: null,
@@ -207,17 +263,40 @@ export function useApprovalSession({
 
   // Clients made from options, one per options object (a getter may return a new one when the user signs in).
   const made = new WeakMap<object, HistoryClient>();
-  function history(): HistoryClient {
+  /** The history client now, or null when there is none (no `client` option, or not signed in). */
+  function maybeHistory(): HistoryClient | null {
     const c = toValue(client);
-    if (!c) throw new Error('No history client: sign in first.');
+    if (!c) return null;
     if (typeof (c as HistoryClient).save === 'function') return c as HistoryClient;
     if (!made.has(c)) made.set(c, new kg.HistoryClient(c as ClientOptions));
     return made.get(c) as HistoryClient;
   }
-  function live(): ApprovalSession {
-    if (!session) throw new Error(disposed ? 'useApprovalSession: used after its component was unmounted' : 'Open a graph first (openGraph).');
-    return session;
+  function history(): HistoryClient {
+    return (
+      maybeHistory() ??
+      fail(
+        'no_client',
+        client === undefined
+          ? 'this needs a history server, and no `client` was given (without one: openGraph(id, { graph }) and approve())'
+          : 'no history client: Sign in first',
+      )
+    );
   }
+  /** The id of the open graph. */
+  function openId(): string {
+    if (disposed) fail('disposed', 'used after its component was unmounted');
+    return state.graphId ?? fail('no_graph', 'open a graph first (await openGraph(graphId))');
+  }
+  function live(): ApprovalSession {
+    if (disposed) fail('disposed', 'used after its component was unmounted');
+    return session ?? fail('no_graph', 'open a graph first (await openGraph(graphId))');
+  }
+
+  // The WebAssembly module, loaded once (browsers and bundlers; in Node it is loaded already).
+  // Started at once in a browser, so it loads while the page renders: openGraph waits for it.
+  let loading: Promise<unknown> | null = null;
+  const ready = () => (loading ??= typeof kg.init === 'function' ? kg.init() : Promise.resolve());
+  if (typeof document !== 'undefined') ready().catch(() => undefined);
 
   // Late answers are dropped: each load takes a ticket, and only the latest one's answer is used.
   let opening = 0;
@@ -265,7 +344,7 @@ export function useApprovalSession({
     }
   }
 
-  async function savedApprovals(graphId = state.graphId as string): Promise<KeptAuditEntry[]> {
+  async function savedApprovals(graphId = openId()): Promise<KeptAuditEntry[]> {
     const records = await kept().get(auditKey(graphId));
     return Array.isArray(records) ? (records as KeptAuditEntry[]) : [];
   }
@@ -290,25 +369,31 @@ export function useApprovalSession({
     }
   }
 
-  async function openGraph(graphId: string) {
+  async function openGraph(graphId: string, { graph: given, service: told }: OpenGraphOptions = {}) {
+    if (typeof graphId !== 'string' || !graphId) fail('invalid_argument', `openGraph(graphId): graphId must be a non-empty string, got ${JSON.stringify(graphId)}`);
+    if (disposed) fail('disposed', 'used after its component was unmounted');
+    if (given !== undefined && (given === null || typeof given !== 'object')) fail('invalid_argument', 'openGraph(graphId, { graph }): graph must be a graph object { nodes, edges }');
+    if (client === undefined && given === undefined) fail('no_client', 'openGraph without a client needs the graph: openGraph(graphId, { graph })');
+    // Without a client, the editor's graph is the graph; a client that is not there yet (signed out) is a mistake.
+    if (client !== undefined && !toValue(client)) history();
     const ticket = ++opening;
     state.localError = '';
     const current = () => {
       if (ticket !== opening) throw new Superseded();
     };
     try {
-      // Browsers and bundlers: load the module once (in Node it is loaded already).
-      if (typeof kg.init === 'function') await kg.init();
+      await ready();
       current();
-      const c = history();
-      const [{ service }, outbox] = await Promise.all([c.capabilities(), readOutbox(graphId)]);
+      // Made once the module is loaded (a HistoryClient is a WebAssembly object).
+      const c = client === undefined ? null : history();
+      const [{ service }, outbox] = c ? await Promise.all([c.capabilities(), readOutbox(graphId)]) : [{ service: told ?? 'faithful' }, []];
       current();
-      let graph = await c.load(graphId);
+      let graph = given ?? (await (c as HistoryClient).load(graphId));
       // Unsaved approvals are kept as deltas: they are restored on the version
       // they were approved on (not the newest if a save landed and its answer
       // was lost: sending it again then recognises its own version).
       const base = outbox[0]?.graph === undefined ? outbox[0]?.audit?.baseVersion : undefined;
-      if (Number.isInteger(base) && base !== graph.metadata?.version) graph = await c.version(graphId, base as number);
+      if (c && Number.isInteger(base) && base !== graph.metadata?.version) graph = await c.version(graphId, base as number);
       current();
       const next = new kg.ApprovalSession(graph, { graphId, granularity, service, decisions });
       if (ticket !== opening) {
@@ -345,7 +430,7 @@ export function useApprovalSession({
       // The review in progress before a reload comes back (a rebase's came back with its conflict).
       if (!state.review) await resumeDraft(graphId, c);
       current();
-      await loadHistory();
+      if (c) await loadHistory();
     } catch (e) {
       if (e instanceof Superseded) return;
       throw e;
@@ -357,11 +442,13 @@ export function useApprovalSession({
     state.reviewKind = review ? kind : null;
   }
 
-  function propose(proposal: Proposal, context: ProposeContext = { source: 'ai' }) {
-    show(live().propose(proposal, context), 'proposal');
+  function propose(proposal: Proposal, context: ProposeContext = { source: 'ai' }): Review {
+    const review = live().propose(proposal, context);
+    show(review, 'proposal');
     state.reason = '';
     state.resumed = '';
     keepDraftSoon();
+    return review;
   }
 
   // The review in progress is kept as the reviewer works (its draft: the proposal, every
@@ -409,7 +496,7 @@ export function useApprovalSession({
   }
 
   /** Puts back the review in progress kept for `graphId` (of `kind`, or any), saying what came back. */
-  async function resumeDraft(graphId: string, c: HistoryClient, kind?: Draft['kind']) {
+  async function resumeDraft(graphId: string, c: HistoryClient | null, kind?: Draft['kind']) {
     let record: KeptDraft | undefined;
     try {
       record = (await kept().get(draftKey(graphId))) as KeptDraft | undefined;
@@ -423,6 +510,7 @@ export function useApprovalSession({
     if (draft.kind === 'rebase' && state.reviewKind !== 'rebase') return dropDraft(graphId);
     try {
       if (draft.kind === 'revert') {
+        if (!c) throw new Error('restoring a version needs the history server');
         if (!Number.isInteger(record?.revertTo)) throw new Error('the version it restores is not known');
         revertTarget = record?.revertTo as number;
         live().revertTo(await c.version(graphId, revertTarget));
@@ -503,17 +591,39 @@ export function useApprovalSession({
     if (wasRebase) void persistOutbox();
   }
 
-  async function approveAndSave(reason: string | undefined = state.reason) {
+  /** Approves the review on screen: the approval, and what this device keeps of it. */
+  function approveOnScreen(reason: string | undefined): { approved: Approved; kept: Promise<unknown> } {
+    const s = live();
     const who = toValue(user);
-    if (!who) throw new Error('Sign in to approve: approvals are stamped with your user id.');
-    live().approve({ user: who, reason: reason || undefined });
+    if (!who) fail('no_user', 'Sign in to approve: approvals are stamped with your user id');
+    const approved = s.approve({ user: who as string, reason: reason || undefined });
     show(undefined, 'proposal');
     state.reason = '';
     state.resumed = '';
+    const graphId = state.graphId;
+    if (client === undefined) {
+      // Saving is the editor's: the session goes on from the approved graph, holding no outbox.
+      void approved.graph; // read now, while the session that made it is alive
+      const next = new kg.ApprovalSession(approved.graph, { graphId: graphId ?? undefined, granularity, service: state.service ?? undefined, decisions });
+      s.free();
+      session = next;
+      refresh();
+      return { approved, kept: dropDraft(graphId) };
+    }
     refresh();
-    await dropDraft(state.graphId);
     // Kept on this device before it is sent: a reload while it travels loses nothing.
-    await persistOutbox();
+    return { approved, kept: dropDraft(graphId).then(persistOutbox) };
+  }
+
+  function approve(reason: string | undefined = state.reason): Approved {
+    const { approved, kept } = approveOnScreen(reason);
+    void kept;
+    return approved;
+  }
+
+  async function approveAndSave(reason: string | undefined = state.reason) {
+    history(); // no client: refused before anything is approved
+    await approveOnScreen(reason).kept;
     await flush();
   }
 
@@ -611,9 +721,10 @@ export function useApprovalSession({
   }
 
   async function loadHistory() {
+    const c = history();
+    const graphId = openId();
     const ticket = ++historyTicket;
-    const graphId = state.graphId as string;
-    const entries = await history().history(graphId);
+    const entries = await c.history(graphId);
     // Only the latest request's answer, and only for the graph still open.
     if (ticket === historyTicket && graphId === state.graphId) state.history = entries;
   }
@@ -637,14 +748,15 @@ export function useApprovalSession({
   /** The differences between two versions; what the service wrote by itself in `serverWritten`. */
   async function compareVersions(older: number, newer: number) {
     const c = history();
-    const graphId = state.graphId as string;
+    const graphId = openId();
     const [a, b] = await Promise.all([version(c, graphId, older), version(c, graphId, newer)]);
     return kg.diffGraphs(a, b, { service: state.service ?? undefined });
   }
 
   async function restore(version: number) {
-    const graphId = state.graphId as string;
-    const old = await history().version(graphId, version);
+    const c = history();
+    const graphId = openId();
+    const old = await c.version(graphId, version);
     if (graphId !== state.graphId) return;
     revertTarget = version;
     show(live().revertTo(old), 'revert');
@@ -654,7 +766,7 @@ export function useApprovalSession({
   }
 
   /** The saved approvals of the open graph (or `graphId`) as JSON Lines, for auditors. */
-  async function exportAudit(graphId = state.graphId as string) {
+  async function exportAudit(graphId = openId()) {
     return (await savedApprovals(graphId)).map((r) => `${JSON.stringify(r)}\n`).join('');
   }
 
@@ -670,12 +782,13 @@ export function useApprovalSession({
     setReason,
     keepDraft,
     cancel,
+    approve,
     approveAndSave,
     retry: () => flush(),
     cancelSave,
     loadHistory,
     compareVersions,
-    readVersion: (n: number) => version(history(), state.graphId as string, n),
+    readVersion: (n: number) => version(history(), openId(), n),
     restore,
     savedApprovals,
     exportAudit,

@@ -40,6 +40,15 @@ export function auditApi({ baseUrl, token }) {
     blame: async (graphId, nodeId) => (await request('/getknowgraphblame', { id: graphId, nodeId })).json(),
     /** GET /getknowgraphrun: a run's approvals across the graphs. */
     run: async (runId, page) => (await request('/getknowgraphrun', { runId, ...page })).json(),
+    /** GET /getauditstats: `{groupBy, bucket, timeZone, rows}` (see the README's reports). */
+    stats: async (params) => (await request('/getauditstats', params)).json(),
+    /** The same report as CSV, saved as a download. */
+    async downloadStats(params, name) {
+      const response = await request('/getauditstats', { ...params, format: 'csv' });
+      saveBlob(await response.blob(), name);
+    },
+    /** GET /getalarms: `{alarms, verification}`, newest first. */
+    alarms: async (limit = 200) => (await request('/getalarms', { limit })).json(),
     /** GET /exportknowgraphaudit, read whole (a broken stream rejects, so a
      *  short export is never offered) and saved under the server's name. */
     async download(format, graphId, filters) {

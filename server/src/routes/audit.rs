@@ -223,5 +223,7 @@ pub(super) async fn erase_user(
         erase::erase(&store, &body.user, &who.user, records)
     })
     .await?;
-    Ok(axum::Json(erasure).into_response())
+    // For the alarms (an erasure is an alarm rule's).
+    let done = crate::alarms::ErasureDone(erasure.event);
+    Ok((Extension(done), axum::Json(erasure)).into_response())
 }

@@ -12,6 +12,7 @@ mod blocking;
 mod grants;
 mod health;
 mod reads;
+mod reports;
 mod saves;
 
 use std::sync::OnceLock;
@@ -54,6 +55,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::get_run))
         .routes(routes!(audit::export_audit))
         .routes(routes!(audit::get_events))
+        .routes(routes!(reports::get_stats))
+        .routes(routes!(reports::get_alarms))
         .routes(routes!(audit::erase_user))
         .routes(routes!(grants::get_access))
         .routes(routes!(grants::grant_access))
@@ -92,6 +95,11 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http());
     // Outermost (but inside the routing, where the matched route is known):
     // requests refused by any layer above are logged and counted too.
+    // Alarms see what authentication refused, and what the routes answered.
+    let app = match &settings.alarms {
+        Some(alarms) => app.layer(middleware::from_fn_with_state(alarms.clone(), crate::alarms::middleware)),
+        None => app,
+    };
     let app = match &state.request_log {
         Some(log) => app.layer(middleware::from_fn_with_state(log.clone(), request_log::middleware)),
         None => app,

@@ -36,3 +36,12 @@ test('read-only (the history view): no controls, nothing focusable per change', 
   expect(wrapper.find('input, button').exists()).toBe(false);
   expect(wrapper.get('[data-change]').attributes('tabindex')).toBeUndefined();
 });
+
+test("a change shows the AI's rationale beside it, as text (never HTML)", () => {
+  const rationale = 'The source says <b>Fjord</b> & <img src=x onerror=alert(1)>';
+  const wrapper = mount(ChangeList, { props: { changes: [change('node/a/label', { accepted: true, rationale }), change('node/a/info', { accepted: true })] } });
+  const shown = wrapper.get('[data-change="node/a/label"] [data-test=rationale]');
+  expect(shown.text()).toBe(`AI's reason ${rationale}`);
+  expect(shown.find('b, img').exists()).toBe(false);
+  expect(wrapper.find('[data-change="node/a/info"] [data-test=rationale]').exists()).toBe(false);
+});

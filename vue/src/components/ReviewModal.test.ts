@@ -82,3 +82,34 @@ test('a big review: / goes to Search, Escape there clears the search and does no
   expect(w.find('[data-test=discard-confirm]').exists()).toBe(false);
   expect(w.emitted('cancel')).toBeUndefined();
 });
+
+test('without a decide listener the modal keeps its decisions (uncontrolled) and approve reports them; with one, it shows the review it is given', async () => {
+  const w = await open([change('node/a/label'), change('node/b/label')]);
+  press('a');
+  await flushPromises();
+  press('r');
+  await flushPromises();
+  await frame();
+  await frame();
+  // Still shown a frame later: nobody gave a new review, and nobody needs to.
+  expect(w.findAll('input[type=radio][data-accept]').map((r) => (r.element as HTMLInputElement).checked)).toEqual([true, false]);
+  await w.get('[data-test=approve]').trigger('click');
+  expect(w.emitted('approve')?.[0]).toEqual(['', { accepted: ['node/a/label'], rejected: ['node/b/label'] }]);
+  // A new review: its own decisions, none kept from the last one.
+  await w.setProps({ review: review([change('node/a/label'), change('node/b/label')]) });
+  await flushPromises();
+  expect(w.findAll('input[type=radio][data-accept]').map((r) => (r.element as HTMLInputElement).checked)).toEqual([false, false]);
+
+  // Controlled: the decision shows until the parent's review (here: never updated) says otherwise.
+  w.unmount();
+  wrapper = mount(ReviewModal, { props: { review: review([change('node/a/label')]), onDecide: () => undefined }, attachTo: document.body });
+  await flushPromises();
+  await frame();
+  press('a');
+  await flushPromises();
+  expect((wrapper.get('input[type=radio][data-accept]').element as HTMLInputElement).checked).toBe(true);
+  await frame();
+  await frame();
+  await flushPromises();
+  expect((wrapper.get('input[type=radio][data-accept]').element as HTMLInputElement).checked).toBe(false);
+});

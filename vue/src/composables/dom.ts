@@ -23,3 +23,20 @@ let sequence = 0;
 export function useUid(useId?: () => string | undefined): string {
   return useId?.() ?? `kg-${++sequence}`;
 }
+
+/** A selector for the element whose `data-change` is `id`. (CSS.escape where there is one; jsdom has none.) */
+export function changeSelector(id: string): string {
+  const escaped = typeof CSS !== 'undefined' && typeof CSS.escape === 'function' ? CSS.escape(id) : id.replace(/["\\\n]/g, (c) => (c === '\n' ? '\\a ' : `\\${c}`));
+  return `[data-change="${escaped}"]`;
+}
+
+/** Scrolls `el` into view where the DOM can (jsdom cannot). */
+export function reveal(el: Element | null | undefined): void {
+  el?.scrollIntoView?.({ block: 'nearest' });
+}
+
+/** The next frame (a timer where there are no frames: jsdom without pretendToBeVisual). */
+export function nextFrame(then: () => void): void {
+  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(then);
+  else setTimeout(then, 16);
+}

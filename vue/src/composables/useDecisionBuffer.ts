@@ -2,8 +2,13 @@
 // new review from the session takes milliseconds to tens of milliseconds on a
 // big proposal, and the reviewer should see the control move in this frame,
 // not after it. Decisions made within one frame are sent together, in order.
+//
+// Controlled (the parent listens and passes the session's review back), a
+// decision shows until it is sent; uncontrolled (`keep()` true: nobody
+// listens), the buffer keeps every decision for the review it was made on.
 import { computed, onBeforeUnmount, shallowReactive, type ComputedRef } from 'vue';
 import type { Change } from 'kg-approval';
+import { nextFrame } from './dom';
 
 export interface DecisionSink {
   decide(changeId: string, accept: boolean): void;
@@ -23,9 +28,11 @@ export interface DecisionBuffer {
   flush(): void;
   /** Forgets what is queued (the review is being discarded). */
   drop(): void;
+  /** Forgets the decisions kept (uncontrolled: a new review was given). */
+  reset(): void;
 }
 
-export function useDecisionBuffer(source: () => readonly Change[], sink: DecisionSink): DecisionBuffer {
+export function useDecisionBuffer(source: () => readonly Change[], sink: DecisionSink, keep: () => boolean = () => false): DecisionBuffer {
   const overrides = shallowReactive(new Map<string, boolean>());
   const touched = shallowReactive(new Set<string>());
   let queued: (() => void)[] = [];
@@ -35,7 +42,7 @@ export function useDecisionBuffer(source: () => readonly Change[], sink: Decisio
     queued.push(send);
     if (scheduled) return;
     scheduled = true;
-    requestAnimationFrame(() => setTimeout(flush));
+    nextFrame(() => setTimeout(flush));
   }
   function flush() {
     scheduled = false;
@@ -44,7 +51,7 @@ export function useDecisionBuffer(source: () => readonly Change[], sink: Decisio
     try {
       for (const send of sends) send();
     } finally {
-      overrides.clear();
+      if (!keep()) overrides.clear();
     }
   }
   function drop() {
@@ -70,6 +77,10 @@ export function useDecisionBuffer(source: () => readonly Change[], sink: Decisio
     touched,
     flush,
     drop,
+    reset() {
+      overrides.clear();
+      touched.clear();
+    },
     decide(changeId, accept) {
       mark([changeId], accept);
       later(() => sink.decide(changeId, accept));
