@@ -52,6 +52,20 @@ if ! dpkg -s fonts-noto-cjk fonts-noto-color-emoji >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fonts-noto-color-emoji
 fi
 
+# openssl makes the deployment tests' keys and certificates (a sign-in
+# provider's signing keys, a CA and a TLS certificate for PostgreSQL).
+if ! command -v openssl >/dev/null; then
+  step "apt-get install openssl"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
+fi
+
+# The OpenAPI document's checks (server/tests/openapi.rs): openapi-spec-validator
+# validates it, schemathesis calls the real binary with requests made from it.
+if ! python3 -c 'import openapi_spec_validator' 2>/dev/null || ! command -v schemathesis >/dev/null; then
+  step "pip install openapi-spec-validator schemathesis"
+  python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator==0.9.0 schemathesis==4.32.5
+fi
+
 # A real PostgreSQL for the second storage backend's tests (scripts/pg.sh
 # starts a throwaway cluster; initdb and pg_ctl come from here).
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${PG_BIN:-}" ]; then

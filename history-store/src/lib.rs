@@ -39,6 +39,7 @@ pub mod entity;
 mod pg_text;
 mod postgres;
 pub mod sqlite;
+pub mod tls;
 
 use std::collections::HashMap;
 
@@ -482,6 +483,17 @@ pub(crate) fn decompress(data: &[u8]) -> Option<String> {
     lz4_flex::decompress_size_prepended(data).ok().and_then(|bytes| String::from_utf8(bytes).ok())
 }
 
+/// A connection pool's state, for metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections open.
+    pub open: usize,
+    /// Connections lent to a transaction now.
+    pub in_use: usize,
+    /// The most the pool opens.
+    pub max: usize,
+}
+
 /// The history store: SQLite or PostgreSQL.
 pub enum Store {
     Sqlite(SqliteStore),
@@ -503,6 +515,23 @@ impl Store {
 
     pub fn open_in_memory(upgrade: &dyn Upgrade) -> StoreResult<Store> {
         SqliteStore::open_in_memory(upgrade).map(Store::Sqlite)
+    }
+
+    /// The schema version the database holds, and the one this build
+    /// migrates to: equal once the migrations are applied (readiness).
+    pub fn schema_version(&self) -> StoreResult<(i64, i64)> {
+        match self {
+            Store::Sqlite(s) => Ok((s.schema_version()?, sqlite::SCHEMA_VERSION)),
+            Store::Postgres(s) => Ok((s.schema_version()?, postgres::SCHEMA_VERSION)),
+        }
+    }
+
+    /// The connection pool's state (PostgreSQL; SQLite has no pool).
+    pub fn pool_status(&self) -> Option<PoolStatus> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(s) => Some(s.pool_status()),
+        }
     }
 
     /// `sqlite` or `postgres`.

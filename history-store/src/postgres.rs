@@ -31,14 +31,14 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction};
 use tokio::runtime::Handle;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{IsolationLevel, Row};
 
 use crate::pg_text::{dec, dec_opt, enc, enc_opt};
 
 use super::{
     Approval, AuditFilter, DayStats, Decided, Dim, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse,
-    Kind, Reader, Span, Stats, StatsFilter, StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress, decompress,
-    hash_bytes,
+    Kind, PoolStatus, Reader, Span, Stats, StatsFilter, StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress,
+    decompress, hash_bytes,
 };
 
 /// Schema migrations, applied in order at start, in one transaction that
@@ -173,15 +173,36 @@ impl From<tokio_postgres::Error> for StoreError {
             // could not be made.
             None => e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()),
         };
-        if unavailable { StoreError::Unavailable(e.to_string()) } else { StoreError::Failed(e.to_string()) }
+        if unavailable { StoreError::Unavailable(with_causes(&e)) } else { StoreError::Failed(with_causes(&e)) }
     }
+}
+
+/// An error and its causes, `: `-separated ("error performing TLS
+/// handshake: server does not support TLS"; the first alone says little).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text = format!("{text}: {said}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> StoreError {
-        StoreError::Unavailable(e.to_string())
+        StoreError::Unavailable(with_causes(&e))
     }
 }
+
+/// The most connections a process opens.
+const POOL_SIZE: usize = 16;
+
+/// The number of schema migrations this build knows.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub struct PgStore {
     pool: Pool,
@@ -193,16 +214,21 @@ impl PgStore {
     /// Must be called from a Tokio runtime, outside an async task (e.g. in
     /// `spawn_blocking`), since it waits for the database.
     pub fn open(url: &str, upgrade: &dyn Upgrade) -> Result<PgStore, String> {
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e| format!("{url}: {e}"))?;
+        let (mut config, tls) = crate::tls::parse_url(url).map_err(|e| format!("{}: {e}", redact(url)))?;
         if config.get_password().is_none() {
             if let Ok(password) = std::env::var("PGPASSWORD") {
                 config.password(password);
             }
         }
         config.connect_timeout(Duration::from_secs(5));
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let host = match config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+            _ => "localhost".to_owned(),
+        };
+        let connector = tls.connector().map_err(|e| format!("{}: {e}", redact(url)))?;
+        let manager = Manager::from_config(config, connector, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
-            .max_size(16)
+            .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(Duration::from_secs(5)))
             .create_timeout(Some(Duration::from_secs(5)))
@@ -210,8 +236,24 @@ impl PgStore {
             .map_err(|e| e.to_string())?;
         let rt = Handle::try_current().map_err(|_| "PostgreSQL needs a Tokio runtime".to_owned())?;
         let store = PgStore { pool, rt };
-        store.migrate(upgrade).map_err(|e| format!("{}: {e}", redact(url)))?;
+        store.migrate(upgrade).map_err(|e| {
+            let text = e.to_string();
+            let said = tls.explain(&host, &text).unwrap_or(text);
+            format!("{}: {said}", redact(url))
+        })?;
         Ok(store)
+    }
+
+    /// The schema version the database holds.
+    pub fn schema_version(&self) -> StoreResult<i64> {
+        let client = self.rt.block_on(self.pool.get())?;
+        Ok(self.rt.block_on(client.query_one("SELECT version FROM kg_schema", &[]))?.get(0))
+    }
+
+    /// Connections open and in use now, and the most the pool opens.
+    pub fn pool_status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        PoolStatus { open: status.size, in_use: status.size.saturating_sub(status.available), max: status.max_size }
     }
 
     fn migrate(&self, upgrade: &dyn Upgrade) -> StoreResult<()> {

@@ -23,6 +23,9 @@ const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, 
 /// caller's [`Upgrade::backfill_decisions`] fills from the stored versions.
 const DECISIONS_SCHEMA: i64 = 5;
 
+/// The number of schema migrations this build knows.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
 /// Reader connections kept open at most.
 const READERS: usize = 8;
 
@@ -270,6 +273,18 @@ impl SqliteStore {
         let out = f(&mut SqliteConn(&tx))?;
         tx.commit().map_err(StoreError::from)?;
         Ok(out)
+    }
+
+    /// The schema version the file holds (`PRAGMA user_version`), read on a
+    /// connection of its own: never waits behind a write.
+    pub fn schema_version(&self) -> StoreResult<i64> {
+        let Some(path) = &self.path else {
+            let conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            return Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?);
+        };
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.busy_timeout(std::time::Duration::from_secs(1))?;
+        Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut dyn Reader) -> Result<T, E>) -> Result<T, E> {

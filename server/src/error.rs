@@ -10,6 +10,8 @@ use kg_history::HistoryError;
 use kg_history::store::StoreError;
 use serde_json::{Value, json};
 
+use crate::metrics::StoreFailure;
+
 #[derive(Debug)]
 pub enum ApiError {
     /// What the history refused or failed at.
@@ -100,6 +102,15 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let retry = matches!(self, ApiError::History(HistoryError::Unavailable(_))).then_some([(axum::http::header::RETRY_AFTER, "1")]);
-        (self.status(), retry, axum::Json(self.body())).into_response()
+        let failure = match &self {
+            ApiError::History(HistoryError::Unavailable(_)) => Some(StoreFailure::Unavailable),
+            ApiError::History(HistoryError::Internal(_)) => Some(StoreFailure::Internal),
+            _ => None,
+        };
+        let mut response = (self.status(), retry, axum::Json(self.body())).into_response();
+        if let Some(failure) = failure {
+            response.extensions_mut().insert(failure);
+        }
+        response
     }
 }

@@ -20,13 +20,17 @@
 //! crate. No layer imports one above it.
 
 pub mod alarms;
+pub mod auth;
 pub mod error;
 pub mod log_files;
+pub mod metrics;
+pub mod openapi;
 pub mod report_cli;
 pub mod request;
 pub mod request_log;
 pub mod routes;
 pub mod serve;
+pub mod shutdown;
 pub mod state;
 pub mod tokens;
 pub mod webhook;

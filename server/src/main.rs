@@ -15,11 +15,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use kg_approval_server::auth::Auth;
+use kg_approval_server::auth::jwt::{JwtArgs, JwtVerifier};
 use kg_approval_server::log_files::{self, LogDir};
 use kg_approval_server::report_cli::{FilterArgs, TableArgs};
 use kg_approval_server::request_log::RequestLog;
 use kg_approval_server::serve::{self, DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_MAX_CONNECTIONS, Limits};
-use kg_approval_server::{AppState, Settings, Tokens, router};
+use kg_approval_server::shutdown::{self, DEFAULT_SHUTDOWN_TIMEOUT_SECS};
+use kg_approval_server::{AppState, Settings, router};
 use kg_history::access::{GraphAccess, Policy};
 use kg_history::erase::{self, NoRecords, PersonalRecords};
 use kg_history::export::{self, parse_time};
@@ -41,6 +44,7 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once
 enum Command {
     /// Serve the history API (the default).
     Serve(Args),
@@ -172,6 +176,17 @@ struct Args {
     keep_request_log_days: Option<i64>,
     #[command(flatten)]
     alarms: kg_approval_server::alarms::AlarmArgs,
+    #[command(flatten)]
+    jwt: JwtArgs,
+    /// Also serve GET /metrics, without a token, on this address (keep it
+    /// private: a port the Prometheus scraper reaches and clients do not).
+    /// On the main address /metrics needs the admin scope.
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<SocketAddr>,
+    /// On SIGTERM, seconds to let requests in flight finish (a save
+    /// completes or is rolled back, never half stored) before the process exits.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_SHUTDOWN_TIMEOUT_SECS)]
+    shutdown_timeout: u64,
 }
 
 #[tokio::main]
@@ -203,16 +218,15 @@ async fn main() -> Result<(), String> {
         Some(Command::Report(args)) => return offline(move || kg_approval_server::report_cli::run(args)).await,
     };
 
-    let mut tokens = match &args.tokens {
-        Some(path) => Tokens::from_file(path)?,
-        None => Tokens::default(),
-    };
-    for pair in &args.token {
-        tokens.add_pair(pair)?;
+    let mut auth = Auth::from_sources(args.tokens.clone(), args.token.clone())?;
+    if let Some(config) = args.jwt.config()? {
+        auth = auth.with_jwt(JwtVerifier::new(config).await?);
     }
-    if tokens.is_empty() {
-        tracing::warn!("no API tokens configured: reads work, every write will get 401");
+    if auth.is_empty() {
+        tracing::warn!("no API tokens or sign-in provider configured: reads work, every write will get 401");
     }
+    let auth = Arc::new(auth);
+    let stop = shutdown::listen(auth.clone()).map_err(|e| format!("signals: {e}"))?;
     // Opening (and seeding) waits for the database: off the async workers.
     let (db, seed_dir, seed_user) = (args.db.clone(), args.seed.clone(), args.seed_user.clone());
     let store = tokio::task::spawn_blocking(move || -> Result<Store, String> {
@@ -243,7 +257,14 @@ async fn main() -> Result<(), String> {
     let settings =
         Settings { alarms: kg_approval_server::alarms::start_from(&args.alarms, store.clone(), request_log.clone())?, ..settings };
     let store_handle = store.clone();
-    let app = router(AppState { store, tokens: Arc::new(tokens), settings: Arc::new(settings), request_log: request_log.clone() });
+    let state = AppState {
+        store,
+        auth,
+        settings: Arc::new(settings),
+        request_log: request_log.clone(),
+        metrics: kg_approval_server::metrics::Metrics::new(),
+    };
+    let app = router(state.clone());
 
     let log_days = args.keep_request_log_days.zip(request_log.clone());
     if args.keep_audit_days.is_some() || log_days.is_some() {
@@ -260,10 +281,31 @@ async fn main() -> Result<(), String> {
         max_connections: args.max_connections,
         ..Limits::default()
     };
-    serve::serve(listener, app, limits, shutdown()).await.map_err(|e| e.to_string())?;
+    if let Some(addr) = args.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("--metrics-addr {addr}: {e}"))?;
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!("metrics on http://{bound}/metrics");
+        let metrics = kg_approval_server::metrics::router(state.metrics.clone(), state.store.clone(), state.request_log.clone());
+        tokio::spawn(serve::serve(listener, metrics, Limits::default(), stop.clone().requested()));
+    }
+    let timeout = Duration::from_secs(args.shutdown_timeout);
+    let cut_off = tokio::select! {
+        served = serve::serve(listener, app, limits, stop.clone().requested()) => { served.map_err(|e| e.to_string())?; false }
+        () = stop.deadline(timeout) => true,
+    };
+    if cut_off {
+        tracing::warn!(
+            seconds = args.shutdown_timeout,
+            "--shutdown-timeout passed: requests still running are cut off (uncommitted saves roll back)"
+        );
+    }
     // The last requests' lines, before the process ends.
     if let Some(log) = request_log {
         tokio::task::spawn_blocking(move || log.flush(Duration::from_secs(5))).await.map_err(|e| e.to_string())?;
+    }
+    if cut_off {
+        // Not a return: the runtime would wait for the cut-off saves' threads.
+        std::process::exit(1);
     }
     Ok(())
 }
@@ -326,18 +368,4 @@ async fn retention_hourly(store: Arc<Store>, audit_days: Option<i64>, log_days: 
             }
         }
     }
-}
-
-async fn shutdown() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return ctrl_c.await.unwrap_or_default(),
-        };
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await.unwrap_or_default();
 }

@@ -1,6 +1,7 @@
-//! What every handler shares: the history's store, the tokens, the
-//! settings that shape the service and the request log — one struct, built
-//! once by the command line and cloned into each request.
+//! What every handler shares: the history's store, the credentials it
+//! accepts, the settings that shape the service, the request log and the
+//! metrics — one struct, built once by the command line and cloned into
+//! each request.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,6 +10,8 @@ use kg_history::Store;
 use kg_history::access::Policy;
 
 use crate::alarms::AlarmService;
+use crate::auth::Auth;
+use crate::metrics::Metrics;
 use crate::request_log::RequestLog;
 use crate::tokens::Tokens;
 
@@ -45,8 +48,17 @@ impl Default for Settings {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
-    pub tokens: Arc<Tokens>,
+    /// Static tokens (reloaded on SIGHUP) and the sign-in provider's JWTs.
+    pub auth: Arc<Auth>,
     pub settings: Arc<Settings>,
     /// One JSON line per request (`--request-log`), if on.
     pub request_log: Option<Arc<RequestLog>>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// A state with static `tokens` only and fresh metrics.
+    pub fn new(store: Arc<Store>, tokens: Tokens, settings: Settings, request_log: Option<Arc<RequestLog>>) -> AppState {
+        AppState { store, auth: Arc::new(Auth::new(tokens)), settings: Arc::new(settings), request_log, metrics: Metrics::new() }
+    }
 }

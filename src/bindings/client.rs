@@ -44,6 +44,7 @@ extern "C" {
 struct ClientOptions {
     base_url: String,
     token: Option<String>,
+    bearer: Option<String>,
     timeout_ms: Option<u32>,
     retries: Option<u32>,
     retry_delay_ms: Option<u32>,
@@ -62,6 +63,7 @@ impl ClientOptions {
             &[
                 "baseUrl",
                 "token",
+                "bearer",
                 "timeoutMs",
                 "retries",
                 "retryDelayMs",
@@ -83,6 +85,7 @@ impl ClientOptions {
         let options = ClientOptions {
             base_url: f.string("baseUrl"),
             token: f.opt_string("token"),
+            bearer: f.opt_string("bearer"),
             timeout_ms: f.opt_u32("timeoutMs"),
             retries: f.opt_u32("retries"),
             retry_delay_ms: f.opt_u32("retryDelayMs"),
@@ -122,6 +125,8 @@ enum DeltaSaves {
 struct Config {
     base_url: String,
     token: Option<String>,
+    /// Sent as `Authorization: Bearer …` (a sign-in provider's JWT, or a static token).
+    bearer: Option<String>,
     timeout: Duration,
     policy: RetryPolicy,
     delta_saves: DeltaSaves,
@@ -173,6 +178,9 @@ impl HistoryClient {
         if !(o.base_url.starts_with("http://") || o.base_url.starts_with("https://")) {
             return Err(invalid_argument("options.baseUrl", format!("must be an absolute http(s) URL, got '{}'", o.base_url)));
         }
+        if o.token.is_some() && o.bearer.is_some() {
+            return Err(invalid_argument("options.bearer", "give token (X-API-Token) or bearer (Authorization: Bearer), not both"));
+        }
         let timeout_ms = o.timeout_ms.unwrap_or(10_000);
         if !(1..=600_000).contains(&timeout_ms) {
             return Err(invalid_argument("options.timeoutMs", "must be from 1 to 600000"));
@@ -198,6 +206,7 @@ impl HistoryClient {
         let config = Config {
             base_url: o.base_url.trim_end_matches('/').to_owned(),
             token: o.token,
+            bearer: o.bearer,
             timeout: Duration::from_millis(timeout_ms.into()),
             policy,
             delta_saves: o.delta_saves.unwrap_or_default(),
@@ -572,6 +581,9 @@ async fn once(
     let mut request = RequestBuilder::new(url).method(method.clone()).abort_signal(Some(&signal));
     if let Some(token) = &config.token {
         request = request.header("X-API-Token", token);
+    }
+    if let Some(bearer) = &config.bearer {
+        request = request.header("Authorization", &format!("Bearer {bearer}"));
     }
     for (name, value) in &config.headers {
         request = request.header(name, value);

@@ -398,6 +398,8 @@ export interface ClientOptions {
   baseUrl: string;
   /** Sent as X-API-Token on every request. */
   token?: string;
+  /** Sent as `Authorization: Bearer <bearer>` on every request: a sign-in provider's JWT (the server's --jwt-jwks), or a static token. Not with `token`. */
+  bearer?: string;
   /** Per attempt, reading the body included (default 10000). */
   timeoutMs?: number;
   /** Retries after the first attempt for network errors, timeouts, 429, 5xx (default 4). */

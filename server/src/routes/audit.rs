@@ -31,6 +31,10 @@ use kg_history::{erase, events, runs};
 type Params = Query<HashMap<String, String>>;
 
 /// `GET /getknowgraphblame?id=&nodeId=` (or `edgeId=`, or neither for the metadata).
+#[utoipa::path(get, path = "/getknowgraphblame", tag = "audit", summary = "For every current field of a node, edge or the metadata, the version that gave it its value",
+    params(crate::openapi::BlameQuery),
+    responses((status = 200, description = "The blame.", body = Object),
+        (status = 400, description = "A bad parameter.", body = crate::openapi::ErrorBody), (status = 403, description = "Needs the audit scope or ownership of the graph.", body = crate::openapi::ErrorBody), (status = 404, description = "No such graph or part.", body = crate::openapi::ErrorBody)))]
 pub(super) async fn get_blame(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -49,6 +53,10 @@ pub(super) async fn get_blame(
 
 /// `GET /getknowgraphrun?runId=&limit=&offset=`: the run's approvals on the
 /// graphs the caller may audit.
+#[utoipa::path(get, path = "/getknowgraphrun", tag = "audit", summary = "Every approval of one AI run, across the graphs the caller may audit",
+    params(crate::openapi::RunQuery, crate::openapi::Page),
+    responses((status = 200, description = "The run.", body = Object), (status = 400, description = "A bad parameter.", body = crate::openapi::ErrorBody)),
+    security(("apiToken" = []), ("bearer" = [])))]
 pub(super) async fn get_run(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -71,6 +79,11 @@ pub(super) async fn get_run(
 /// (CSV also `&delimiter=comma|semicolon&bom=true|false`, see [`kg_history::csv`]):
 /// streamed as it is read (constant memory, whatever its size). Without
 /// `id` it spans every graph and needs the audit scope.
+#[utoipa::path(get, path = "/exportknowgraphaudit", tag = "audit", summary = "The audit trail as CSV or JSON lines, streamed",
+    params(crate::openapi::ExportQuery, crate::openapi::AuditFilters),
+    responses((status = 200, description = "One row per changed field.", content((String = "text/csv"), (String = "application/x-ndjson"))),
+        (status = 400, description = "A bad parameter.", body = crate::openapi::ErrorBody), (status = 403, description = "Needs the audit scope or ownership of the graph.", body = crate::openapi::ErrorBody)),
+    security(("apiToken" = []), ("bearer" = [])))]
 pub(super) async fn export_audit(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -158,6 +171,9 @@ impl io::Write for ChannelWriter {
 }
 
 /// `GET /getauditevents`: erasures and audit expiry, with the log's check.
+#[utoipa::path(get, path = "/getauditevents", tag = "audit", summary = "The store-wide event log (erasures, audit expiry) and its chain check",
+    responses((status = 200, description = "The events.", body = crate::openapi::Events), (status = 403, description = "Needs the audit scope.", body = crate::openapi::ErrorBody)),
+    security(("apiToken" = []), ("bearer" = [])))]
 pub(super) async fn get_events(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
     let who = access::signed_in(caller.0.as_ref())?;
     if !who.scopes.can_audit() {
@@ -182,6 +198,11 @@ struct EraseBody {
 }
 
 /// `POST /eraseUser {"user": "..."}` (admin scope): see [`kg_history::erase`].
+#[utoipa::path(post, path = "/eraseUser", tag = "audit", summary = "Replace a person by their pseudonym everywhere",
+    request_body(content = crate::openapi::EraseRequest, content_type = "application/json"),
+    responses((status = 200, description = "What was rewritten.", body = Object),
+        (status = 400, description = "A bad body.", body = crate::openapi::ErrorBody), (status = 403, description = "Needs the admin scope.", body = crate::openapi::ErrorBody), (status = 422, description = "Versions saved before pseudonyms name the person.", body = crate::openapi::ErrorBody)),
+    security(("apiToken" = []), ("bearer" = [])))]
 pub(super) async fn erase_user(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

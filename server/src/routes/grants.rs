@@ -19,6 +19,9 @@ use kg_history::access::{self, Role};
 
 /// The user and scopes of the `X-API-Token`, so an app stamps approvals as
 /// that user (the only one the server will accept).
+#[utoipa::path(get, path = "/whoami", tag = "access", summary = "The caller's user and scopes",
+    responses((status = 200, description = "The caller.", body = crate::openapi::WhoAmI)),
+    security(("apiToken" = []), ("bearer" = [])))]
 pub(super) async fn whoami(Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
     let who = caller.0.ok_or_else(|| HistoryError::Unauthorized("Missing X-API-Token header.".into()))?;
     Ok(axum::Json(json!({ "user": who.user, "scopes": who.scopes.names() })).into_response())
@@ -26,6 +29,11 @@ pub(super) async fn whoami(Extension(caller): Extension<Caller>) -> Result<Respo
 
 /// `GET /getgraphaccess?id=`: the owner and the grants of a graph, for its
 /// owner and admins.
+#[utoipa::path(get, path = "/getgraphaccess", tag = "access", summary = "The owner and the grants of a graph",
+    params(crate::openapi::GraphIdQuery),
+    responses((status = 200, description = "The graph's access.", body = crate::openapi::Access),
+        (status = 400, description = "No id.", body = crate::openapi::ErrorBody), (status = 403, description = "Needs the graph's owner or an admin.", body = crate::openapi::ErrorBody), (status = 404, description = "No such graph.", body = crate::openapi::ErrorBody)),
+    security(("apiToken" = []), ("bearer" = [])))]
 pub(super) async fn get_access(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -56,6 +64,11 @@ struct GrantBody {
 
 /// `POST /grantGraphAccess {graphId, user, role}`: the owner or an admin
 /// grants `editor` or `viewer`, or takes it away (`role: null`).
+#[utoipa::path(post, path = "/grantGraphAccess", tag = "access", summary = "Grant or take away a role on a graph",
+    request_body(content = crate::openapi::GrantRequest, content_type = "application/json"),
+    responses((status = 200, description = "Done.", body = crate::openapi::Granted),
+        (status = 400, description = "A bad body.", body = crate::openapi::ErrorBody), (status = 403, description = "Needs the graph's owner or an admin.", body = crate::openapi::ErrorBody), (status = 404, description = "No such graph.", body = crate::openapi::ErrorBody)),
+    security(("apiToken" = []), ("bearer" = [])))]
 pub(super) async fn grant_access(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -2,8 +2,10 @@
 //! the audit trail, chain verification and access grants. Handlers parse,
 //! check access, call the store or the save logic, and respond.
 //!
-//! Every request passes [`authenticate`] first: a token that is sent must be
-//! valid (401), and a write without one is refused before its body is read.
+//! Every request passes [`authenticate`] first: credentials that are sent
+//! (`X-API-Token`, or `Authorization: Bearer` with a static token or a
+//! sign-in provider's JWT) must be valid (401), and a write without them is
+//! refused before its body is read.
 
 mod audit;
 mod blocking;
@@ -13,6 +15,8 @@ mod reads;
 mod reports;
 mod saves;
 
+use std::sync::OnceLock;
+
 use kg_history::HistoryError;
 
 use axum::Router;
@@ -20,39 +24,65 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::auth::Refused;
 use crate::error::ApiError;
+use crate::metrics::{self, AuthRefused};
 use crate::request::{Caller, REQUEST_ID};
 use crate::request_log;
 use crate::state::{AppState, Settings};
 
+/// Every route, each with its OpenAPI description (the `#[utoipa::path]`
+/// on its handler): see [`crate::openapi`].
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
+        .routes(routes!(saves::save_graph))
+        .routes(routes!(saves::patch_graph))
+        .routes(routes!(reads::capabilities))
+        .routes(routes!(reads::list_graphs))
+        .routes(routes!(grants::whoami))
+        .routes(routes!(reads::get_graph))
+        .routes(routes!(reads::get_history))
+        .routes(routes!(reads::get_version))
+        .routes(routes!(reads::get_audit))
+        .routes(routes!(reads::verify_graph))
+        .routes(routes!(audit::get_blame))
+        .routes(routes!(audit::get_run))
+        .routes(routes!(audit::export_audit))
+        .routes(routes!(audit::get_events))
+        .routes(routes!(reports::get_stats))
+        .routes(routes!(reports::get_alarms))
+        .routes(routes!(audit::erase_user))
+        .routes(routes!(grants::get_access))
+        .routes(routes!(grants::grant_access))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(openapi_json))
+}
+
+/// The OpenAPI 3.1 document of [`api`].
+pub fn document() -> &'static serde_json::Value {
+    static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
+    DOCUMENT.get_or_init(|| crate::openapi::finish(api()))
+}
+
+/// `GET /openapi.json`.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta",
+    responses((status = 200, description = "This API's OpenAPI 3.1 document.", content_type = "application/json", body = Object)))]
+async fn openapi_json() -> Response {
+    crate::openapi::response(document())
+}
+
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
-    let api = Router::new()
-        .route("/saveGraphWithHistory", post(saves::save_graph))
-        .route("/patchGraph", post(saves::patch_graph))
-        .route("/capabilities", get(reads::capabilities))
-        .route("/getknowgraphs", get(reads::list_graphs))
-        .route("/whoami", get(grants::whoami))
-        .route("/getknowgraph", get(reads::get_graph))
-        .route("/getknowgraphhistory", get(reads::get_history))
-        .route("/getknowgraphversion", get(reads::get_version))
-        .route("/getknowgraphaudit", get(reads::get_audit))
-        .route("/verifyknowgraph", get(reads::verify_graph))
-        .route("/getknowgraphblame", get(audit::get_blame))
-        .route("/getknowgraphrun", get(audit::get_run))
-        .route("/exportknowgraphaudit", get(audit::export_audit))
-        .route("/getauditevents", get(audit::get_events))
-        .route("/getauditstats", get(reports::get_stats))
-        .route("/getalarms", get(reports::get_alarms))
-        .route("/eraseUser", post(audit::erase_user))
-        .route("/getgraphaccess", get(grants::get_access))
-        .route("/grantGraphAccess", post(grants::grant_access))
-        .route("/healthz", get(health::healthz))
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    let (api, _) = api().split_for_parts();
+    let api = api.method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     let app = match &settings.www {
         Some(dir) => api.fallback_service(crate::www::service(dir.clone())),
         None => api.fallback(|| async { ApiError::from(HistoryError::NotFound("Not found.".into())) }),
@@ -64,7 +94,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(preflight_no_content))
         .layer(TraceLayer::new_for_http());
     // Outermost (but inside the routing, where the matched route is known):
-    // requests refused by any layer above are logged too.
+    // requests refused by any layer above are logged and counted too.
     // Alarms see what authentication refused, and what the routes answered.
     let app = match &settings.alarms {
         Some(alarms) => app.layer(middleware::from_fn_with_state(alarms.clone(), crate::alarms::middleware)),
@@ -74,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         Some(log) => app.layer(middleware::from_fn_with_state(log.clone(), request_log::middleware)),
         None => app,
     };
+    let app = app.layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::middleware));
     app.with_state(state)
 }
 
@@ -83,7 +114,7 @@ fn cors(settings: &Settings) -> CorsLayer {
     } else {
         AllowOrigin::list(settings.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
     };
-    let headers = ["content-type", "x-api-token", "x-user-id", "x-user-email", "x-user-role", "idempotency-key"];
+    let headers = ["authorization", "content-type", "x-api-token", "x-user-id", "x-user-email", "x-user-role", "idempotency-key"];
     CorsLayer::new()
         .allow_origin(origins)
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
@@ -102,18 +133,23 @@ async fn preflight_no_content(request: Request, next: Next) -> Response {
     response
 }
 
-/// Finds the caller from the `X-API-Token` header before anything else is
-/// read: an unknown token is a 401 on any route, and a write without a token
-/// is a 401 before its body is read (a body that keeps coming cannot hold a
-/// connection, or memory, without credentials).
+/// Finds the caller from its credentials before anything else is read
+/// (see [`crate::auth`]): credentials that are not valid are a 401 on any
+/// route, and a write without any is a 401 before its body is read (a body
+/// that keeps coming cannot hold a connection, or memory, without
+/// credentials). A refused bearer token's 401 carries `WWW-Authenticate`.
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let token = request.headers().get("x-api-token").map(|v| v.to_str().unwrap_or_default().trim().to_owned());
-    let caller = match token.filter(|t| !t.is_empty()) {
-        Some(token) => match state.tokens.principal(&token) {
-            Some(principal) => Some(principal.clone()),
-            None => return ApiError::from(HistoryError::Unauthorized("Invalid API token.".into())).into_response(),
-        },
-        None => None,
+    let caller = match state.auth.caller(request.headers()).await {
+        Ok(caller) => caller,
+        Err(Refused(message)) => {
+            let bearer = !request.headers().contains_key("x-api-token");
+            let mut response = ApiError::from(HistoryError::Unauthorized(message)).into_response();
+            response.extensions_mut().insert(AuthRefused(if bearer { "bearer" } else { "token" }));
+            if bearer {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+            }
+            return response;
+        }
     };
     if caller.is_none() && request.method() == Method::POST {
         return ApiError::from(HistoryError::Unauthorized("Missing X-API-Token header.".into())).into_response();

@@ -60,6 +60,8 @@ pub(super) async fn auditable(state: &AppState, caller: &Caller, params: &HashMa
 
 /// Not in the real service: what this server takes beyond the real
 /// contract, so a client can use it and fall back where it is missing.
+#[utoipa::path(get, path = "/capabilities", tag = "graphs", summary = "What this server takes beyond the real contract",
+    responses((status = 200, description = "Capabilities.", body = crate::openapi::Capabilities)))]
 pub(super) async fn capabilities() -> Response {
     axum::Json(json!({
         "service": "kg-approval-server",
@@ -72,6 +74,8 @@ pub(super) async fn capabilities() -> Response {
 
 /// Not in the real service: the graphs this server holds (that the caller
 /// may read), for a picker, from the `graphs` index (no graph is read).
+#[utoipa::path(get, path = "/getknowgraphs", tag = "graphs", summary = "The graphs held (that the caller may read)",
+    responses((status = 200, description = "The graphs.", body = crate::openapi::Graphs)))]
 pub(super) async fn list_graphs(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Response, ApiError> {
     let policy = state.settings.access;
     let user = caller.0.as_ref().map(|p| p.user.clone());
@@ -111,6 +115,12 @@ fn graph_response(text: String, hash: &str) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, etag)], text).into_response()
 }
 
+#[utoipa::path(get, path = "/getknowgraph", tag = "contract", summary = "The current version of a graph",
+    params(crate::openapi::GraphIdQuery),
+    responses(
+        (status = 200, description = "The graph as saved, metadata.version set.", body = crate::openapi::Graph,
+            headers(("ETag" = String, description = "The version's hash, quoted"))),
+        (status = 400, description = "No id.", body = crate::openapi::ErrorBody), (status = 403, description = "No read right (--private-reads).", body = crate::openapi::ErrorBody), (status = 404, description = "No such graph.", body = crate::openapi::ErrorBody), (status = 410, description = "Pruned (--keep-versions).", body = crate::openapi::ErrorBody)))]
 pub(super) async fn get_graph(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -121,6 +131,13 @@ pub(super) async fn get_graph(
     Ok(graph_response(text, &hash))
 }
 
+#[utoipa::path(get, path = "/getknowgraphversion", tag = "contract", summary = "One version of a graph, exactly as saved",
+    params(crate::openapi::VersionQuery),
+    responses(
+        (status = 200, description = "The version's graph.", body = crate::openapi::Graph,
+            headers(("ETag" = String, description = "The version's hash, quoted"))),
+        (status = 400, description = "No id or version, or a version that is not an integer.", body = crate::openapi::ErrorBody), (status = 403, description = "No read right (--private-reads).", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such graph or version.", body = crate::openapi::ErrorBody), (status = 410, description = "Pruned (--keep-versions).", body = crate::openapi::ErrorBody)))]
 pub(super) async fn get_version(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -135,6 +152,10 @@ pub(super) async fn get_version(
     Ok(graph_response(text, &hash))
 }
 
+#[utoipa::path(get, path = "/getknowgraphhistory", tag = "contract", summary = "Every version of a graph, newest first",
+    params(crate::openapi::GraphIdQuery),
+    responses((status = 200, description = "The versions; user and reason are null unless the caller may write or audit the graph.", body = crate::openapi::History),
+        (status = 400, description = "No id.", body = crate::openapi::ErrorBody), (status = 403, description = "No read right (--private-reads).", body = crate::openapi::ErrorBody)))]
 pub(super) async fn get_history(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -164,6 +185,10 @@ pub(super) async fn get_history(
     Ok(axum::Json(json!({ "graphId": id, "history": { "results": results, "success": true, "meta": { "count": count } } })).into_response())
 }
 
+#[utoipa::path(get, path = "/getknowgraphaudit", tag = "audit", summary = "The audit trail of a graph",
+    params(crate::openapi::GraphIdQuery, crate::openapi::AuditFilters, crate::openapi::Page),
+    responses((status = 200, description = "The entries, newest first.", body = crate::openapi::AuditPage),
+        (status = 400, description = "A bad parameter.", body = crate::openapi::ErrorBody), (status = 403, description = "Needs the audit scope or ownership of the graph.", body = crate::openapi::ErrorBody)))]
 pub(super) async fn get_audit(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -185,6 +210,10 @@ pub(super) async fn get_audit(
         .into_response())
 }
 
+#[utoipa::path(get, path = "/verifyknowgraph", tag = "audit", summary = "Recompute a graph's hash chain",
+    params(crate::openapi::GraphIdQuery),
+    responses((status = 200, description = "The verification (ok, or the first broken version).", body = crate::openapi::Verification),
+        (status = 400, description = "No id.", body = crate::openapi::ErrorBody), (status = 403, description = "Needs the audit scope or ownership of the graph.", body = crate::openapi::ErrorBody), (status = 404, description = "No such graph.", body = crate::openapi::ErrorBody)))]
 pub(super) async fn verify_graph(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -22,6 +22,12 @@ use crate::state::AppState;
 /// `GET /getauditstats?groupBy=&bucket=day|week|month&from=&to=&id=&nodeId=&user=&runId=&format=json|csv|jsonl`
 /// (CSV also `&delimiter=comma|semicolon&bom=true|false`): the audit scope,
 /// or an owner over their own graphs.
+#[utoipa::path(get, path = "/getauditstats", tag = "audit", summary = "Reports on the AI's suggestions and the reviewers' decisions",
+    params(crate::openapi::StatsQuery, crate::openapi::AuditFilters),
+    responses((status = 200, description = "The report: JSON, or CSV / JSON lines with format.", content((Object = "application/json"), (String = "text/csv"), (String = "application/x-ndjson"))),
+        (status = 400, description = "A bad parameter.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Needs the audit scope (or ownership of the graphs asked for).", body = crate::openapi::ErrorBody)),
+    security(("apiToken" = []), ("bearer" = [])))]
 pub(super) async fn get_stats(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -53,6 +59,12 @@ pub(super) async fn get_stats(
 /// scope), each `{seq, at, rule, kind, subject, figures}` — a user in the
 /// subject named as the person again where the pseudonym still says who
 /// (the log itself names pseudonyms only), with the log's check.
+#[utoipa::path(get, path = "/getalarms", tag = "audit", summary = "The alarms in the event log, newest first",
+    params(crate::openapi::AlarmsQuery),
+    responses((status = 200, description = "{alarms: [{seq, at, rule, kind, subject, figures, hash}], verification}.", body = crate::openapi::Alarms),
+        (status = 400, description = "A bad parameter.", body = crate::openapi::ErrorBody),
+        (status = 403, description = "Needs the audit scope.", body = crate::openapi::ErrorBody)),
+    security(("apiToken" = []), ("bearer" = [])))]
 pub(super) async fn get_alarms(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -46,6 +46,14 @@ fn writer(caller: &Caller) -> Result<Principal, ApiError> {
     Ok(access::writer(caller.0.as_ref()).cloned()?)
 }
 
+#[utoipa::path(post, path = "/saveGraphWithHistory", tag = "contract",
+    summary = "Save a whole graph as its next version",
+    params(crate::openapi::IdempotencyKey),
+    request_body(content = crate::openapi::SaveRequest, content_type = "application/json"),
+    responses(crate::openapi::SaveAnswers,
+        (status = 400, description = "A bad body, a new id that is not a UUID v4, a number beyond 64 bits.", body = crate::openapi::ErrorBody),
+        (status = 409, description = "Not the current version (currentVersion says which is).", body = crate::openapi::ErrorBody)),
+    security(("apiToken" = []), ("bearer" = [])))]
 pub(super) async fn save_graph(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -68,6 +76,15 @@ pub(super) async fn save_graph(
 
 /// Not in the real service: an approval saved as the changes it made (one
 /// version), see [`kg_history::patch`].
+#[utoipa::path(post, path = "/patchGraph", tag = "graphs",
+    summary = "Save an approval's changes (a delta) as the next version",
+    params(crate::openapi::IdempotencyKey),
+    request_body(content = crate::openapi::PatchRequest, content_type = "application/json"),
+    responses(crate::openapi::SaveAnswers,
+        (status = 400, description = "A malformed delta, or one that does not apply (code: unknown_node, duplicate_node_id, dangling_edge, invalid_delta, …).", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such graph.", body = crate::openapi::ErrorBody),
+        (status = 409, description = "Not the current version or hash (currentVersion, expectedVersion).", body = crate::openapi::ErrorBody)),
+    security(("apiToken" = []), ("bearer" = [])))]
 pub(super) async fn patch_graph(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -4,6 +4,8 @@
 //! `scripts/pg.sh`, stopped when it exits).
 #![allow(dead_code)]
 
+pub mod conformance;
+
 use std::sync::{Arc, OnceLock};
 
 use kg_approval_server::request_log::RequestLog;
@@ -100,7 +102,7 @@ pub async fn start_with(backend: Backend, settings: Settings, request_log: Optio
     tokens.add_pair(&format!("{ADMIN}=admin@example.com:admin")).unwrap();
     let opened = db.clone();
     let store = tokio::task::spawn_blocking(move || kg_history::open(&opened)).await.unwrap().unwrap();
-    let state = AppState { store: Arc::new(store), tokens: Arc::new(tokens), settings: Arc::new(settings), request_log };
+    let state = AppState::new(Arc::new(store), tokens, settings, request_log);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
@@ -164,6 +166,11 @@ pub fn parse_csv(text: &str, delimiter: char) -> Vec<Vec<String>> {
     rows
 }
 
+/// A checked response's status and JSON body (null if it is not JSON).
+fn json_of((status, body, _): (StatusCode, Vec<u8>, reqwest::header::HeaderMap)) -> (StatusCode, Value) {
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -185,19 +192,18 @@ impl Server {
         if let Some(key) = key {
             request = request.header("Idempotency-Key", key);
         }
-        let response = request.send().await.unwrap();
-        (response.status(), response.json().await.unwrap_or(Value::Null))
+        json_of(conformance::checked("POST", "/saveGraphWithHistory", request.send().await.unwrap()).await)
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         let response = self.http.get(format!("{}{path}", self.url)).send().await.unwrap();
-        (response.status(), response.json().await.unwrap_or(Value::Null))
+        json_of(conformance::checked("GET", path, response).await)
     }
 
     /// A GET with a token (the audit routes need one with the audit scope).
     pub async fn get_as(&self, token: &str, path: &str) -> (StatusCode, Value) {
         let response = self.http.get(format!("{}{path}", self.url)).header("X-API-Token", token).send().await.unwrap();
-        (response.status(), response.json().await.unwrap_or(Value::Null))
+        json_of(conformance::checked("GET", path, response).await)
     }
 
     /// Saves version 1 of a new graph as Ann.
@@ -214,21 +220,22 @@ impl Server {
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
         let response =
             self.http.post(format!("{}{path}", self.url)).header("X-API-Token", token).body(body.to_string()).send().await.unwrap();
-        (response.status(), response.json().await.unwrap_or(Value::Null))
+        json_of(conformance::checked("POST", path, response).await)
     }
 
     /// `POST /patchGraph` as `token`.
     pub async fn patch(&self, token: &str, body: Value) -> (StatusCode, Value) {
         let response =
             self.http.post(format!("{}/patchGraph", self.url)).header("X-API-Token", token).body(body.to_string()).send().await.unwrap();
-        (response.status(), response.json().await.unwrap_or(Value::Null))
+        json_of(conformance::checked("POST", "/patchGraph", response).await)
     }
 
     /// The newest version's text and ETag.
     pub async fn text(&self, path: &str) -> (StatusCode, String, Option<String>) {
         let response = self.http.get(format!("{}{path}", self.url)).send().await.unwrap();
-        let etag = response.headers().get("etag").map(|v| v.to_str().unwrap().trim_matches('"').to_owned());
-        (response.status(), response.text().await.unwrap(), etag)
+        let (status, body, headers) = conformance::checked("GET", path, response).await;
+        let etag = headers.get("etag").map(|v| v.to_str().unwrap().trim_matches('"').to_owned());
+        (status, String::from_utf8(body).unwrap(), etag)
     }
 }
 
