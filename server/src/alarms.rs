@@ -223,6 +223,13 @@ impl AlarmSink for crate::webhook::Webhook {
     }
 }
 
+/// Counts each alarm by its rule (`kg_alarms_total` on /metrics).
+impl AlarmSink for crate::metrics::Metrics {
+    fn fired(&self, alarm: &Fired, _event: Option<&Event>) {
+        self.count("kg_alarms_total", &[("rule", &alarm.rule)]);
+    }
+}
+
 /// Tells of an alarm on stderr and, when on, in the request log: a line
 /// `{ts, alarm, kind, user?, subject, figures, event}` (the user at the top
 /// level, where an erasure renames it).
@@ -268,13 +275,20 @@ pub struct AlarmArgs {
 }
 
 /// Starts the alarms the flags ask for (none without `--alarms`), telling
-/// the log (and `request_log`) and the webhook of each.
-pub fn start_from(args: &AlarmArgs, store: Arc<Store>, request_log: Option<Arc<RequestLog>>) -> Result<Option<Arc<AlarmService>>, String> {
+/// the log (and `request_log`), `metrics` and the webhook of each.
+pub fn start_from(
+    args: &AlarmArgs,
+    store: Arc<Store>,
+    request_log: Option<Arc<RequestLog>>,
+    metrics: Arc<crate::metrics::Metrics>,
+) -> Result<Option<Arc<AlarmService>>, String> {
     let Some(path) = &args.alarms else { return Ok(None) };
     let rules = read_rules(path)?;
-    let mut sinks: Vec<Arc<dyn AlarmSink>> = vec![Arc::new(LogSink { request_log })];
+    let mut sinks: Vec<Arc<dyn AlarmSink>> = vec![Arc::new(LogSink { request_log }), metrics.clone()];
     if let (Some(url), Some(secret)) = (&args.alarm_webhook, &args.alarm_webhook_secret) {
-        sinks.push(crate::webhook::Webhook::start(url, secret, std::time::Duration::from_secs(1))?);
+        let webhook = crate::webhook::Webhook::start(url, secret, std::time::Duration::from_secs(1))?;
+        metrics.watch_webhook(webhook.stats.clone());
+        sinks.push(webhook);
     }
     tracing::info!(rules = rules.len(), webhook = args.alarm_webhook.is_some(), "alarms on");
     Ok(Some(AlarmService::start(rules, store, sinks)))

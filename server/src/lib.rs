@@ -22,6 +22,7 @@
 pub mod alarms;
 pub mod auth;
 pub mod error;
+pub mod https;
 pub mod log_files;
 pub mod metrics;
 pub mod openapi;

@@ -254,16 +254,11 @@ async fn main() -> Result<(), String> {
         RequestLog::open(dir)
     });
     let store = Arc::new(store);
-    let settings =
-        Settings { alarms: kg_approval_server::alarms::start_from(&args.alarms, store.clone(), request_log.clone())?, ..settings };
+    let metrics = kg_approval_server::metrics::Metrics::new();
+    let alarms = kg_approval_server::alarms::start_from(&args.alarms, store.clone(), request_log.clone(), metrics.clone())?;
+    let settings = Settings { alarms, ..settings };
     let store_handle = store.clone();
-    let state = AppState {
-        store,
-        auth,
-        settings: Arc::new(settings),
-        request_log: request_log.clone(),
-        metrics: kg_approval_server::metrics::Metrics::new(),
-    };
+    let state = AppState { store, auth, settings: Arc::new(settings), request_log: request_log.clone(), metrics };
     let app = router(state.clone());
 
     let log_days = args.keep_request_log_days.zip(request_log.clone());

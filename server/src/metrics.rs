@@ -10,6 +10,8 @@
 //! | `kg_request_log_lines_total` | `result` (`written`, `failed`, `dropped`) | the request log's lines (absent without `--request-log`) |
 //! | `kg_erasures_total` | — | people erased through `POST /eraseUser` |
 //! | `kg_auth_refusals_total` | `reason` (`token`, `bearer`) | credentials sent and refused (401) |
+//! | `kg_alarms_total` | `rule` | alarms fired (absent without `--alarms`) |
+//! | `kg_alarm_webhook_total` | `result` (`delivered`, `failed`, `dropped`, `retried`) | the alarm webhook's deliveries and retries (absent without `--alarm-webhook`) |
 //!
 //! **Who counts what.** The history (`kg-history`) knows nothing of metrics:
 //! this layer counts what the history returned, as the HTTP answer shows it
@@ -21,7 +23,8 @@
 //! Metrics are per [`Metrics`] value (one per router), not process-global:
 //! tests run many servers in one process.
 
-use std::sync::{Arc, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -34,6 +37,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, 
 use kg_history::Store;
 
 use crate::request_log::{RequestLog, UNMATCHED};
+use crate::webhook;
 
 /// The content type of the Prometheus text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -56,6 +60,9 @@ pub enum StoreFailure {
 pub struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
+    /// The alarm webhook's counters, read at each scrape (set once, when
+    /// the webhook starts).
+    webhook: OnceLock<Arc<webhook::Stats>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -106,6 +113,8 @@ impl Metrics {
             describe("kg_auth_refusals_total", None, "Credentials sent and refused (401), by kind (token, bearer)."),
             describe("kg_db_pool_connections", None, "PostgreSQL connection pool: open, in_use and max connections."),
             describe("kg_request_log_lines_total", None, "Request log lines: written, failed and dropped."),
+            describe("kg_alarms_total", None, "Alarms fired, by rule."),
+            describe("kg_alarm_webhook_total", None, "The alarm webhook: deliveries delivered, failed and dropped, and retries."),
         ] {
             let name = metrics::KeyName::from(name);
             if name.as_str().ends_with("_seconds") {
@@ -116,7 +125,12 @@ impl Metrics {
                 recorder.describe_counter(name, unit, help.into());
             }
         }
-        Metrics { recorder, handle }
+        Metrics { recorder, handle, webhook: OnceLock::new() }
+    }
+
+    /// Reports the alarm webhook's counters from now on.
+    pub fn watch_webhook(&self, stats: Arc<webhook::Stats>) {
+        let _ = self.webhook.set(stats);
     }
 
     fn key(name: &'static str, labels: &[(&'static str, &str)]) -> Key {
@@ -192,6 +206,13 @@ impl Metrics {
             self.counter_at("kg_request_log_lines_total", &[("result", "written")], status.written);
             self.counter_at("kg_request_log_lines_total", &[("result", "failed")], status.failed);
             self.counter_at("kg_request_log_lines_total", &[("result", "dropped")], status.dropped);
+        }
+        if let Some(stats) = self.webhook.get() {
+            for (result, counter) in
+                [("delivered", &stats.delivered), ("failed", &stats.failed), ("dropped", &stats.dropped), ("retried", &stats.retries)]
+            {
+                self.counter_at("kg_alarm_webhook_total", &[("result", result)], counter.load(Ordering::Relaxed));
+            }
         }
         self.handle.render()
     }

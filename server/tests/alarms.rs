@@ -2,7 +2,9 @@
 //! real binary, each seen as an event in the chained log, as a request-log
 //! line and as a webhook delivery to a receiver this test runs, whose
 //! HMAC-SHA256 signature the test checks itself; a failed delivery is
-//! retried; and a receiver that never answers does not slow a save.
+//! retried; a receiver that never answers does not slow a save; over
+//! HTTPS, only a receiver whose certificate verifies gets an alarm; and
+//! /metrics counts alarms and deliveries.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,8 +16,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+#[path = "support/keys.rs"]
+mod keys;
 mod support;
-use support::spawn_binary;
+use support::spawn_binary_with_env;
 
 const SECRET: &str = "a-webhook-secret-of-some-length";
 const ANN: &str = "ann-token-0001";
@@ -117,6 +121,11 @@ impl Running {
 }
 
 async fn start(rules: Value, webhook: &str) -> Running {
+    start_with(rules, webhook, &[]).await
+}
+
+/// The binary with `rules` and `webhook`, and `env` set for it.
+async fn start_with(rules: Value, webhook: &str, env: &[(&str, &std::path::Path)]) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let rules_file = dir.path().join("alarms.json");
     std::fs::write(&rules_file, rules.to_string()).unwrap();
@@ -145,8 +154,13 @@ async fn start(rules: Value, webhook: &str) -> Running {
     for token in tokens {
         args.extend(["--token".to_owned(), token]);
     }
-    let (child, url) =
-        tokio::task::spawn_blocking(move || spawn_binary(&args.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap();
+    let env: Vec<(String, std::path::PathBuf)> = env.iter().map(|(k, v)| (k.to_string(), v.to_path_buf())).collect();
+    let (child, url) = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &std::path::Path)> = env.iter().map(|(k, v)| (k.as_str(), v.as_path())).collect();
+        spawn_binary_with_env(&args.iter().map(String::as_str).collect::<Vec<_>>(), &env)
+    })
+    .await
+    .unwrap();
     Running { child, url, http: reqwest::Client::new(), _dir: dir, log_dir }
 }
 
@@ -321,4 +335,146 @@ async fn a_receiver_that_never_answers_slows_no_save() {
     // none of it is in a save's way.
     assert!(took < Duration::from_secs(8), "30 saves took {took:?}");
     assert!(s.alarm_events(60).await.len() >= 59);
+}
+
+/// An HTTPS receiver (Python's `ssl` and `http.server`, so the TLS on the
+/// other end is not the server's own): it serves `cert`/`key` on a loopback
+/// port and writes a JSON line per POST (`signature`, `body`) or per
+/// failed handshake (`tlsError`) to `out`.
+const HTTPS_RECEIVER: &str = r#"
+import http.server, json, ssl, sys, threading
+cert, key, out = sys.argv[1:4]
+lock = threading.Lock()
+def note(line):
+    with lock, open(out, "a") as f:
+        f.write(json.dumps(line) + "\n")
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["content-length"]))
+        note({"signature": self.headers.get("x-kg-signature"), "body": body.decode()})
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+class Server(http.server.ThreadingHTTPServer):
+    def finish_request(self, request, address):
+        try:
+            conn = ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            note({"tlsError": str(e)})
+            return
+        Hook(conn, address, self)
+server = Server(("127.0.0.1", 0), Hook)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+struct Receiver {
+    child: std::process::Child,
+    port: u16,
+    out: std::path::PathBuf,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Receiver {
+    fn start(dir: &std::path::Path, name: &str, cert: &std::path::Path, key: &std::path::Path) -> Receiver {
+        use std::io::BufRead;
+        let script = dir.join("receiver.py");
+        std::fs::write(&script, HTTPS_RECEIVER).unwrap();
+        let out = dir.join(format!("{name}.jsonl"));
+        let mut child = std::process::Command::new("python3")
+            .args([script.as_path(), cert, key, out.as_path()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        Receiver { child, port: line.trim().parse().unwrap_or_else(|_| panic!("the receiver's port: {line:?}")), out }
+    }
+
+    /// What it noted, once `n` lines are there (or after 15 s).
+    async fn lines(&self, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+            let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+            if lines.len() >= n || Instant::now() > deadline {
+                return lines;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Fires one alarm (an override) on `s`.
+async fn fire_an_override(s: &Running) {
+    let id = uuid::Uuid::new_v4().to_string();
+    let body = json!({"id": id, "graphData": {"metadata": {}, "nodes": nodes(&["a"]), "edges": []}});
+    assert_eq!(s.post(ANN, "/saveGraphWithHistory", body).await.0, StatusCode::OK);
+    let stale = json!({"id": id, "override": true, "graphData": {"metadata": {"version": 1}, "nodes": nodes(&["b"]), "edges": []}});
+    assert_eq!(s.post(ANN, "/saveGraphWithHistory", stale).await.0, StatusCode::OK);
+}
+
+/// `kg_alarm_webhook_total` and `kg_alarms_total` from /metrics.
+async fn alarm_metrics(s: &Running) -> std::collections::BTreeMap<String, f64> {
+    let text = s.http.get(format!("{}/metrics", s.url)).header("X-API-Token", ADMIN).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("kg_alarm"))
+        .filter_map(|l| l.rsplit_once(' '))
+        .map(|(k, v)| (k.to_owned(), v.parse().unwrap()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alarms_go_over_https_to_a_receiver_whose_certificate_verifies_and_to_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = keys::ca_and_server_cert(dir.path(), &["localhost"]);
+    let rules = json!({"rules": [{"rule": "override"}]});
+
+    // Verified: the certificate names localhost and its CA is the one given.
+    let good = Receiver::start(dir.path(), "good", &cert, &key);
+    let hook = format!("https://localhost:{}/hook", good.port);
+    let s = start_with(rules.clone(), &hook, &[("SSL_CERT_FILE", &ca)]).await;
+    fire_an_override(&s).await;
+    let got = good.lines(1).await;
+    assert_eq!(got.len(), 1, "one delivery over TLS: {got:?}");
+    let body = got[0]["body"].as_str().unwrap();
+    assert_eq!(serde_json::from_str::<Value>(body).unwrap()["rule"], "override");
+    let mut headers = HeaderMap::new();
+    headers.insert("x-kg-signature", got[0]["signature"].as_str().unwrap().parse().unwrap());
+    assert!(signed(&headers, body.as_bytes()), "signed: {got:?}");
+    let counted = alarm_metrics(&s).await;
+    assert_eq!(counted.get(r#"kg_alarms_total{rule="override"}"#), Some(&1.0), "{counted:?}");
+    assert_eq!(counted.get(r#"kg_alarm_webhook_total{result="delivered"}"#), Some(&1.0), "{counted:?}");
+    drop(s);
+
+    // Not verified: the same receiver, called by a name its certificate
+    // does not hold (127.0.0.1), and a server that is not given the CA.
+    let wrong_name = format!("https://127.0.0.1:{}/hook", good.port);
+    let s = start_with(rules.clone(), &wrong_name, &[("SSL_CERT_FILE", &ca)]).await;
+    fire_an_override(&s).await;
+    let other = Receiver::start(dir.path(), "untrusted", &cert, &key);
+    let untrusted = format!("https://localhost:{}/hook", other.port);
+    let s2 = start_with(rules, &untrusted, &[("SSL_CERT_FILE", &dir.path().join("no-such-ca.pem"))]).await;
+    fire_an_override(&s2).await;
+    // Each server tries (a refused handshake, seen by the receiver) and
+    // delivers nothing; it tries again (the first retry after 1 s).
+    let refused = good.lines(2).await;
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused[1]["tlsError"].is_string(), "a handshake the server refused, not a delivery: {refused:?}");
+    let untrusted_seen = other.lines(2).await;
+    assert!(untrusted_seen.len() >= 2 && untrusted_seen.iter().all(|l| l["tlsError"].is_string()), "{untrusted_seen:?}");
+    for running in [&s, &s2] {
+        let counted = alarm_metrics(running).await;
+        assert_eq!(counted.get(r#"kg_alarm_webhook_total{result="delivered"}"#), Some(&0.0), "{counted:?}");
+        assert!(counted.get(r#"kg_alarm_webhook_total{result="retried"}"#).is_some_and(|n| *n >= 1.0), "{counted:?}");
+    }
 }

@@ -32,9 +32,6 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use kg_history::principal::{Principal, Scopes};
@@ -141,7 +138,7 @@ impl JwtVerifier {
     /// an error; a URL that does not answer is logged and fetched again on
     /// the first token (a provider down at start does not stop the server).
     pub async fn new(config: JwtConfig) -> Result<JwtVerifier, String> {
-        let http = http_client()?;
+        let http = crate::https::client()?;
         let verifier = JwtVerifier {
             config,
             keys: RwLock::new(Keys { keys: Vec::new() }),
@@ -362,27 +359,11 @@ fn describe(e: &jsonwebtoken::errors::Error) -> String {
     }
 }
 
-type Http = hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+type Http = crate::https::HttpsClient<Empty<Bytes>>;
 
 /// The longest a JWKS fetch may take, and the largest JWKS taken.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_JWKS_BYTES: usize = 1 << 20;
-
-/// An HTTP(S) client for the JWKS: rustls with ring, the system's CA
-/// certificates.
-fn http_client() -> Result<Http, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-    #[allow(deprecated)] // ring: see kg_history_store::tls.
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let https = HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
-    Ok(hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(https))
-}
 
 /// GETs a JWKS's text.
 async fn fetch(http: &Http, url: &str) -> Result<String, String> {

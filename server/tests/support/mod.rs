@@ -126,10 +126,16 @@ impl Server {
 /// The real binary with `args` (on a loopback port of its choosing), and
 /// the URL it printed it listens on.
 pub fn spawn_binary(args: &[&str]) -> (std::process::Child, String) {
+    spawn_binary_with_env(args, &[])
+}
+
+/// [`spawn_binary`], with `env` set for the process.
+pub fn spawn_binary_with_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kg-approval-server"))
         .args(["--addr", "127.0.0.1:0"])
         .args(args)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
