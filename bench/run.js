@@ -284,7 +284,7 @@ function print(size, server, storage, browser) {
   }
   if (browser) {
     const list = (ms) => ms.map(fmt).join(', ');
-    console.log(`\nthe app in Chromium (bench/browser.js; ms per run, fresh page each): paste of ${browser.proposalChars.toLocaleString()} characters (${browser.reviewChanges} changes) to the review on screen: ${list(browser.pasteMs)}; loaded from a file: ${browser.loadMs ? list(browser.loadMs) : '—'}; History compare of ${browser.compareChanges} changes to first paint, clicked at once: ${list(browser.compareMs)}`);
+    console.log(`\nthe app in Chromium (bench/browser.js; ms per run, fresh page each): paste of ${browser.proposalChars.toLocaleString()} characters (${browser.reviewChanges} changes) to the review on screen: ${list(browser.pasteMs)}; loaded from a file: ${browser.loadMs ? list(browser.loadMs) : '—'}; History compare of ${browser.compareChanges} changes to first paint, clicked at once: ${list(browser.compareMs)}; picked and clicked in one go: ${list(browser.compareOneGoMs)}`);
   }
   console.log('\ntargets:');
   for (const t of targets) console.log(`  [${t.met ? 'met' : 'NOT MET'}] ${t.name}: ${t.detail}`);
