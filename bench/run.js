@@ -5,8 +5,9 @@
 //   npm run bench                   all workloads (builds in release first)
 //   node bench/run.js --smoke       a tiny run that checks the harness works
 //   node bench/run.js --only=review,text
-//                                   some workloads (server, storage, review,
-//                                   text, approve, size); results.json untouched
+//                                   some workloads (server, storage, browser,
+//                                   review, text, approve, size); results.json
+//                                   untouched
 //
 // Prints a table (workload, contender, median, min–max, ratio to
 // kg-approval, target) and writes the figures to bench/results.json.
@@ -20,6 +21,7 @@ const { rng, generateGraph, generateProposal, markdown, html } = require('../pkg
 const { applyProposal, plainReview } = require('./baseline');
 const { benchServer } = require('./server');
 const { benchStorage } = require('./storage');
+const { benchBrowser } = require('./browser');
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
@@ -245,7 +247,7 @@ function sizeWorkload() {
   return size;
 }
 
-function print(size, server, storage) {
+function print(size, server, storage, browser) {
   const line = (cells, widths) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
   const widths = [46, 40, 10, 22, 8, 18];
   console.log(line(['workload', 'contender', 'median ms', 'min–max ms', 'ratio', 'notes'], widths));
@@ -280,6 +282,10 @@ function print(size, server, storage) {
     const r = storage.reads;
     console.log(`  reads of a 1,000-node graph with ${r.versions} versions: newest ${fmt(r.latest.ms)} ms, version 1 ${fmt(r.first.ms)} ms, version ${Math.floor(r.versions / 2)} ${fmt(r.middle.ms)} ms (${Math.round(r.latest.bytes / 1024)} KB)`);
   }
+  if (browser) {
+    const list = (ms) => ms.map(fmt).join(', ');
+    console.log(`\nthe app in Chromium (bench/browser.js; ms per run, fresh page each): paste of ${browser.proposalChars.toLocaleString()} characters (${browser.reviewChanges} changes) to the review on screen: ${list(browser.pasteMs)}; loaded from a file: ${browser.loadMs ? list(browser.loadMs) : '—'}; History compare of ${browser.compareChanges} changes to first paint, clicked at once: ${list(browser.compareMs)}; picked and clicked in one go: ${list(browser.compareOneGoMs)}`);
+  }
   console.log('\ntargets:');
   for (const t of targets) console.log(`  [${t.met ? 'met' : 'NOT MET'}] ${t.name}: ${t.detail}`);
 }
@@ -296,13 +302,15 @@ async function main() {
   // afterwards this process's garbage collector would slow the clients down.
   const server = runs('server') ? await benchServer({ smoke, target }) : null;
   const storage = runs('storage') ? await benchStorage({ smoke, target }) : null;
+  // The app in Chromium (its own process): before the big graphs fill this one's heap.
+  const browser = runs('browser') ? await benchBrowser({ smoke, target }) : null;
   if (runs('review')) await reviewWorkload(jdp, jdpNoText, microdiff, jsdiff);
   if (runs('text')) await textWorkload(jsdiff, DMP);
   if (runs('approve')) approveWorkload();
   const size = runs('size') ? sizeWorkload() : null;
-  print(size, server, storage);
+  print(size, server, storage, browser);
   const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}`, date: new Date().toISOString() };
-  fs.writeFileSync(outFile, JSON.stringify({ machine, smoke, rows, size, loads, budgets, server, storage, targets }, null, 2) + '\n');
+  fs.writeFileSync(outFile, JSON.stringify({ machine, smoke, rows, size, loads, budgets, server, storage, browser, targets }, null, 2) + '\n');
   console.log(`\nwrote ${path.relative(process.cwd(), outFile)}`);
 }
 

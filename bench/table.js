@@ -46,6 +46,11 @@ if (st) {
   const rd = st.reads;
   console.log(`\nReads of a 1,000-node graph with ${rd.versions} versions (${size(rd.latest.bytes)}): newest ${fmt(rd.latest.ms)} ms, version 1 ${fmt(rd.first.ms)} ms, version ${Math.floor(rd.versions / 2)} ${fmt(rd.middle.ms)} ms.`);
 }
+if (r.browser) {
+  const b = r.browser;
+  const span = (ms) => `${fmt(Math.min(...ms))}–${fmt(Math.max(...ms))} ms`;
+  console.log(`\nThe app in Chromium (release server, SQLite; \`bench/browser.js\`, ${b.pasteMs.length} runs, a fresh page each, timed in the page): a ${b.proposalChars.toLocaleString('en')}-character proposal (${b.reviewChanges} changes on a ${b.graphNodes}-node graph) pasted with Ctrl+V to its review on screen ${span(b.pasteMs)}${b.loadMs ? `, loaded from a file ${span(b.loadMs)}` : ''}; History's compare of ${b.compareChanges} changes, clicked as soon as both versions are picked, to first paint ${span(b.compareMs)}, picked and clicked in one go ${span(b.compareOneGoMs)}.`);
+}
 console.log(`\nWASM: ${Math.round(r.size.raw / 1024)} KB raw / ${Math.round(r.size.gzip / 1024)} KB gzipped as built; after wasm-opt -Oz ${Math.round(r.size.rawOpt / 1024)} KB / ${Math.round(r.size.gzipOpt / 1024)} KB gzipped.\n`);
 console.log('| target | met | measured |');
 console.log('|---|---|---|');
