@@ -80,10 +80,16 @@ test('a small paste is an edit where the cursor is; so is a big paste that is no
 test('a proposal loaded from a file is taken whole and reviewed; a file that is not a proposal is named in the error', async () => {
   const { page, problems } = await openApp('Small graph');
   const file = (name, text) => ({ name, mimeType: 'application/json', buffer: Buffer.from(text) });
+  // A file is read asynchronously: wait for the alert that names it (the one
+  // before it may still be on screen).
+  const alertFor = async (name) => {
+    await page.waitForFunction((n) => document.querySelector('[role=alert]')?.textContent.startsWith(`${n}:`), name);
+    return page.textContent('[role=alert]');
+  };
   await page.setInputFiles('[data-test=proposal-file]', file('broken.json', '{"nodes": ['));
-  assert.match(await page.textContent('[role=alert]'), /^broken\.json: Not valid JSON/);
+  assert.match(await alertFor('broken.json'), /^broken\.json: Not valid JSON/);
   await page.setInputFiles('[data-test=proposal-file]', file('list.json', '[1, 2]'));
-  assert.match(await page.textContent('[role=alert]'), /^list\.json: Not a proposal/);
+  assert.match(await alertFor('list.json'), /^list\.json: Not a proposal/);
   assert.ok(await page.$('[data-test=proposal-json]'), 'the box is left as it was');
   await page.setInputFiles('[data-test=proposal-file]', file('venus.json', JSON.stringify({ nodes: [{ id: 'm2', label: 'Venus, from a file' }], removeNodeIds: ['m3'] })));
   assert.match((await page.textContent('[data-test=proposal-taken]')).replace(/\s+/g, ' '), /venus\.json, \d+ bytes: 1 node patch, 1 node removal\./);
