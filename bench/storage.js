@@ -226,4 +226,4 @@ async function benchStorage({ smoke, target }) {
   }
 }
 
-module.exports = { benchStorage };
+module.exports = { benchStorage, cpuSeconds, median, proposals };
