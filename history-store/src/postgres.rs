@@ -304,9 +304,9 @@ impl PgStore {
     /// goes out with the first statement (pipelined: one round trip for
     /// both) and its `ROLLBACK` (a read-only transaction has nothing to
     /// commit) is sent without waiting for the answer, which the connection
-    /// reads before the answer to anything sent on it later. A read of the
-    /// newest version took 2.2–2.4 ms against SQLite's 0.7 with a round trip
-    /// each for `BEGIN` and `COMMIT` (bench/read-latency.js).
+    /// reads before the answer to anything sent on it later. Each round
+    /// trip costs a read about 0.1–0.2 ms here (bench/read-latency.js: a
+    /// 12-node graph took 2.2–3.2 ms in 17 round trips, 1.05–1.54 ms in two).
     pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&mut dyn Reader) -> Result<T, E>) -> Result<T, E> {
         let client = self.rt.block_on(self.pool.get()).map_err(StoreError::from)?;
         f(&mut PgConn::reading(&client, &self.rt))
