@@ -217,7 +217,7 @@ async function benchStorage({ smoke, target }) {
       if (g.exact === false) target(`the newest version reads back exactly (${g.label})`, false, 'it does not');
     }
     const [smallest, largest] = [graphs[0], graphs[graphs.length - 1]];
-    target(`server CPU per delta save at ${largest.nodes.toLocaleString('en')} nodes ≤ 2× at ${smallest.nodes.toLocaleString('en')}`, largest.delta.serverCpuMs <= 2 * smallest.delta.serverCpuMs, `${largest.delta.serverCpuMs.toFixed(2)} vs ${smallest.delta.serverCpuMs.toFixed(2)} ms`);
+    target(`server CPU per delta save at ${largest.nodes.toLocaleString('en')} nodes ≤ 1.5× at ${smallest.nodes.toLocaleString('en')}`, largest.delta.serverCpuMs <= 1.5 * smallest.delta.serverCpuMs, `${largest.delta.serverCpuMs.toFixed(2)} vs ${smallest.delta.serverCpuMs.toFixed(2)} ms`);
     target(`reading version 1 ≤ 2× reading the newest (${readBench.versions} versions)`, readBench.first.ms <= 2 * readBench.latest.ms, `${readBench.first.ms.toFixed(1)} vs ${readBench.latest.ms.toFixed(1)} ms (middle version ${readBench.middle.ms.toFixed(1)} ms)`);
     return { graphs, oneLabel, reads: readBench };
   } finally {
@@ -226,4 +226,4 @@ async function benchStorage({ smoke, target }) {
   }
 }
 
-module.exports = { benchStorage };
+module.exports = { benchStorage, cpuSeconds, median, proposals };

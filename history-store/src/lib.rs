@@ -212,6 +212,18 @@ pub struct Head {
     pub nodes: i64,
 }
 
+/// A graph's newest version with all a read of it needs (see [`Reader::newest`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Newest {
+    pub head: Head,
+    pub version: VersionRow,
+    /// Its current rows, ordered by kind and position.
+    pub rows: Vec<EntityRow>,
+    /// The text of blobs the rows refer to, by hash: all of them, or none
+    /// (see [`Reader::newest`]).
+    pub blobs: HashMap<String, String>,
+}
+
 /// One graph of the listing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GraphSummary {
@@ -305,6 +317,19 @@ pub struct Erased {
 pub trait Reader {
     /// The head of a graph, if it exists.
     fn head(&mut self, graph_id: &str) -> StoreResult<Option<Head>>;
+    /// A graph's newest version and its current rows (`None`: no such
+    /// graph, or its head's version row is missing), with the blobs the
+    /// backend chose to fetch with them. The default asks for each in turn
+    /// and fetches no blob (the caller reads each with [`Reader::blob`]),
+    /// which costs nothing on an embedded database; across a network a
+    /// backend fetches them together (PostgreSQL: a 12-node graph with 12
+    /// blobs took 17 round trips, now 2).
+    fn newest(&mut self, graph_id: &str) -> StoreResult<Option<Newest>> {
+        let Some(head) = self.head(graph_id)? else { return Ok(None) };
+        let Some(version) = self.version(graph_id, head.version)? else { return Ok(None) };
+        let rows = self.rows_at(head.gid, None)?;
+        Ok(Some(Newest { head, version, rows, blobs: HashMap::new() }))
+    }
     /// Every graph, by id, from the heads (no graph is read).
     fn graphs(&mut self) -> StoreResult<Vec<GraphSummary>>;
     /// The rows of a graph valid at `version` (`None`: the newest), ordered

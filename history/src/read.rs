@@ -2,6 +2,8 @@
 //! entry with the changes it made (computed from the rows, see
 //! [`crate::assemble`]), and the verification of a graph's chain.
 
+use std::collections::HashMap;
+
 use kg_approval::change::Change;
 use kg_approval::decision::{Decision, Decisions};
 use kg_approval::error::ErrorCode;
@@ -18,17 +20,30 @@ pub fn graph_text(db: &mut dyn Reader, id: &str, version: Option<i64>) -> Result
         None => HistoryError::NotFound("Graph not found.".into()),
         Some(v) => HistoryError::NotFound(format!("No data found for graph ID: {id} and version: {v}.")),
     };
-    let head = db.head(id)?.ok_or_else(not_found)?;
-    let row = db.version(id, version.unwrap_or(head.version))?.ok_or_else(not_found)?;
+    // The newest version (the read every client makes) comes in one call,
+    // its rows through the index of current rows, with the blobs the
+    // backend fetches together with them (see `Reader::newest`).
+    let (gid, row, rows, fetched) = match version {
+        None => {
+            let newest = db.newest(id)?.ok_or_else(not_found)?;
+            (newest.head.gid, newest.version, newest.rows, newest.blobs)
+        }
+        Some(v) => {
+            let head = db.head(id)?.ok_or_else(not_found)?;
+            let row = db.version(id, v)?.ok_or_else(not_found)?;
+            let whole = row.graph_json.is_none() && !row.pruned;
+            let rows = if whole { db.rows_at(head.gid, Some(v).filter(|v| *v != head.version))? } else { Vec::new() };
+            (head.gid, row, rows, HashMap::new())
+        }
+    };
     if let Some(text) = row.graph_json {
         return Ok((text, row.hash));
     }
     if row.pruned {
         return Err(HistoryError::Gone(format!("Version {} of {id} was pruned by the retention setting.", row.version)));
     }
-    // The newest version is read through the index of current rows.
-    let rows = db.rows_at(head.gid, version.filter(|v| *v != head.version))?;
-    let text = assemble_graph(&rows, |hash| db.blob(head.gid, hash).ok().flatten()).map_err(HistoryError::Internal)?;
+    let blob = |hash: &str| fetched.get(hash).cloned().or_else(|| db.blob(gid, hash).ok().flatten());
+    let text = assemble_graph(&rows, blob).map_err(HistoryError::Internal)?;
     Ok((text, row.hash))
 }
 

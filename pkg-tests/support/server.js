@@ -16,9 +16,11 @@ const BACKEND = process.env.KG_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
 
 /** Starts the server; `stop()` kills it, `restart()` starts it again on the same port and database.
  *  `options.db`: an existing database (a SQLite file or a PostgreSQL URL) to use; by default a
- *  fresh one on `options.backend` (default KG_TEST_DB, else SQLite). */
+ *  fresh one on `options.backend` (default KG_TEST_DB, else SQLite). `options.bin`: another
+ *  build of the server (benchmarks run two builds side by side). */
 async function startServer(extraArgs = [], options = {}) {
-  if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: cargo build -p kg-approval-server`);
+  const bin = options.bin || BIN;
+  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: cargo build -p kg-approval-server`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-server-'));
   const backend = options.backend || BACKEND;
   const db = options.db || (backend === 'postgres' ? require('./postgres').postgresDatabase() : path.join(dir, 'history.sqlite'));
@@ -27,7 +29,7 @@ async function startServer(extraArgs = [], options = {}) {
 
   const launch = (addr) =>
     new Promise((resolve, reject) => {
-      const child = spawn(BIN, ['--addr', addr, '--db', db, ...tokens, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(bin, ['--addr', addr, '--db', db, ...tokens, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 15000);

@@ -155,3 +155,69 @@ async fn a_database_that_goes_away_is_a_503_and_the_server_recovers_by_itself() 
     assert!(text.contains("\"before\""));
     std::process::Command::new("bash").arg(script).args(["stop", &dir]).status().unwrap();
 }
+
+/// A graph whose long values are blobs, one shared by two nodes, one value
+/// only looking like a reference (nested) and a NUL in a label.
+fn blob_graph(version: Option<i64>, label: &str) -> SaveBody {
+    let info = "a paragraph of markdown. ".repeat(20);
+    let fake = format!("\u{1}{}", "ab".repeat(32));
+    let graph = json!({"metadata": {"title": "Blobs", "version": version}, "nodes": [
+        {"id": "a", "label": label, "info": info},
+        {"id": "b", "label": "nul \u{0} here", "info": info, "nested": {"looks": fake}},
+        {"id": "c", "label": "C", "info": "other ".repeat(40)}
+    ], "edges": [{"id": "a_b", "source": "a", "target": "b", "note": "n".repeat(200)}]});
+    SaveBody::parse(json!({"id": ID, "graphData": graph, "override": false}).to_string().as_bytes()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_newest_version_reads_as_on_sqlite_and_a_read_leaves_its_connection_clean() {
+    let (pg, _) = two_stores().await;
+    let lite = Arc::new(kg_history::open_in_memory().unwrap());
+    for store in [pg.clone(), lite.clone()] {
+        blocking(move || {
+            save(&store, blob_graph(None, "first"), ctx()).unwrap();
+            save(&store, blob_graph(Some(1), "second"), ctx()).unwrap();
+        })
+        .await;
+    }
+    // The newest version (its rows and blobs fetched together) reads as the
+    // same version read by number, and as SQLite reads it.
+    let newest = |s: Arc<Store>| blocking(move || s.read(|db| read::graph_text(db, ID, None)).unwrap());
+    let (text, hash) = newest(pg.clone()).await;
+    let by_number = blocking({
+        let pg = pg.clone();
+        move || pg.read(|db| read::graph_text(db, ID, Some(2))).unwrap()
+    })
+    .await;
+    assert_eq!((&text, &hash), (&by_number.0, &by_number.1));
+    assert_eq!(text, newest(lite).await.0);
+    assert!(text.contains("\"second\"") && text.contains("nul \\u0000 here") && text.contains("paragraph"), "{text}");
+
+    // A read's transaction (its BEGIN sent with its first statement) ends
+    // with it, even when the read panics: the next read on the pooled
+    // connection sees a save made after it, and writes are not read-only.
+    for round in 0..3 {
+        let panicked = blocking({
+            let pg = pg.clone();
+            move || {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    pg.read(|db| -> Result<(), HistoryError> {
+                        db.head(ID)?;
+                        panic!("a read that fails half way");
+                    })
+                }))
+                .is_err()
+            }
+        })
+        .await;
+        assert!(panicked);
+        let saved = blocking({
+            let pg = pg.clone();
+            move || save(&pg, blob_graph(Some(2 + round), &format!("round {round}")), ctx()).unwrap()
+        })
+        .await;
+        let (text, hash) = newest(pg.clone()).await;
+        assert_eq!(hash, saved.hash);
+        assert!(text.contains(&format!("\"round {round}\"")));
+    }
+}
