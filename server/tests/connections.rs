@@ -8,6 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+mod support;
+use support::read_response;
+
 const TOKEN: &str = "ann-token-0001";
 
 /// The binary on a loopback port, killed when dropped.
@@ -66,28 +69,6 @@ fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (Vec<u8>, bool)
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(_) => return (got, true),
         }
-    }
-}
-
-/// Reads one response whose length is given by `content-length`.
-fn read_response(stream: &mut TcpStream, limit: Duration) -> String {
-    stream.set_read_timeout(Some(limit)).unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let text = String::from_utf8_lossy(&got).into_owned();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
-                .unwrap_or(0);
-            if got.len() >= end + 4 + length {
-                return text;
-            }
-        }
-        let n = stream.read(&mut buf).unwrap_or_else(|e| panic!("response incomplete ({e}): {text:?}"));
-        assert!(n > 0, "closed before the response ended: {text:?}");
-        got.extend_from_slice(&buf[..n]);
     }
 }
 

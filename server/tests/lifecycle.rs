@@ -115,7 +115,7 @@ fn slow_save(addr: &str, id: &str, pause: Duration, between: impl FnOnce()) -> R
     // it (a connection still in the kernel's backlog when SIGTERM closes the
     // listener is reset, and was never in flight).
     stream.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())?;
-    read_one_response(&mut stream)?;
+    support::read_response(&mut stream, Duration::from_secs(30));
     let head = format!(
         "POST /saveGraphWithHistory HTTP/1.1\r\nHost: {addr}\r\nX-API-Token: {ANN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
@@ -130,26 +130,6 @@ fn slow_save(addr: &str, id: &str, pause: Duration, between: impl FnOnce()) -> R
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;
     Ok(answer.lines().next().unwrap_or_default().to_owned())
-}
-
-/// Reads one HTTP/1.1 response with a `Content-Length` body off `stream`.
-fn read_one_response(stream: &mut std::net::TcpStream) -> Result<(), std::io::Error> {
-    let mut got = Vec::new();
-    let mut byte = [0u8; 1];
-    while !got.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte)? == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the first answer ended early"));
-        }
-        got.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&got).to_ascii_lowercase();
-    let length: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("no content-length in {head:?}")))?;
-    let mut body = vec![0u8; length];
-    stream.read_exact(&mut body)
 }
 
 /// The binary on a SQLite file of `dir` with Ann's token and `--shutdown-timeout SECS`:

@@ -299,3 +299,27 @@ impl Server {
         }
     }
 }
+
+/// Reads one HTTP/1.1 response whose length is given by `content-length`
+/// off a raw connection, within `limit` per read; its text.
+pub fn read_response(stream: &mut std::net::TcpStream, limit: std::time::Duration) -> String {
+    use std::io::Read;
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+                .unwrap_or(0);
+            if got.len() >= end + 4 + length {
+                return text;
+            }
+        }
+        let n = stream.read(&mut buf).unwrap_or_else(|e| panic!("response incomplete ({e}): {text:?}"));
+        assert!(n > 0, "closed before the response ended: {text:?}");
+        got.extend_from_slice(&buf[..n]);
+    }
+}
