@@ -47,6 +47,24 @@ pub use decisions::{Approval, DayStats, Decided, Dim, Outcome, Span, StatsFilter
 pub use postgres::PgStore;
 pub use sqlite::{SCHEMA_2, SqliteStore};
 
+/// An error and its causes, `: `-separated ("error performing TLS
+/// handshake: server does not support TLS"; the first alone says little).
+/// The database's errors are told this way, and so are the server's
+/// outbound HTTP errors ("client error (Connect): invalid peer
+/// certificate: UnknownIssuer").
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text = format!("{text}: {said}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// Edge ends a backend keeps beside the bodies, by (kind, key, dup, from_version).
 pub type StoredEnds = HashMap<(i64, String, i64, i64), (Option<String>, Option<String>)>;
 

@@ -180,28 +180,13 @@ impl From<tokio_postgres::Error> for StoreError {
             // could not be made.
             None => e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()),
         };
-        if unavailable { StoreError::Unavailable(with_causes(&e)) } else { StoreError::Failed(with_causes(&e)) }
+        if unavailable { StoreError::Unavailable(crate::with_causes(&e)) } else { StoreError::Failed(crate::with_causes(&e)) }
     }
-}
-
-/// An error and its causes, `: `-separated ("error performing TLS
-/// handshake: server does not support TLS"; the first alone says little).
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let said = c.to_string();
-        if !text.contains(&said) {
-            text = format!("{text}: {said}");
-        }
-        cause = c.source();
-    }
-    text
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> StoreError {
-        StoreError::Unavailable(with_causes(&e))
+        StoreError::Unavailable(crate::with_causes(&e))
     }
 }
 

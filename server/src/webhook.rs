@@ -190,7 +190,7 @@ async fn deliver(client: &Client, url: &Uri, secret: &[u8], delivery: &Delivery,
             .expect("the URI and headers were checked");
         let sent = match tokio::time::timeout(TIMEOUT, client.request(request)).await {
             Ok(Ok(response)) => Ok(response.status()),
-            Ok(Err(e)) => Err(error_chain(&e)),
+            Ok(Err(e)) => Err(kg_history_store::with_causes(&e)),
             Err(_) => Err(format!("no answer within {} s", TIMEOUT.as_secs())),
         };
         let retry = match &sent {
@@ -215,19 +215,6 @@ async fn deliver(client: &Client, url: &Uri, secret: &[u8], delivery: &Delivery,
         tokio::time::sleep(pause).await;
         pause = pause.saturating_mul(2);
     }
-}
-
-/// An error with its causes (hyper's own says only "client error
-/// (Connect)"; the cause says "invalid peer certificate: UnknownIssuer").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 #[cfg(test)]
