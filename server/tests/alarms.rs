@@ -423,14 +423,10 @@ async fn fire_an_override(s: &Running) {
     assert_eq!(s.post(ANN, "/saveGraphWithHistory", stale).await.0, StatusCode::OK);
 }
 
-/// `kg_alarm_webhook_total` and `kg_alarms_total` from /metrics.
-async fn alarm_metrics(s: &Running) -> std::collections::BTreeMap<String, f64> {
+/// The samples of a /metrics scrape (parsed strictly, by name and labels).
+async fn alarm_metrics(s: &Running) -> std::collections::HashMap<String, f64> {
     let text = s.http.get(format!("{}/metrics", s.url)).header("X-API-Token", ADMIN).send().await.unwrap().text().await.unwrap();
-    text.lines()
-        .filter(|l| l.starts_with("kg_alarm"))
-        .filter_map(|l| l.rsplit_once(' '))
-        .map(|(k, v)| (k.to_owned(), v.parse().unwrap()))
-        .collect()
+    support::parse_prometheus(&text).0
 }
 
 #[tokio::test(flavor = "multi_thread")]

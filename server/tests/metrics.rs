@@ -3,72 +3,13 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use kg_approval_server::Settings;
 use kg_approval_server::request_log::RequestLog;
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{ADMIN, ANN, Backend, CAROL, graph, start_with};
-
-/// A parsed scrape: every sample by `name{labels}` (labels sorted), and the
-/// type of every family. Panics on any line that is not Prometheus text
-/// format 0.0.4.
-fn parse(text: &str) -> (HashMap<String, f64>, HashMap<String, String>) {
-    let (mut samples, mut types) = (HashMap::new(), HashMap::new());
-    let name_ok = |n: &str| {
-        !n.is_empty()
-            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-            && !n.starts_with(|c: char| c.is_ascii_digit())
-    };
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        if let Some(rest) = line.strip_prefix("# ") {
-            let mut parts = rest.splitn(3, ' ');
-            let (kind, name, value) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap_or(""));
-            assert!(name_ok(name), "{line}");
-            match kind {
-                "TYPE" => {
-                    assert!(["counter", "gauge", "histogram", "summary", "untyped"].contains(&value), "{line}");
-                    assert!(types.insert(name.to_owned(), value.to_owned()).is_none(), "one TYPE per family: {line}");
-                }
-                "HELP" => assert!(!value.is_empty(), "{line}"),
-                other => panic!("unknown comment {other}: {line}"),
-            }
-            continue;
-        }
-        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("no value: {line}"));
-        let value: f64 = match value {
-            "+Inf" => f64::INFINITY,
-            v => v.parse().unwrap_or_else(|_| panic!("not a number: {line}")),
-        };
-        let (name, labels) = match series.split_once('{') {
-            None => (series, Vec::new()),
-            Some((name, rest)) => {
-                let body = rest.strip_suffix('}').unwrap_or_else(|| panic!("unclosed labels: {line}"));
-                let mut labels: Vec<String> = body
-                    .split("\",")
-                    .filter(|p| !p.is_empty())
-                    .map(|pair| {
-                        let (k, v) = pair.split_once("=\"").unwrap_or_else(|| panic!("bad label: {line}"));
-                        assert!(name_ok(k), "{line}");
-                        format!("{k}=\"{}\"", v.trim_end_matches('"'))
-                    })
-                    .collect();
-                labels.sort();
-                (name, labels)
-            }
-        };
-        assert!(name_ok(name), "{line}");
-        let family = ["_bucket", "_sum", "_count"]
-            .iter()
-            .find_map(|s| name.strip_suffix(s))
-            .filter(|f| types.get(*f).is_some_and(|t| t == "histogram"));
-        assert!(types.contains_key(family.unwrap_or(name)), "a sample before its TYPE: {line}");
-        samples.insert(format!("{name}{{{}}}", labels.join(",")), value);
-    }
-    (samples, types)
-}
+use support::{ADMIN, ANN, Backend, CAROL, graph, parse_prometheus as parse, start_with};
 
 async fn scrape(s: &support::Server, token: &str) -> (StatusCode, String, String) {
     let response = s.http.get(format!("{}/metrics", s.url)).header("X-API-Token", token).send().await.unwrap();
