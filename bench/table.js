@@ -65,7 +65,7 @@ for (const t of r.targets) console.log(`| ${t.name} | ${t.met ? 'met' : '**not m
   }
   if (b) {
     const used = [
-      [/^graph in/, 'serde-wasm-bindgen, after a JS walk that checks the data is plain (else JSON text, which names what is wrong); a graph given as JSON text is parsed as text'],
+      [/^graph in/, 'neither since issue 28: packed by one JS walk straight into WASM memory (`src/bindings/packed.rs`; else JSON text, which names what is wrong); a graph given as JSON text is parsed as text'],
       [/^proposal in/, 'JSON text: the text is kept to hash `proposalId` when it is read, and the walk that checks it lists its long strings'],
       [/^options/, 'JSON text (microseconds either way)'],
       [/^review out, with every/, '— (texts are diffed when read)'],

@@ -1,5 +1,6 @@
-// The JS side of the boundary: values cross into WASM as JSON text, and
-// errors come back as `KgApprovalError`s with a stable `code`.
+// The JS side of the boundary: plain data crosses into WASM packed
+// (`packData`), anything else as JSON text, and errors come back as
+// `KgApprovalError`s with a stable `code`.
 //
 // JSON.stringify alone would silently change data: `undefined` keys vanish,
 // NaN becomes null, a Map becomes {}, a Date becomes a string, and lone
@@ -172,14 +173,134 @@ function plainData(v, depth, strings) {
   }
 }
 
-// Whether `value` is plain data that serde-wasm-bindgen reads exactly as
-// serde_json reads JSON.stringify's text of it. Integers past 2^53 are
-// left to the text (JSON's digits read as an integer, not as a float).
-export function isPlainData(value) {
+// Plain data (by plainData's rules, which this walk repeats) written into
+// WASM memory in the layout src/bindings/packed.rs reads: one walk, where
+// the JSON path takes JSON.stringify's text, the copy into WASM and
+// serde_json's parse of it. `next(used, more)` says the current chunk holds
+// `used` bytes and returns a view of a new chunk in WASM memory with room
+// for at least `more`. Returns the bytes written in the last chunk, or -1
+// for "not plain data" (the caller then takes the JSON path, which names
+// what is wrong).
+export function packData(value, next) {
+  const packer = new Packer(next);
   try {
-    return plainData(value, 0);
+    return packer.value(value, 0) ? packer.pos : -1;
   } catch (e) {
-    return false;
+    // A throwing getter or Proxy trap: not plain data.
+    return -1;
+  }
+}
+
+const utf8 = new TextEncoder();
+const SHORT_TEXT = 32;
+const PACKED = { null: 0, false: 1, true: 2, number: 3, string: 4, array: 5, object: 6 };
+
+class Packer {
+  constructor(next) {
+    this.next = next;
+    this.pos = 0;
+    this.view(next(0, 0));
+  }
+
+  view(bytes) {
+    this.bytes = bytes;
+    this.data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  // Every write asks for room first, and what it asks for (a tag with its
+  // count, a text with its length) stays in one chunk. A getter that calls
+  // into WASM can grow its memory, which detaches the view (its length
+  // becomes 0): the next write then gets a new chunk, and no byte is
+  // written to a stale view.
+  room(more) {
+    if (this.pos + more <= this.bytes.length) return;
+    this.view(this.next(this.pos, more));
+    this.pos = 0;
+  }
+
+  // False if `s` is not well-formed (a lone surrogate, which UTF-8 cannot
+  // carry: encodeInto would write U+FFFD instead).
+  text(s) {
+    const length = s.length;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    this.room(4 + 3 * length);
+    const bytes = this.bytes;
+    const at = this.pos + 4;
+    if (length <= SHORT_TEXT) {
+      // Keys and short values, mostly ASCII: a loop beats encodeInto's call.
+      let i = 0;
+      for (; i < length; i++) {
+        const unit = s.charCodeAt(i);
+        if (unit >= 0x80) break;
+        bytes[at + i] = unit;
+      }
+      if (i === length) {
+        this.data.setUint32(this.pos, length, true);
+        this.pos = at + length;
+        return true;
+      }
+    }
+    const { written } = utf8.encodeInto(s, bytes.subarray(at));
+    // As many bytes as units: all ASCII, so no surrogate to check for.
+    if (written !== length && !isWellFormed(s)) return false;
+    this.data.setUint32(this.pos, written, true);
+    this.pos = at + written;
+    return true;
+  }
+
+  tag(tag, count) {
+    this.room(5);
+    this.bytes[this.pos] = tag;
+    this.data.setUint32(this.pos + 1, count, true);
+    this.pos += 5;
+  }
+
+  value(v, depth) {
+    switch (typeof v) {
+      case 'string':
+        this.room(1);
+        this.bytes[this.pos++] = PACKED.string;
+        return this.text(v);
+      case 'number':
+        if (!(Number.isFinite(v) && (Number.isSafeInteger(v) || !Number.isInteger(v)))) return false;
+        this.room(9);
+        this.bytes[this.pos] = PACKED.number;
+        this.data.setFloat64(this.pos + 1, v, true);
+        this.pos += 9;
+        return true;
+      case 'boolean':
+        this.room(1);
+        this.bytes[this.pos++] = v ? PACKED.true : PACKED.false;
+        return true;
+      case 'object': {
+        if (v === null) {
+          this.room(1);
+          this.bytes[this.pos++] = PACKED.null;
+          return true;
+        }
+        if (depth >= MAX_DEPTH) return false;
+        if (Array.isArray(v)) {
+          if (Object.getOwnPropertySymbols(v).length !== 0) return false;
+          // The count is written first, so a getter that grows the array cannot add items.
+          const length = v.length;
+          this.tag(PACKED.array, length);
+          for (let i = 0; i < length; i++) if (!this.value(v[i], depth + 1)) return false;
+          return true;
+        }
+        const proto = Object.getPrototypeOf(v);
+        if ((proto !== Object.prototype && proto !== null) || typeof v.toJSON === 'function') return false;
+        if (Object.getOwnPropertySymbols(v).length !== 0) return false;
+        const keys = Object.keys(v);
+        this.tag(PACKED.object, keys.length);
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i];
+          if (!this.text(key) || !this.value(v[key], depth + 1)) return false;
+        }
+        return true;
+      }
+      default:
+        return false;
+    }
   }
 }
 
