@@ -63,7 +63,9 @@ module.exports = function wasmBytes() {
     return `${kind} ${name}`;
   });
   if (/^\s*(export|import)\s/m.test(cjs)) throw new Error(`${snippet}: unexpected ES module syntax left`);
-  fs.writeFileSync(file('node', snippet), `'use strict';\n${cjs}\n${names.map((n) => `exports.${n} = ${n};`).join('\n')}\n`);
+  // packData's TextEncoder: Node's own, as the glue's below (jest's jsdom has none).
+  const util = "const { TextEncoder } = require('util');\n";
+  fs.writeFileSync(file('node', snippet), `'use strict';\n${util}${cjs}\n${names.map((n) => `exports.${n} = ${n};`).join('\n')}\n`);
   let glue = read('node', 'kg_approval.js');
   // The module's bytes come from node/wasm.cjs (below), not from a path next
   // to __dirname: bundlers that put this file somewhere else (Next.js with
