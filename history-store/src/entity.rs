@@ -140,8 +140,9 @@ pub fn references(body: &str) -> Result<Vec<String>, String> {
 }
 
 /// Appends the exact JSON text of a stored part to `out`, with each
-/// reference replaced by the blob text `blob(hash)` returns.
-pub fn assemble(body: &str, out: &mut String, mut blob: impl FnMut(&str) -> Option<String>) -> Result<(), String> {
+/// reference replaced by the blob text `blob(hash)` returns (owned or
+/// borrowed: a caller holding the texts need not copy them).
+pub fn assemble<B: AsRef<str>>(body: &str, out: &mut String, mut blob: impl FnMut(&str) -> Option<B>) -> Result<(), String> {
     if !body.contains("\\u0001") {
         out.push_str(body);
         return Ok(());
@@ -156,7 +157,7 @@ pub fn assemble(body: &str, out: &mut String, mut blob: impl FnMut(&str) -> Opti
         out.push_str(&serde_json::to_string(key).expect("a string serializes"));
         out.push(':');
         match raw_reference(raw) {
-            Some(hash) => out.push_str(&blob(hash).ok_or_else(|| format!("blob {hash} is missing"))?),
+            Some(hash) => out.push_str(blob(hash).ok_or_else(|| format!("blob {hash} is missing"))?.as_ref()),
             None => out.push_str(raw),
         }
         Ok(())
@@ -269,6 +270,6 @@ mod tests {
     fn a_missing_blob_is_an_error_not_a_silent_gap() {
         let encoded = encode(json!({"info": "x".repeat(500)}).as_object().unwrap());
         let mut out = String::new();
-        assert!(assemble(&encoded.body, &mut out, |_| None).unwrap_err().contains("missing"));
+        assert!(assemble(&encoded.body, &mut out, |_| None::<String>).unwrap_err().contains("missing"));
     }
 }

@@ -341,7 +341,8 @@ pub trait Reader {
     /// and fetches no blob (the caller reads each with [`Reader::blob`]),
     /// which costs nothing on an embedded database; across a network a
     /// backend fetches them together (PostgreSQL: a 12-node graph with 12
-    /// blobs took 17 round trips, now 2).
+    /// blobs took 17 round trips, then 2, now 1 while the blobs its last
+    /// read needed are still the ones it needs).
     fn newest(&mut self, graph_id: &str) -> StoreResult<Option<Newest>> {
         let Some(head) = self.head(graph_id)? else { return Ok(None) };
         let Some(version) = self.version(graph_id, head.version)? else { return Ok(None) };

@@ -15,7 +15,9 @@ use crate::store::{EntityRow, Kind};
 /// The JSON text of a graph from its rows (ordered by kind and position):
 /// the top level's fields in order, with `metadata`, `nodes` and `edges`
 /// filled in from their rows.
-pub fn assemble_graph(rows: &[EntityRow], mut blob: impl FnMut(&str) -> Option<String>) -> Result<String, String> {
+/// `blob(hash)` gives a blob's text, owned or borrowed (`B`: `String`,
+/// `&str`, `Cow<str>`), so texts a caller already holds are not copied.
+pub fn assemble_graph<B: AsRef<str>>(rows: &[EntityRow], mut blob: impl FnMut(&str) -> Option<B>) -> Result<String, String> {
     let size: usize = rows.iter().map(|r| r.body.len() + 1).sum();
     let mut out = String::with_capacity(size * 2);
     let root = rows.iter().find(|r| r.kind == Kind::Root).ok_or("the graph has no top-level row")?;
@@ -45,7 +47,7 @@ pub fn assemble_graph(rows: &[EntityRow], mut blob: impl FnMut(&str) -> Option<S
                 out.push(']');
             }
             _ => match reference(value) {
-                Some(hash) => out.push_str(&blob(hash).ok_or_else(|| format!("blob {hash} is missing"))?),
+                Some(hash) => out.push_str(blob(hash).ok_or_else(|| format!("blob {hash} is missing"))?.as_ref()),
                 None => out.push_str(&value.to_string()),
             },
         }
