@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::blocking::{blocking, read_db};
+use super::blocking::{Need, blocking, read_as, read_db};
 use super::reads::{auditable, number, param, required};
 use crate::error::ApiError;
 use crate::request::Caller;
@@ -46,8 +46,8 @@ pub(super) async fn get_blame(
         (None, Some(edge)) => Subject::Edge(edge.to_owned()),
         (None, None) => Subject::Metadata,
     };
-    let id = auditable(&state, &caller, &params).await?;
-    let blame = read_db(&state, move |db| blame::blame(db, &id, &subject)).await?;
+    let id = required(&params, "id")?.to_owned();
+    let blame = read_as(&state, &caller, id, Need::Audit, move |db, id| blame::blame(db, id, &subject)).await?;
     Ok(axum::Json(blame).into_response())
 }
 

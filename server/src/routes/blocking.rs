@@ -3,7 +3,7 @@
 //! get its refusals back as [`ApiError`]s.
 
 use kg_history::HistoryError;
-use kg_history::access::{Role, role_of};
+use kg_history::access::{self, Role, role_of};
 use kg_history::store::Reader;
 
 use crate::error::ApiError;
@@ -29,11 +29,54 @@ pub(super) async fn role_on(state: &AppState, caller: &Caller, graph_id: &str) -
     let (id, user) = (graph_id.to_owned(), caller.0.as_ref().map(|p| p.user.clone()));
     read_db(state, move |db| {
         let exists = db.head(&id)?.is_some();
-        let role = match (&user, exists) {
-            (Some(user), true) => role_of(db, &id, user)?,
-            _ => None,
+        Ok((exists, role_in(db, &id, user.as_deref(), exists)?))
+    })
+    .await
+}
+
+/// The role of `user` on graph `id` (none on a graph that does not exist).
+fn role_in(db: &mut dyn Reader, id: &str, user: Option<&str>, exists: bool) -> Result<Option<Role>, HistoryError> {
+    match (user, exists) {
+        (Some(user), true) => Ok(role_of(db, id, user)?),
+        _ => Ok(None),
+    }
+}
+
+/// What a read asks of its caller.
+#[derive(Clone, Copy)]
+pub(super) enum Need {
+    /// The graph itself: anyone's, unless `--private-reads` ([`access::Policy::may_read`]).
+    Read,
+    /// Who did what: the audit scope or ownership ([`access::may_audit`]).
+    Audit,
+}
+
+/// `f` on graph `id`, once the caller may read it as `need` says. The check
+/// runs in the read's own transaction: a right taken away while the read
+/// waited for a connection cannot let it through, as it could when the check
+/// was a transaction of its own (issue 22 left the two apart).
+pub(super) async fn read_as<T: Send + 'static>(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    need: Need,
+    f: impl FnOnce(&mut dyn Reader, &str) -> Result<T, HistoryError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let (who, policy) = (caller.0.clone(), state.settings.access);
+    read_db(state, move |db| {
+        let checked = match need {
+            Need::Read => policy.private_reads,
+            Need::Audit => true,
         };
-        Ok((exists, role))
+        if checked {
+            let exists = db.head(&id)?.is_some();
+            let role = role_in(db, &id, who.as_ref().map(|p| p.user.as_str()), exists)?;
+            match need {
+                Need::Read => policy.may_read(who.as_ref(), &id, role)?,
+                Need::Audit => access::may_audit(who.as_ref(), &id, role)?,
+            }
+        }
+        f(db, &id)
     })
     .await
 }

@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::blocking::{read_db, role_on};
+use super::blocking::{Need, read_as, read_db, role_on};
 use crate::error::ApiError;
 use crate::request::Caller;
 use crate::state::AppState;
@@ -40,17 +40,9 @@ pub(super) fn number(params: &HashMap<String, String>, name: &str, default: i64,
     }
 }
 
-/// The graph id of a read, once the caller may read it.
-async fn readable(state: &AppState, caller: &Caller, params: &HashMap<String, String>) -> Result<String, ApiError> {
-    let id = required(params, "id")?.to_owned();
-    if state.settings.access.private_reads {
-        let (_, role) = role_on(state, caller, &id).await?;
-        state.settings.access.may_read(caller.0.as_ref(), &id, role)?;
-    }
-    Ok(id)
-}
-
-/// The graph id of an audit read, once the caller may see who did what.
+/// The graph id of an audit read, once the caller may see who did what (for
+/// a read that is not one transaction: the streamed export; the others
+/// check in theirs, see [`read_as`]).
 pub(super) async fn auditable(state: &AppState, caller: &Caller, params: &HashMap<String, String>) -> Result<String, ApiError> {
     let id = required(params, "id")?.to_owned();
     let (_, role) = role_on(state, caller, &id).await?;
@@ -126,8 +118,8 @@ pub(super) async fn get_graph(
     Extension(caller): Extension<Caller>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
-    let id = readable(&state, &caller, &params).await?;
-    let (text, hash) = read_db(&state, move |c| read::graph_text(c, &id, None)).await?;
+    let id = required(&params, "id")?.to_owned();
+    let (text, hash) = read_as(&state, &caller, id, Need::Read, |c, id| read::graph_text(c, id, None)).await?;
     Ok(graph_response(text, &hash))
 }
 
@@ -147,8 +139,8 @@ pub(super) async fn get_version(
         return Err(HistoryError::BadRequest("Missing id or version parameter.".into()).into());
     };
     let number: i64 = version.parse().map_err(|_| HistoryError::BadRequest(format!("version must be an integer, got '{version}'.")))?;
-    let id = readable(&state, &caller, &params).await?;
-    let (text, hash) = read_db(&state, move |c| read::graph_text(c, &id, Some(number))).await?;
+    let id = required(&params, "id")?.to_owned();
+    let (text, hash) = read_as(&state, &caller, id, Need::Read, move |c, id| read::graph_text(c, id, Some(number))).await?;
     Ok(graph_response(text, &hash))
 }
 
@@ -161,14 +153,14 @@ pub(super) async fn get_history(
     Extension(caller): Extension<Caller>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
-    let id = readable(&state, &caller, &params).await?;
-    let (owned, who, policy) = (id.clone(), caller.0.clone(), state.settings.access);
-    let (rows, shown) = read_db(&state, move |db| {
+    let id = required(&params, "id")?.to_owned();
+    let (who, policy) = (caller.0.clone(), state.settings.access);
+    let (rows, shown) = read_as(&state, &caller, id.clone(), Need::Read, move |db, id| {
         let role = match &who {
-            Some(who) => role_of(db, &owned, &who.user)?,
+            Some(who) => role_of(db, id, &who.user)?,
             None => None,
         };
-        Ok((db.history(&owned)?, policy.shows_people(who.as_ref(), &owned, role)))
+        Ok((db.history(id)?, policy.shows_people(who.as_ref(), id, role)))
     })
     .await?;
     // Who saved each version and why are the trail's: shown to the graph's
@@ -203,9 +195,9 @@ pub(super) async fn get_audit(
         limit: number(&params, "limit", 50, 500)?,
         offset: number(&params, "offset", 0, i64::MAX)?,
     };
-    let id = auditable(&state, &caller, &params).await?;
-    let (owned, page) = (id.clone(), filter.clone());
-    let (total, entries) = read_db(&state, move |c| read::audit_entries(c, &owned, &page)).await?;
+    let id = required(&params, "id")?.to_owned();
+    let page = filter.clone();
+    let (total, entries) = read_as(&state, &caller, id.clone(), Need::Audit, move |c, id| read::audit_entries(c, id, &page)).await?;
     Ok(axum::Json(json!({ "graphId": id, "total": total, "limit": filter.limit, "offset": filter.offset, "entries": entries }))
         .into_response())
 }
@@ -219,9 +211,8 @@ pub(super) async fn verify_graph(
     Extension(caller): Extension<Caller>,
     Query(params): Params,
 ) -> Result<Response, ApiError> {
-    let id = auditable(&state, &caller, &params).await?;
-    let owned = id.clone();
-    let verification = read_db(&state, move |c| read::verify(c, &owned)).await?;
+    let id = required(&params, "id")?.to_owned();
+    let verification = read_as(&state, &caller, id.clone(), Need::Audit, |c, id| read::verify(c, id)).await?;
     let mut body = serde_json::to_value(&verification).map_err(|e| HistoryError::Internal(e.to_string()))?;
     body["graphId"] = json!(id);
     Ok(axum::Json(body).into_response())
