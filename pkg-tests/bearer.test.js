@@ -26,15 +26,19 @@ function sign(key, kid, claims) {
 
 let server;
 let key;
+let jwksDir;
 test.before(async () => {
   const pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   key = pair.privateKey;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-jwks-'));
-  const jwks = path.join(dir, 'jwks.json');
+  jwksDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-jwks-'));
+  const jwks = path.join(jwksDir, 'jwks.json');
   fs.writeFileSync(jwks, JSON.stringify({ keys: [{ ...pair.publicKey.export({ format: 'jwk' }), kid: 'k1', use: 'sig' }] }));
   server = await startServer(['--jwt-jwks', jwks, '--jwt-issuer', ISSUER, '--jwt-audience', AUDIENCE]);
 });
-test.after(() => server && server.stop());
+test.after(async () => {
+  await server?.close();
+  if (jwksDir) fs.rmSync(jwksDir, { recursive: true, force: true });
+});
 
 test('a client given a bearer JWT saves as the token\'s user', async () => {
   const now = Math.floor(Date.now() / 1000);

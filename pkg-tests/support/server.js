@@ -14,6 +14,14 @@ const USERS = { ann: 'ann@example.com', bob: 'bob@example.com' };
 /** The database the tests run on: `sqlite` (default) or `postgres` (KG_TEST_DB). */
 const BACKEND = process.env.KG_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
 
+// Each server's directory goes when it is closed, or at the latest when
+// this process exits: a test that only stops its server (or fails before
+// closing it) leaves no database behind in the temp folder.
+const dirs = new Set();
+process.once('exit', () => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 /** Starts the server; `stop()` kills it, `restart()` starts it again on the same port and database.
  *  `options.db`: an existing database (a SQLite file or a PostgreSQL URL) to use; by default a
  *  fresh one on `options.backend` (default KG_TEST_DB, else SQLite). `options.bin`: another
@@ -22,6 +30,7 @@ async function startServer(extraArgs = [], options = {}) {
   const bin = options.bin || BIN;
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: cargo build -p kg-approval-server`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kg-server-'));
+  dirs.add(dir);
   const backend = options.backend || BACKEND;
   const db = options.db || (backend === 'postgres' ? require('./postgres').postgresDatabase() : path.join(dir, 'history.sqlite'));
   const tokens = Object.entries(TOKENS).flatMap(([who, token]) => ['--token', `${token}=${USERS[who]}`]);
@@ -84,6 +93,7 @@ async function startServer(extraArgs = [], options = {}) {
   server.close = async () => {
     await server.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+    dirs.delete(dir);
   };
   return server;
 }
