@@ -139,6 +139,21 @@ function refuse(value, argument) {
   return makeError('invalid_value', `${where} ${reason}`, path.replace(/^\./, ''), argument);
 }
 
+// A number JSON carries exactly as serde_json reads it back: finite, and an
+// integer only if it is safe (JSON's digits past 2^53 read as an integer,
+// not as the float JS holds).
+function exactNumber(v) {
+  return Number.isFinite(v) && (Number.isSafeInteger(v) || !Number.isInteger(v));
+}
+
+// An object JSON.stringify carries key by key: a plain prototype, no toJSON
+// (whose result it would send instead) and no Symbol keys (it would drop them).
+function plainRecord(v) {
+  const proto = Object.getPrototypeOf(v);
+  if ((proto !== Object.prototype && proto !== null) || typeof v.toJSON === 'function') return false;
+  return Object.getOwnPropertySymbols(v).length === 0;
+}
+
 // True if JSON.stringify carries `value` exactly: finite numbers, well-formed
 // strings and keys, plain objects and dense arrays without toJSON or Symbol
 // keys, no `undefined`, nested at most MAX_DEPTH deep (so no cycles). False
@@ -149,7 +164,7 @@ function plainData(v, depth, strings) {
       if (strings !== undefined && v.length >= LONG_STRING) strings.push(v);
       return isWellFormed(v);
     case 'number':
-      return Number.isFinite(v) && (Number.isSafeInteger(v) || !Number.isInteger(v));
+      return exactNumber(v);
     case 'boolean':
       return true;
     case 'object': {
@@ -159,9 +174,7 @@ function plainData(v, depth, strings) {
         for (let i = 0; i < v.length; i++) if (!plainData(v[i], depth + 1, strings)) return false;
         return Object.getOwnPropertySymbols(v).length === 0;
       }
-      const proto = Object.getPrototypeOf(v);
-      if ((proto !== Object.prototype && proto !== null) || typeof v.toJSON === 'function') return false;
-      if (Object.getOwnPropertySymbols(v).length !== 0) return false;
+      if (!plainRecord(v)) return false;
       const keys = Object.keys(v);
       for (let i = 0; i < keys.length; i++) {
         if (!isWellFormed(keys[i]) || !plainData(v[keys[i]], depth + 1, strings)) return false;
@@ -173,9 +186,9 @@ function plainData(v, depth, strings) {
   }
 }
 
-// Plain data (by plainData's rules, which this walk repeats) written into
-// WASM memory in the layout src/bindings/packed.rs reads: one walk, where
-// the JSON path takes JSON.stringify's text, the copy into WASM and
+// Plain data (by plainData's rules: the same exactNumber and plainRecord)
+// written into WASM memory in the layout src/bindings/packed.rs reads: one
+// walk, where the JSON path takes JSON.stringify's text, the copy into WASM and
 // serde_json's parse of it. `next(used, more)` says the current chunk holds
 // `used` bytes and returns a view of a new chunk in WASM memory with room
 // for at least `more`. Returns the bytes written in the last chunk, or -1
@@ -262,7 +275,7 @@ class Packer {
         this.bytes[this.pos++] = PACKED.string;
         return this.text(v);
       case 'number':
-        if (!(Number.isFinite(v) && (Number.isSafeInteger(v) || !Number.isInteger(v)))) return false;
+        if (!exactNumber(v)) return false;
         this.room(9);
         this.bytes[this.pos] = PACKED.number;
         this.data.setFloat64(this.pos + 1, v, true);
@@ -287,9 +300,7 @@ class Packer {
           for (let i = 0; i < length; i++) if (!this.value(v[i], depth + 1)) return false;
           return true;
         }
-        const proto = Object.getPrototypeOf(v);
-        if ((proto !== Object.prototype && proto !== null) || typeof v.toJSON === 'function') return false;
-        if (Object.getOwnPropertySymbols(v).length !== 0) return false;
+        if (!plainRecord(v)) return false;
         const keys = Object.keys(v);
         this.tag(PACKED.object, keys.length);
         for (let i = 0; i < keys.length; i++) {
