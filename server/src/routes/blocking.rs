@@ -27,19 +27,18 @@ pub(super) async fn read_db<T: Send + 'static>(
 /// Whether a graph exists, and the caller's role on it.
 pub(super) async fn role_on(state: &AppState, caller: &Caller, graph_id: &str) -> Result<(bool, Option<Role>), ApiError> {
     let (id, user) = (graph_id.to_owned(), caller.0.as_ref().map(|p| p.user.clone()));
-    read_db(state, move |db| {
-        let exists = db.head(&id)?.is_some();
-        Ok((exists, role_in(db, &id, user.as_deref(), exists)?))
-    })
-    .await
+    read_db(state, move |db| role_in(db, &id, user.as_deref())).await
 }
 
-/// The role of `user` on graph `id` (none on a graph that does not exist).
-fn role_in(db: &mut dyn Reader, id: &str, user: Option<&str>, exists: bool) -> Result<Option<Role>, HistoryError> {
-    match (user, exists) {
-        (Some(user), true) => Ok(role_of(db, id, user)?),
-        _ => Ok(None),
-    }
+/// Whether graph `id` exists, and the role of `user` on it (none on a
+/// graph that does not exist).
+fn role_in(db: &mut dyn Reader, id: &str, user: Option<&str>) -> Result<(bool, Option<Role>), HistoryError> {
+    let exists = db.head(id)?.is_some();
+    let role = match (user, exists) {
+        (Some(user), true) => role_of(db, id, user)?,
+        _ => None,
+    };
+    Ok((exists, role))
 }
 
 /// What a read asks of its caller.
@@ -69,8 +68,7 @@ pub(super) async fn read_as<T: Send + 'static>(
             Need::Audit => true,
         };
         if checked {
-            let exists = db.head(&id)?.is_some();
-            let role = role_in(db, &id, who.as_ref().map(|p| p.user.as_str()), exists)?;
+            let (_, role) = role_in(db, &id, who.as_ref().map(|p| p.user.as_str()))?;
             match need {
                 Need::Read => policy.may_read(who.as_ref(), &id, role)?,
                 Need::Audit => access::may_audit(who.as_ref(), &id, role)?,
