@@ -464,6 +464,11 @@ fn version_row_at(r: &Row, at: usize) -> VersionRow {
     }
 }
 
+/// A head from `gid, head_version, head_hash, nodes` (the first columns).
+fn head_row(r: &Row) -> Head {
+    Head { gid: r.get(0), version: r.get(1), hash: r.get(2), nodes: r.get(3) }
+}
+
 fn graph_version(r: &Row) -> GraphVersion {
     GraphVersion { gid: r.get(0), row: version_row_at(r, 1) }
 }
@@ -617,7 +622,7 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
             None => self.send(newest_first(self.db, &id, &guess))?,
         };
         let Some(h) = head.first() else { return Ok(None) };
-        let head = Head { gid: h.get(0), version: h.get(1), hash: h.get(2), nodes: h.get(3) };
+        let head = head_row(h);
         let (rows, mut blobs) = newest_parts(&parts)?;
         let wanted = referenced(&rows)?;
         let missing: Vec<&String> = wanted.iter().filter(|h| !blobs.contains_key(*h)).collect();
@@ -637,7 +642,7 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
 
     fn head(&mut self, graph_id: &str) -> StoreResult<Option<Head>> {
         let rows = self.query("SELECT gid, head_version, head_hash, nodes FROM graphs WHERE graph_id = $1", &[&enc(graph_id)])?;
-        Ok(rows.first().map(|r| Head { gid: r.get(0), version: r.get(1), hash: r.get(2), nodes: r.get(3) }))
+        Ok(rows.first().map(head_row))
     }
 
     fn graphs(&mut self) -> StoreResult<Vec<GraphSummary>> {
