@@ -11,12 +11,12 @@
 // runs the packing walk before V8 has optimised it.
 const kg = require('kg-approval');
 const { generateGraph } = require('../pkg-tests/support/generate');
+const { median } = require('./storage');
 
 const nodes = Number(process.argv[2] || 10000);
 const rounds = Number(process.argv[3] || 5);
 const graph = generateGraph(nodes, { seed: 1 });
 const text = JSON.stringify(graph);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function time(fn) {
   const t0 = performance.now();

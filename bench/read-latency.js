@@ -16,6 +16,7 @@ const http = require('http');
 const { randomUUID } = require('crypto');
 const { generateGraph } = require('../pkg-tests/support/generate');
 const { startServer, TOKENS } = require('../pkg-tests/support/server');
+const { median } = require('./storage');
 
 const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
 const reads = Number(arg('reads', 200));
@@ -24,7 +25,6 @@ const builds = (process.env.KG_BINS || 'current=target/release/kg-approval-serve
   const [name, bin] = b.split('=');
   return { name, bin };
 });
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 function request(method, url, body) {
