@@ -9,10 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 mod support;
-use support::{ADMIN, ANN, AUDITOR, BOB, Backend, CAROL, Server, new_id, start_on, start_with};
-
-const ANN_ID: &str = "ann@example.com";
-const BOB_ID: &str = "bob@example.com";
+use support::{ADMIN, ANN, ANN_ID, AUDITOR, BOB, BOB_ID, Backend, CAROL, Server, new_id, start_on, start_with};
 
 fn graph_v(version: Option<i64>, label: &str, info: &str, stamp: &str) -> Value {
     json!({

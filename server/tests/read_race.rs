@@ -22,9 +22,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 mod support;
-use support::{ANN, BOB, Backend, new_id, start_on};
+use support::{ANN, BOB, BOB_ID, Backend, new_id, start_on};
 
-const BOB_ID: &str = "bob@example.com";
 const READERS: usize = 32;
 const ROUNDS: usize = 5;
 

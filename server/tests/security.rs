@@ -8,9 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 mod support;
-use support::{ADMIN, ANN, AUDITOR, BOB, Backend, CAROL, Server, new_id, start_on};
-
-const ANN_ID: &str = "ann@example.com";
+use support::{ADMIN, ANN, ANN_ID, AUDITOR, BOB, Backend, CAROL, Server, new_id, start_on};
 
 /// A graph Ann saved as version 1, everything stamped by her.
 async fn anns_graph(s: &Server) -> String {

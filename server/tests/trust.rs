@@ -11,10 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 mod support;
-use support::{ADMIN, ANN, AUDITOR, BOB, Backend, CAROL, Server, new_id, start_on};
-
-const ANN_ID: &str = "ann@example.com";
-const BOB_ID: &str = "bob@example.com";
+use support::{ADMIN, ANN, ANN_ID, AUDITOR, BOB, BOB_ID, Backend, CAROL, Server, new_id, start_on};
 
 async fn versions(s: &Server, id: &str) -> usize {
     s.get_as(ADMIN, &format!("/getknowgraphhistory?id={id}")).await.1["history"]["results"].as_array().map_or(0, Vec::len)

@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 
 pub const ANN: &str = "ann-token-0001";
 pub const BOB: &str = "bob-token-0002";
+/// The users `ANN` and `BOB` sign in as.
+pub const ANN_ID: &str = "ann@example.com";
+pub const BOB_ID: &str = "bob@example.com";
 /// Reads the audit trail (it names people: it needs the audit scope).
 pub const AUDITOR: &str = "audit-token-0003";
 /// May only read.
@@ -95,8 +98,8 @@ pub async fn start_with(backend: Backend, settings: Settings, request_log: Optio
         Backend::Postgres => postgres_database().await,
     };
     let mut tokens = Tokens::default();
-    tokens.add_pair(&format!("{ANN}=ann@example.com")).unwrap();
-    tokens.add_pair(&format!("{BOB}=bob@example.com")).unwrap();
+    tokens.add_pair(&format!("{ANN}={ANN_ID}")).unwrap();
+    tokens.add_pair(&format!("{BOB}={BOB_ID}")).unwrap();
     tokens.add_pair(&format!("{AUDITOR}=auditor@example.com:read,audit")).unwrap();
     tokens.add_pair(&format!("{CAROL}=carol@example.com:read")).unwrap();
     tokens.add_pair(&format!("{ADMIN}=admin@example.com:admin")).unwrap();
