@@ -21,7 +21,8 @@
 //! (`to_version`, NULL while it is current). Reading version *v* is reading
 //! the rows valid at *v* in order; saving a version inserts a row per
 //! changed part and closes the row it replaces, so a save costs what it
-//! changed. Large field values live once in `blobs`, by content hash (see
+//! changed. The row it closes keeps only the way back from its successor
+//! ([`entity_patch`]): a label change stores the label, not the node twice. Large field values live once in `blobs`, by content hash (see
 //! [`crate::entity`]). `graphs` holds each graph's newest version and hash
 //! (the head), its title and size, so listings never read a graph.
 //!
@@ -36,6 +37,7 @@ pub mod decisions;
 mod decisions_pg;
 mod decisions_sqlite;
 pub mod entity;
+pub mod entity_patch;
 mod pg_text;
 mod postgres;
 pub mod sqlite;
@@ -129,7 +131,8 @@ impl Kind {
     }
 }
 
-/// One row of `entities`.
+/// One row of `entities`. Every row a [`Reader`] returns has its whole
+/// body; an ended row may be stored as a patch (see [`entity_patch`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct EntityRow {
     pub kind: Kind,
@@ -368,6 +371,15 @@ pub trait Reader {
     fn rows_ended_by(&mut self, gid: i64, version: i64) -> StoreResult<Vec<EntityRow>>;
     /// Every row of a graph (for verification).
     fn all_rows(&mut self, gid: i64) -> StoreResult<Vec<EntityRow>>;
+    /// For each part `(kind, key, dup, since)`, its first
+    /// [`entity_patch::MAX_DEPTH`] rows from version `since` on, as stored
+    /// (patches included): what reading an ended row stored as a patch goes
+    /// through.
+    fn newer_rows(&mut self, gid: i64, parts: &[(Kind, String, i64, i64)]) -> StoreResult<Vec<EntityRow>>;
+    /// The depth of the patch stored for the part's row that ended at
+    /// `version` (see [`entity_patch`]); 0 if that row is whole or there
+    /// is none.
+    fn patch_depth(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64) -> StoreResult<u32>;
     /// Edge ends a backend keeps beside the bodies, by (kind, key, dup,
     /// from_version): they must match the bodies (verification).
     fn stored_ends(&mut self, gid: i64) -> StoreResult<StoredEnds>;
@@ -470,8 +482,10 @@ pub trait Writer: Reader {
     fn update_graph(&mut self, gid: i64, summary: &GraphSummary, hash: &str) -> StoreResult<()>;
     fn set_swept_rows(&mut self, gid: i64, rows: i64) -> StoreResult<()>;
     fn insert_entity(&mut self, gid: i64, row: &EntityRow) -> StoreResult<()>;
-    /// Ends the current row of an entity at `version`; false if there was none.
-    fn close_entity(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64) -> StoreResult<bool>;
+    /// Ends the current row of an entity at `version`, keeping `patch` as its
+    /// body if given (the way back from the row replacing it, see
+    /// [`entity_patch`]); false if there was none.
+    fn close_entity(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64, patch: Option<&str>) -> StoreResult<bool>;
     fn delete_entity(&mut self, gid: i64, row: &EntityRow) -> StoreResult<()>;
     /// Stores a blob's text (compressed) under its hash, unless it is there.
     fn insert_blob(&mut self, gid: i64, hash: &str, text: &str) -> StoreResult<()>;

@@ -43,6 +43,7 @@ use tokio_postgres::{IsolationLevel, Row};
 
 use crate::pg_text::{dec, dec_opt, enc, enc_opt};
 
+use super::entity_patch;
 use super::{
     Approval, AuditFilter, DayStats, Decided, Dim, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse,
     Kind, Newest, PoolStatus, Reader, Span, Stats, StatsFilter, StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress,
@@ -664,13 +665,16 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
         match version {
             None => self
                 .rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND to_version IS NULL ORDER BY kind, ord"), &[&gid]),
-            Some(v) => self.rows(
-                &format!(
-                    "SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND from_version <= $2 AND (to_version IS NULL OR to_version > $2)
-                     ORDER BY kind, ord"
-                ),
-                &[&gid, &v],
-            ),
+            Some(v) => {
+                let rows = self.rows(
+                    &format!(
+                        "SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND from_version <= $2 AND (to_version IS NULL OR to_version > $2)
+                         ORDER BY kind, ord"
+                    ),
+                    &[&gid, &v],
+                )?;
+                entity_patch::whole_rows(self, gid, rows, false)
+            }
         }
     }
 
@@ -706,18 +710,44 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
         let opened =
             self.rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND from_version = $2"), &[&gid, &version])?;
         let closed = self.rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND to_version = $2"), &[&gid, &version])?;
-        Ok((opened, closed))
+        Ok((entity_patch::whole_rows(self, gid, opened, false)?, entity_patch::whole_rows(self, gid, closed, false)?))
     }
 
     fn rows_ended_by(&mut self, gid: i64, version: i64) -> StoreResult<Vec<EntityRow>> {
-        self.rows(
+        let rows = self.rows(
             &format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND to_version IS NOT NULL AND to_version <= $2"),
             &[&gid, &version],
-        )
+        )?;
+        entity_patch::whole_rows(self, gid, rows, false)
     }
 
     fn all_rows(&mut self, gid: i64) -> StoreResult<Vec<EntityRow>> {
-        self.rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1"), &[&gid])
+        let rows = self.rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1"), &[&gid])?;
+        Ok(entity_patch::rows_to_verify(rows))
+    }
+
+    fn newer_rows(&mut self, gid: i64, parts: &[(Kind, String, i64, i64)]) -> StoreResult<Vec<EntityRow>> {
+        // All parts in one round trip, each a seek on the primary key.
+        let kinds: Vec<i64> = parts.iter().map(|p| p.0 as i64).collect();
+        let keys: Vec<String> = parts.iter().map(|p| enc(&p.1).into_owned()).collect();
+        let dups: Vec<i64> = parts.iter().map(|p| p.2).collect();
+        let since: Vec<i64> = parts.iter().map(|p| p.3).collect();
+        self.rows(
+            "SELECT e.kind, e.key, e.dup, e.from_version, e.to_version, e.ord, e.body
+             FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[]) AS p(p_kind, p_key, p_dup, p_since)
+             CROSS JOIN LATERAL (SELECT * FROM entities e WHERE e.gid = $1 AND e.kind = p.p_kind AND e.key = p.p_key AND e.dup = p.p_dup
+                                   AND e.from_version >= p.p_since ORDER BY e.from_version LIMIT $6) e",
+            &[&gid, &kinds, &keys, &dups, &since, &(entity_patch::MAX_DEPTH as i64)],
+        )
+    }
+
+    fn patch_depth(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64) -> StoreResult<u32> {
+        let rows = self.query(
+            "SELECT substr(body, 1, 12) FROM entities WHERE gid = $1 AND kind = $2 AND key = $3 AND dup = $4 AND from_version < $5
+               AND to_version = $5 ORDER BY from_version DESC LIMIT 1",
+            &[&gid, &(kind as i64), &enc(key), &dup, &version],
+        )?;
+        Ok(rows.first().map_or(0, |r| entity_patch::depth(r.get(0))))
     }
 
     fn stored_ends(&mut self, gid: i64) -> StoreResult<StoredEnds> {
@@ -830,10 +860,11 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
     }
 
     fn entity_history(&mut self, gid: i64, kind: Kind, key: &str) -> StoreResult<Vec<EntityRow>> {
-        self.rows(
+        let rows = self.rows(
             &format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND kind = $2 AND key = $3 ORDER BY dup, from_version"),
             &[&gid, &(kind as i64), &enc(key)],
-        )
+        )?;
+        entity_patch::whole_rows(self, gid, rows, true)
     }
 
     fn versions_in(&mut self, graph_id: &str, versions: &[i64]) -> StoreResult<Vec<VersionRow>> {
@@ -906,15 +937,17 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
     }
 
     fn parts_containing(&mut self, text: &str) -> StoreResult<Vec<(i64, i64, EntityRow)>> {
-        self.query(
-            "SELECT e.gid, v.scheme, e.kind, e.key, e.dup, e.from_version, e.to_version, e.ord, e.body
-             FROM entities e JOIN graphs g ON g.gid = e.gid JOIN versions v ON v.graph_id = g.graph_id AND v.version = e.from_version
-             WHERE strpos(e.body, $1) > 0",
-            &[&text],
-        )?
-        .iter()
-        .map(|r| Ok((r.get(0), r.get(1), entity_at(r, 2)?)))
-        .collect()
+        let parts = self
+            .query(
+                "SELECT e.gid, v.scheme, e.kind, e.key, e.dup, e.from_version, e.to_version, e.ord, e.body
+                 FROM entities e JOIN graphs g ON g.gid = e.gid JOIN versions v ON v.graph_id = g.graph_id AND v.version = e.from_version
+                 WHERE strpos(e.body, $1) > 0",
+                &[&text],
+            )?
+            .iter()
+            .map(|r| Ok((r.get(0), r.get(1), entity_at(r, 2)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        entity_patch::whole_parts(self, parts)
     }
 
     fn old_versions_by(&mut self, person: &str) -> StoreResult<i64> {
@@ -977,10 +1010,11 @@ impl Writer for PgConn<'_, Transaction<'_>> {
         Ok(())
     }
 
-    fn close_entity(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64) -> StoreResult<bool> {
+    fn close_entity(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64, patch: Option<&str>) -> StoreResult<bool> {
         let n = self.execute(
-            "UPDATE entities SET to_version = $5 WHERE gid = $1 AND kind = $2 AND key = $3 AND dup = $4 AND to_version IS NULL",
-            &[&gid, &(kind as i64), &enc(key), &dup, &version],
+            "UPDATE entities SET to_version = $5, body = coalesce($6, body)
+             WHERE gid = $1 AND kind = $2 AND key = $3 AND dup = $4 AND to_version IS NULL",
+            &[&gid, &(kind as i64), &enc(key), &dup, &version, &patch],
         )?;
         Ok(n == 1)
     }

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
+use super::entity_patch;
 use super::{
     Approval, AuditFilter, DayStats, Decided, Dim, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse,
     Kind, Reader, Span, Stats, StatsFilter, StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress, decompress,
@@ -428,7 +429,7 @@ impl Reader for SqliteConn<'_> {
                     params![gid, v],
                 )?;
                 rows.sort_unstable_by_key(|r| (r.kind, r.ord));
-                Ok(rows)
+                entity_patch::whole_rows(self, gid, rows, false)
             }
         }
     }
@@ -482,18 +483,47 @@ impl Reader for SqliteConn<'_> {
             &format!("SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_to WHERE gid = ?1 AND to_version = ?2"),
             params![gid, version],
         )?;
-        Ok((opened, closed))
+        Ok((entity_patch::whole_rows(self, gid, opened, false)?, entity_patch::whole_rows(self, gid, closed, false)?))
     }
 
     fn rows_ended_by(&mut self, gid: i64, version: i64) -> StoreResult<Vec<EntityRow>> {
-        self.rows(
+        let rows = self.rows(
             &format!("SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_to WHERE gid = ?1 AND to_version IS NOT NULL AND to_version <= ?2"),
             params![gid, version],
-        )
+        )?;
+        entity_patch::whole_rows(self, gid, rows, false)
     }
 
     fn all_rows(&mut self, gid: i64) -> StoreResult<Vec<EntityRow>> {
-        self.rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1"), [gid])
+        let rows = self.rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1"), [gid])?;
+        Ok(entity_patch::rows_to_verify(rows))
+    }
+
+    fn newer_rows(&mut self, gid: i64, parts: &[(Kind, String, i64, i64)]) -> StoreResult<Vec<EntityRow>> {
+        // One seek per part on the primary key (gid, kind, key, dup, from_version).
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1 AND kind = ?2 AND key = ?3 AND dup = ?4 AND from_version >= ?5
+             ORDER BY from_version LIMIT ?6"
+        ))?;
+        let mut out = Vec::new();
+        for (kind, key, dup, since) in parts {
+            for row in stmt.query_map(params![gid, *kind as i64, key, dup, since, entity_patch::MAX_DEPTH], entity)? {
+                out.push(row?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn patch_depth(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64) -> StoreResult<u32> {
+        let head: Option<String> = self
+            .0
+            .prepare_cached(
+                "SELECT substr(body, 1, 12) FROM entities WHERE gid = ?1 AND kind = ?2 AND key = ?3 AND dup = ?4 AND from_version < ?5
+                   AND to_version = ?5 ORDER BY from_version DESC LIMIT 1",
+            )?
+            .query_row(params![gid, kind as i64, key, dup, version], |r| r.get(0))
+            .optional()?;
+        Ok(head.as_deref().map_or(0, entity_patch::depth))
     }
 
     fn stored_ends(&mut self, _gid: i64) -> StoreResult<StoredEnds> {
@@ -602,10 +632,11 @@ impl Reader for SqliteConn<'_> {
 
     fn entity_history(&mut self, gid: i64, kind: Kind, key: &str) -> StoreResult<Vec<EntityRow>> {
         // The primary key (gid, kind, key, dup, from_version) is the index.
-        self.rows(
+        let rows = self.rows(
             &format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1 AND kind = ?2 AND key = ?3 ORDER BY dup, from_version"),
             params![gid, kind as i64, key],
-        )
+        )?;
+        entity_patch::whole_rows(self, gid, rows, true)
     }
 
     fn versions_in(&mut self, graph_id: &str, versions: &[i64]) -> StoreResult<Vec<VersionRow>> {
@@ -668,8 +699,10 @@ impl Reader for SqliteConn<'_> {
              FROM entities e JOIN graphs g ON g.gid = e.gid JOIN versions v ON v.graph_id = g.graph_id AND v.version = e.from_version
              WHERE instr(e.body, ?1) > 0",
         )?;
-        let rows = stmt.query_map([text], |r| Ok((r.get(0)?, r.get(1)?, entity_at(r, 2)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows: Vec<(i64, i64, EntityRow)> =
+            stmt.query_map([text], |r| Ok((r.get(0)?, r.get(1)?, entity_at(r, 2)?)))?.collect::<rusqlite::Result<_>>()?;
+        drop(stmt);
+        entity_patch::whole_parts(self, rows)
     }
 
     fn old_versions_by(&mut self, person: &str) -> StoreResult<i64> {
@@ -737,13 +770,14 @@ impl Writer for SqliteConn<'_> {
         Ok(())
     }
 
-    fn close_entity(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64) -> StoreResult<bool> {
+    fn close_entity(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64, patch: Option<&str>) -> StoreResult<bool> {
         let n = self
             .0
             .prepare_cached(
-                "UPDATE entities SET to_version = ?5 WHERE gid = ?1 AND kind = ?2 AND key = ?3 AND dup = ?4 AND to_version IS NULL",
+                "UPDATE entities SET to_version = ?5, body = coalesce(?6, body)
+                 WHERE gid = ?1 AND kind = ?2 AND key = ?3 AND dup = ?4 AND to_version IS NULL",
             )?
-            .execute(params![gid, kind as i64, key, dup, version])?;
+            .execute(params![gid, kind as i64, key, dup, version, patch])?;
         Ok(n == 1)
     }
 

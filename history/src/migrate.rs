@@ -72,9 +72,11 @@ fn convert_graph(db: &mut dyn Writer, graph_id: &str) -> StoreResult<()> {
         for (hash, text) in &changes.blobs {
             db.insert_blob(gid, hash, text)?;
         }
-        for (kind, key, dup) in &changes.ends {
-            db.close_entity(gid, *kind, key, *dup, row.version)?;
-            live.retain(|r| !(r.kind == *kind && r.key == *key && r.dup == *dup));
+        let puts = changes.puts.iter().map(|p| (p.kind, p.key.as_str(), p.dup, p.body.as_str()));
+        let patches = crate::write::patches(db, gid, &changes.ends, puts)?;
+        for (end, patch) in changes.ends.iter().zip(patches) {
+            db.close_entity(gid, end.kind, &end.key, end.dup, row.version, patch.as_deref())?;
+            live.retain(|r| !(r.kind == end.kind && r.key == end.key && r.dup == end.dup));
         }
         for put in changes.puts {
             let new = EntityRow {

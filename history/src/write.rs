@@ -2,6 +2,8 @@
 //! the rows it adds, the rows it ends, its blobs, its audit record, its link
 //! in the hash chain and the graph's head, in the caller's transaction.
 
+use std::collections::HashMap;
+
 use kg_approval::Timestamp;
 use kg_approval::decision::{Decision, DecisionMode, Decisions, MAX_COMMENT_CHARS};
 use kg_approval::error::ErrorCode;
@@ -12,7 +14,7 @@ use crate::chain::{delta_hash, end_leaf, named_put_leaf, named_version_hash, rec
 use crate::entity::Encoded;
 use crate::error::HistoryError;
 use crate::people::{self, Pseudonyms};
-use crate::store::{EntityRow, GraphSummary, Head, Kind, VersionRow, Writer};
+use crate::store::{EntityRow, GraphSummary, Head, Kind, StoreResult, VersionRow, Writer, entity_patch};
 
 /// Positions are spaced this far apart, so that parts inserted between two
 /// others rarely force their neighbours to move.
@@ -135,8 +137,52 @@ pub struct Saved {
 #[derive(Debug, Default)]
 pub struct Changes {
     pub puts: Vec<Put>,
-    pub ends: Vec<(Kind, String, i64)>,
+    pub ends: Vec<End>,
     pub blobs: Vec<(String, String)>,
+}
+
+/// A current row to end.
+#[derive(Debug)]
+pub struct End {
+    pub kind: Kind,
+    pub key: String,
+    pub dup: i64,
+    pub from_version: i64,
+    /// Its stored body, from which the way back from its replacement is
+    /// made (see [`kg_history_store::entity_patch`]).
+    pub body: String,
+}
+
+impl End {
+    fn of(old: &EntityRow) -> End {
+        End { kind: old.kind, key: old.key.clone(), dup: old.dup, from_version: old.from_version, body: old.body.clone() }
+    }
+}
+
+/// The patch to keep as the body of each ended row (in the order of
+/// `ends`): the way back from the row of the same part this version writes
+/// (`puts`: kind, key, dup, body), if there is one, the patch is smaller
+/// than the body and not deeper than allowed (`None`: the body stays
+/// whole). See [`entity_patch`].
+pub fn patches<'a>(
+    tx: &mut dyn Writer,
+    gid: i64,
+    ends: &[End],
+    puts: impl IntoIterator<Item = (Kind, &'a str, i64, &'a str)>,
+) -> StoreResult<Vec<Option<String>>> {
+    let newer: HashMap<(Kind, &str, i64), &str> = puts.into_iter().map(|(kind, key, dup, body)| ((kind, key, dup), body)).collect();
+    let mut out = Vec::with_capacity(ends.len());
+    for end in ends {
+        let patch = match newer.get(&(end.kind, end.key.as_str(), end.dup)) {
+            Some(newer) => {
+                let depth = tx.patch_depth(gid, end.kind, &end.key, end.dup, end.from_version)? + 1;
+                entity_patch::encode(&end.body, newer, depth)
+            }
+            None => None,
+        };
+        out.push(patch);
+    }
+    Ok(out)
 }
 
 /// A row to write (valid from the new version on).
@@ -156,14 +202,14 @@ impl Changes {
             if old.body == encoded.body && old.ord == ord && old.key == key && old.dup == dup {
                 return;
             }
-            self.ends.push((old.kind, old.key.clone(), old.dup));
+            self.ends.push(End::of(old));
         }
         self.blobs.extend(encoded.blobs);
         self.puts.push(Put { kind, key: key.to_owned(), dup, ord, body: encoded.body });
     }
 
     pub fn end(&mut self, old: &EntityRow) {
-        self.ends.push((old.kind, old.key.clone(), old.dup));
+        self.ends.push(End::of(old));
     }
 }
 
@@ -236,8 +282,8 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
     };
     let prev_hash = new.head.map(|h| h.hash.clone()).unwrap_or_default();
     let mut leaves = Vec::with_capacity(changes.puts.len() + changes.ends.len());
-    for (kind, key, dup) in &changes.ends {
-        leaves.push(end_leaf(*kind, key, *dup));
+    for end in &changes.ends {
+        leaves.push(end_leaf(end.kind, &end.key, end.dup));
     }
     let rows: Vec<EntityRow> = changes
         .puts
@@ -265,8 +311,10 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
     for (blob_hash, text) in &changes.blobs {
         tx.insert_blob(gid, blob_hash, text)?;
     }
-    for (kind, key, dup) in &changes.ends {
-        if !tx.close_entity(gid, *kind, key, *dup, version)? {
+    let patches = patches(tx, gid, &changes.ends, rows.iter().map(|r| (r.kind, r.key.as_str(), r.dup, r.body.as_str())))?;
+    for (end, patch) in changes.ends.iter().zip(patches) {
+        if !tx.close_entity(gid, end.kind, &end.key, end.dup, version, patch.as_deref())? {
+            let End { kind, key, dup, .. } = end;
             return Err(HistoryError::Internal(format!("no current row for {kind:?} '{key}' ({dup}) to end")));
         }
     }

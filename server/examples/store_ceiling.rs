@@ -50,9 +50,9 @@ fn writer(store: &Store, graph_id: &str, versions: i64) -> Result<(), StoreError
     for version in 1..=versions {
         store.write(|tx| -> Result<(), StoreError> {
             tx.lock_graph(graph_id)?;
-            tx.close_entity(gid, Kind::Node, "a", 0, version)?;
+            tx.close_entity(gid, Kind::Node, "a", 0, version, None)?;
             tx.insert_entity(gid, &row(Kind::Node, "a", version, node(version)))?;
-            tx.close_entity(gid, Kind::Metadata, "", 0, version)?;
+            tx.close_entity(gid, Kind::Metadata, "", 0, version, None)?;
             tx.insert_entity(gid, &row(Kind::Metadata, "", version, meta(version)))?;
             tx.insert_version(&VersionRow {
                 graph_id: graph_id.into(),
