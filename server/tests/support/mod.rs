@@ -126,6 +126,20 @@ impl Server {
     }
 }
 
+impl Server {
+    /// The one integer `query` answers, read behind the server's back.
+    pub async fn count(&self, query: &str) -> i64 {
+        match self.backend {
+            Backend::Sqlite => rusqlite::Connection::open(&self.db).unwrap().query_row(query, [], |r| r.get(0)).unwrap(),
+            Backend::Postgres => {
+                let (client, connection) = tokio_postgres::connect(&self.db, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(connection);
+                client.query_one(query, &[]).await.unwrap().get(0)
+            }
+        }
+    }
+}
+
 /// The real binary with `args` (on a loopback port of its choosing), and
 /// the URL it printed it listens on.
 pub fn spawn_binary(args: &[&str]) -> (std::process::Child, String) {
