@@ -38,6 +38,7 @@ mod decisions_pg;
 mod decisions_sqlite;
 pub mod entity;
 pub mod entity_patch;
+mod pg_newest;
 mod pg_text;
 mod postgres;
 pub mod sqlite;
@@ -345,7 +346,8 @@ pub trait Reader {
     /// which costs nothing on an embedded database; across a network a
     /// backend fetches them together (PostgreSQL: a 12-node graph with 12
     /// blobs took 17 round trips, then 2, now 1 while the blobs its last
-    /// read needed are still the ones it needs).
+    /// read needed are still the ones it needs; as a read's first query,
+    /// that is one statement and no transaction, see `pg_newest`).
     fn newest(&mut self, graph_id: &str) -> StoreResult<Option<Newest>> {
         let Some(head) = self.head(graph_id)? else { return Ok(None) };
         let Some(version) = self.version(graph_id, head.version)? else { return Ok(None) };

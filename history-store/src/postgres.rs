@@ -26,7 +26,9 @@
 //! REPEATABLE READ READ ONLY transactions: one consistent view, no waiting.
 //! A read's `BEGIN` is sent together with its first statement and its
 //! `ROLLBACK` without waiting for the answer, so the transaction itself
-//! costs no round trip (see [`PgStore::read`]).
+//! costs no round trip (see [`PgStore::read`]). A read whose first query is
+//! the newest version needs none while its blob guess holds: one statement
+//! sees one state (see [`crate::pg_newest`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -41,6 +43,7 @@ use tokio::runtime::Handle;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 
+use crate::pg_newest;
 use crate::pg_text::{dec, dec_opt, enc, enc_opt};
 
 use super::entity_patch;
@@ -567,8 +570,8 @@ async fn newest_first<C: GenericClient>(db: &C, id: &str, guess: &Vec<Vec<u8>>) 
 
 /// The rows (ordered by kind and position) and the blob texts by hash
 /// (hex) of the answer to [`NEWEST_PARTS`].
-fn newest_parts(parts: &[Row]) -> StoreResult<(Vec<EntityRow>, HashMap<String, String>)> {
-    let (mut rows, mut blobs) = (Vec::with_capacity(parts.len()), HashMap::new());
+fn newest_parts<'r>(parts: impl IntoIterator<Item = &'r Row>) -> StoreResult<(Vec<EntityRow>, HashMap<String, String>)> {
+    let (mut rows, mut blobs) = (Vec::new(), HashMap::new());
     for part in parts {
         match part.get::<_, Option<&[u8]>>(7) {
             Some(data) => {
@@ -611,8 +614,48 @@ impl<C: GenericClient> PgConn<'_, C> {
     }
 }
 
+impl<C: GenericClient> PgConn<'_, C> {
+    /// [`Reader::newest`] as the read's only statement, outside a
+    /// transaction (see [`crate::pg_newest`]): `None` if the rows refer to a
+    /// blob `guess` lacks, for the caller to read in a transaction instead.
+    fn newest_alone(
+        &self,
+        client: &Arc<deadpool_postgres::Client>,
+        graph_id: &str,
+        guess: &Arc<Vec<Vec<u8>>>,
+    ) -> StoreResult<Option<Option<Newest>>> {
+        let (client, id, guess) = (Arc::clone(client), enc(graph_id).into_owned(), Arc::clone(guess));
+        let answer = self.on_runtime(async move {
+            let stmt = client.prepare_cached(pg_newest::NEWEST).await?;
+            let args: [&(dyn ToSql + Sync); 2] = [&id, &*guess];
+            client.query(&stmt, &args).await
+        })?;
+        let Some(at) = answer.iter().position(pg_newest::is_head) else { return Ok(Some(None)) };
+        let (head, version) = pg_newest::head_of(&answer[at]).map_err(StoreError::Failed)?;
+        let parts: Vec<&Row> = answer.iter().enumerate().filter(|(i, _)| *i != at).map(|(_, r)| r).collect();
+        let (rows, mut blobs) = newest_parts(parts)?;
+        let wanted = referenced(&rows)?;
+        if wanted.iter().any(|h| !blobs.contains_key(h)) {
+            if let Some(hints) = self.hints {
+                hints.set(graph_id, wanted.iter().map(|h| hash_bytes(h)).collect());
+            }
+            return Ok(None);
+        }
+        blobs.retain(|hash, _| wanted.binary_search(hash).is_ok());
+        Ok(Some(Some(Newest { head, version, rows, blobs })))
+    }
+}
+
 impl<C: GenericClient> Reader for PgConn<'_, C> {
     fn newest(&mut self, graph_id: &str) -> StoreResult<Option<Newest>> {
+        let guess = self.hints.and_then(|hints| hints.get(graph_id)).unwrap_or_default();
+        // The read's first statement: alone, it needs no transaction.
+        if let (true, Some(client)) = (self.begin.get().is_some(), &self.shared) {
+            if let Some(found) = self.newest_alone(client, graph_id, &guess)? {
+                return Ok(found);
+            }
+        }
+        // (The guess again: a statement alone that missed has corrected it.)
         let guess = self.hints.and_then(|hints| hints.get(graph_id)).unwrap_or_default();
         let id = enc(graph_id).into_owned();
         let (head, parts) = match &self.shared {
@@ -624,7 +667,7 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
         };
         let Some(h) = head.first() else { return Ok(None) };
         let head = head_row(h);
-        let (rows, mut blobs) = newest_parts(&parts)?;
+        let (rows, mut blobs) = newest_parts(parts.iter())?;
         let wanted = referenced(&rows)?;
         let missing: Vec<&String> = wanted.iter().filter(|h| !blobs.contains_key(*h)).collect();
         if !missing.is_empty() {

@@ -260,3 +260,44 @@ async fn a_read_after_a_save_that_replaced_a_blob_reads_the_new_one() {
     assert_eq!((text, hash), by_number);
     assert!(newest(pg).await.0.contains("new new"));
 }
+
+/// The newest version's read is one statement outside a transaction while
+/// the blob guess holds (see `kg_history_store::pg_newest`). Read while
+/// another process saves version after version, every answer is one
+/// version whole: its text is that version's text by number, its hash
+/// that version's hash (a head and rows from two states would differ).
+#[tokio::test(flavor = "multi_thread")]
+async fn newest_reads_racing_saves_each_return_one_version_whole() {
+    let (pg, other) = two_stores().await;
+    blocking({
+        let pg = pg.clone();
+        move || save(&pg, blob_graph(None, "v1"), ctx()).unwrap()
+    })
+    .await;
+    let saves = 40;
+    let writer = tokio::task::spawn_blocking(move || {
+        for version in 1..=saves {
+            save(&other, blob_graph(Some(version), &format!("v{}", version + 1)), ctx()).unwrap();
+        }
+    });
+    let mut seen = std::collections::BTreeSet::new();
+    while !writer.is_finished() || seen.len() < 2 {
+        let read = blocking({
+            let pg = pg.clone();
+            move || pg.read(|db| read::graph_text(db, ID, None)).unwrap()
+        })
+        .await;
+        let graph: serde_json::Value = serde_json::from_str(&read.0).unwrap();
+        let version = graph["metadata"]["version"].as_i64().unwrap();
+        assert!(read.0.contains(&format!("\"v{version}\"")), "the label saved with version {version}: {}", read.0);
+        let by_number = blocking({
+            let pg = pg.clone();
+            move || pg.read(|db| read::graph_text(db, ID, Some(version))).unwrap()
+        })
+        .await;
+        assert_eq!(read, by_number, "version {version}");
+        seen.insert(version);
+    }
+    writer.await.unwrap();
+    assert!(seen.len() >= 2, "reads saw the saves: {seen:?}");
+}
