@@ -533,6 +533,15 @@ pub(crate) fn hash_bytes(hash: &str) -> Vec<u8> {
     (0..hash.len() / 2).filter_map(|i| hash.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
 }
 
+/// The 32 bytes a SHA-256 in lowercase hex (64 digits) stands for: how the
+/// hashes of versions and requests are stored since schema 6 (SQLite) / 5
+/// (PostgreSQL), half their size as text. `None` for any other text, which
+/// stays text (a value that would not come back as the same text).
+pub(crate) fn digest_bytes(hex: &str) -> Option<Vec<u8>> {
+    let lower_hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+    (hex.len() == 64 && hex.as_bytes().iter().all(lower_hex)).then(|| hash_bytes(hex))
+}
+
 /// A blob's text is stored LZ4-compressed (its size first); it is named by
 /// the hash of the text itself, so what is hashed never depends on this.
 pub(crate) fn compress(text: &str) -> Vec<u8> {

@@ -26,8 +26,8 @@ use crate::{Head, VersionRow};
 /// NULL, a blob's `data` is not, a row's `kind` is not.
 pub(crate) const NEWEST: &str = r#"WITH h AS (
         SELECT g.gid, g.head_version, g.head_hash, g.nodes, v.graph_id, v.version, v.saved_at, v."user", v.source, v.reason,
-               v.run_id, v.idempotency_key, v.graph_json, v.audit_json, v.prev_hash, v.hash, v.scheme, v.pruned, v.record_digest,
-               v.audit_expired
+               v.run_id, v.idempotency_key, v.graph_json, v.audit_json, v.prev_hash, encode(v.hash, 'hex') AS hash, v.scheme, v.pruned,
+               encode(v.record_digest, 'hex') AS record_digest, v.audit_expired
         FROM graphs g JOIN versions v ON v.graph_id = g.graph_id AND v.version = g.head_version WHERE g.graph_id = $1)
     SELECT NULL::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, row_to_json(h)::text, NULL::bytea FROM h
     UNION ALL

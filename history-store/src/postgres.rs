@@ -50,7 +50,7 @@ use super::entity_patch;
 use super::{
     Approval, AuditFilter, DayStats, Decided, Dim, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse,
     Kind, Newest, PoolStatus, Reader, Span, Stats, StatsFilter, StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress,
-    decompress, hash_bytes,
+    decompress, digest_bytes, hash_bytes,
 };
 
 /// Schema migrations, applied in order at start, in one transaction that
@@ -159,7 +159,30 @@ const MIGRATIONS: &[&str] = &[
     );",
     // Reports (issue 26): see `crate::decisions`.
     crate::decisions_pg::SCHEMA,
+    // Hashes as their 32 bytes (issue 28): a version's hash and record
+    // digest and a request's fingerprint were 64-character hex text. Text
+    // that is not lowercase SHA-256 hex (none this server wrote) keeps its
+    // bytes, and no longer verifies. A column already converted is left as
+    // it is (a database whose schema number was set back runs this again).
+    "
+    DO $$
+    DECLARE
+        col RECORD;
+    BEGIN
+        FOR col IN SELECT c.table_name, c.column_name FROM information_schema.columns c
+                   WHERE c.table_schema = current_schema() AND c.data_type = 'text'
+                     AND (c.table_name, c.column_name) IN (('versions', 'hash'), ('versions', 'record_digest'), ('request_hashes', 'hash'))
+        LOOP
+            EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE BYTEA USING (CASE WHEN %I ~ ''^[0-9a-f]{64}$'' THEN decode(%I, ''hex'') ELSE convert_to(%I, ''UTF8'') END)',
+                           col.table_name, col.column_name, col.column_name, col.column_name, col.column_name);
+        END LOOP;
+    END $$;",
 ];
+
+/// A hash as stored since migration 5: its 32 bytes (see [`digest_bytes`]).
+fn stored_digest(hex: &str) -> Vec<u8> {
+    digest_bytes(hex).unwrap_or_else(|| hex.as_bytes().to_vec())
+}
 
 /// The migration (its number here) that creates the `decisions` table,
 /// which the caller's [`Upgrade::backfill_decisions`] fills.
@@ -310,6 +333,10 @@ impl PgStore {
             self.rt.block_on(tx.execute("UPDATE kg_schema SET version = $1", &[&i]))?;
         }
         self.rt.block_on(tx.commit())?;
+        // Statements the upgrades prepared may read a column a later
+        // migration changed the type of ("cached plan must not change result
+        // type"): the connection goes back to the pool without them.
+        client.statement_cache.clear();
         Ok(())
     }
 
@@ -460,10 +487,10 @@ fn version_row_at(r: &Row, at: usize) -> VersionRow {
         graph_json: r.get(at + 8),
         audit_json: r.get(at + 9),
         prev_hash: r.get(at + 10),
-        hash: r.get(at + 11),
+        hash: crate::entity::hex(r.get(at + 11)),
         scheme: r.get(at + 12),
         pruned: r.get(at + 13),
-        record_digest: r.get(at + 14),
+        record_digest: r.get::<_, Option<&[u8]>>(at + 14).map(crate::entity::hex),
         audit_expired: r.get(at + 15),
     }
 }
@@ -824,7 +851,11 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
              WHERE v.graph_id = $1 AND v.idempotency_key = $2",
             &[&enc(graph_id), &enc(key)],
         )?;
-        Ok(rows.first().map(|r| KeyUse { version: r.get(0), user: dec(r.get(1)), request_hash: r.get(2) }))
+        Ok(rows.first().map(|r| KeyUse {
+            version: r.get(0),
+            user: dec(r.get(1)),
+            request_hash: r.get::<_, Option<&[u8]>>(2).map(crate::entity::hex),
+        }))
     }
 
     fn owner(&mut self, graph_id: &str) -> StoreResult<Option<String>> {
@@ -1084,7 +1115,10 @@ impl Writer for PgConn<'_, Transaction<'_>> {
     }
 
     fn insert_request_hash(&mut self, graph_id: &str, version: i64, hash: &str) -> StoreResult<()> {
-        self.execute("INSERT INTO request_hashes (graph_id, version, hash) VALUES ($1, $2, $3)", &[&enc(graph_id), &version, &hash])?;
+        self.execute(
+            "INSERT INTO request_hashes (graph_id, version, hash) VALUES ($1, $2, $3)",
+            &[&enc(graph_id), &version, &stored_digest(hash)],
+        )?;
         Ok(())
     }
 
@@ -1118,10 +1152,10 @@ impl Writer for PgConn<'_, Transaction<'_>> {
                 &v.graph_json,
                 &v.audit_json,
                 &v.prev_hash,
-                &v.hash,
+                &stored_digest(&v.hash),
                 &v.scheme,
                 &v.pruned,
-                &v.record_digest,
+                &v.record_digest.as_deref().map(stored_digest),
                 &v.audit_expired,
             ],
         )?;

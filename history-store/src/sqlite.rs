@@ -13,12 +13,12 @@ use super::entity_patch;
 use super::{
     Approval, AuditFilter, DayStats, Decided, Dim, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse,
     Kind, Reader, Span, Stats, StatsFilter, StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress, decompress,
-    hash_bytes,
+    digest_bytes, hash_bytes,
 };
 
 /// Schema migrations, applied in order at start, each in the transaction
 /// that also records it in `PRAGMA user_version`.
-const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, schema_2, schema_3, schema_4, schema_5];
+const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, schema_2, schema_3, schema_4, schema_5, schema_6];
 
 /// The migration that creates the `decisions` table (issue 26), which the
 /// caller's [`Upgrade::backfill_decisions`] fills from the stored versions.
@@ -162,6 +162,43 @@ fn schema_4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 /// Reports (issue 26): one row per decided change (see [`crate::decisions`]).
 fn schema_5(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(crate::decisions_sqlite::SCHEMA)
+}
+
+/// Hashes as their 32 bytes (issue 28): a version's hash and record digest
+/// and a request's fingerprint were 64-character hex text. SQLite keeps any
+/// type in any column, so only values that come back as the same text are
+/// converted (lowercase hex of 64 digits); reads take either.
+fn schema_6(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let digest = |column: &str| {
+        format!("typeof({column}) = 'text' AND length({column}) = 64 AND {column} = lower({column}) AND unhex({column}) IS NOT NULL")
+    };
+    tx.execute_batch(&format!(
+        "UPDATE versions SET hash = unhex(hash) WHERE {};
+         UPDATE versions SET record_digest = unhex(record_digest) WHERE {};
+         UPDATE request_hashes SET hash = unhex(hash) WHERE {};",
+        digest("hash"),
+        digest("record_digest"),
+        digest("hash")
+    ))
+}
+
+/// A hash as stored: its 32 bytes if it is lowercase SHA-256 hex, else text.
+fn stored_digest(hex: &str) -> rusqlite::types::Value {
+    match digest_bytes(hex) {
+        Some(bytes) => rusqlite::types::Value::Blob(bytes),
+        None => rusqlite::types::Value::Text(hex.to_owned()),
+    }
+}
+
+/// A stored hash back as hex text (bytes since schema 6, text before).
+fn digest_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<String>> {
+    use rusqlite::types::{FromSqlError, ValueRef};
+    match r.get_ref(at)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Blob(bytes) => Ok(Some(crate::entity::hex(bytes))),
+        ValueRef::Text(text) => Ok(Some(String::from_utf8_lossy(text).into_owned())),
+        other => Err(rusqlite::Error::FromSqlConversionFailure(at, other.data_type(), Box::new(FromSqlError::InvalidType))),
+    }
 }
 
 /// Migration 2: from one whole snapshot per version to the rows each
@@ -369,10 +406,10 @@ fn version_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<VersionR
         graph_json: r.get(at + 8)?,
         audit_json: r.get(at + 9)?,
         prev_hash: r.get(at + 10)?,
-        hash: r.get(at + 11)?,
+        hash: digest_at(r, at + 11)?.unwrap_or_default(),
         scheme: r.get(at + 12)?,
         pruned: r.get(at + 13)?,
-        record_digest: r.get(at + 14)?,
+        record_digest: digest_at(r, at + 14)?,
         audit_expired: r.get(at + 15)?,
     })
 }
@@ -561,7 +598,7 @@ impl Reader for SqliteConn<'_> {
                  LEFT JOIN request_hashes h ON h.graph_id = v.graph_id AND h.version = v.version
                  WHERE v.graph_id = ?1 AND v.idempotency_key = ?2",
             )?
-            .query_row(params![graph_id, key], |r| Ok(KeyUse { version: r.get(0)?, user: r.get(1)?, request_hash: r.get(2)? }))
+            .query_row(params![graph_id, key], |r| Ok(KeyUse { version: r.get(0)?, user: r.get(1)?, request_hash: digest_at(r, 2)? }))
             .optional()?)
     }
 
@@ -803,9 +840,11 @@ impl Writer for SqliteConn<'_> {
     }
 
     fn insert_request_hash(&mut self, graph_id: &str, version: i64, hash: &str) -> StoreResult<()> {
-        self.0
-            .prepare_cached("INSERT INTO request_hashes (graph_id, version, hash) VALUES (?1, ?2, ?3)")?
-            .execute(params![graph_id, version, hash])?;
+        self.0.prepare_cached("INSERT INTO request_hashes (graph_id, version, hash) VALUES (?1, ?2, ?3)")?.execute(params![
+            graph_id,
+            version,
+            stored_digest(hash)
+        ])?;
         Ok(())
     }
 
@@ -840,10 +879,10 @@ impl Writer for SqliteConn<'_> {
                 v.graph_json,
                 v.audit_json,
                 v.prev_hash,
-                v.hash,
+                stored_digest(&v.hash),
                 v.scheme,
                 v.pruned,
-                v.record_digest,
+                v.record_digest.as_deref().map(stored_digest),
                 v.audit_expired
             ])?;
         Ok(())

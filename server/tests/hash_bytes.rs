@@ -1,0 +1,126 @@
+//! Hashes stored as their 32 bytes (issue 28): a database whose hashes are
+//! still 64-character hex text, as the previous schema wrote them, is
+//! migrated at start on both backends; every version reads back with the
+//! same hash, every chain verifies, idempotency still finds the request's
+//! fingerprint, and new versions store 32 bytes.
+
+use kg_approval::Timestamp;
+use kg_history::save::{SaveBody, save};
+use kg_history::write::SaveContext;
+use kg_history::{Store, read};
+use serde_json::json;
+
+mod support;
+use support::Backend;
+
+const ID: &str = "2b7e7c1a-9d4f-4e8b-a1c3-5f6d7e8f9a0b";
+
+fn body(version: Option<i64>, label: &str) -> SaveBody {
+    let graph = json!({"metadata": {"title": "T", "version": version}, "nodes": [{"id": "a", "label": label}], "edges": []});
+    SaveBody::parse(json!({"id": ID, "graphData": graph}).to_string().as_bytes()).unwrap()
+}
+
+fn ctx(key: Option<&str>) -> SaveContext<'static> {
+    SaveContext { user: "ann@example.com", idempotency_key: key.map(str::to_owned), now: Timestamp::now(), keep_versions: None }
+}
+
+/// The versions' hashes, oldest first.
+fn hashes(store: &Store) -> Vec<String> {
+    store.read(|db| db.all_versions(ID)).unwrap().into_iter().map(|v| v.hash).collect()
+}
+
+/// Runs SQL on the database behind the store's back.
+async fn sql(backend: Backend, db: &str, statements: &str) {
+    match backend {
+        Backend::Sqlite => rusqlite::Connection::open(db).unwrap().execute_batch(statements).unwrap(),
+        Backend::Postgres => {
+            let (client, connection) = tokio_postgres::connect(db, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            client.batch_execute(statements).await.unwrap();
+        }
+    }
+}
+
+/// How many of the versions' hashes are stored as 32 bytes.
+async fn stored_as_bytes(backend: Backend, db: &str) -> i64 {
+    let query = match backend {
+        Backend::Sqlite => "SELECT COUNT(*) FROM versions WHERE typeof(hash) = 'blob' AND length(hash) = 32",
+        Backend::Postgres => "SELECT COUNT(*) FROM versions WHERE octet_length(hash) = 32",
+    };
+    match backend {
+        Backend::Sqlite => rusqlite::Connection::open(db).unwrap().query_row(query, [], |r| r.get(0)).unwrap(),
+        Backend::Postgres => {
+            let (client, connection) = tokio_postgres::connect(db, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            client.query_one(query, &[]).await.unwrap().get(0)
+        }
+    }
+}
+
+async fn open(db: &str) -> Store {
+    let db = db.to_owned();
+    tokio::task::spawn_blocking(move || kg_history::open(&db).unwrap()).await.unwrap()
+}
+
+async fn a_database_with_hex_hashes_is_migrated_and_still_verifies(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = match backend {
+        Backend::Sqlite => dir.path().join("h.sqlite").to_string_lossy().into_owned(),
+        Backend::Postgres => support::postgres_database().await,
+    };
+    let store = open(&db).await;
+    let before = tokio::task::spawn_blocking(move || {
+        save(&store, body(None, "one"), ctx(Some("key-1"))).unwrap();
+        save(&store, body(Some(1), "two"), ctx(Some("key-2"))).unwrap();
+        save(&store, body(Some(2), "three"), ctx(None)).unwrap();
+        hashes(&store)
+    })
+    .await
+    .unwrap();
+    assert_eq!(stored_as_bytes(backend, &db).await, 3, "new versions store 32 bytes");
+
+    // Back to the previous schema: hashes as hex text.
+    match backend {
+        Backend::Sqlite => {
+            sql(
+                backend,
+                &db,
+                "UPDATE versions SET hash = lower(hex(hash)), record_digest = lower(hex(record_digest));
+                 UPDATE request_hashes SET hash = lower(hex(hash)); PRAGMA user_version = 5;",
+            )
+            .await
+        }
+        Backend::Postgres => {
+            sql(
+                backend,
+                &db,
+                "ALTER TABLE versions ALTER COLUMN hash TYPE TEXT USING encode(hash, 'hex'),
+                     ALTER COLUMN record_digest TYPE TEXT USING encode(record_digest, 'hex');
+                 ALTER TABLE request_hashes ALTER COLUMN hash TYPE TEXT USING encode(hash, 'hex');
+                 UPDATE kg_schema SET version = 4;",
+            )
+            .await
+        }
+    }
+    assert_eq!(stored_as_bytes(backend, &db).await, 0);
+
+    let store = open(&db).await;
+    assert_eq!(stored_as_bytes(backend, &db).await, 3, "the migration stored every hash as its bytes");
+    let (after, verified, replay, text) = tokio::task::spawn_blocking(move || {
+        let after = hashes(&store);
+        let verified = store.read(|db| read::verify(db, ID)).unwrap();
+        // The request behind version 2 is bound to its key: the same request
+        // again is a replay, answered with version 2.
+        let replay = save(&store, body(Some(1), "two"), ctx(Some("key-2"))).unwrap();
+        let text = store.read(|db| read::graph_text(db, ID, Some(2))).unwrap();
+        (after, verified, replay, text)
+    })
+    .await
+    .unwrap();
+    assert_eq!(after, before, "every version keeps its hash");
+    assert!(verified.ok, "the chain verifies after the migration");
+    assert_eq!((replay.version, replay.replayed, &replay.hash), (2, true, &before[1]));
+    assert_eq!(text.1, before[1]);
+}
+
+on_both_backends!(a_database_with_hex_hashes_is_migrated_and_still_verifies);
