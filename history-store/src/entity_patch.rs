@@ -35,11 +35,13 @@
 //! assert_eq!((apply(&patch, new).unwrap().as_str(), depth(&patch)), (old, 1));
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use std::borrow::Cow;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::entity::for_each_field;
 use crate::{EntityRow, Kind, Reader, StoreError, StoreResult};
 
 /// The most patches read through to read one row.
@@ -57,20 +59,64 @@ pub fn is_patch(body: &str) -> bool {
     body.starts_with('[')
 }
 
-/// The fields of a body, in order, as `(key, raw JSON text of the value)`.
-fn fields(body: &str) -> Result<Vec<(String, &str)>, String> {
-    let mut out = Vec::new();
-    for_each_field(body, |key, raw| {
-        // The raw text borrows from `body`: find it there (it is a slice
-        // of it), so the fields can outlive the callback.
-        let start = (raw.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
-        if body.get(start..start + raw.len()) != Some(raw) {
-            return Err("stored body: a value that is not part of its text".to_owned());
+/// The fields of a body, in order, as `(key, raw JSON text of the value)`,
+/// both borrowed from the body unless the key has escapes.
+fn fields(body: &str) -> Result<Vec<(Cow<'_, str>, &str)>, String> {
+    struct Fields;
+    impl<'de> Visitor<'de> for Fields {
+        type Value = Vec<(Cow<'de, str>, &'de str)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
         }
-        out.push((key.to_owned(), start..start + raw.len()));
-        Ok(())
-    })?;
-    Ok(out.into_iter().map(|(key, range)| (key, &body[range])).collect())
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(12));
+            while let Some(key) = map.next_key::<BorrowedKey<'de>>()? {
+                let raw: &'de RawValue = map.next_value()?;
+                out.push((key.0, raw.get()));
+            }
+            Ok(out)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(body);
+    let out = de.deserialize_map(Fields).map_err(|e| format!("stored body: {e}"))?;
+    de.end().map_err(|e| format!("stored body: {e}"))?;
+    Ok(out)
+}
+
+/// A key, borrowed from the text when it has no escapes.
+struct BorrowedKey<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for BorrowedKey<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Key;
+        impl<'de> Visitor<'de> for Key {
+            type Value = BorrowedKey<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(BorrowedKey(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(BorrowedKey(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(BorrowedKey(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(Key)
+    }
+}
+
+/// Writes `key` as a JSON string, as serde_json writes it.
+fn push_key(out: &mut String, key: &str) {
+    if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) {
+        out.push('"');
+        out.push_str(key);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(key).expect("a string serializes"));
+    }
 }
 
 /// The patch of depth `depth` that turns `newer` (a whole body) back into
@@ -136,7 +182,7 @@ pub fn apply(patch: &str, newer: &str) -> Result<String, String> {
         if out.len() > 1 {
             out.push(',');
         }
-        out.push_str(&serde_json::to_string(key).expect("a string serializes"));
+        push_key(out, key);
         out.push(':');
         out.push_str(raw);
     };
@@ -187,16 +233,26 @@ pub(crate) fn whole_rows<R: Reader + ?Sized>(
     let newer = if complete {
         Vec::new()
     } else {
-        // For each patch, the rows of its part from the one that replaced it
-        // on: at most `MAX_DEPTH` of them reach a whole body.
-        let mut parts: Vec<RowKey> = rows
+        let patched: Vec<&EntityRow> = rows.iter().filter(|r| is_patch(&r.body)).collect();
+        // Many patches (an old version of a graph much edited since): the
+        // current rows, read in one pass, replace most of them, and are
+        // whole. (Version 1 of a 1,000-node graph with each node edited
+        // once since: 23 ms looked up part by part, the newest read 3 ms.)
+        let mut newer = if patched.len() * 4 >= rows.len() { db.rows_at(gid, None)? } else { Vec::new() };
+        let current: HashSet<(Kind, &str, i64, i64)> = newer.iter().map(|r| (r.kind, r.key.as_str(), r.dup, r.from_version)).collect();
+        // For every other patch, the rows of its part from the one that
+        // replaced it on: at most `MAX_DEPTH` of them reach a whole body.
+        let mut parts: Vec<RowKey> = patched
             .iter()
-            .filter(|r| is_patch(&r.body))
-            .map(|r| (r.kind, r.key.clone(), r.dup, r.to_version.unwrap_or(r.from_version)))
+            .map(|r| (r.kind, r.key.as_str(), r.dup, r.to_version.unwrap_or(r.from_version)))
+            .filter(|part| !current.contains(part))
+            .map(|(kind, key, dup, since)| (kind, key.to_owned(), dup, since))
             .collect();
+        drop(current);
         parts.sort_unstable();
         parts.dedup();
-        db.newer_rows(gid, &parts)?
+        newer.extend(db.newer_rows(gid, &parts)?);
+        newer
     };
     resolve(&mut rows, &newer, false).map_err(StoreError::Failed)?;
     Ok(rows)
@@ -233,65 +289,74 @@ pub(crate) fn whole_parts<R: Reader + ?Sized>(db: &mut R, parts: Vec<(i64, i64, 
     Ok(out)
 }
 
+/// A row, by its part and the version it starts at, borrowed from the rows.
+type RowRef<'a> = (Kind, &'a str, i64, i64);
+
 /// Replaces each patch among `rows` by its whole body, reading the chain of
 /// newer rows of the same part from `rows` and `newer`; a part's rows are
 /// unpatched once each, newest first. With `keep_damaged`, a row that cannot
 /// be read whole keeps its stored body instead of failing the whole call.
 fn resolve(rows: &mut [EntityRow], newer: &[EntityRow], keep_damaged: bool) -> Result<(), String> {
-    let key = |r: &EntityRow| (r.kind, r.key.clone(), r.dup, r.from_version);
-    let mut stored: HashMap<RowKey, (Option<i64>, &str)> = HashMap::new();
-    for row in newer.iter().chain(rows.iter()) {
-        stored.insert(key(row), (row.to_version, &row.body));
-    }
-    let mut whole: HashMap<RowKey, String> = HashMap::new();
-    let mut out = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
-        if !is_patch(&row.body) {
-            continue;
+    let done: Vec<(usize, String)> = {
+        let stored: HashMap<RowRef<'_>, (Option<i64>, &str)> = newer
+            .iter()
+            .chain(rows.iter())
+            .map(|r| ((r.kind, r.key.as_str(), r.dup, r.from_version), (r.to_version, r.body.as_str())))
+            .collect();
+        // Bodies made whole so far, and where each row's is.
+        let (mut bodies, mut whole): (Vec<String>, HashMap<RowRef<'_>, usize>) = (Vec::new(), HashMap::new());
+        let mut made = Vec::new();
+        for (i, row) in rows.iter().enumerate().filter(|(_, r)| is_patch(&r.body)) {
+            match unpatch((row.kind, row.key.as_str(), row.dup, row.from_version), &stored, &mut bodies, &mut whole) {
+                Ok(at) => made.push((i, at)),
+                Err(_) if keep_damaged => {}
+                Err(e) => return Err(e),
+            }
         }
-        match unpatch(row, &stored, &mut whole) {
-            Ok(body) => out.push((i, body)),
-            Err(_) if keep_damaged => {}
-            Err(e) => return Err(e),
-        }
-    }
-    for (i, body) in out {
+        // Each row's own body moves out of the arena, once all are made.
+        made.into_iter().map(|(i, at)| (i, std::mem::take(&mut bodies[at]))).collect()
+    };
+    for (i, body) in done {
         rows[i].body = body;
     }
     Ok(())
 }
 
-/// The whole body of `row` (a patch): forward through its newer rows to the
-/// first one known whole, then back, applying each patch (and keeping each
-/// result in `whole` for the part's older rows).
-fn unpatch(row: &EntityRow, stored: &HashMap<RowKey, (Option<i64>, &str)>, whole: &mut HashMap<RowKey, String>) -> Result<String, String> {
-    let key = |r: &EntityRow| (r.kind, r.key.clone(), r.dup, r.from_version);
-    {
-        let mut chain = vec![key(row)];
-        let mut base = loop {
-            let at = chain.last().expect("not empty");
-            if let Some(body) = whole.get(at) {
-                break body.clone();
-            }
-            let (to, body) = stored.get(at).ok_or_else(|| format!("stored part {:?} '{}' from version {}: missing", at.0, at.1, at.3))?;
-            if !is_patch(body) {
-                break (*body).to_owned();
-            }
-            let to = to.ok_or_else(|| format!("stored part {:?} '{}' from version {}: a current row is a patch", at.0, at.1, at.3))?;
-            chain.push((at.0, at.1.clone(), at.2, to));
-        };
-        chain.pop();
-        for at in chain.into_iter().rev() {
-            if let Some(done) = whole.get(&at) {
-                base = done.clone();
-                continue;
-            }
-            let patch = stored.get(&at).map(|(_, body)| *body).ok_or("a patch left its chain")?;
-            base = apply(patch, &base).map_err(|e| format!("stored part {:?} '{}' from version {}: {e}", at.0, at.1, at.3))?;
-            whole.insert(at, base.clone());
+/// Makes `row` (a patch) whole: forward through its part's newer rows to
+/// the first one whole (stored so, or made so before), then back, applying
+/// each patch and keeping each result in `bodies` (its index in `whole`)
+/// for the part's older rows. Returns the index of `row`'s body.
+fn unpatch<'a>(
+    row: RowRef<'a>,
+    stored: &HashMap<RowRef<'a>, (Option<i64>, &'a str)>,
+    bodies: &mut Vec<String>,
+    whole: &mut HashMap<RowRef<'a>, usize>,
+) -> Result<usize, String> {
+    let missing = |at: &RowRef<'_>, what: &str| format!("stored part {:?} '{}' from version {}: {what}", at.0, at.1, at.3);
+    let mut chain = vec![row];
+    let mut base: Option<usize> = loop {
+        let at = *chain.last().expect("not empty");
+        if let Some(index) = whole.get(&at) {
+            break Some(*index);
         }
-        Ok(base)
+        let (to, body) = stored.get(&at).ok_or_else(|| missing(&at, "missing"))?;
+        if !is_patch(body) {
+            break None;
+        }
+        chain.push((at.0, at.1, at.2, to.ok_or_else(|| missing(&at, "a current row is a patch"))?));
+    };
+    let top = chain.pop().expect("not empty");
+    for at in chain.into_iter().rev() {
+        let newer = match base {
+            Some(index) => bodies[index].as_str(),
+            None => stored[&top].1,
+        };
+        let older = apply(stored[&at].1, newer).map_err(|e| missing(&at, &e))?;
+        bodies.push(older);
+        base = Some(bodies.len() - 1);
+        whole.insert(at, bodies.len() - 1);
     }
+    base.ok_or_else(|| missing(&row, "not a patch"))
 }
 
 #[cfg(test)]
@@ -337,11 +402,12 @@ mod tests {
 
     #[test]
     fn exact_text_of_numbers_and_strings_is_kept() {
-        let same = r#""t":"a value long enough that a patch pays","u":"another one, the same in both""#;
+        // Keys with escapes, non-ASCII and a control character come back as written.
+        let same = r#""t":"a value long enough that a patch pays","u":"another one, the same in both","k\"ey\\":1,"ké":2,"\u0007":3"#;
         let older = format!(r#"{{"n":1.0,"m":-0,"big":12345678901234567890123,"s":"é\u0001\"",{same}}}"#);
         let newer = format!(r#"{{"n":1,"m":0,"big":12345678901234567890124,"s":"e",{same}}}"#);
         let patch = encode(&older, &newer, 3).unwrap();
-        assert!(patch.starts_with("[3,") && patch.ends_with(",2]"), "{patch}");
+        assert!(patch.starts_with("[3,") && patch.ends_with(",5]"), "{patch}");
         assert_eq!(apply(&patch, &newer).unwrap(), older);
     }
 

@@ -553,34 +553,48 @@ impl Reader for SqliteConn<'_> {
     }
 
     fn newer_rows(&mut self, gid: i64, parts: &[(Kind, String, i64, i64)]) -> StoreResult<Vec<EntityRow>> {
-        // One seek per part on the primary key (gid, kind, key, dup, from_version).
-        // The kind in the statement (see `with_kind`).
+        // One seek per part on the primary key (gid, kind, key, dup,
+        // from_version), the kind in the statement (see `with_kind`). One
+        // statement serves all parts of a kind: a cached statement handed
+        // back after each part had its bindings cleared, which made SQLite
+        // prepare it again for the next (the range on `from_version` marks
+        // it as depending on bound values): 30 ms for 1,000 parts, 7 held.
         let mut out = Vec::new();
-        for (kind, key, dup, since) in parts {
+        for kind in [Kind::Root, Kind::Metadata, Kind::Node, Kind::Edge] {
+            let mut of_kind = parts.iter().filter(|p| p.0 == kind).peekable();
+            if of_kind.peek().is_none() {
+                continue;
+            }
             let mut stmt = self.0.prepare_cached(&format!(
                 "SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1 AND kind = {} AND key = ?2 AND dup = ?3 AND from_version >= ?4
-                 ORDER BY from_version LIMIT ?5",
-                *kind as i64
+                 ORDER BY from_version LIMIT {}",
+                kind as i64,
+                entity_patch::MAX_DEPTH
             ))?;
-            for row in stmt.query_map(params![gid, key, dup, since, entity_patch::MAX_DEPTH], entity)? {
-                out.push(row?);
+            for (_, key, dup, since) in of_kind {
+                for row in stmt.query_map(params![gid, key, dup, since], entity)? {
+                    out.push(row?);
+                }
             }
         }
         Ok(out)
     }
 
     fn patch_depth(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64) -> StoreResult<u32> {
-        // The kind in the statement (see `with_kind`).
-        let head: Option<String> = self
+        // The part's row before its current one (which starts at `version`):
+        // its second newest, found without a range on a bound value, which
+        // would make SQLite prepare the statement again at every call (see
+        // `newer_rows`); the kind in the statement (see `with_kind`).
+        let before: Option<(Option<i64>, String)> = self
             .0
             .prepare_cached(&format!(
-                "SELECT substr(body, 1, 12) FROM entities WHERE gid = ?1 AND kind = {} AND key = ?2 AND dup = ?3 AND from_version < ?4
-                   AND to_version = ?4 ORDER BY from_version DESC LIMIT 1",
+                "SELECT to_version, substr(body, 1, 12) FROM entities WHERE gid = ?1 AND kind = {} AND key = ?2 AND dup = ?3
+                 ORDER BY from_version DESC LIMIT 1 OFFSET 1",
                 kind as i64
             ))?
-            .query_row(params![gid, key, dup, version], |r| r.get(0))
+            .query_row(params![gid, key, dup], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        Ok(head.as_deref().map_or(0, entity_patch::depth))
+        Ok(before.filter(|(to, _)| *to == Some(version)).map_or(0, |(_, head)| entity_patch::depth(&head)))
     }
 
     fn stored_ends(&mut self, _gid: i64) -> StoreResult<StoredEnds> {
