@@ -11,7 +11,7 @@ use kg_history::{Store, read};
 use serde_json::json;
 
 mod support;
-use support::Backend;
+use support::{Backend, count_at, sql_at};
 
 const ID: &str = "2b7e7c1a-9d4f-4e8b-a1c3-5f6d7e8f9a0b";
 
@@ -29,31 +29,19 @@ fn hashes(store: &Store) -> Vec<String> {
     store.read(|db| db.all_versions(ID)).unwrap().into_iter().map(|v| v.hash).collect()
 }
 
-/// Runs SQL on the database behind the store's back.
-async fn sql(backend: Backend, db: &str, statements: &str) {
-    match backend {
-        Backend::Sqlite => rusqlite::Connection::open(db).unwrap().execute_batch(statements).unwrap(),
-        Backend::Postgres => {
-            let (client, connection) = tokio_postgres::connect(db, tokio_postgres::NoTls).await.unwrap();
-            tokio::spawn(connection);
-            client.batch_execute(statements).await.unwrap();
-        }
-    }
-}
-
 /// How many of the versions' hashes are stored as 32 bytes.
 async fn stored_as_bytes(backend: Backend, db: &str) -> i64 {
     let query = match backend {
         Backend::Sqlite => "SELECT COUNT(*) FROM versions WHERE typeof(hash) = 'blob' AND length(hash) = 32",
         Backend::Postgres => "SELECT COUNT(*) FROM versions WHERE octet_length(hash) = 32",
     };
-    match backend {
-        Backend::Sqlite => rusqlite::Connection::open(db).unwrap().query_row(query, [], |r| r.get(0)).unwrap(),
-        Backend::Postgres => {
-            let (client, connection) = tokio_postgres::connect(db, tokio_postgres::NoTls).await.unwrap();
-            tokio::spawn(connection);
-            client.query_one(query, &[]).await.unwrap().get(0)
-        }
+    count_at(backend, db, query).await
+}
+
+/// Runs `statements` (`;`-separated) on the database behind the store's back.
+async fn sql(backend: Backend, db: &str, statements: &str) {
+    for statement in statements.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        sql_at(backend, db, statement).await;
     }
 }
 

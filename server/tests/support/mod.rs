@@ -112,31 +112,39 @@ pub async fn start_with(backend: Backend, settings: Settings, request_log: Optio
     Server { url, db, backend, _dir: dir, http: Client::new() }
 }
 
-impl Server {
-    /// Runs SQL on the database behind the server's back (tamper tests).
-    pub async fn sql(&self, statement: &str) -> u64 {
-        match self.backend {
-            Backend::Sqlite => rusqlite::Connection::open(&self.db).unwrap().execute(statement, []).unwrap() as u64,
-            Backend::Postgres => {
-                let (client, connection) = tokio_postgres::connect(&self.db, tokio_postgres::NoTls).await.unwrap();
-                tokio::spawn(connection);
-                client.execute(statement, &[]).await.unwrap()
-            }
-        }
+/// Runs one SQL statement on database `db` (a SQLite file or a PostgreSQL
+/// URL) behind its server's back; returns the rows it changed.
+pub async fn sql_at(backend: Backend, db: &str, statement: &str) -> u64 {
+    match backend {
+        Backend::Sqlite => rusqlite::Connection::open(db).unwrap().execute(statement, []).unwrap() as u64,
+        Backend::Postgres => postgres_client(db).await.execute(statement, &[]).await.unwrap(),
     }
 }
 
+/// The one integer `query` answers on database `db`, read behind its
+/// server's back.
+pub async fn count_at(backend: Backend, db: &str, query: &str) -> i64 {
+    match backend {
+        Backend::Sqlite => rusqlite::Connection::open(db).unwrap().query_row(query, [], |r| r.get(0)).unwrap(),
+        Backend::Postgres => postgres_client(db).await.query_one(query, &[]).await.unwrap().get(0),
+    }
+}
+
+async fn postgres_client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
 impl Server {
+    /// Runs SQL on the database behind the server's back (tamper tests).
+    pub async fn sql(&self, statement: &str) -> u64 {
+        sql_at(self.backend, &self.db, statement).await
+    }
+
     /// The one integer `query` answers, read behind the server's back.
     pub async fn count(&self, query: &str) -> i64 {
-        match self.backend {
-            Backend::Sqlite => rusqlite::Connection::open(&self.db).unwrap().query_row(query, [], |r| r.get(0)).unwrap(),
-            Backend::Postgres => {
-                let (client, connection) = tokio_postgres::connect(&self.db, tokio_postgres::NoTls).await.unwrap();
-                tokio::spawn(connection);
-                client.query_one(query, &[]).await.unwrap().get(0)
-            }
-        }
+        count_at(self.backend, &self.db, query).await
     }
 }
 
