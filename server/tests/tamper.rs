@@ -149,27 +149,38 @@ fn changing_any_stored_cell_breaks_the_version_it_belongs_to() {
     // (`entity_patch`), so its version may be the first one broken: the
     // first broken version lies between the start of the run of patches
     // that ends at the row and the row's own.
-    let rows: Vec<(String, i64, Option<i64>, (i64, String, i64), bool)> = conn
+    struct Stored {
+        /// The WHERE clause naming the row.
+        row: String,
+        from: i64,
+        to: Option<i64>,
+        /// Its part: kind, key and dup.
+        part: (i64, String, i64),
+        patch: bool,
+    }
+    let rows: Vec<Stored> = conn
         .prepare(
             "SELECT 'gid = ' || gid || ' AND kind = ' || kind || ' AND key = ' || quote(key) || ' AND dup = ' || dup || ' AND from_version = ' || from_version,
                     from_version, to_version, kind, key, dup, body LIKE '[%' FROM entities",
         )
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, (r.get(3)?, r.get(4)?, r.get(5)?), r.get(6)?)))
+        .query_map([], |r| {
+            Ok(Stored { row: r.get(0)?, from: r.get(1)?, to: r.get(2)?, part: (r.get(3)?, r.get(4)?, r.get(5)?), patch: r.get(6)? })
+        })
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
     assert!(rows.len() > 15);
-    let patched = rows.iter().filter(|r| r.4).count();
+    let patched = rows.iter().filter(|r| r.patch).count();
     assert!(patched >= 5, "ended rows are stored as patches: {patched}");
     let run_start = |part: &(i64, String, i64), from: i64| {
         let mut start = from;
-        while let Some(before) = rows.iter().find(|r| r.3 == *part && r.2 == Some(start) && r.4) {
-            start = before.1;
+        while let Some(before) = rows.iter().find(|r| r.part == *part && r.to == Some(start) && r.patch) {
+            start = before.from;
         }
         start
     };
-    for (rowid, from, to, part, _) in &rows {
+    for Stored { row: rowid, from, to, part, .. } in &rows {
         let (from, to) = (*from, *to);
         for column in ["body", "ord", "key", "dup", "from_version", "to_version"] {
             let Some((got, new)) = tampered(&conn, "entities", rowid, column, verify_with) else { continue };
