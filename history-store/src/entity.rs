@@ -27,6 +27,8 @@
 //! assert_eq!(text, node.to_string());
 //! ```
 
+use std::borrow::Cow;
+
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -154,7 +156,7 @@ pub fn assemble<B: AsRef<str>>(body: &str, out: &mut String, mut blob: impl FnMu
             out.push(',');
         }
         first = false;
-        out.push_str(&serde_json::to_string(key).expect("a string serializes"));
+        push_key(out, key);
         out.push(':');
         match raw_reference(raw) {
             Some(hash) => out.push_str(blob(hash).ok_or_else(|| format!("blob {hash} is missing"))?.as_ref()),
@@ -174,24 +176,71 @@ fn raw_reference(raw: &str) -> Option<&str> {
 
 /// Calls `f(key, raw value text)` for each top-level field, in order,
 /// without parsing the values.
-pub fn for_each_field(body: &str, f: impl FnMut(&str, &str) -> Result<(), String>) -> Result<(), String> {
-    struct Fields<F>(F);
-    impl<'de, F: FnMut(&str, &str) -> Result<(), String>> Visitor<'de> for Fields<F> {
-        type Value = ();
+pub fn for_each_field(body: &str, mut f: impl FnMut(&str, &str) -> Result<(), String>) -> Result<(), String> {
+    for (key, raw) in fields(body)? {
+        f(&key, raw)?;
+    }
+    Ok(())
+}
+
+/// The fields of a body, in order, as `(key, raw JSON text of the value)`,
+/// both borrowed from the body unless the key has escapes.
+pub fn fields(body: &str) -> Result<Vec<(Cow<'_, str>, &str)>, String> {
+    struct Fields;
+    impl<'de> Visitor<'de> for Fields {
+        type Value = Vec<(Cow<'de, str>, &'de str)>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a JSON object")
         }
-        fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(12));
+            while let Some(key) = map.next_key::<BorrowedKey<'de>>()? {
                 let raw: &'de RawValue = map.next_value()?;
-                (self.0)(&key, raw.get()).map_err(serde::de::Error::custom)?;
+                out.push((key.0, raw.get()));
             }
-            Ok(())
+            Ok(out)
         }
     }
     let mut de = serde_json::Deserializer::from_str(body);
-    de.deserialize_map(Fields(f)).map_err(|e| format!("stored body: {e}"))?;
-    de.end().map_err(|e| format!("stored body: {e}"))
+    let out = de.deserialize_map(Fields).map_err(|e| format!("stored body: {e}"))?;
+    de.end().map_err(|e| format!("stored body: {e}"))?;
+    Ok(out)
+}
+
+/// A key, borrowed from the text when it has no escapes.
+struct BorrowedKey<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for BorrowedKey<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Key;
+        impl<'de> Visitor<'de> for Key {
+            type Value = BorrowedKey<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(BorrowedKey(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(BorrowedKey(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(BorrowedKey(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(Key)
+    }
+}
+
+/// Writes `key` as a JSON string, as serde_json writes it.
+pub fn push_key(out: &mut String, key: &str) {
+    if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) {
+        out.push('"');
+        out.push_str(key);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(key).expect("a string serializes"));
+    }
 }
 
 #[cfg(test)]

@@ -37,11 +37,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use std::borrow::Cow;
-
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use crate::entity::{fields, push_key};
 use crate::{EntityRow, Kind, Reader, StoreError, StoreResult};
 
 /// The most patches read through to read one row.
@@ -57,66 +55,6 @@ pub fn depth(body: &str) -> u32 {
 /// the part's whole JSON object.
 pub fn is_patch(body: &str) -> bool {
     body.starts_with('[')
-}
-
-/// The fields of a body, in order, as `(key, raw JSON text of the value)`,
-/// both borrowed from the body unless the key has escapes.
-fn fields(body: &str) -> Result<Vec<(Cow<'_, str>, &str)>, String> {
-    struct Fields;
-    impl<'de> Visitor<'de> for Fields {
-        type Value = Vec<(Cow<'de, str>, &'de str)>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(12));
-            while let Some(key) = map.next_key::<BorrowedKey<'de>>()? {
-                let raw: &'de RawValue = map.next_value()?;
-                out.push((key.0, raw.get()));
-            }
-            Ok(out)
-        }
-    }
-    let mut de = serde_json::Deserializer::from_str(body);
-    let out = de.deserialize_map(Fields).map_err(|e| format!("stored body: {e}"))?;
-    de.end().map_err(|e| format!("stored body: {e}"))?;
-    Ok(out)
-}
-
-/// A key, borrowed from the text when it has no escapes.
-struct BorrowedKey<'a>(Cow<'a, str>);
-
-impl<'de> serde::Deserialize<'de> for BorrowedKey<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Key;
-        impl<'de> Visitor<'de> for Key {
-            type Value = BorrowedKey<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(BorrowedKey(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(BorrowedKey(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(BorrowedKey(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(Key)
-    }
-}
-
-/// Writes `key` as a JSON string, as serde_json writes it.
-fn push_key(out: &mut String, key: &str) {
-    if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) {
-        out.push('"');
-        out.push_str(key);
-        out.push('"');
-    } else {
-        out.push_str(&serde_json::to_string(key).expect("a string serializes"));
-    }
 }
 
 /// The patch of depth `depth` that turns `newer` (a whole body) back into

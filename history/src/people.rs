@@ -119,7 +119,7 @@ pub fn renamed<'b>(body: &'b str, names: &Pseudonyms) -> Result<Cow<'b, str>, St
             out.push(',');
         }
         first = false;
-        out.push_str(&serde_json::to_string(key).map_err(|e| e.to_string())?);
+        entity::push_key(&mut out, key);
         out.push(':');
         match PERSON_FIELDS.contains(&key).then(|| serde_json::from_str::<String>(raw).ok()).flatten() {
             Some(person) => out.push_str(&serde_json::to_string(names.name(&person)).map_err(|e| e.to_string())?),
