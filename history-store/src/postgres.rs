@@ -651,25 +651,35 @@ impl<C: GenericClient> PgConn<'_, C> {
         graph_id: &str,
         guess: &Arc<Vec<Vec<u8>>>,
     ) -> StoreResult<Option<Option<Newest>>> {
-        let (client, id, guess) = (Arc::clone(client), enc(graph_id).into_owned(), Arc::clone(guess));
+        let (client, id, sent) = (Arc::clone(client), enc(graph_id).into_owned(), Arc::clone(guess));
         let answer = self.on_runtime(async move {
             let stmt = client.prepare_cached(pg_newest::NEWEST).await?;
-            let args: [&(dyn ToSql + Sync); 2] = [&id, &*guess];
+            let args: [&(dyn ToSql + Sync); 2] = [&id, &*sent];
             client.query(&stmt, &args).await
         })?;
         let Some(at) = answer.iter().position(pg_newest::is_head) else { return Ok(Some(None)) };
         let (head, version) = pg_newest::head_of(&answer[at]).map_err(StoreError::Failed)?;
-        let parts: Vec<&Row> = answer.iter().enumerate().filter(|(i, _)| *i != at).map(|(_, r)| r).collect();
-        let (rows, mut blobs) = newest_parts(parts)?;
+        let (rows, mut blobs) = newest_parts(answer.iter().enumerate().filter(|(i, _)| *i != at).map(|(_, r)| r))?;
         let wanted = referenced(&rows)?;
+        self.remember_blobs(graph_id, &wanted, guess);
         if wanted.iter().any(|h| !blobs.contains_key(h)) {
-            if let Some(hints) = self.hints {
-                hints.set(graph_id, wanted.iter().map(|h| hash_bytes(h)).collect());
-            }
             return Ok(None);
         }
         blobs.retain(|hash, _| wanted.binary_search(hash).is_ok());
         Ok(Some(Some(Newest { head, version, rows, blobs })))
+    }
+
+    /// Keeps the blobs a graph's current rows refer to (`wanted`, sorted)
+    /// as the guess for its next read, unless the guess (`guess`) is that
+    /// already: a guess that lacked some, or named blobs no row refers to
+    /// any more, would cost every later read a round trip, or blobs fetched
+    /// for nothing.
+    fn remember_blobs(&self, graph_id: &str, wanted: &[String], guess: &[Vec<u8>]) {
+        let Some(hints) = self.hints else { return };
+        let hashes: Vec<Vec<u8>> = wanted.iter().map(|h| hash_bytes(h)).collect();
+        if hashes != guess {
+            hints.set(graph_id, hashes);
+        }
     }
 }
 
@@ -702,12 +712,7 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
         }
         // A stale guess fetched blobs these rows no longer refer to.
         blobs.retain(|hash, _| wanted.binary_search(hash).is_ok());
-        if let Some(hints) = self.hints {
-            let hashes: Vec<Vec<u8>> = wanted.iter().map(|h| hash_bytes(h)).collect();
-            if hashes != *guess {
-                hints.set(graph_id, hashes);
-            }
-        }
+        self.remember_blobs(graph_id, &wanted, &guess);
         Ok(Some(Newest { head, version: version_row_at(h, 4), rows, blobs }))
     }
 
