@@ -98,7 +98,11 @@ pub fn encode(older: &str, newer: &str, depth: u32) -> Option<String> {
             }
         }
         flush(&mut out, &mut run);
-        push(&mut out, &format!("[{},{raw}]", serde_json::to_string(key).ok()?));
+        out.push_str(",[");
+        push_key(&mut out, key);
+        out.push(',');
+        out.push_str(raw);
+        out.push(']');
     }
     flush(&mut out, &mut run);
     out.push(']');
