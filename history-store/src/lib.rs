@@ -488,6 +488,21 @@ pub trait Writer: Reader {
     /// body if given (the way back from the row replacing it, see
     /// [`entity_patch`]); false if there was none.
     fn close_entity(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64, patch: Option<&str>) -> StoreResult<bool>;
+    /// Replaces `old`, a part's current row, by `new` (the same part, from
+    /// `new.from_version` on): `old` ends there, keeping `patch` as its body
+    /// if given, else its own. False if `old` was not the current row.
+    ///
+    /// By default the same as [`close_entity`](Writer::close_entity) and
+    /// [`insert_entity`](Writer::insert_entity). A backend may instead write
+    /// `new` where `old` was stored and add the ended row anew; the rows
+    /// read back the same either way.
+    fn replace_entity(&mut self, gid: i64, old: &EntityRow, new: &EntityRow, patch: Option<&str>) -> StoreResult<bool> {
+        if !self.close_entity(gid, old.kind, &old.key, old.dup, new.from_version, patch)? {
+            return Ok(false);
+        }
+        self.insert_entity(gid, new)?;
+        Ok(true)
+    }
     fn delete_entity(&mut self, gid: i64, row: &EntityRow) -> StoreResult<()>;
     /// Stores a blob's text (compressed) under its hash, unless it is there.
     fn insert_blob(&mut self, gid: i64, hash: &str, text: &str) -> StoreResult<()>;

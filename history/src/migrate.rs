@@ -73,9 +73,9 @@ fn convert_graph(db: &mut dyn Writer, graph_id: &str) -> StoreResult<()> {
             db.insert_blob(gid, hash, text)?;
         }
         let puts = changes.puts.iter().map(|p| (p.kind, p.key.as_str(), p.dup, p.body.as_str()));
-        let patches = crate::write::patches(db, gid, &changes.ends, puts)?;
-        for (end, patch) in changes.ends.iter().zip(patches) {
-            db.close_entity(gid, end.kind, &end.key, end.dup, row.version, patch.as_deref())?;
+        let endings = crate::write::endings(db, gid, &changes.ends, puts)?;
+        for (end, ending) in changes.ends.iter().zip(endings) {
+            db.close_entity(gid, end.kind, &end.key, end.dup, row.version, ending.patch.as_deref())?;
             live.retain(|r| !(r.kind == end.kind && r.key == end.key && r.dup == end.dup));
         }
         for put in changes.puts {

@@ -141,46 +141,42 @@ pub struct Changes {
     pub blobs: Vec<(String, String)>,
 }
 
-/// A current row to end.
-#[derive(Debug)]
-pub struct End {
-    pub kind: Kind,
-    pub key: String,
-    pub dup: i64,
-    pub from_version: i64,
-    /// Its stored body, from which the way back from its replacement is
-    /// made (see [`kg_history_store::entity_patch`]).
-    pub body: String,
+/// A current row to end: the row as stored, whose body the way back from
+/// its replacement is made from (see [`kg_history_store::entity_patch`]).
+pub type End = EntityRow;
+
+/// How a version ends one of its current rows.
+#[derive(Debug, PartialEq)]
+pub struct Ending {
+    /// The row replacing it (an index into the version's puts), if the
+    /// version writes the same part again; `None`: the part is removed.
+    pub by: Option<usize>,
+    /// The body the ended row keeps instead of its own: the way back from
+    /// its replacement, if that is smaller and not deeper than allowed.
+    pub patch: Option<String>,
 }
 
-impl End {
-    fn of(old: &EntityRow) -> End {
-        End { kind: old.kind, key: old.key.clone(), dup: old.dup, from_version: old.from_version, body: old.body.clone() }
-    }
-}
-
-/// The patch to keep as the body of each ended row (in the order of
-/// `ends`): the way back from the row of the same part this version writes
-/// (`puts`: kind, key, dup, body), if there is one, the patch is smaller
-/// than the body and not deeper than allowed (`None`: the body stays
-/// whole). See [`entity_patch`].
-pub fn patches<'a>(
+/// How each ended row goes (in the order of `ends`): replaced by the put
+/// (kind, key, dup, body; in the order of `puts`) of the same part, if any,
+/// with its patch. See [`entity_patch`].
+pub fn endings<'a>(
     tx: &mut dyn Writer,
     gid: i64,
     ends: &[End],
     puts: impl IntoIterator<Item = (Kind, &'a str, i64, &'a str)>,
-) -> StoreResult<Vec<Option<String>>> {
-    let newer: HashMap<(Kind, &str, i64), &str> = puts.into_iter().map(|(kind, key, dup, body)| ((kind, key, dup), body)).collect();
+) -> StoreResult<Vec<Ending>> {
+    let newer: HashMap<(Kind, &str, i64), (usize, &str)> =
+        puts.into_iter().enumerate().map(|(at, (kind, key, dup, body))| ((kind, key, dup), (at, body))).collect();
     let mut out = Vec::with_capacity(ends.len());
     for end in ends {
-        let patch = match newer.get(&(end.kind, end.key.as_str(), end.dup)) {
-            Some(newer) => {
+        let ending = match newer.get(&(end.kind, end.key.as_str(), end.dup)) {
+            Some(&(at, newer)) => {
                 let depth = tx.patch_depth(gid, end.kind, &end.key, end.dup, end.from_version)? + 1;
-                entity_patch::encode(&end.body, newer, depth)
+                Ending { by: Some(at), patch: entity_patch::encode(&end.body, newer, depth) }
             }
-            None => None,
+            None => Ending { by: None, patch: None },
         };
-        out.push(patch);
+        out.push(ending);
     }
     Ok(out)
 }
@@ -202,14 +198,14 @@ impl Changes {
             if old.body == encoded.body && old.ord == ord && old.key == key && old.dup == dup {
                 return;
             }
-            self.ends.push(End::of(old));
+            self.ends.push(old.clone());
         }
         self.blobs.extend(encoded.blobs);
         self.puts.push(Put { kind, key: key.to_owned(), dup, ord, body: encoded.body });
     }
 
     pub fn end(&mut self, old: &EntityRow) {
-        self.ends.push(End::of(old));
+        self.ends.push(old.clone());
     }
 }
 
@@ -311,15 +307,25 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
     for (blob_hash, text) in &changes.blobs {
         tx.insert_blob(gid, blob_hash, text)?;
     }
-    let patches = patches(tx, gid, &changes.ends, rows.iter().map(|r| (r.kind, r.key.as_str(), r.dup, r.body.as_str())))?;
-    for (end, patch) in changes.ends.iter().zip(patches) {
-        if !tx.close_entity(gid, end.kind, &end.key, end.dup, version, patch.as_deref())? {
+    let endings = endings(tx, gid, &changes.ends, rows.iter().map(|r| (r.kind, r.key.as_str(), r.dup, r.body.as_str())))?;
+    let mut written = vec![false; rows.len()];
+    for (end, ending) in changes.ends.iter().zip(endings) {
+        let found = match ending.by {
+            Some(at) => {
+                written[at] = true;
+                tx.replace_entity(gid, end, &rows[at], ending.patch.as_deref())?
+            }
+            None => tx.close_entity(gid, end.kind, &end.key, end.dup, version, None)?,
+        };
+        if !found {
             let End { kind, key, dup, .. } = end;
             return Err(HistoryError::Internal(format!("no current row for {kind:?} '{key}' ({dup}) to end")));
         }
     }
-    for row in &rows {
-        tx.insert_entity(gid, row)?;
+    for (row, written) in rows.iter().zip(written) {
+        if !written {
+            tx.insert_entity(gid, row)?;
+        }
     }
     let row = VersionRow {
         graph_id: new.graph_id.to_owned(),
