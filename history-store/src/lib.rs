@@ -182,6 +182,13 @@ pub struct VersionRow {
 /// filtering); scheme 2 stores them there only, not again in `audit_json`.
 const RECORD_COLUMNS: [&str; 7] = ["version", "savedAt", "user", "source", "reason", "runId", "idempotencyKey"];
 
+/// Record fields that usually repeat another field's text (the approval id
+/// is the idempotency key kg-approval sends; a proposal approved as it came
+/// has one time for both), as (field, the field it repeats). Since scheme 3
+/// such a field is stored as `true`, which no client can send for either
+/// (both are strings), and read back as the text it repeats.
+const REPEATS: [(&str, &str); 2] = [("approvalId", "idempotencyKey"), ("proposedAt", "approvedAt")];
+
 impl VersionRow {
     /// The whole audit record of the version, as hashed: `audit_json`, plus
     /// (scheme 2) the fields kept in columns.
@@ -207,15 +214,36 @@ impl VersionRow {
                 }
                 fields.insert(key.clone(), value.clone());
             }
+            if self.scheme >= 3 {
+                for (field, repeated) in REPEATS {
+                    if fields.get(field) == Some(&serde_json::Value::Bool(true)) {
+                        let text = fields.get(repeated).filter(|v| v.is_string()).cloned();
+                        fields[field] = text.ok_or_else(|| format!("audit record: {field} repeats {repeated}, which it lacks"))?;
+                    }
+                }
+            }
         }
         Ok(record)
     }
 
-    /// `audit_json` for a scheme-2 record: the record without the fields
-    /// kept in columns.
+    /// `audit_json` for a scheme-3 record: the record without the fields
+    /// kept in columns, and a field that repeats another's text as `true`
+    /// (see `REPEATS`); [`record`](VersionRow::record) gives it back whole.
+    ///
+    /// ```
+    /// # use kg_history_store::VersionRow;
+    /// let record = serde_json::json!({"version": 2, "idempotencyKey": "k1", "approvalId": "k1",
+    ///                                 "approvedAt": "2026-12-07T06:00:00Z", "proposedAt": "2026-12-07T06:00:00Z"});
+    /// assert_eq!(VersionRow::stored_record(&record), r#"{"approvalId":true,"approvedAt":"2026-12-07T06:00:00Z","proposedAt":true}"#);
+    /// ```
     pub fn stored_record(record: &serde_json::Value) -> String {
         let mut rest = record.clone();
         if let serde_json::Value::Object(fields) = &mut rest {
+            for (field, repeated) in REPEATS {
+                if fields.get(field).is_some_and(|v| v.is_string() && Some(v) == record.get(repeated)) {
+                    fields[field] = serde_json::Value::Bool(true);
+                }
+            }
             for key in RECORD_COLUMNS {
                 fields.shift_remove(key);
             }
@@ -507,10 +535,10 @@ pub trait Writer: Reader {
     /// Stores a blob's text (compressed) under its hash, unless it is there.
     fn insert_blob(&mut self, gid: i64, hash: &str, text: &str) -> StoreResult<()>;
     fn delete_blob(&mut self, gid: i64, hash: &str) -> StoreResult<()>;
-    fn insert_version(&mut self, v: &VersionRow) -> StoreResult<()>;
-    /// The fingerprint of the request that made a version (idempotency keys
-    /// are bound to it). Not part of the hash chain.
-    fn insert_request_hash(&mut self, graph_id: &str, version: i64, hash: &str) -> StoreResult<()>;
+    /// Adds a version; `request_hash` is the fingerprint of the request that
+    /// made it, kept when it came with an idempotency key (the key is bound
+    /// to it, see [`Reader::by_idempotency_key`]). Not part of the hash chain.
+    fn insert_version(&mut self, v: &VersionRow, request_hash: Option<&str>) -> StoreResult<()>;
     /// Grants (or changes) a user's right on a graph.
     fn put_grant(&mut self, graph_id: &str, grant: &Grant) -> StoreResult<()>;
     /// Takes a user's right on a graph away; false if there was none.
@@ -652,5 +680,66 @@ impl Store {
             Store::Sqlite(s) => s.read(f),
             Store::Postgres(s) => s.read(f),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VersionRow;
+    use serde_json::json;
+
+    fn row(scheme: i64, key: Option<&str>, audit_json: String) -> VersionRow {
+        VersionRow {
+            graph_id: "g".into(),
+            version: 2,
+            saved_at: "2026-12-07T06:00:01.000Z".into(),
+            user: "ann@example.com".into(),
+            source: "ai".into(),
+            reason: None,
+            run_id: None,
+            idempotency_key: key.map(str::to_owned),
+            graph_json: None,
+            audit_json,
+            prev_hash: String::new(),
+            hash: String::new(),
+            scheme,
+            pruned: false,
+            record_digest: None,
+            audit_expired: false,
+        }
+    }
+
+    /// The record as `write_version` makes it: the columns' fields first.
+    fn record(key: Option<&str>, approval: &str, approved: &str, proposed: &str) -> serde_json::Value {
+        json!({"version": 2, "savedAt": "2026-12-07T06:00:01.000Z", "user": "ann@example.com", "source": "ai",
+               "reason": null, "runId": null, "idempotencyKey": key, "via": "delta", "accepted": ["node/a/label"],
+               "approvalId": approval, "approvedAt": approved, "proposedAt": proposed})
+    }
+
+    #[test]
+    fn repeated_fields_are_stored_once_and_read_back_whole() {
+        let at = "2026-12-07T06:00:00.000Z";
+        let cases = [
+            (record(Some("k1"), "k1", at, at), 2),
+            (record(Some("k1"), "other", at, at), 1),
+            (record(Some("k1"), "k1", at, "2026-12-07T05:59:00.000Z"), 1),
+            (record(None, "k1", at, "2026-12-07T05:59:00.000Z"), 0),
+        ];
+        for (record, repeats) in cases {
+            let stored = VersionRow::stored_record(&record);
+            assert_eq!(stored.matches(":true").count(), repeats, "{stored}");
+            let key = record["idempotencyKey"].as_str();
+            let back = row(3, key, stored.clone()).record().unwrap();
+            assert_eq!(back, record, "{stored}");
+            assert!(stored.len() < record.to_string().len());
+        }
+    }
+
+    #[test]
+    fn only_scheme_3_reads_true_as_a_repeat() {
+        let row2 = row(2, Some("k1"), r#"{"approvalId":true}"#.into());
+        assert_eq!(row2.record().unwrap()["approvalId"], json!(true), "older schemes stored what the client sent");
+        let broken = row(3, None, r#"{"approvalId":true}"#.into());
+        assert!(broken.record().unwrap_err().contains("approvalId repeats idempotencyKey"));
     }
 }

@@ -177,6 +177,18 @@ const MIGRATIONS: &[&str] = &[
                            col.table_name, col.column_name, col.column_name, col.column_name, col.column_name);
         END LOOP;
     END $$;",
+    // A request's fingerprint in its version's row (issue 28): see
+    // `schema_7` of the SQLite backend. Runs again harmlessly.
+    "
+    ALTER TABLE versions ADD COLUMN IF NOT EXISTS request_hash BYTEA;
+    DO $$
+    BEGIN
+        IF to_regclass('request_hashes') IS NOT NULL THEN
+            UPDATE versions v SET request_hash = h.hash FROM request_hashes h
+             WHERE h.graph_id = v.graph_id AND h.version = v.version AND v.request_hash IS NULL;
+            DROP TABLE request_hashes;
+        END IF;
+    END $$;",
 ];
 
 /// A hash as stored since migration 5: its 32 bytes (see [`digest_bytes`]).
@@ -851,9 +863,7 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
 
     fn by_idempotency_key(&mut self, graph_id: &str, key: &str) -> StoreResult<Option<KeyUse>> {
         let rows = self.query(
-            "SELECT v.version, v.\"user\", h.hash FROM versions v
-             LEFT JOIN request_hashes h ON h.graph_id = v.graph_id AND h.version = v.version
-             WHERE v.graph_id = $1 AND v.idempotency_key = $2",
+            "SELECT version, \"user\", request_hash FROM versions WHERE graph_id = $1 AND idempotency_key = $2",
             &[&enc(graph_id), &enc(key)],
         )?;
         Ok(rows.first().map(|r| KeyUse {
@@ -1119,14 +1129,6 @@ impl Writer for PgConn<'_, Transaction<'_>> {
         Ok(())
     }
 
-    fn insert_request_hash(&mut self, graph_id: &str, version: i64, hash: &str) -> StoreResult<()> {
-        self.execute(
-            "INSERT INTO request_hashes (graph_id, version, hash) VALUES ($1, $2, $3)",
-            &[&enc(graph_id), &version, &stored_digest(hash)],
-        )?;
-        Ok(())
-    }
-
     fn put_grant(&mut self, graph_id: &str, g: &Grant) -> StoreResult<()> {
         self.execute(
             "INSERT INTO graph_access (graph_id, member, role, granted_by, granted_at) VALUES ($1, $2, $3, $4, $5)
@@ -1140,10 +1142,11 @@ impl Writer for PgConn<'_, Transaction<'_>> {
         Ok(self.execute("DELETE FROM graph_access WHERE graph_id = $1 AND member = $2", &[&enc(graph_id), &enc(user)])? > 0)
     }
 
-    fn insert_version(&mut self, v: &VersionRow) -> StoreResult<()> {
+    fn insert_version(&mut self, v: &VersionRow, request_hash: Option<&str>) -> StoreResult<()> {
         self.execute(
             &format!(
-                "INSERT INTO versions ({VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+                "INSERT INTO versions ({VERSION_COLUMNS}, request_hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
             ),
             &[
                 &enc(&v.graph_id),
@@ -1162,6 +1165,7 @@ impl Writer for PgConn<'_, Transaction<'_>> {
                 &v.pruned,
                 &v.record_digest.as_deref().map(stored_digest),
                 &v.audit_expired,
+                &request_hash.map(stored_digest),
             ],
         )?;
         Ok(())
@@ -1230,14 +1234,9 @@ impl Writer for PgConn<'_, Transaction<'_>> {
 
     fn expire_audit(&mut self, cutoff: &str) -> StoreResult<u64> {
         crate::decisions_pg::expire(&*self, cutoff)?;
-        self.execute(
-            "DELETE FROM request_hashes h USING versions v
-             WHERE h.graph_id = v.graph_id AND h.version = v.version AND v.scheme >= 3 AND NOT v.audit_expired AND v.saved_at < $1",
-            &[&cutoff],
-        )?;
         let n = self.execute(
             "UPDATE versions SET audit_expired = TRUE, \"user\" = '', source = '', reason = NULL, run_id = NULL, idempotency_key = NULL,
-                 audit_json = '{}'
+                 audit_json = '{}', request_hash = NULL
              WHERE scheme >= 3 AND NOT audit_expired AND saved_at < $1",
             &[&cutoff],
         )?;

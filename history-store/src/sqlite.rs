@@ -18,7 +18,7 @@ use super::{
 
 /// Schema migrations, applied in order at start, each in the transaction
 /// that also records it in `PRAGMA user_version`.
-const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, schema_2, schema_3, schema_4, schema_5, schema_6];
+const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, schema_2, schema_3, schema_4, schema_5, schema_6, schema_7];
 
 /// The migration that creates the `decisions` table (issue 26), which the
 /// caller's [`Upgrade::backfill_decisions`] fills from the stored versions.
@@ -174,12 +174,39 @@ fn schema_6(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     };
     tx.execute_batch(&format!(
         "UPDATE versions SET hash = unhex(hash) WHERE {};
-         UPDATE versions SET record_digest = unhex(record_digest) WHERE {};
-         UPDATE request_hashes SET hash = unhex(hash) WHERE {};",
+         UPDATE versions SET record_digest = unhex(record_digest) WHERE {};",
         digest("hash"),
         digest("record_digest"),
-        digest("hash")
-    ))
+    ))?;
+    // Gone since schema 7 (a database whose schema number was set back runs this again).
+    if has_table(tx, "request_hashes")? {
+        tx.execute_batch(&format!("UPDATE request_hashes SET hash = unhex(hash) WHERE {};", digest("hash")))?;
+    }
+    Ok(())
+}
+
+/// A request's fingerprint in its version's row (issue 28): its own table,
+/// keyed by the graph's id and version again, cost 75 B per version. Runs
+/// again harmlessly on a database whose schema number was set back.
+fn schema_7(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let has_column: i64 =
+        tx.query_row("SELECT COUNT(*) FROM pragma_table_info('versions') WHERE name = 'request_hash'", [], |r| r.get(0))?;
+    if has_column == 0 {
+        tx.execute_batch("ALTER TABLE versions ADD COLUMN request_hash BLOB;")?;
+    }
+    if has_table(tx, "request_hashes")? {
+        tx.execute_batch(
+            "UPDATE versions SET request_hash =
+                 (SELECT h.hash FROM request_hashes h WHERE h.graph_id = versions.graph_id AND h.version = versions.version)
+             WHERE request_hash IS NULL;
+             DROP TABLE request_hashes;",
+        )?;
+    }
+    Ok(())
+}
+
+fn has_table(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<bool> {
+    tx.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| r.get::<_, i64>(0)).map(|n| n > 0)
 }
 
 /// A hash as stored: its 32 bytes if it is lowercase SHA-256 hex, else text.
@@ -627,11 +654,7 @@ impl Reader for SqliteConn<'_> {
     fn by_idempotency_key(&mut self, graph_id: &str, key: &str) -> StoreResult<Option<KeyUse>> {
         Ok(self
             .0
-            .prepare_cached(
-                "SELECT v.version, v.user, h.hash FROM versions v
-                 LEFT JOIN request_hashes h ON h.graph_id = v.graph_id AND h.version = v.version
-                 WHERE v.graph_id = ?1 AND v.idempotency_key = ?2",
-            )?
+            .prepare_cached("SELECT version, user, request_hash FROM versions WHERE graph_id = ?1 AND idempotency_key = ?2")?
             .query_row(params![graph_id, key], |r| Ok(KeyUse { version: r.get(0)?, user: r.get(1)?, request_hash: digest_at(r, 2)? }))
             .optional()?)
     }
@@ -916,15 +939,6 @@ impl Writer for SqliteConn<'_> {
         Ok(())
     }
 
-    fn insert_request_hash(&mut self, graph_id: &str, version: i64, hash: &str) -> StoreResult<()> {
-        self.0.prepare_cached("INSERT INTO request_hashes (graph_id, version, hash) VALUES (?1, ?2, ?3)")?.execute(params![
-            graph_id,
-            version,
-            stored_digest(hash)
-        ])?;
-        Ok(())
-    }
-
     fn put_grant(&mut self, graph_id: &str, g: &Grant) -> StoreResult<()> {
         self.0
             .prepare_cached(
@@ -939,10 +953,11 @@ impl Writer for SqliteConn<'_> {
         Ok(self.0.prepare_cached("DELETE FROM graph_access WHERE graph_id = ?1 AND member = ?2")?.execute(params![graph_id, user])? > 0)
     }
 
-    fn insert_version(&mut self, v: &VersionRow) -> StoreResult<()> {
+    fn insert_version(&mut self, v: &VersionRow, request_hash: Option<&str>) -> StoreResult<()> {
         self.0
             .prepare_cached(&format!(
-                "INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+                "INSERT INTO versions ({VERSION_COLUMNS}, request_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
             ))?
             .execute(params![
                 v.graph_id,
@@ -960,7 +975,8 @@ impl Writer for SqliteConn<'_> {
                 v.scheme,
                 v.pruned,
                 v.record_digest.as_deref().map(stored_digest),
-                v.audit_expired
+                v.audit_expired,
+                request_hash.map(stored_digest)
             ])?;
         Ok(())
     }
@@ -1037,12 +1053,9 @@ impl Writer for SqliteConn<'_> {
 
     fn expire_audit(&mut self, cutoff: &str) -> StoreResult<u64> {
         crate::decisions_sqlite::expire(self.0, cutoff)?;
-        let expiring = "FROM versions WHERE scheme >= 3 AND audit_expired = 0 AND saved_at < ?1";
-        self.0
-            .execute(&format!("DELETE FROM request_hashes WHERE (graph_id, version) IN (SELECT graph_id, version {expiring})"), [cutoff])?;
         let n = self.0.execute(
             "UPDATE versions SET audit_expired = 1, user = '', source = '', reason = NULL, run_id = NULL, idempotency_key = NULL,
-                 audit_json = '{}'
+                 audit_json = '{}', request_hash = NULL
              WHERE scheme >= 3 AND audit_expired = 0 AND saved_at < ?1",
             [cutoff],
         )?;

@@ -163,15 +163,13 @@ fn save_delta_as(store: &Store, body: PatchBody, ctx: SaveContext<'_>, access: O
             ctx: &ctx,
             audit: &audit,
             key: key.as_deref(),
+            request_hash: Some(&request_hash),
             override_version: false,
             via: "delta",
             title,
             nodes,
         };
         let saved = write_version(tx, new, changes)?;
-        if key.is_some() {
-            tx.insert_request_hash(&graph_id, saved.version, &request_hash)?;
-        }
         Ok(saved)
     })
 }

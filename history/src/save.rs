@@ -121,15 +121,13 @@ fn save_as(
             ctx: &ctx,
             audit: &audit,
             key: key.as_deref(),
+            request_hash: Some(&request_hash),
             override_version,
             via: "full",
             title: title_of(new.metadata()),
             nodes: new.nodes().len() as i64,
         };
         let saved = write_version(tx, saved, changes)?;
-        if key.is_some() {
-            tx.insert_request_hash(&id, saved.version, &request_hash)?;
-        }
         Ok(saved)
     })
 }

@@ -216,6 +216,9 @@ pub struct NewVersion<'a> {
     pub ctx: &'a SaveContext<'a>,
     pub audit: &'a ClientAudit,
     pub key: Option<&'a str>,
+    /// The fingerprint of the request (see [`crate::idempotency`]), kept
+    /// with the version when it has a `key`, which is bound to it.
+    pub request_hash: Option<&'a str>,
     pub override_version: bool,
     /// `full` (a whole graph was posted) or `delta`.
     pub via: &'static str,
@@ -346,7 +349,7 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
         record_digest: Some(digest),
         audit_expired: false,
     };
-    tx.insert_version(&row)?;
+    tx.insert_version(&row, new.key.and(new.request_hash))?;
     // Its decisions, countable by reports (issue 26).
     crate::stats::record(tx, gid, &row)?;
     if let Some(keep) = new.ctx.keep_versions {

@@ -66,6 +66,7 @@ fn sqlite_saves(path: &std::path::Path, nodes: usize, changed: usize, versions: 
             ctx: &context,
             audit: &audit,
             key: None,
+            request_hash: None,
             override_version: false,
             via: "full",
             title: title_of(new.metadata()),

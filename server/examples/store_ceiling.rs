@@ -54,24 +54,27 @@ fn writer(store: &Store, graph_id: &str, versions: i64) -> Result<(), StoreError
             tx.insert_entity(gid, &row(Kind::Node, "a", version, node(version)))?;
             tx.close_entity(gid, Kind::Metadata, "", 0, version, None)?;
             tx.insert_entity(gid, &row(Kind::Metadata, "", version, meta(version)))?;
-            tx.insert_version(&VersionRow {
-                graph_id: graph_id.into(),
-                version,
-                saved_at: "2026-02-04T14:30:45.123Z".into(),
-                user: "bench".into(),
-                source: "bench".into(),
-                reason: None,
-                run_id: None,
-                idempotency_key: Some(format!("key-{version}")),
-                graph_json: None,
-                audit_json: r#"{"via":"delta","accepted":["node/a/label"],"rejected":[]}"#.into(),
-                prev_hash: String::new(),
-                hash: "0".repeat(64),
-                scheme: 2,
-                pruned: false,
-                record_digest: None,
-                audit_expired: false,
-            })?;
+            tx.insert_version(
+                &VersionRow {
+                    graph_id: graph_id.into(),
+                    version,
+                    saved_at: "2026-02-04T14:30:45.123Z".into(),
+                    user: "bench".into(),
+                    source: "bench".into(),
+                    reason: None,
+                    run_id: None,
+                    idempotency_key: Some(format!("key-{version}")),
+                    graph_json: None,
+                    audit_json: r#"{"via":"delta","accepted":["node/a/label"],"rejected":[]}"#.into(),
+                    prev_hash: String::new(),
+                    hash: "0".repeat(64),
+                    scheme: 2,
+                    pruned: false,
+                    record_digest: None,
+                    audit_expired: false,
+                },
+                None,
+            )?;
             tx.update_graph(gid, &summary(graph_id, version), &"0".repeat(64))
         })?;
     }

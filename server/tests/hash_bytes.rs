@@ -2,7 +2,9 @@
 //! still 64-character hex text, as the previous schema wrote them, is
 //! migrated at start on both backends; every version reads back with the
 //! same hash, every chain verifies, idempotency still finds the request's
-//! fingerprint, and new versions store 32 bytes.
+//! fingerprint, and new versions store 32 bytes. The same database also
+//! has its request fingerprints in a table of their own, as before they
+//! moved into the versions' rows (SQLite schema 7, PostgreSQL 6).
 
 use kg_approval::Timestamp;
 use kg_history::save::{SaveBody, save};
@@ -67,14 +69,20 @@ async fn a_database_with_hex_hashes_is_migrated_and_still_verifies(backend: Back
     .unwrap();
     assert_eq!(stored_as_bytes(backend, &db).await, 3, "new versions store 32 bytes");
 
-    // Back to the previous schema: hashes as hex text.
+    assert_eq!(count_at(backend, &db, "SELECT COUNT(*) FROM versions WHERE request_hash IS NOT NULL").await, 2, "one per key");
+
+    // Back to the schema before both: hashes as hex text, fingerprints in their own table.
     match backend {
         Backend::Sqlite => {
             sql(
                 backend,
                 &db,
-                "UPDATE versions SET hash = lower(hex(hash)), record_digest = lower(hex(record_digest));
-                 UPDATE request_hashes SET hash = lower(hex(hash)); PRAGMA user_version = 5;",
+                "CREATE TABLE request_hashes (graph_id TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL,
+                     PRIMARY KEY (graph_id, version)) WITHOUT ROWID;
+                 INSERT INTO request_hashes SELECT graph_id, version, lower(hex(request_hash)) FROM versions WHERE request_hash IS NOT NULL;
+                 ALTER TABLE versions DROP COLUMN request_hash;
+                 UPDATE versions SET hash = lower(hex(hash)), record_digest = lower(hex(record_digest));
+                 PRAGMA user_version = 5;",
             )
             .await
         }
@@ -82,9 +90,12 @@ async fn a_database_with_hex_hashes_is_migrated_and_still_verifies(backend: Back
             sql(
                 backend,
                 &db,
-                "ALTER TABLE versions ALTER COLUMN hash TYPE TEXT USING encode(hash, 'hex'),
+                "CREATE TABLE request_hashes (graph_id TEXT NOT NULL, version BIGINT NOT NULL, hash TEXT NOT NULL,
+                     PRIMARY KEY (graph_id, version));
+                 INSERT INTO request_hashes SELECT graph_id, version, encode(request_hash, 'hex') FROM versions WHERE request_hash IS NOT NULL;
+                 ALTER TABLE versions DROP COLUMN request_hash;
+                 ALTER TABLE versions ALTER COLUMN hash TYPE TEXT USING encode(hash, 'hex'),
                      ALTER COLUMN record_digest TYPE TEXT USING encode(record_digest, 'hex');
-                 ALTER TABLE request_hashes ALTER COLUMN hash TYPE TEXT USING encode(hash, 'hex');
                  UPDATE kg_schema SET version = 4;",
             )
             .await
@@ -94,12 +105,17 @@ async fn a_database_with_hex_hashes_is_migrated_and_still_verifies(backend: Back
 
     let store = open(&db).await;
     assert_eq!(stored_as_bytes(backend, &db).await, 3, "the migration stored every hash as its bytes");
+    let moved = "SELECT COUNT(*) FROM versions WHERE request_hash IS NOT NULL AND version IN (1, 2)";
+    assert_eq!(count_at(backend, &db, moved).await, 2, "both fingerprints moved into their versions' rows");
     let (after, verified, replay, text) = tokio::task::spawn_blocking(move || {
         let after = hashes(&store);
         let verified = store.read(|db| read::verify(db, ID)).unwrap();
         // The request behind version 2 is bound to its key: the same request
         // again is a replay, answered with version 2.
         let replay = save(&store, body(Some(1), "two"), ctx(Some("key-2"))).unwrap();
+        // Another request with that key is refused: its fingerprint was kept.
+        let other = save(&store, body(Some(2), "another"), ctx(Some("key-2")));
+        assert!(matches!(other, Err(kg_history::HistoryError::Unprocessable(_))), "{other:?}");
         let text = store.read(|db| read::graph_text(db, ID, Some(2))).unwrap();
         (after, verified, replay, text)
     })
