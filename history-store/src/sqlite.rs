@@ -887,11 +887,16 @@ impl Writer for SqliteConn<'_> {
         // full page (space later rows never reuse: SQLite appends by rowid)
         // and write the whole new row at the end: 243 B more per one-label
         // version, measured.
+        // `ord` is set only when it changes: SQLite rewrites the entry of
+        // every index on a column the statement sets, whatever its value.
+        let set = if new.ord == old.ord { "from_version = ?6, body = ?8" } else { "from_version = ?6, ord = ?7, body = ?8" };
         let n = self
             .0
             .prepare_cached(&with_kind(
-                "UPDATE entities SET from_version = ?6, ord = ?7, body = ?8
-                 WHERE gid = ?1 AND kind = ?2 AND key = ?3 AND dup = ?4 AND from_version = ?5 AND to_version IS NULL",
+                &format!(
+                    "UPDATE entities SET {set}
+                     WHERE gid = ?1 AND kind = ?2 AND key = ?3 AND dup = ?4 AND from_version = ?5 AND to_version IS NULL"
+                ),
                 old.kind,
             ))?
             .execute(params![gid, old.kind as i64, old.key, old.dup, old.from_version, new.from_version, new.ord, new.body])?;
