@@ -189,6 +189,20 @@ const RECORD_COLUMNS: [&str; 7] = ["version", "savedAt", "user", "source", "reas
 /// (both are strings), and read back as the text it repeats.
 const REPEATS: [(&str, &str); 2] = [("approvalId", "idempotencyKey"), ("proposedAt", "approvedAt")];
 
+/// The record's lists of decided changes: `accepted` names the changes
+/// accepted or corrected, `rejected` those rejected. When one names exactly
+/// the changes `decisions` gives that decision, in its order (as every
+/// review in kg-approval's modal does), it is stored as `true` since
+/// scheme 3: the change ids were stored twice.
+const DECIDED: [(&str, &[&str]); 2] = [("accepted", &["accepted", "corrected"]), ("rejected", &["rejected"])];
+
+/// The ids `record.decisions` gives one of `decisions`, in its order.
+fn decided(record: &serde_json::Map<String, serde_json::Value>, decisions: &[&str]) -> Option<Vec<serde_json::Value>> {
+    let map = record.get("decisions")?.as_object()?;
+    let given = |d: &serde_json::Value| d.get("decision").and_then(serde_json::Value::as_str).is_some_and(|name| decisions.contains(&name));
+    Some(map.iter().filter(|(_, d)| given(d)).map(|(id, _)| serde_json::Value::String(id.clone())).collect())
+}
+
 impl VersionRow {
     /// The whole audit record of the version, as hashed: `audit_json`, plus
     /// (scheme 2) the fields kept in columns.
@@ -215,6 +229,13 @@ impl VersionRow {
                 fields.insert(key.clone(), value.clone());
             }
             if self.scheme >= 3 {
+                for (field, decisions) in DECIDED {
+                    if fields.get(field) == Some(&serde_json::Value::Bool(true)) {
+                        let ids = decided(fields, decisions)
+                            .ok_or_else(|| format!("audit record: {field} is implied by decisions, which it lacks"))?;
+                        fields[field] = serde_json::Value::Array(ids);
+                    }
+                }
                 for (field, repeated) in REPEATS {
                     if fields.get(field) == Some(&serde_json::Value::Bool(true)) {
                         let text = fields.get(repeated).filter(|v| v.is_string()).cloned();
@@ -227,8 +248,9 @@ impl VersionRow {
     }
 
     /// `audit_json` for a scheme-3 record: the record without the fields
-    /// kept in columns, and a field that repeats another's text as `true`
-    /// (see `REPEATS`); [`record`](VersionRow::record) gives it back whole.
+    /// kept in columns, and a field that repeats another's text or lists
+    /// what `decisions` implies as `true` (see `REPEATS` and `DECIDED`);
+    /// [`record`](VersionRow::record) gives it back whole.
     ///
     /// ```
     /// # use kg_history_store::VersionRow;
@@ -238,7 +260,13 @@ impl VersionRow {
     /// ```
     pub fn stored_record(record: &serde_json::Value) -> String {
         let mut rest = record.clone();
-        if let serde_json::Value::Object(fields) = &mut rest {
+        if let (serde_json::Value::Object(fields), Some(whole)) = (&mut rest, record.as_object()) {
+            for (field, decisions) in DECIDED {
+                let listed = whole.get(field).and_then(serde_json::Value::as_array).filter(|ids| !ids.is_empty());
+                if listed.is_some_and(|ids| decided(whole, decisions).as_ref() == Some(ids)) {
+                    fields[field] = serde_json::Value::Bool(true);
+                }
+            }
             for (field, repeated) in REPEATS {
                 if fields.get(field).is_some_and(|v| v.is_string() && Some(v) == record.get(repeated)) {
                     fields[field] = serde_json::Value::Bool(true);
@@ -733,6 +761,32 @@ mod tests {
             assert_eq!(back, record, "{stored}");
             assert!(stored.len() < record.to_string().len());
         }
+    }
+
+    #[test]
+    fn lists_that_decisions_imply_are_stored_once_and_read_back_whole() {
+        let decided = |decision: &str| json!({"decision": decision, "decidedBy": "change"});
+        let mut with = record(Some("k1"), "k1", "2026-12-07T06:00:00.000Z", "2026-12-07T06:00:00.000Z");
+        with["decisions"] =
+            json!({"node/a/label": decided("corrected"), "node/b/info": decided("rejected"), "node/c/x": decided("accepted")});
+        let cases = [
+            // As the modal records a review: both lists implied.
+            (json!(["node/a/label", "node/c/x"]), json!(["node/b/info"]), 2),
+            // Another order, or a change without a decision: stored as sent.
+            (json!(["node/c/x", "node/a/label"]), json!(["node/b/info"]), 1),
+            (json!(["node/a/label", "node/c/x", "node/d/y"]), json!([]), 0),
+        ];
+        for (accepted, rejected, implied) in cases {
+            let mut record = with.clone();
+            record["accepted"] = accepted;
+            record["rejected"] = rejected;
+            let stored = VersionRow::stored_record(&record);
+            let lists = ["\"accepted\":true", "\"rejected\":true"].iter().filter(|l| stored.contains(*l)).count();
+            assert_eq!(lists, implied, "{stored}");
+            assert_eq!(row(3, Some("k1"), stored.clone()).record().unwrap(), record, "{stored}");
+        }
+        let broken = row(3, None, r#"{"accepted":true}"#.into());
+        assert!(broken.record().unwrap_err().contains("accepted is implied by decisions"));
     }
 
     #[test]

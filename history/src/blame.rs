@@ -76,7 +76,7 @@ pub struct Stamp {
 
 impl Stamp {
     pub fn of(row: &VersionRow) -> Stamp {
-        let record: Value = serde_json::from_str(&row.audit_json).unwrap_or(Value::Null);
+        let record = row.record().unwrap_or(Value::Null);
         let text = |key: &str| record.get(key).and_then(Value::as_str).map(str::to_owned);
         let present = |s: &str| (!row.audit_expired).then(|| s.to_owned());
         Stamp {

@@ -168,7 +168,7 @@ fn io_error(e: io::Error) -> HistoryError {
 
 /// The rows of one version: a row per changed field, then one per rejected change.
 pub fn rows_of<'a>(version: &'a GraphVersion, changes: &[Change], node: Option<&str>) -> Vec<Row<'a>> {
-    let record: Value = serde_json::from_str(&version.row.audit_json).unwrap_or(Value::Null);
+    let record = version.row.record().unwrap_or(Value::Null);
     let model = record.get("model").and_then(Value::as_str).map(str::to_owned);
     let decisions =
         record.get("decisions").and_then(|d| Decisions::read(d, "decisions", ErrorCode::InvalidArgument).ok()).unwrap_or_default();

@@ -61,7 +61,7 @@ pub fn run(
     let (mut users, mut graphs, mut models) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     let (mut accepted, mut rejected) = (0, 0);
     for v in &versions {
-        let record: Value = serde_json::from_str(&v.row.audit_json).unwrap_or(Value::Null);
+        let record = v.row.record().unwrap_or(Value::Null);
         let count = |key: &str| record.get(key).and_then(Value::as_array).map_or(0, Vec::len);
         accepted += count("accepted");
         rejected += count("rejected");
