@@ -18,7 +18,8 @@ use super::{
 
 /// Schema migrations, applied in order at start, each in the transaction
 /// that also records it in `PRAGMA user_version`.
-const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] = &[schema_1, schema_2, schema_3, schema_4, schema_5, schema_6, schema_7];
+const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] =
+    &[schema_1, schema_2, schema_3, schema_4, schema_5, schema_6, schema_7, schema_8];
 
 /// The migration that creates the `decisions` table (issue 26), which the
 /// caller's [`Upgrade::backfill_decisions`] fills from the stored versions.
@@ -81,6 +82,10 @@ pub const SCHEMA_2: &str = "
         to_version INTEGER,
         ord INTEGER NOT NULL,
         body TEXT NOT NULL,
+        -- Since schema 8 (see there); here too because a database of the
+        -- first schema has its snapshots converted into these rows before
+        -- the later migrations run.
+        born INTEGER,
         PRIMARY KEY (gid, kind, key, dup, from_version)
     );
     CREATE INDEX entities_live ON entities (gid, kind, ord) WHERE to_version IS NULL;
@@ -203,6 +208,29 @@ fn schema_7(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// A part's row found by the version its cell was first written at (issue
+/// 28), not by `from_version`. A replaced part's new row is written over its
+/// current cell, so `from_version` changed on every edit and its entry in
+/// `entities_from` moved: one more page in a random place per edited part (a
+/// fifth of the pages a save at 100,000 nodes writes, `bench/save-pages.js`).
+/// `born` never changes once written: a cell keeps the version it was
+/// inserted at, an ended row added beside it gets its own `from_version`.
+/// So `born <= from_version` for every row, and the rows a version opened
+/// are those born then plus the cells it rewrote (found through the rows it
+/// ended). Runs again harmlessly on a database whose schema number was set
+/// back.
+fn schema_8(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let has_column: i64 = tx.query_row("SELECT COUNT(*) FROM pragma_table_info('entities') WHERE name = 'born'", [], |r| r.get(0))?;
+    if has_column == 0 {
+        tx.execute_batch("ALTER TABLE entities ADD COLUMN born INTEGER;")?;
+    }
+    tx.execute_batch(
+        "UPDATE entities SET born = from_version WHERE born IS NULL;
+         DROP INDEX IF EXISTS entities_from;
+         CREATE INDEX IF NOT EXISTS entities_born ON entities (gid, born);",
+    )
 }
 
 fn has_table(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<bool> {
@@ -388,6 +416,8 @@ impl SqliteStore {
 pub struct SqliteConn<'a>(pub &'a Connection);
 
 const ENTITY_COLUMNS: &str = "kind, key, dup, from_version, to_version, ord, body";
+/// [`ENTITY_COLUMNS`] of `e`, where a query joins two rows of `entities`.
+const ENDED_SUCCESSOR_COLUMNS: &str = "e.kind, e.key, e.dup, e.from_version, e.to_version, e.ord, e.body";
 
 /// `sql` with `kind = ?2` written as the kind itself: one cached statement
 /// per kind. A kind passed as a parameter could decide whether a partial
@@ -497,8 +527,8 @@ impl Reader for SqliteConn<'_> {
             Some(v) => {
                 let mut rows = self.rows(
                     &format!(
-                        "SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_from
-                         WHERE gid = ?1 AND from_version <= ?2 AND (to_version IS NULL OR to_version > ?2)"
+                        "SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_born
+                         WHERE gid = ?1 AND born <= ?2 AND from_version <= ?2 AND (to_version IS NULL OR to_version > ?2)"
                     ),
                     params![gid, v],
                 )?;
@@ -555,8 +585,17 @@ impl Reader for SqliteConn<'_> {
     }
 
     fn rows_changed_by(&mut self, gid: i64, version: i64) -> StoreResult<(Vec<EntityRow>, Vec<EntityRow>)> {
+        // Opened: rows inserted at this version, and the cells it rewrote
+        // (born earlier), each the successor of a row it ended. UNION drops
+        // a row found both ways.
         let opened = self.rows(
-            &format!("SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_from WHERE gid = ?1 AND from_version = ?2"),
+            &format!(
+                "SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_born WHERE gid = ?1 AND born = ?2 AND from_version = ?2
+                 UNION
+                 SELECT {ENDED_SUCCESSOR_COLUMNS} FROM entities x INDEXED BY entities_to
+                 JOIN entities e ON e.gid = x.gid AND e.kind = x.kind AND e.key = x.key AND e.dup = x.dup AND e.from_version = x.to_version
+                 WHERE x.gid = ?1 AND x.to_version = ?2"
+            ),
             params![gid, version],
         )?;
         let closed = self.rows(
@@ -861,7 +900,7 @@ impl Writer for SqliteConn<'_> {
     fn insert_entity(&mut self, gid: i64, row: &EntityRow) -> StoreResult<()> {
         self.0
             .prepare_cached(
-                "INSERT INTO entities (gid, kind, key, dup, from_version, to_version, ord, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO entities (gid, kind, key, dup, from_version, to_version, ord, body, born) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5)",
             )?
             .execute(params![gid, row.kind as i64, row.key, row.dup, row.from_version, row.to_version, row.ord, row.body])?;
         Ok(())
@@ -905,7 +944,7 @@ impl Writer for SqliteConn<'_> {
         }
         self.0
             .prepare_cached(
-                "INSERT INTO entities (gid, kind, key, dup, from_version, to_version, ord, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO entities (gid, kind, key, dup, from_version, to_version, ord, body, born) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5)",
             )?
             .execute(params![
                 gid,
