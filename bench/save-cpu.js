@@ -4,11 +4,14 @@
 // what it costs at 1,000). One session per size makes each approval; its
 // delta is posted, as the same bytes, to every build in turn, each holding
 // the same graph in a SQLite file of its own; sizes and builds take turns
-// (the order alternating), so machine noise falls on all alike. CPU is read
-// from /proc around each request (in 10 ms ticks: use 40 saves or more).
+// (the order alternating), so machine noise falls on all alike. A server's
+// CPU is read from /proc (in 10 ms ticks) when the measured saves begin and
+// when they end: it serves nothing else meanwhile, and one reading's tick is
+// about 1 % of 200 saves' CPU. (Summed over each request instead, every
+// reading's tick adds its own error: about 7 % over 200 saves.)
 //
 //   KG_BINS=old=/path/to/server,new=target/release/kg-approval-server \
-//     node bench/save-cpu.js [--sizes=1000,100000] [--saves=60] [--edits=25]
+//     node bench/save-cpu.js [--sizes=1000,100000] [--saves=200] [--edits=25]
 //
 // Prints, per size and build, CPU per save (mean) and the save's median wall
 // time, then each build's ratio of the largest size to the smallest. With
@@ -24,7 +27,7 @@ const { cpuSeconds, median, proposals } = require('./storage');
 
 const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
 const sizes = arg('sizes', '1000,100000').split(',').map(Number);
-const saves = Number(arg('saves', 60));
+const saves = Number(arg('saves', 200));
 const edits = Number(arg('edits', 25));
 // The first save after the restart (connections, statements) is left out.
 const warm = 1;
@@ -102,13 +105,10 @@ async function step(g, i) {
   const order = i % 2 ? [...servers].reverse() : servers;
   const versions = new Set();
   for (const s of order) {
-    const pid = s.running.child.pid;
-    const cpu = cpuSeconds(pid);
     const t = performance.now();
     versions.add((await post(s.running.url, '/patchGraph', body)).newVersion);
     if (i >= warm) {
       s.wall.push(performance.now() - t);
-      s.cpu += cpuSeconds(pid) - cpu;
     }
   }
   if (versions.size !== 1) throw new Error(`the builds disagree on the version: ${[...versions]}`);
@@ -126,11 +126,15 @@ async function step(g, i) {
     // under the same load (run one size after the other, it swung from 1.2×
     // to 1.7× between runs on this shared machine).
     for (let i = 0; i < warm + saves; i++) {
-      if (i === warm && process.env.KG_PERF) {
-        for (const s of graphs.flatMap((g) => g.servers)) s.perf = record(s.running.child.pid, `${process.env.KG_PERF}-${s.name}-${s.nodes}.data`);
+      if (i === warm) {
+        for (const s of graphs.flatMap((g) => g.servers)) {
+          s.cpu = cpuSeconds(s.running.child.pid);
+          if (process.env.KG_PERF) s.perf = record(s.running.child.pid, `${process.env.KG_PERF}-${s.name}-${s.nodes}.data`);
+        }
       }
       for (const g of i % 2 ? [...graphs].reverse() : graphs) await step(g, i);
     }
+    for (const s of graphs.flatMap((g) => g.servers)) s.cpu = cpuSeconds(s.running.child.pid) - s.cpu;
     for (const s of graphs.flatMap((g) => g.servers).filter((x) => x.perf)) await s.perf.stop();
     const cpuMs = (s) => (s.cpu * 1000) / saves;
     for (const s of graphs.flatMap((g) => g.servers)) {

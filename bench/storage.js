@@ -175,9 +175,10 @@ async function reads(running, count) {
  * Issue 28's CPU ratio as `bench/save-cpu.js` measures it, in a child
  * process: both sizes taking turns, so that the machine's noise falls on
  * both alike (run one after the other, the ratio swung from 1.2× to 1.7×
- * between runs). CPU is read in 10 ms ticks, hence 60 saves.
+ * between runs). CPU is read in 10 ms ticks: over 200 saves one tick is about
+ * 1 % of the total at either size (over 60, 4 %).
  */
-function saveCpuInTurns(small, large, saves = 60) {
+function saveCpuInTurns(small, large, saves = 200) {
   process.stderr.write(`storage: server CPU per save, ${small} and ${large} nodes taking turns\n`);
   const out = execFileSync(process.execPath, [path.join(__dirname, 'save-cpu.js'), `--sizes=${small},${large}`, `--saves=${saves}`], {
     encoding: 'utf8',
