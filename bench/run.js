@@ -219,12 +219,22 @@ async function textWorkload(jsdiff, DMP) {
     target(`diffText exact (${name})`, ref.exact, ref.exact ? 'both texts rebuilt' : 'NOT exact');
     if (name.includes('rewrite')) {
       target(`${name} inside the 100 ms budget, exact`, ref.max <= 100 && ref.exact, `max ${fmt(ref.max)} ms, degraded: ${ref.degraded}`);
-      // Smaller budgets: the whole call (the JS result included) within budget + 10%, or degraded.
+      // Smaller budgets: each call (the JS result included) within budget +
+      // 10%, or it says degraded. Checked call by call, the warm-up
+      // included: the last call's flag says nothing of the slowest one's.
       for (const budgetMs of [50, 20, 5]) {
-        const m = measure(() => kg.diffText(a, b, { budgetMs }), { runs: 5 });
-        const ok = m.max <= budgetMs * 1.1 || m.result.degraded;
-        budgets.push({ case: name, budgetMs, median: m.median, max: m.max, degraded: m.result.degraded, ops: m.result.ops.length });
-        target(`diffText(…, { budgetMs: ${budgetMs} }) on the ${name}: within budget + 10% or degraded`, ok, `median ${fmt(m.median)}, max ${fmt(m.max)} ms, degraded: ${m.result.degraded}, ${m.result.ops.length} ops`);
+        const calls = [];
+        const m = measure(() => {
+          const t0 = performance.now();
+          const result = kg.diffText(a, b, { budgetMs });
+          calls.push({ ms: performance.now() - t0, degraded: result.degraded });
+          return result;
+        }, { runs: 5 });
+        const late = calls.filter((c) => c.ms > budgetMs * 1.1 && !c.degraded);
+        const degraded = calls.filter((c) => c.degraded).length;
+        budgets.push({ case: name, budgetMs, median: m.median, max: m.max, degraded: m.result.degraded, degradedCalls: degraded, lateCalls: late.length, calls: calls.length, ops: m.result.ops.length });
+        const lateNote = late.length ? `; late and not degraded: ${late.map((c) => `${fmt(c.ms)} ms`).join(', ')}` : '';
+        target(`diffText(…, { budgetMs: ${budgetMs} }) on the ${name}: each call within budget + 10% or degraded`, late.length === 0, `median ${fmt(m.median)}, max ${fmt(m.max)} ms, ${degraded} of ${calls.length} calls degraded${lateNote}, ${m.result.ops.length} ops`);
       }
     }
   }

@@ -342,12 +342,13 @@ fn proposed_review_to_js(
 }
 
 fn lazy_text_diff(old: JsValue, new: JsValue, granularity: String, budget_ms: f64) -> JsValue {
+    let started = similar::Instant::now();
     let options = TextDiffOptions {
         granularity: Granularity::parse(&granularity).unwrap_or(Granularity::Auto),
         budget: std::time::Duration::from_secs_f64(budget_ms.max(0.0) / 1000.0),
     };
     match (old.as_string(), new.as_string()) {
-        (Some(o), Some(n)) => text_diff_to_js(&old, &new, &o, &n, &options),
+        (Some(o), Some(n)) => text_diff_to_js(started, &old, &new, &o, &n, &options),
         _ => JsValue::UNDEFINED,
     }
 }
@@ -368,12 +369,21 @@ fn utf16_len(text: &str) -> usize {
 /// A text diff as JS, its ops sliced from the JS strings `old_js`/`new_js`
 /// (the same texts as `old`/`new`): no op text is copied out of WASM.
 ///
-/// The budget covers the whole call: the diff gets 85% of it, the rest is
-/// for building the JS result, and a call that still ends past budget + 10%
-/// says `degraded: true` (its ops are exact, but it overran).
-fn text_diff_to_js(old_js: &JsValue, new_js: &JsValue, old: &str, new: &str, options: &TextDiffOptions) -> JsValue {
-    let started = similar::Instant::now();
-    let diff = diff_spans(old, new, &TextDiffOptions { budget: options.budget.mul_f64(0.85), ..*options });
+/// The budget covers the whole call from `started`, when it entered WASM
+/// (the texts' copy into WASM memory included): the diff gets 85% of it
+/// less what went before, the rest is for building the JS result, and a
+/// call that still ends past budget + 10% says `degraded: true` (its ops
+/// are exact, but it overran).
+fn text_diff_to_js(
+    started: similar::Instant,
+    old_js: &JsValue,
+    new_js: &JsValue,
+    old: &str,
+    new: &str,
+    options: &TextDiffOptions,
+) -> JsValue {
+    let budget = options.budget.mul_f64(0.85).saturating_sub(started.elapsed());
+    let diff = diff_spans(old, new, &TextDiffOptions { budget, ..*options });
     let mut spans = Vec::with_capacity(diff.spans.len() * 2);
     for (op, range) in &diff.spans {
         let (kind, text) = match op {
@@ -443,10 +453,11 @@ pub fn diff_text_js(
     #[wasm_bindgen(js_name = "newText", unchecked_param_type = "string")] new: JsValue,
     options: Option<DiffOptionsArg>,
 ) -> JsResult<JsValue> {
+    let started = similar::Instant::now();
     let old_text = text_arg(&old, "old")?;
     let new_text = text_arg(&new, "new")?;
     let options = parse_options(options.as_deref(), "options", DiffOptions::read)?;
-    Ok(text_diff_to_js(&old, &new, &old_text, &new_text, &options.text))
+    Ok(text_diff_to_js(started, &old, &new, &old_text, &new_text, &options.text))
 }
 
 /// Every difference between two graphs, as review changes.
