@@ -11,10 +11,9 @@
 //     node bench/disk-per-version.js [--versions=1000] [--postgres]
 const fs = require('fs');
 const { execFileSync } = require('child_process');
-const { randomUUID } = require('crypto');
-const kg = require('kg-approval');
 const { generateGraph } = require('../pkg-tests/support/generate');
 const { startServer } = require('../pkg-tests/support/server');
+const { deltaSession } = require('./storage');
 
 const arg = (name, fallback) => (process.argv.find((a) => a.startsWith(`--${name}=`)) || `=${fallback}`).split('=')[1];
 const versions = Number(arg('versions', 1000));
@@ -49,14 +48,7 @@ async function measure(label, bin) {
   try {
     const graph = generateGraph(500, { infoBytes: [3800, 4400], htmlEvery: 0, seed: 8 });
     delete graph.metadata.version;
-    const session = new kg.ApprovalSession(graph, { graphId: randomUUID() });
-    const client = new kg.HistoryClient({ baseUrl: running.url, token: 'ann-token-0001', timeoutMs: 600000, retries: 0, deltaSaves: 'always' });
-    const approve = async (proposal) => {
-      session.propose(proposal);
-      const approved = session.approve({ user: 'ann@example.com' });
-      const saved = await client.save(approved);
-      session.markSaved(approved.audit.approvalId, saved.newVersion);
-    };
+    const { session, approve } = deltaSession(running, graph);
     await approve({ metadata: { category: 'bench' } });
     await running.stopGracefully();
     const before = use();

@@ -12,11 +12,9 @@
 // per save by B-tree ("new" for pages the file did not have before).
 const fs = require('fs');
 const { execFileSync } = require('child_process');
-const { randomUUID } = require('crypto');
-const kg = require('kg-approval');
 const { generateGraph } = require('../pkg-tests/support/generate');
 const { startServer } = require('../pkg-tests/support/server');
-const { proposals } = require('./storage');
+const { deltaSession, proposals } = require('./storage');
 
 const arg = (name, fallback) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
 const nodes = Number(arg('nodes', 1000));
@@ -38,13 +36,7 @@ function walPages(file, skip) {
   const running = await startServer(['--body-limit', String(1 << 30)], { bin, backend: 'sqlite' });
   const graph = generateGraph(nodes, { seed: 1 });
   delete graph.metadata.version;
-  const session = new kg.ApprovalSession(graph, { graphId: randomUUID() });
-  const client = new kg.HistoryClient({ baseUrl: running.url, token: 'ann-token-0001', timeoutMs: 600000, retries: 0, deltaSaves: 'always' });
-  const approve = async (proposal) => {
-    session.propose(proposal);
-    const approved = session.approve({ user: 'ann@example.com' });
-    session.markSaved(approved.audit.approvalId, (await client.save(approved)).newVersion);
-  };
+  const { session, approve } = deltaSession(running, graph);
   try {
     const list = proposals(graph, before + measured, 500);
     await approve({ metadata: { category: 'bench' } });

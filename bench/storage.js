@@ -59,6 +59,21 @@ function proposals(graph, count, seed) {
 }
 
 /**
+ * A session on `graph` under a new id, and `approve(proposal)`: proposes,
+ * approves as Ann and saves the approval on `running` as a delta.
+ */
+function deltaSession(running, graph) {
+  const session = new kg.ApprovalSession(graph, { graphId: randomUUID() });
+  const client = new kg.HistoryClient({ baseUrl: running.url, token: 'ann-token-0001', timeoutMs: 600000, retries: 0, deltaSaves: 'always' });
+  const approve = async (proposal) => {
+    session.propose(proposal);
+    const approved = session.approve({ user: 'ann@example.com' });
+    session.markSaved(approved.audit.approvalId, (await client.save(approved)).newVersion);
+  };
+  return { session, approve };
+}
+
+/**
  * One graph of `n` nodes: load, first version, then `versions` approvals as
  * deltas and `fullVersions` as whole graphs; what each cost.
  */
@@ -257,4 +272,4 @@ async function benchStorage({ smoke, target }) {
   }
 }
 
-module.exports = { benchStorage, cpuSeconds, median, proposals };
+module.exports = { benchStorage, cpuSeconds, deltaSession, median, proposals };

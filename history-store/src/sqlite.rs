@@ -194,9 +194,7 @@ fn schema_6(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 /// keyed by the graph's id and version again, cost 75 B per version. Runs
 /// again harmlessly on a database whose schema number was set back.
 fn schema_7(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    let has_column: i64 =
-        tx.query_row("SELECT COUNT(*) FROM pragma_table_info('versions') WHERE name = 'request_hash'", [], |r| r.get(0))?;
-    if has_column == 0 {
+    if !has_column(tx, "versions", "request_hash")? {
         tx.execute_batch("ALTER TABLE versions ADD COLUMN request_hash BLOB;")?;
     }
     if has_table(tx, "request_hashes")? {
@@ -222,8 +220,7 @@ fn schema_7(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 /// ended). Runs again harmlessly on a database whose schema number was set
 /// back.
 fn schema_8(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    let has_column: i64 = tx.query_row("SELECT COUNT(*) FROM pragma_table_info('entities') WHERE name = 'born'", [], |r| r.get(0))?;
-    if has_column == 0 {
+    if !has_column(tx, "entities", "born")? {
         tx.execute_batch("ALTER TABLE entities ADD COLUMN born INTEGER;")?;
     }
     tx.execute_batch(
@@ -235,6 +232,10 @@ fn schema_8(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 
 fn has_table(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<bool> {
     tx.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| r.get::<_, i64>(0)).map(|n| n > 0)
+}
+
+fn has_column(tx: &Transaction<'_>, table: &str, column: &str) -> rusqlite::Result<bool> {
+    tx.query_row("SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2", [table, column], |r| r.get::<_, i64>(0)).map(|n| n > 0)
 }
 
 /// A hash as stored: its 32 bytes if it is lowercase SHA-256 hex, else text.
@@ -416,6 +417,9 @@ impl SqliteStore {
 pub struct SqliteConn<'a>(pub &'a Connection);
 
 const ENTITY_COLUMNS: &str = "kind, key, dup, from_version, to_version, ord, body";
+/// A part's row as written: a new row is born at its `from_version` (schema 8).
+const INSERT_ENTITY: &str =
+    "INSERT INTO entities (gid, kind, key, dup, from_version, to_version, ord, body, born) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5)";
 /// [`ENTITY_COLUMNS`] of `e`, where a query joins two rows of `entities`.
 const ENDED_SUCCESSOR_COLUMNS: &str = "e.kind, e.key, e.dup, e.from_version, e.to_version, e.ord, e.body";
 
@@ -898,11 +902,16 @@ impl Writer for SqliteConn<'_> {
     }
 
     fn insert_entity(&mut self, gid: i64, row: &EntityRow) -> StoreResult<()> {
-        self.0
-            .prepare_cached(
-                "INSERT INTO entities (gid, kind, key, dup, from_version, to_version, ord, body, born) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5)",
-            )?
-            .execute(params![gid, row.kind as i64, row.key, row.dup, row.from_version, row.to_version, row.ord, row.body])?;
+        self.0.prepare_cached(INSERT_ENTITY)?.execute(params![
+            gid,
+            row.kind as i64,
+            row.key,
+            row.dup,
+            row.from_version,
+            row.to_version,
+            row.ord,
+            row.body
+        ])?;
         Ok(())
     }
 
@@ -942,20 +951,16 @@ impl Writer for SqliteConn<'_> {
         if n != 1 {
             return Ok(false);
         }
-        self.0
-            .prepare_cached(
-                "INSERT INTO entities (gid, kind, key, dup, from_version, to_version, ord, body, born) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5)",
-            )?
-            .execute(params![
-                gid,
-                old.kind as i64,
-                old.key,
-                old.dup,
-                old.from_version,
-                new.from_version,
-                old.ord,
-                patch.unwrap_or(&old.body)
-            ])?;
+        self.0.prepare_cached(INSERT_ENTITY)?.execute(params![
+            gid,
+            old.kind as i64,
+            old.key,
+            old.dup,
+            old.from_version,
+            new.from_version,
+            old.ord,
+            patch.unwrap_or(&old.body)
+        ])?;
         Ok(true)
     }
 
