@@ -169,8 +169,10 @@ pub struct VersionRow {
     /// The version can no longer be read whole (retention).
     pub pruned: bool,
     /// Scheme 3: SHA-256 of the audit record with people named by their
-    /// pseudonyms, which is what the chain hashes. It stays when the record
-    /// itself expires (`--keep-audit-days`), so the chain still verifies.
+    /// pseudonyms, which is what the chain hashes. While the record is there
+    /// the digest is implied by it and not stored (`None`; versions saved
+    /// before issue 28 have it anyway); it is stored when the record
+    /// expires (`--keep-audit-days`), so the chain still verifies.
     pub record_digest: Option<String>,
     /// The record (who, why, which run, which decisions) was removed by
     /// `--keep-audit-days`; the version, its time, its changes and its
@@ -459,6 +461,10 @@ pub trait Reader {
     fn all_versions(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>>;
     /// Versions newest first, without snapshots.
     fn history(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>>;
+    /// Up to `limit` scheme-3 versions saved before `cutoff` whose record
+    /// has not expired and whose digest is not stored (it is implied by the
+    /// record while the record is there), without snapshots.
+    fn digestless_before(&mut self, cutoff: &str, limit: i64) -> StoreResult<Vec<VersionRow>>;
     /// Audit rows newest first, filtered, and the total before paging. A node
     /// filter matches the versions that wrote or ended a row of that node
     /// (and, for versions from the first schema, those recorded as touching it).
@@ -593,6 +599,8 @@ pub trait Writer: Reader {
     /// who saved a graph's head when its record is one of them,
     /// keeping their digests; returns how many.
     fn expire_audit(&mut self, cutoff: &str) -> StoreResult<u64>;
+    /// Stores a version's record digest (before its record expires).
+    fn keep_record_digest(&mut self, graph_id: &str, version: i64, digest: &str) -> StoreResult<()>;
     fn append_event(&mut self, event: &Event) -> StoreResult<()>;
     /// Stores the decided changes of a version (see [`decisions`]).
     fn insert_decisions(&mut self, approval: &Approval, rows: &[Decided]) -> StoreResult<()>;
@@ -609,8 +617,14 @@ pub(crate) fn hash_bytes(hash: &str) -> Vec<u8> {
 /// (PostgreSQL), half their size as text. `None` for any other text, which
 /// stays text (a value that would not come back as the same text).
 pub(crate) fn digest_bytes(hex: &str) -> Option<Vec<u8>> {
+    lower_hex_bytes(hex, 64)
+}
+
+/// The bytes `digits` digits of lowercase hex stand for; `None` for any
+/// other text.
+pub(crate) fn lower_hex_bytes(hex: &str, digits: usize) -> Option<Vec<u8>> {
     let lower_hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
-    (hex.len() == 64 && hex.as_bytes().iter().all(lower_hex)).then(|| hash_bytes(hex))
+    (hex.len() == digits && hex.as_bytes().iter().all(lower_hex)).then(|| hash_bytes(hex))
 }
 
 /// A blob's text is stored LZ4-compressed (its size first); it is named by

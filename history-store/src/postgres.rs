@@ -914,6 +914,20 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
             .collect())
     }
 
+    fn digestless_before(&mut self, cutoff: &str, limit: i64) -> StoreResult<Vec<VersionRow>> {
+        Ok(self
+            .query(
+                &format!(
+                    "SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions
+                     WHERE saved_at < $1 AND scheme >= 3 AND NOT audit_expired AND record_digest IS NULL LIMIT $2"
+                ),
+                &[&cutoff, &limit],
+            )?
+            .iter()
+            .map(version_row)
+            .collect())
+    }
+
     fn audit(&mut self, graph_id: &str, gid: Option<i64>, filter: &AuditFilter) -> StoreResult<(i64, Vec<VersionRow>)> {
         let condition = "graph_id = $1
             AND ($2::text IS NULL OR version IN (
@@ -1247,6 +1261,14 @@ impl Writer for PgConn<'_, Transaction<'_>> {
             &[],
         )?;
         Ok(n)
+    }
+
+    fn keep_record_digest(&mut self, graph_id: &str, version: i64, digest: &str) -> StoreResult<()> {
+        self.execute(
+            "UPDATE versions SET record_digest = $3 WHERE graph_id = $1 AND version = $2",
+            &[&enc(graph_id), &version, &stored_digest(digest)],
+        )?;
+        Ok(())
     }
 
     fn append_event(&mut self, e: &Event) -> StoreResult<()> {

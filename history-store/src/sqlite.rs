@@ -13,13 +13,13 @@ use super::entity_patch;
 use super::{
     Approval, AuditFilter, DayStats, Decided, Dim, EntityRow, Erased, Event, ExportFilter, Grant, GraphSummary, GraphVersion, Head, KeyUse,
     Kind, Reader, Span, Stats, StatsFilter, StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress, decompress,
-    digest_bytes, hash_bytes,
+    digest_bytes, hash_bytes, lower_hex_bytes,
 };
 
 /// Schema migrations, applied in order at start, each in the transaction
 /// that also records it in `PRAGMA user_version`.
 const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] =
-    &[schema_1, schema_2, schema_3, schema_4, schema_5, schema_6, schema_7, schema_8];
+    &[schema_1, schema_2, schema_3, schema_4, schema_5, schema_6, schema_7, schema_8, schema_9];
 
 /// The migration that creates the `decisions` table (issue 26), which the
 /// caller's [`Upgrade::backfill_decisions`] fills from the stored versions.
@@ -228,6 +228,150 @@ fn schema_8(tx: &Transaction<'_>) -> rusqlite::Result<()> {
          DROP INDEX IF EXISTS entities_from;
          CREATE INDEX IF NOT EXISTS entities_born ON entities (gid, born);",
     )
+}
+
+/// Two values a version row no longer needs as text (issue 28). An
+/// idempotency key that is a UUID as lowercase text (kg-approval sends one
+/// per approval) is stored as its 16 bytes, not 36 characters, in the row
+/// and again in `versions_idempotency` (see [`stored_key`]). And a record
+/// digest is stored only once its record expires: until then the record
+/// implies it (`retention::expire_audit` stores it first), so the digests
+/// kept beside records that are still there go. Runs again harmlessly.
+fn schema_9(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    if has_table(tx, "versions")? {
+        keyed_by_gid(tx)?;
+    }
+    tx.execute_batch(&format!(
+        "UPDATE version_rows SET idempotency_key = unhex(replace(idempotency_key, '-', '')) WHERE {};
+         UPDATE version_rows SET record_digest = NULL WHERE scheme >= 3 AND audit_expired = 0 AND record_digest IS NOT NULL;",
+        uuid_text("idempotency_key")
+    ))
+}
+
+/// The columns of a version, in the order `versions` has always had them.
+const VERSION_FIELDS: [&str; 16] = [
+    "version",
+    "saved_at",
+    "user",
+    "source",
+    "reason",
+    "run_id",
+    "idempotency_key",
+    "graph_json",
+    "audit_json",
+    "prev_hash",
+    "hash",
+    "scheme",
+    "pruned",
+    "record_digest",
+    "audit_expired",
+    "request_hash",
+];
+
+/// Versions keyed by the graph's number, not its id (issue 28): the 36
+/// characters of a graph id were stored in every version row and again in
+/// each of its three indexes, 150 B of a one-label version's 1,260.
+///
+/// The rows move to `version_rows` (`gid`, `version`, the rest as before),
+/// and `versions` becomes a view of them with the graph id joined back in,
+/// whose triggers turn an insert, update or delete of the view into one of
+/// the table. So every statement written for `versions` reads and writes
+/// the same on both layouts: the conversion of the first schema's
+/// snapshots and the backfill of decisions run on the old table (before
+/// this migration) with the statements the server uses on the view. What
+/// the view cannot do is said where it matters: `INDEXED BY` and a count
+/// of the rows an update changed (SQLite counts none through a view) go to
+/// `version_rows` itself. Every version row moves or the migration fails:
+/// each has a graph (the conversion gave one to every graph of the first
+/// schema).
+fn keyed_by_gid(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let fields = VERSION_FIELDS.join(", ");
+    let v_fields = VERSION_FIELDS.map(|f| format!("v.{f}")).join(", ");
+    let new_fields = VERSION_FIELDS.map(|f| format!("NEW.{f}")).join(", ");
+    let set_fields = VERSION_FIELDS.map(|f| format!("{f} = NEW.{f}")).join(", ");
+    let gid_of = |row: &str| format!("(SELECT gid FROM graphs WHERE graph_id = {row}.graph_id)");
+    let before: i64 = tx.query_row("SELECT COUNT(*) FROM versions", [], |r| r.get(0))?;
+    tx.execute_batch(&format!(
+        "CREATE TABLE version_rows (
+            gid INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            saved_at TEXT NOT NULL,
+            user TEXT NOT NULL,
+            source TEXT NOT NULL,
+            reason TEXT,
+            run_id TEXT,
+            idempotency_key,
+            graph_json TEXT,
+            audit_json TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash NOT NULL,
+            scheme INTEGER NOT NULL DEFAULT 1,
+            pruned INTEGER NOT NULL DEFAULT 0,
+            record_digest,
+            audit_expired INTEGER NOT NULL DEFAULT 0,
+            request_hash BLOB,
+            PRIMARY KEY (gid, version)
+        ) WITHOUT ROWID;
+        INSERT INTO version_rows (gid, {fields}) SELECT g.gid, {v_fields} FROM versions v JOIN graphs g ON g.graph_id = v.graph_id;"
+    ))?;
+    let moved: i64 = tx.query_row("SELECT COUNT(*) FROM version_rows", [], |r| r.get(0))?;
+    if moved != before {
+        let message = format!("{} of {before} versions have no graph to be keyed by", before - moved);
+        return Err(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT), Some(message)));
+    }
+    tx.execute_batch(&format!(
+        "DROP TABLE versions;
+        CREATE UNIQUE INDEX versions_idempotency ON version_rows (gid, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX versions_run ON version_rows (run_id) WHERE run_id IS NOT NULL;
+        CREATE INDEX versions_user ON version_rows (user);
+        CREATE INDEX versions_saved_at ON version_rows (saved_at);
+        CREATE VIEW versions AS SELECT g.graph_id, {v_fields} FROM version_rows v JOIN graphs g ON g.gid = v.gid;
+        CREATE TRIGGER versions_insert INSTEAD OF INSERT ON versions BEGIN
+            INSERT INTO version_rows (gid, {fields}) VALUES ({new_gid}, {new_fields});
+        END;
+        CREATE TRIGGER versions_update INSTEAD OF UPDATE ON versions BEGIN
+            UPDATE version_rows SET gid = {new_gid}, {set_fields} WHERE gid = {old_gid} AND version = OLD.version;
+        END;
+        CREATE TRIGGER versions_delete INSTEAD OF DELETE ON versions BEGIN
+            DELETE FROM version_rows WHERE gid = {old_gid} AND version = OLD.version;
+        END;",
+        new_gid = gid_of("NEW"),
+        old_gid = gid_of("OLD"),
+    ))
+}
+
+/// SQL: `column` is a UUID as [`stored_key`] would store as bytes.
+fn uuid_text(column: &str) -> String {
+    format!(
+        "typeof({column}) = 'text' AND length({column}) = 36 AND {column} = lower({column})
+         AND substr({column}, 9, 1) = '-' AND substr({column}, 14, 1) = '-' AND substr({column}, 19, 1) = '-' AND substr({column}, 24, 1) = '-'
+         AND length(replace({column}, '-', '')) = 32 AND unhex(replace({column}, '-', '')) IS NOT NULL"
+    )
+}
+
+/// An idempotency key as stored: its 16 bytes if it is a UUID in lowercase
+/// hex with its four dashes (which [`key_at`] gives back as that text),
+/// else the text itself.
+fn stored_key(key: &str) -> rusqlite::types::Value {
+    let b = key.as_bytes();
+    let dashes = b.len() == 36 && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-');
+    let digits: String = key.chars().filter(|&c| c != '-').collect();
+    match lower_hex_bytes(&digits, 32).filter(|_| dashes) {
+        Some(bytes) => rusqlite::types::Value::Blob(bytes),
+        None => rusqlite::types::Value::Text(key.to_owned()),
+    }
+}
+
+/// A stored idempotency key back as its text (see [`stored_key`]).
+fn key_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<String>> {
+    use rusqlite::types::ValueRef;
+    match r.get_ref(at)? {
+        ValueRef::Blob(bytes) if bytes.len() == 16 => {
+            let hex = crate::entity::hex(bytes);
+            Ok(Some(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])))
+        }
+        _ => r.get(at),
+    }
 }
 
 fn has_table(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<bool> {
@@ -463,6 +607,11 @@ fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
     version_row_at(r, 0)
 }
 
+/// `V_COLUMNS_NO_GRAPH` read from `version_rows v` joined to `graphs g`
+/// (for the statements the view cannot serve, see `keyed_by_gid`).
+static ROWS_COLUMNS_NO_GRAPH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| V_COLUMNS_NO_GRAPH.replacen("v.graph_id", "g.graph_id", 1));
+
 /// A version row from the columns starting at `at`.
 fn version_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<VersionRow> {
     Ok(VersionRow {
@@ -473,7 +622,7 @@ fn version_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<VersionR
         source: r.get(at + 4)?,
         reason: r.get(at + 5)?,
         run_id: r.get(at + 6)?,
-        idempotency_key: r.get(at + 7)?,
+        idempotency_key: key_at(r, at + 7)?,
         graph_json: r.get(at + 8)?,
         audit_json: r.get(at + 9)?,
         prev_hash: r.get(at + 10)?,
@@ -698,7 +847,9 @@ impl Reader for SqliteConn<'_> {
         Ok(self
             .0
             .prepare_cached("SELECT version, user, request_hash FROM versions WHERE graph_id = ?1 AND idempotency_key = ?2")?
-            .query_row(params![graph_id, key], |r| Ok(KeyUse { version: r.get(0)?, user: r.get(1)?, request_hash: digest_at(r, 2)? }))
+            .query_row(params![graph_id, stored_key(key)], |r| {
+                Ok(KeyUse { version: r.get(0)?, user: r.get(1)?, request_hash: digest_at(r, 2)? })
+            })
             .optional()?)
     }
 
@@ -730,6 +881,17 @@ impl Reader for SqliteConn<'_> {
 
     fn history(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>> {
         self.versions(&format!("SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE graph_id = ?1 ORDER BY version DESC"), [graph_id])
+    }
+
+    fn digestless_before(&mut self, cutoff: &str, limit: i64) -> StoreResult<Vec<VersionRow>> {
+        self.versions(
+            &format!(
+                "SELECT {} FROM version_rows v INDEXED BY versions_saved_at JOIN graphs g ON g.gid = v.gid
+                 WHERE v.saved_at < ?1 AND v.scheme >= 3 AND v.audit_expired = 0 AND v.record_digest IS NULL LIMIT ?2",
+                ROWS_COLUMNS_NO_GRAPH.as_str()
+            ),
+            params![cutoff, limit],
+        )
     }
 
     fn audit(&mut self, graph_id: &str, gid: Option<i64>, filter: &AuditFilter) -> StoreResult<(i64, Vec<VersionRow>)> {
@@ -791,8 +953,9 @@ impl Reader for SqliteConn<'_> {
 
     fn run_versions(&mut self, run_id: &str) -> StoreResult<Vec<GraphVersion>> {
         let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT g.gid, {V_COLUMNS_NO_GRAPH} FROM versions v INDEXED BY versions_run JOIN graphs g ON g.graph_id = v.graph_id
-             WHERE v.run_id = ?1 ORDER BY v.saved_at, v.graph_id, v.version"
+            "SELECT g.gid, {} FROM version_rows v INDEXED BY versions_run JOIN graphs g ON g.gid = v.gid
+             WHERE v.run_id = ?1 ORDER BY v.saved_at, g.graph_id, v.version",
+            ROWS_COLUMNS_NO_GRAPH.as_str()
         ))?;
         let rows = stmt.query_map([run_id], graph_version)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -1016,7 +1179,7 @@ impl Writer for SqliteConn<'_> {
                 v.source,
                 v.reason,
                 v.run_id,
-                v.idempotency_key,
+                v.idempotency_key.as_deref().map(stored_key),
                 v.graph_json,
                 v.audit_json,
                 v.prev_hash,
@@ -1073,7 +1236,7 @@ impl Writer for SqliteConn<'_> {
     }
 
     fn erase_person(&mut self, person: &str, pseudonym: &str, at: &str) -> StoreResult<Erased> {
-        let versions = self.0.execute("UPDATE versions SET user = ?2 WHERE user = ?1", params![person, pseudonym])? as u64;
+        let versions = self.0.execute("UPDATE version_rows SET user = ?2 WHERE user = ?1", params![person, pseudonym])? as u64;
         let graphs = self.0.execute(
             "UPDATE graphs SET saved_by = CASE WHEN saved_by = ?1 THEN ?2 ELSE saved_by END,
                                owner = CASE WHEN owner = ?1 THEN ?2 ELSE owner END
@@ -1103,18 +1266,27 @@ impl Writer for SqliteConn<'_> {
     fn expire_audit(&mut self, cutoff: &str) -> StoreResult<u64> {
         crate::decisions_sqlite::expire(self.0, cutoff)?;
         let n = self.0.execute(
-            "UPDATE versions SET audit_expired = 1, user = '', source = '', reason = NULL, run_id = NULL, idempotency_key = NULL,
+            "UPDATE version_rows SET audit_expired = 1, user = '', source = '', reason = NULL, run_id = NULL, idempotency_key = NULL,
                  audit_json = '{}', request_hash = NULL
              WHERE scheme >= 3 AND audit_expired = 0 AND saved_at < ?1",
             [cutoff],
         )?;
         // The head names who saved the newest version too (the listing's updatedBy).
         self.0.execute(
-            "UPDATE graphs SET saved_by = '' WHERE saved_by <> '' AND EXISTS (SELECT 1 FROM versions v
-                 WHERE v.graph_id = graphs.graph_id AND v.version = graphs.head_version AND v.audit_expired = 1)",
+            "UPDATE graphs SET saved_by = '' WHERE saved_by <> '' AND EXISTS (SELECT 1 FROM version_rows v
+                 WHERE v.gid = graphs.gid AND v.version = graphs.head_version AND v.audit_expired = 1)",
             [],
         )?;
         Ok(n as u64)
+    }
+
+    fn keep_record_digest(&mut self, graph_id: &str, version: i64, digest: &str) -> StoreResult<()> {
+        self.0.prepare_cached("UPDATE versions SET record_digest = ?3 WHERE graph_id = ?1 AND version = ?2")?.execute(params![
+            graph_id,
+            version,
+            stored_digest(digest)
+        ])?;
+        Ok(())
     }
 
     fn append_event(&mut self, e: &Event) -> StoreResult<()> {

@@ -21,8 +21,9 @@
 //!    every hash: `SHA-256("kg-approval/3" \n prev_hash \n delta_hash \n
 //!    record_digest)`, where each put leaf covers the body with its stamps
 //!    renamed and `record_digest` is the SHA-256 of the canonical record with
-//!    its `user` renamed. The digest is stored with the version, so when the
-//!    record itself expires (`--keep-audit-days`) the chain still verifies.
+//!    its `user` renamed. The digest is stored with the version when its
+//!    record expires (`--keep-audit-days`), so the chain still verifies;
+//!    until then the record implies it.
 //!
 //! Versions of schemes 1 and 2 hash people as written; they cannot be
 //! erased without breaking their links (the erase command says so).
@@ -251,7 +252,9 @@ pub fn verify(stored: &Stored<'_>, blob: &mut dyn FnMut(&str) -> Option<String>)
                     (true, None) => return fail("its audit record expired without its digest".to_owned()),
                     (false, kept) => {
                         let digest = record_digest(&record, stored.names);
-                        if kept.as_deref() != Some(digest.as_str()) {
+                        // Stored by versions saved before issue 28 (and by
+                        // an expiry that was undone): it must agree.
+                        if kept.as_deref().is_some_and(|kept| kept != digest) {
                             return fail("its audit record or its stored digest was changed after it was saved".to_owned());
                         }
                         digest

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::chain::{end_leaf, leaf_of};
+use crate::chain::{end_leaf, leaf_of, record_digest};
 use crate::entity;
 use crate::people::Pseudonyms;
 use crate::store::{StoreError, StoreResult, Writer};
@@ -82,6 +82,7 @@ pub fn expire_audit(store: &crate::store::Store, days: i64, now: kg_approval::Ti
         .map_err(|e| crate::error::HistoryError::Internal(e.to_string()))?
         .to_string();
     store.write(|tx| {
+        keep_digests(tx, &cutoff)?;
         let expired = tx.expire_audit(&cutoff)?;
         if expired > 0 {
             let detail = serde_json::json!({ "savedBefore": cutoff, "versions": expired, "keepAuditDays": days });
@@ -89,4 +90,26 @@ pub fn expire_audit(store: &crate::store::Store, days: i64, now: kg_approval::Ti
         }
         Ok(expired)
     })
+}
+
+/// Stores the record digest of each version whose record is about to
+/// expire: while a record is there its digest is implied by it and not
+/// stored (issue 28: 33 B per version), but the chain needs it once the
+/// record is gone. A record that cannot be read refuses the expiry (its
+/// digest would be lost with it).
+fn keep_digests(tx: &mut dyn Writer, cutoff: &str) -> StoreResult<()> {
+    const BATCH: i64 = 500;
+    let names = Pseudonyms::from(tx.pseudonyms()?);
+    loop {
+        let rows = tx.digestless_before(cutoff, BATCH)?;
+        for row in &rows {
+            let record = row
+                .record()
+                .map_err(|e| StoreError::Failed(format!("version {} of '{}' cannot expire: {e}", row.version, row.graph_id)))?;
+            tx.keep_record_digest(&row.graph_id, row.version, &record_digest(&record, &names))?;
+        }
+        if (rows.len() as i64) < BATCH {
+            return Ok(());
+        }
+    }
 }

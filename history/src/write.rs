@@ -346,7 +346,8 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
         hash: hash.clone(),
         scheme: 3,
         pruned: false,
-        record_digest: Some(digest),
+        // Implied by the record while it is there (see `retention::expire_audit`).
+        record_digest: None,
         audit_expired: false,
     };
     tx.insert_version(&row, new.key.and(new.request_hash))?;

@@ -26,6 +26,22 @@ fn ctx(key: Option<&str>) -> SaveContext<'static> {
     SaveContext { user: "ann@example.com", idempotency_key: key.map(str::to_owned), now: Timestamp::now(), keep_versions: None }
 }
 
+/// SQLite: `versions` back to the table it was before schema 9 (keyed by
+/// the graph's id; since then a view of `version_rows`, keyed by its gid).
+const UNKEYED: &str = "CREATE TABLE old_versions (graph_id TEXT NOT NULL, version INTEGER NOT NULL, saved_at TEXT NOT NULL,
+        user TEXT NOT NULL, source TEXT NOT NULL, reason TEXT, run_id TEXT, idempotency_key TEXT, graph_json TEXT,
+        audit_json TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, scheme INTEGER NOT NULL DEFAULT 1,
+        pruned INTEGER NOT NULL DEFAULT 0, record_digest TEXT, audit_expired INTEGER NOT NULL DEFAULT 0, request_hash BLOB,
+        PRIMARY KEY (graph_id, version)) WITHOUT ROWID;
+    INSERT INTO old_versions SELECT * FROM versions;
+    DROP VIEW versions;
+    DROP TABLE version_rows;
+    ALTER TABLE old_versions RENAME TO versions;
+    CREATE UNIQUE INDEX versions_idempotency ON versions (graph_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+    CREATE INDEX versions_run ON versions (run_id) WHERE run_id IS NOT NULL;
+    CREATE INDEX versions_user ON versions (user);
+    CREATE INDEX versions_saved_at ON versions (saved_at)";
+
 /// The versions' hashes, oldest first.
 fn hashes(store: &Store) -> Vec<String> {
     store.read(|db| db.all_versions(ID)).unwrap().into_iter().map(|v| v.hash).collect()
@@ -77,12 +93,14 @@ async fn a_database_with_hex_hashes_is_migrated_and_still_verifies(backend: Back
             sql(
                 backend,
                 &db,
-                "CREATE TABLE request_hashes (graph_id TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL,
+                &format!("{UNKEYED};
+                 CREATE TABLE request_hashes (graph_id TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL,
                      PRIMARY KEY (graph_id, version)) WITHOUT ROWID;
                  INSERT INTO request_hashes SELECT graph_id, version, lower(hex(request_hash)) FROM versions WHERE request_hash IS NOT NULL;
                  ALTER TABLE versions DROP COLUMN request_hash;
-                 UPDATE versions SET hash = lower(hex(hash)), record_digest = lower(hex(record_digest));
-                 PRAGMA user_version = 5;",
+                 UPDATE versions SET hash = lower(hex(hash));
+                 UPDATE versions SET record_digest = lower(hex(record_digest)) WHERE record_digest IS NOT NULL;
+                 PRAGMA user_version = 5;"),
             )
             .await
         }
@@ -128,3 +146,85 @@ async fn a_database_with_hex_hashes_is_migrated_and_still_verifies(backend: Back
 }
 
 on_both_backends!(a_database_with_hex_hashes_is_migrated_and_still_verifies);
+
+/// A save whose approval id (its idempotency key) is `key`.
+fn approval(version: Option<i64>, label: &str, key: &str) -> SaveBody {
+    let graph = json!({"metadata": {"title": "T", "version": version}, "nodes": [{"id": "a", "label": label}], "edges": []});
+    SaveBody::parse(json!({"id": ID, "graphData": graph, "audit": {"approvalId": key}}).to_string().as_bytes()).unwrap()
+}
+
+/// SQLite keeps a UUID idempotency key as its 16 bytes and a record digest
+/// only once its record expires (schema 9, issue 28); a database written
+/// before, with 36-character keys and every digest, is migrated at start.
+/// Keys and records read back as they were sent, idempotency still finds
+/// each key, and the chain verifies.
+#[tokio::test(flavor = "multi_thread")]
+async fn uuid_keys_are_stored_as_bytes_and_digests_only_when_needed() {
+    const UUID: &str = "0f8e6c2a-4b1d-4e7f-9a3c-5d2e1b0c9f8a";
+    const UPPER: &str = "0F8E6C2A-4B1D-4E7F-9A3C-5D2E1B0C9F8B";
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.sqlite").to_string_lossy().into_owned();
+    let store = open(&db).await;
+    let (saved, digests) = tokio::task::spawn_blocking(move || {
+        save(&store, approval(None, "one", UUID), ctx(None)).unwrap();
+        save(&store, approval(Some(1), "two", UPPER), ctx(None)).unwrap();
+        let names = kg_history::people::Pseudonyms::from(store.read(|db| db.pseudonyms()).unwrap());
+        let versions = store.read(|db| db.all_versions(ID)).unwrap();
+        let digests: Vec<String> = versions.iter().map(|v| kg_history::chain::record_digest(&v.record().unwrap(), &names)).collect();
+        (versions, digests)
+    })
+    .await
+    .unwrap();
+    let keys = |v: &[kg_history::store::VersionRow]| -> Vec<(Option<String>, serde_json::Value)> {
+        v.iter().map(|v| (v.idempotency_key.clone(), v.record().unwrap()["approvalId"].clone())).collect()
+    };
+    assert_eq!(keys(&saved), [(Some(UUID.to_owned()), json!(UUID)), (Some(UPPER.to_owned()), json!(UPPER))]);
+    let count = |query: &'static str| {
+        let db = db.clone();
+        async move { count_at(Backend::Sqlite, &db, query).await }
+    };
+    let as_bytes = "SELECT COUNT(*) FROM versions WHERE typeof(idempotency_key) = 'blob' AND length(idempotency_key) = 16";
+    assert_eq!(count(as_bytes).await, 1, "the lowercase UUID as 16 bytes; the uppercase one stays text");
+    let kept = "SELECT COUNT(*) FROM versions WHERE record_digest IS NOT NULL";
+    assert_eq!(count(kept).await, 0, "implied by the records");
+
+    let keyed_by_gid = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view' AND name = 'versions'";
+    assert_eq!(count(keyed_by_gid).await, 1);
+    // Back to schema 8: versions keyed by the graph's id, keys as text, every
+    // digest stored (as the build before wrote them).
+    sql(
+        Backend::Sqlite,
+        &db,
+        &format!(
+            "{UNKEYED};
+             UPDATE versions SET idempotency_key = '{UUID}' WHERE version = 1;
+             UPDATE versions SET record_digest = unhex('{}') WHERE version = 1;
+             UPDATE versions SET record_digest = unhex('{}') WHERE version = 2;
+             PRAGMA user_version = 8;",
+            digests[0], digests[1]
+        ),
+    )
+    .await;
+    assert_eq!((count(as_bytes).await, count(kept).await, count(keyed_by_gid).await), (0, 2, 0));
+
+    let store = open(&db).await;
+    assert_eq!((count(as_bytes).await, count(kept).await, count(keyed_by_gid).await), (1, 0, 1), "migrated");
+    let (after, verified) = tokio::task::spawn_blocking(move || {
+        // Each key still finds its version: the same request again is a replay.
+        let replay = save(&store, approval(None, "one", UUID), ctx(None)).unwrap();
+        assert_eq!((replay.version, replay.replayed), (1, true));
+        // Another approval under that key (its fingerprint covers the approval) is refused.
+        let graph = json!({"metadata": {"title": "T", "version": 2}, "nodes": [{"id": "a", "label": "three"}], "edges": []});
+        let body = json!({"id": ID, "graphData": graph, "audit": {"approvalId": UUID, "reason": "another"}});
+        let other = save(&store, SaveBody::parse(body.to_string().as_bytes()).unwrap(), ctx(None));
+        assert!(matches!(other, Err(kg_history::HistoryError::Unprocessable(_))), "{other:?}");
+        let replay = save(&store, approval(Some(1), "two", UPPER), ctx(None)).unwrap();
+        assert_eq!((replay.version, replay.replayed), (2, true));
+        (store.read(|db| db.all_versions(ID)).unwrap(), store.read(|db| read::verify(db, ID)).unwrap())
+    })
+    .await
+    .unwrap();
+    assert_eq!(keys(&after), keys(&saved));
+    assert_eq!(after.iter().map(|v| &v.hash).collect::<Vec<_>>(), saved.iter().map(|v| &v.hash).collect::<Vec<_>>());
+    assert!(verified.ok, "{verified:?}");
+}

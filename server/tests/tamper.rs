@@ -123,10 +123,11 @@ fn changing_any_stored_cell_breaks_the_version_it_belongs_to() {
     let newest = 6;
     let mut checked = 0;
 
-    // Versions: every column belongs to the version itself.
+    // Versions: every column belongs to the version itself (the table;
+    // `versions` is a view of it with the graph's id joined in).
     // Each row is named by a WHERE clause SQLite writes itself (quote()).
     let versions: Vec<(String, i64)> = conn
-        .prepare("SELECT 'graph_id = ' || quote(graph_id) || ' AND version = ' || version, version FROM versions")
+        .prepare("SELECT 'gid = ' || gid || ' AND version = ' || version, version FROM version_rows")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
@@ -138,7 +139,7 @@ fn changing_any_stored_cell_breaks_the_version_it_belongs_to() {
         for column in
             ["saved_at", "user", "source", "reason", "run_id", "idempotency_key", "audit_json", "prev_hash", "hash", "scheme", "version"]
         {
-            let Some((got, new)) = tampered(&conn, "versions", &rowid, column, verify_with) else { continue };
+            let Some((got, new)) = tampered(&conn, "version_rows", &rowid, column, verify_with) else { continue };
             assert_eq!(got, Some(version), "versions v{version} {column} -> {new:?}");
             checked += 1;
         }
