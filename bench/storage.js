@@ -227,7 +227,7 @@ async function benchStorage({ smoke, target }) {
     const ownProxy = await startProxy(own.url);
     let oneLabel;
     try {
-      // 1,000 versions: the file grows in 16 KB pages, and each of a dozen
+      // 1,000 versions: the file grows in whole pages, and each of a dozen
       // tables and indexes takes a new page now and then. Over 200, the
       // small ones still fitted in their first page: the same build measured
       // 1,229 B per version there and 1,556 B over 1,000.
