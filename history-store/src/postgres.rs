@@ -189,6 +189,11 @@ const MIGRATIONS: &[&str] = &[
             DROP TABLE request_hashes;
         END IF;
     END $$;",
+    // Each part's current row found by its key (issue 28): see `schema_10`
+    // of the SQLite backend. Through the primary key, which lacks
+    // `to_version`, a save read every older row of the parts it changed,
+    // and every version ends a row of the metadata.
+    "CREATE INDEX IF NOT EXISTS entities_current ON entities (gid, kind, key, dup) WHERE to_version IS NULL;",
 ];
 
 /// A hash as stored since migration 5: its 32 bytes (see [`digest_bytes`]).

@@ -474,7 +474,7 @@ impl SqliteStore {
         // with 4 KB. 8 KB also stores graphs smallest (346 MB for the
         // 100,000-node one; 358 MB with 16 KB, 367 MB with 4 KB, where blobs
         // of a few KB pack worse) and a one-label version in 1,090 B (1,130,
-        // 1,081). Reads are within 2 %.
+        // 1,081). Reads are within 5 %.
         conn.pragma_update(None, "page_size", 8192)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // The log is folded into the file once it holds 4,000 pages (32 MB;
