@@ -42,6 +42,7 @@ mod pg_newest;
 mod pg_text;
 mod postgres;
 pub mod sqlite;
+mod sqlite_schema;
 pub mod tls;
 
 use std::collections::HashMap;
