@@ -122,7 +122,8 @@ impl SqliteStore {
         // 1,081). Reads are within 5 %.
         conn.pragma_update(None, "page_size", 8192)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        // The log is folded into the file once it holds 4,000 pages (32 MB;
+        // The log is folded into the file once it holds 4,000 pages (32 MB, or
+        // 64 MB in a file made with 16 KB pages before issue 28;
         // SQLite's default is 1,000, 8 MB at 8 KB). A checkpoint writes each
         // distinct page in the log once, so a longer log writes a page that
         // several saves changed (an index's upper levels, a hot leaf) fewer
