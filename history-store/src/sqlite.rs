@@ -116,10 +116,11 @@ impl SqliteStore {
         // three B-trees, and every such page goes whole through the log, its
         // checksum, fsync and checkpoint, so CPU per save there is 1.45× that
         // at 1,000 nodes with 8 KB pages, 1.52-1.58× with 16 KB, 1.37-1.40×
-        // with 4 KB. 8 KB also stores graphs smallest (346 MB for the
-        // 100,000-node one; 358 MB with 16 KB, 367 MB with 4 KB, where blobs
-        // of a few KB pack worse) and a one-label version in 1,090 B (1,130,
-        // 1,081). Reads are within 5 %.
+        // with 4 KB. The cost: blobs of a few KB pack worse into smaller
+        // pages (a first version of 500 nodes with 4 KB infos takes 10 % more
+        // than with 16 KB; one without many blobs 3 % less: 346 MB for the
+        // 100,000-node graph, 358 MB with 16 KB, 367 MB with 4 KB). A
+        // one-label version: 1,090 B (1,130, 1,081). Reads are within 5 %.
         conn.pragma_update(None, "page_size", 8192)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // The log is folded into the file once it holds 4,000 pages (32 MB, or
