@@ -252,12 +252,6 @@ const INSERT_ENTITY: &str =
 /// [`ENTITY_COLUMNS`] of `e`, where a query joins two rows of `entities`.
 const ENDED_SUCCESSOR_COLUMNS: &str = "e.kind, e.key, e.dup, e.from_version, e.to_version, e.ord, e.body";
 
-/// `sql` with `kind = ?2` written as the kind itself: one cached statement
-/// per kind. A kind passed as a parameter could decide whether a partial
-/// index (of current edges) applies, so SQLite prepared the statement again
-/// every time a value was bound to it: 27 % of a 25-edit save's CPU in
-/// `perf`. (`?2` is still bound, and unused, where a later parameter
-/// keeps the count.)
 /// A part's current rows (one per `dup`), found through `entities_current`
 /// (see `schema_10`), not through the primary key, which holds every row
 /// the part ever had.
@@ -270,6 +264,12 @@ static CURRENT_ROWS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 const END_CURRENT_ROW: &str = "UPDATE entities SET to_version = ?5, body = coalesce(?6, body)
      WHERE gid = ?1 AND kind = ?2 AND key = ?3 AND dup = ?4 AND to_version IS NULL";
 
+/// `sql` with `kind = ?2` written as the kind itself: one cached statement
+/// per kind. A kind passed as a parameter could decide whether a partial
+/// index (of current edges) applies, so SQLite prepared the statement again
+/// every time a value was bound to it: 27 % of a 25-edit save's CPU in
+/// `perf`. (`?2` is still bound, and unused, where a later parameter
+/// keeps the count.)
 fn with_kind(sql: &str, kind: Kind) -> String {
     sql.replace("kind = ?2", &format!("kind = {}", kind as i64))
 }
@@ -879,7 +879,10 @@ impl Writer for SqliteConn<'_> {
 
     fn mark_pruned(&mut self, graph_id: &str, cutoff: i64) -> StoreResult<()> {
         self.0
-            .prepare_cached("UPDATE versions SET pruned = 1, graph_json = NULL WHERE graph_id = ?1 AND version <= ?2 AND pruned = 0")?
+            .prepare_cached(
+                "UPDATE version_rows SET pruned = 1, graph_json = NULL
+                 WHERE gid = (SELECT gid FROM graphs WHERE graph_id = ?1) AND version <= ?2 AND pruned = 0",
+            )?
             .execute(params![graph_id, cutoff])?;
         Ok(())
     }
@@ -965,11 +968,11 @@ impl Writer for SqliteConn<'_> {
     }
 
     fn keep_record_digest(&mut self, graph_id: &str, version: i64, digest: &str) -> StoreResult<()> {
-        self.0.prepare_cached("UPDATE versions SET record_digest = ?3 WHERE graph_id = ?1 AND version = ?2")?.execute(params![
-            graph_id,
-            version,
-            stored_digest(digest)
-        ])?;
+        self.0
+            .prepare_cached(
+                "UPDATE version_rows SET record_digest = ?3 WHERE gid = (SELECT gid FROM graphs WHERE graph_id = ?1) AND version = ?2",
+            )?
+            .execute(params![graph_id, version, stored_digest(digest)])?;
         Ok(())
     }
 

@@ -289,9 +289,11 @@ const VERSION_FIELDS: [&str; 16] = [
 /// the same on both layouts: the conversion of the first schema's
 /// snapshots and the backfill of decisions run on the old table (before
 /// this migration) with the statements the server uses on the view. What
-/// the view cannot do is said where it matters: `INDEXED BY` and a count
-/// of the rows an update changed (SQLite counts none through a view) go to
-/// `version_rows` itself. Every version row moves or the migration fails:
+/// the view cannot do, or does dearly, is said where it matters: `INDEXED
+/// BY`, a count of the rows an update changed (SQLite counts none through a
+/// view), and the updates only the running server makes (the update
+/// trigger sets every column, so SQLite rewrites the row's entry in each of
+/// its indexes) go to `version_rows` itself. Every version row moves or the migration fails:
 /// each has a graph (the conversion gave one to every graph of the first
 /// schema).
 fn keyed_by_gid(tx: &Transaction<'_>) -> rusqlite::Result<()> {
