@@ -43,6 +43,7 @@ mod pg_text;
 mod postgres;
 pub mod sqlite;
 mod sqlite_schema;
+pub mod stored_record;
 pub mod tls;
 
 use std::collections::HashMap;
@@ -181,105 +182,39 @@ pub struct VersionRow {
     pub audit_expired: bool,
 }
 
-/// The record fields a version row keeps in columns (for listing and
-/// filtering); scheme 2 stores them there only, not again in `audit_json`.
-const RECORD_COLUMNS: [&str; 7] = ["version", "savedAt", "user", "source", "reason", "runId", "idempotencyKey"];
-
-/// Record fields that usually repeat another field's text (the approval id
-/// is the idempotency key kg-approval sends; a proposal approved as it came
-/// has one time for both), as (field, the field it repeats). Since scheme 3
-/// such a field is stored as `true`, which no client can send for either
-/// (both are strings), and read back as the text it repeats.
-const REPEATS: [(&str, &str); 2] = [("approvalId", "idempotencyKey"), ("proposedAt", "approvedAt")];
-
-/// The record's lists of decided changes: `accepted` names the changes
-/// accepted or corrected, `rejected` those rejected. When one names exactly
-/// the changes `decisions` gives that decision, in its order (as every
-/// review in kg-approval's modal does), it is stored as `true` since
-/// scheme 3: the change ids were stored twice.
-const DECIDED: [(&str, &[&str]); 2] = [("accepted", &["accepted", "corrected"]), ("rejected", &["rejected"])];
-
-/// The ids `record.decisions` gives one of `decisions`, in its order.
-fn decided(record: &serde_json::Map<String, serde_json::Value>, decisions: &[&str]) -> Option<Vec<serde_json::Value>> {
-    let map = record.get("decisions")?.as_object()?;
-    let given = |d: &serde_json::Value| d.get("decision").and_then(serde_json::Value::as_str).is_some_and(|name| decisions.contains(&name));
-    Some(map.iter().filter(|(_, d)| given(d)).map(|(id, _)| serde_json::Value::String(id.clone())).collect())
-}
-
 impl VersionRow {
     /// The whole audit record of the version, as hashed: `audit_json`, plus
-    /// (scheme 2) the fields kept in columns.
+    /// (scheme 2 on) the fields kept in columns, with what it leaves out
+    /// given back (see [`stored_record`]).
     pub fn record(&self) -> Result<serde_json::Value, String> {
         if self.audit_expired {
             return Ok(serde_json::json!({ "version": self.version, "savedAt": self.saved_at, "auditExpired": true }));
         }
-        let mut record: serde_json::Value = serde_json::from_str(&self.audit_json).map_err(|e| format!("audit record: {e}"))?;
-        if self.scheme >= 2 {
-            let serde_json::Value::Object(fields) = &mut record else { return Err("audit record is not an object".to_owned()) };
-            let columns = serde_json::json!({
-                "version": self.version,
-                "savedAt": self.saved_at,
-                "user": self.user,
-                "source": self.source,
-                "reason": self.reason,
-                "runId": self.run_id,
-                "idempotencyKey": self.idempotency_key,
-            });
-            for (key, value) in columns.as_object().into_iter().flatten() {
-                if fields.contains_key(key) {
-                    return Err(format!("audit record repeats the column {key}"));
-                }
-                fields.insert(key.clone(), value.clone());
-            }
-            if self.scheme >= 3 {
-                for (field, decisions) in DECIDED {
-                    if fields.get(field) == Some(&serde_json::Value::Bool(true)) {
-                        let ids = decided(fields, decisions)
-                            .ok_or_else(|| format!("audit record: {field} is implied by decisions, which it lacks"))?;
-                        fields[field] = serde_json::Value::Array(ids);
-                    }
-                }
-                for (field, repeated) in REPEATS {
-                    if fields.get(field) == Some(&serde_json::Value::Bool(true)) {
-                        let text = fields.get(repeated).filter(|v| v.is_string()).cloned();
-                        fields[field] = text.ok_or_else(|| format!("audit record: {field} repeats {repeated}, which it lacks"))?;
-                    }
-                }
-            }
-        }
-        Ok(record)
+        let columns = serde_json::json!({
+            "version": self.version,
+            "savedAt": self.saved_at,
+            "user": self.user,
+            "source": self.source,
+            "reason": self.reason,
+            "runId": self.run_id,
+            "idempotencyKey": self.idempotency_key,
+        });
+        stored_record::whole(&self.audit_json, self.scheme, &columns)
     }
 
     /// `audit_json` for a scheme-3 record: the record without the fields
-    /// kept in columns, and a field that repeats another's text or lists
-    /// what `decisions` implies as `true` (see `REPEATS` and `DECIDED`);
+    /// kept in columns or given back by the rest (see [`stored_record`]);
     /// [`record`](VersionRow::record) gives it back whole.
     ///
     /// ```
     /// # use kg_history_store::VersionRow;
-    /// let record = serde_json::json!({"version": 2, "idempotencyKey": "k1", "approvalId": "k1",
-    ///                                 "approvedAt": "2026-12-07T06:00:00Z", "proposedAt": "2026-12-07T06:00:00Z"});
-    /// assert_eq!(VersionRow::stored_record(&record), r#"{"approvalId":true,"approvedAt":"2026-12-07T06:00:00Z","proposedAt":true}"#);
+    /// let record = serde_json::json!({"version": 2, "savedAt": "2026-12-07T06:00:01.000Z", "idempotencyKey": "k1",
+    ///                                 "approvalId": "k1", "approvedAt": "2026-12-07T06:00:00.000Z",
+    ///                                 "proposedAt": "2026-12-07T06:00:00.000Z"});
+    /// assert_eq!(VersionRow::stored_record(&record), r#"{"approvalId":true,"approvedAt":-1000,"proposedAt":true}"#);
     /// ```
     pub fn stored_record(record: &serde_json::Value) -> String {
-        let mut rest = record.clone();
-        if let (serde_json::Value::Object(fields), Some(whole)) = (&mut rest, record.as_object()) {
-            for (field, decisions) in DECIDED {
-                let listed = whole.get(field).and_then(serde_json::Value::as_array).filter(|ids| !ids.is_empty());
-                if listed.is_some_and(|ids| decided(whole, decisions).as_ref() == Some(ids)) {
-                    fields[field] = serde_json::Value::Bool(true);
-                }
-            }
-            for (field, repeated) in REPEATS {
-                if fields.get(field).is_some_and(|v| v.is_string() && Some(v) == record.get(repeated)) {
-                    fields[field] = serde_json::Value::Bool(true);
-                }
-            }
-            for key in RECORD_COLUMNS {
-                fields.shift_remove(key);
-            }
-        }
-        rest.to_string()
+        stored_record::stored(record)
     }
 }
 
@@ -723,92 +658,5 @@ impl Store {
             Store::Sqlite(s) => s.read(f),
             Store::Postgres(s) => s.read(f),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::VersionRow;
-    use serde_json::json;
-
-    fn row(scheme: i64, key: Option<&str>, audit_json: String) -> VersionRow {
-        VersionRow {
-            graph_id: "g".into(),
-            version: 2,
-            saved_at: "2026-12-07T06:00:01.000Z".into(),
-            user: "ann@example.com".into(),
-            source: "ai".into(),
-            reason: None,
-            run_id: None,
-            idempotency_key: key.map(str::to_owned),
-            graph_json: None,
-            audit_json,
-            prev_hash: String::new(),
-            hash: String::new(),
-            scheme,
-            pruned: false,
-            record_digest: None,
-            audit_expired: false,
-        }
-    }
-
-    /// The record as `write_version` makes it: the columns' fields first.
-    fn record(key: Option<&str>, approval: &str, approved: &str, proposed: &str) -> serde_json::Value {
-        json!({"version": 2, "savedAt": "2026-12-07T06:00:01.000Z", "user": "ann@example.com", "source": "ai",
-               "reason": null, "runId": null, "idempotencyKey": key, "via": "delta", "accepted": ["node/a/label"],
-               "approvalId": approval, "approvedAt": approved, "proposedAt": proposed})
-    }
-
-    #[test]
-    fn repeated_fields_are_stored_once_and_read_back_whole() {
-        let at = "2026-12-07T06:00:00.000Z";
-        let cases = [
-            (record(Some("k1"), "k1", at, at), 2),
-            (record(Some("k1"), "other", at, at), 1),
-            (record(Some("k1"), "k1", at, "2026-12-07T05:59:00.000Z"), 1),
-            (record(None, "k1", at, "2026-12-07T05:59:00.000Z"), 0),
-        ];
-        for (record, repeats) in cases {
-            let stored = VersionRow::stored_record(&record);
-            assert_eq!(stored.matches(":true").count(), repeats, "{stored}");
-            let key = record["idempotencyKey"].as_str();
-            let back = row(3, key, stored.clone()).record().unwrap();
-            assert_eq!(back, record, "{stored}");
-            assert!(stored.len() < record.to_string().len());
-        }
-    }
-
-    #[test]
-    fn lists_that_decisions_imply_are_stored_once_and_read_back_whole() {
-        let decided = |decision: &str| json!({"decision": decision, "decidedBy": "change"});
-        let mut with = record(Some("k1"), "k1", "2026-12-07T06:00:00.000Z", "2026-12-07T06:00:00.000Z");
-        with["decisions"] =
-            json!({"node/a/label": decided("corrected"), "node/b/info": decided("rejected"), "node/c/x": decided("accepted")});
-        let cases = [
-            // As the modal records a review: both lists implied.
-            (json!(["node/a/label", "node/c/x"]), json!(["node/b/info"]), 2),
-            // Another order, or a change without a decision: stored as sent.
-            (json!(["node/c/x", "node/a/label"]), json!(["node/b/info"]), 1),
-            (json!(["node/a/label", "node/c/x", "node/d/y"]), json!([]), 0),
-        ];
-        for (accepted, rejected, implied) in cases {
-            let mut record = with.clone();
-            record["accepted"] = accepted;
-            record["rejected"] = rejected;
-            let stored = VersionRow::stored_record(&record);
-            let lists = ["\"accepted\":true", "\"rejected\":true"].iter().filter(|l| stored.contains(*l)).count();
-            assert_eq!(lists, implied, "{stored}");
-            assert_eq!(row(3, Some("k1"), stored.clone()).record().unwrap(), record, "{stored}");
-        }
-        let broken = row(3, None, r#"{"accepted":true}"#.into());
-        assert!(broken.record().unwrap_err().contains("accepted is implied by decisions"));
-    }
-
-    #[test]
-    fn only_scheme_3_reads_true_as_a_repeat() {
-        let row2 = row(2, Some("k1"), r#"{"approvalId":true}"#.into());
-        assert_eq!(row2.record().unwrap()["approvalId"], json!(true), "older schemes stored what the client sent");
-        let broken = row(3, None, r#"{"approvalId":true}"#.into());
-        assert!(broken.record().unwrap_err().contains("approvalId repeats idempotencyKey"));
     }
 }
