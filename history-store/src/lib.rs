@@ -310,7 +310,7 @@ pub struct GraphVersion {
 pub struct Event {
     pub seq: i64,
     pub at: String,
-    /// `erasure` or `audit-expiry`.
+    /// `erasure`, `scrub` (an erasure's bytes removed) or `audit-expiry`.
     pub kind: String,
     /// Who did it: a pseudonym, or `cli` for the command line.
     pub actor: String,

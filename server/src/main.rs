@@ -236,6 +236,7 @@ async fn main() -> Result<(), String> {
                 tracing::info!(%file, %id, "seeded");
             }
         }
+        finish_scrubs(&store);
         Ok(store)
     })
     .await
@@ -261,6 +262,7 @@ async fn main() -> Result<(), String> {
     let state = AppState { store, auth, settings: Arc::new(settings), request_log: request_log.clone(), metrics };
     let app = router(state.clone());
 
+    tokio::spawn(scrubs_owed(store_handle.clone()));
     let log_days = args.keep_request_log_days.zip(request_log.clone());
     if args.keep_audit_days.is_some() || log_days.is_some() {
         tokio::spawn(retention_hourly(store_handle, args.keep_audit_days, log_days));
@@ -337,6 +339,27 @@ fn run_erase(args: EraseArgs) -> Result<String, String> {
     };
     let erasure = erase::erase(&store, &args.user, "cli", records).map_err(|e| e.to_string())?;
     serde_json::to_string(&erasure).map_err(|e| e.to_string())
+}
+
+/// Does the scrub an erasure owes, if one does (see [`erase::finish_scrubs`]).
+fn finish_scrubs(store: &Store) {
+    match erase::finish_scrubs(store) {
+        Ok(Some(through)) => tracing::info!(through, "the scrub an erasure owed is done"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "an erasure's scrub is owed and failed; retried in 5 minutes"),
+    }
+}
+
+/// An erasure whose scrub failed (readers held old pages) is scrubbed
+/// within 5 minutes; one cut off by a stop, when the server starts.
+async fn scrubs_owed(store: Arc<Store>) {
+    let mut every = tokio::time::interval(Duration::from_secs(300));
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let store = store.clone();
+        let _ = tokio::task::spawn_blocking(move || finish_scrubs(&store)).await;
+    }
 }
 
 /// `--keep-audit-days` and `--keep-request-log-days`: expires old audit

@@ -213,3 +213,93 @@ async fn an_erased_person_is_in_no_byte_of_the_postgres_tables_a_bundle_an_expor
         assert!(files_naming_her(dir).is_empty(), "{what}: {:?} still hold {ERASED}", files_naming_her(dir));
     }
 }
+
+/// The event log's kinds, oldest first, and the `through` of its scrubs.
+async fn event_kinds(http: &Client, url: &str) -> Vec<(String, Option<i64>)> {
+    let response = http.get(format!("{url}/getauditevents")).header("X-API-Token", ADMIN).send().await.unwrap();
+    let log: Value = response.json().await.unwrap();
+    assert_eq!(log["verification"]["ok"], true, "{log}");
+    log["events"].as_array().unwrap().iter().map(|e| (e["kind"].as_str().unwrap().to_owned(), e["detail"]["through"].as_i64())).collect()
+}
+
+/// An erasure whose scrub is cut off (on PostgreSQL: its `VACUUM FULL`
+/// cancelled while it waits for a lock, as a stop would end it) stands, says
+/// so, and leaves her in the tables' files; the scrub the server does when
+/// it starts (`erase::finish_scrubs`, on a second handle here) removes her
+/// and is recorded. Before it, an erasure cut off there was never scrubbed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_erasure_cut_off_before_its_scrub_is_scrubbed_when_the_server_starts() {
+    let s = support::start_with(support::Backend::Postgres, Settings::default(), None).await;
+    edited_in_turns(&s.http, &s.url).await;
+    let (blocker, connection) = tokio_postgres::connect(&s.db, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    // The erasure's own writes go past this lock; its scrub waits for it.
+    blocker.batch_execute("BEGIN; LOCK TABLE people IN ACCESS SHARE MODE").await.unwrap();
+    let erasure = tokio::spawn({
+        let (http, url) = (s.http.clone(), s.url.clone());
+        async move {
+            let response = http.post(format!("{url}/eraseUser")).header("X-API-Token", ADMIN).body(json!({"user": ERASED}).to_string());
+            let response = response.send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    });
+    // Watched from outside the blocker's transaction, which would see one snapshot of the activity.
+    let (watcher, connection) = tokio_postgres::connect(&s.db, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let waiting =
+            watcher.query("SELECT pid FROM pg_stat_activity WHERE query ILIKE 'VACUUM%' AND wait_event_type = 'Lock'", &[]).await.unwrap();
+        if let Some(pid) = waiting.first().map(|r| r.get::<_, i32>(0)) {
+            watcher.execute("SELECT pg_cancel_backend($1)", &[&pid]).await.unwrap();
+            break;
+        }
+        assert!(Instant::now() < deadline, "the scrub never waited for the lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    blocker.batch_execute("COMMIT").await.unwrap();
+    let (status, erasure) = erasure.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "committed is reported as done: {erasure}");
+    assert_eq!(erasure["scrubbed"], false, "{erasure}");
+    assert!(!naming_her(&relation_files(&s.db).await).is_empty(), "cut off: the old row versions are still in the files");
+    assert_eq!(event_kinds(&s.http, &s.url).await, [("erasure".to_owned(), None)]);
+
+    let db = s.db.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let store = kg_history::open(&db).unwrap();
+        (kg_history::erase::finish_scrubs(&store).unwrap(), kg_history::erase::finish_scrubs(&store).unwrap())
+    });
+    let event = erasure["event"].as_i64().unwrap();
+    assert_eq!(done.await.unwrap(), (Some(event), None), "scrubbed once, then nothing is owed");
+    let files = relation_files(&s.db).await;
+    assert!(naming_her(&files).is_empty(), "the tables' files still hold {ERASED}: {:?}", naming_her(&files));
+    assert_eq!(event_kinds(&s.http, &s.url).await, [("erasure".to_owned(), None), ("scrub".to_owned(), Some(event))]);
+}
+
+/// The binary does the scrub an erasure owes when it starts. Owed here
+/// because a reader held old pages, so that the write-ahead log could not be
+/// emptied; then the process is killed, and started again.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_does_an_owed_scrub_when_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, logs) = (dir.path().join("data"), dir.path().join("logs"));
+    std::fs::create_dir_all(&data).unwrap();
+    let db = data.join("history.sqlite");
+    let server = serve(&db, &logs);
+    let http = Client::new();
+    edited_in_turns(&http, &server.url).await;
+    let reader = rusqlite::Connection::open(&db).unwrap();
+    reader.execute_batch("BEGIN; SELECT COUNT(*) FROM versions;").unwrap();
+    let response = http.post(format!("{}/eraseUser", server.url)).header("X-API-Token", ADMIN).body(json!({"user": ERASED}).to_string());
+    let erasure: Value = response.send().await.unwrap().json().await.unwrap();
+    assert_eq!(erasure["scrubbed"], false, "{erasure}");
+    assert_eq!(event_kinds(&http, &server.url).await, [("erasure".to_owned(), None)]);
+    drop(reader);
+    drop(server);
+
+    let server = serve(&db, &logs);
+    let event = erasure["event"].as_i64().unwrap();
+    assert_eq!(event_kinds(&http, &server.url).await, [("erasure".to_owned(), None), ("scrub".to_owned(), Some(event))]);
+    server.stop();
+    assert!(files_naming_her(&data).is_empty(), "{:?} still hold {ERASED}", files_naming_her(&data));
+}
