@@ -61,20 +61,46 @@ pub(super) async fn read_as<T: Send + 'static>(
     need: Need,
     f: impl FnOnce(&mut dyn Reader, &str) -> Result<T, HistoryError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    read_checked(state, caller, id, need, false, move |db, id, _| f(db, id)).await
+}
+
+/// As [`read_as`], with the caller's role on the graph for `f` too (looked
+/// up once, for the check and for `f`; `None` when signed out).
+pub(super) async fn read_with_role<T: Send + 'static>(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    need: Need,
+    f: impl FnOnce(&mut dyn Reader, &str, Option<Role>) -> Result<T, HistoryError> + Send + 'static,
+) -> Result<T, ApiError> {
+    read_checked(state, caller, id, need, true, f).await
+}
+
+async fn read_checked<T: Send + 'static>(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    need: Need,
+    role_wanted: bool,
+    f: impl FnOnce(&mut dyn Reader, &str, Option<Role>) -> Result<T, HistoryError> + Send + 'static,
+) -> Result<T, ApiError> {
     let (who, policy) = (caller.0.clone(), state.settings.access);
     read_db(state, move |db| {
         let checked = match need {
             Need::Read => policy.private_reads,
             Need::Audit => true,
         };
+        let role = match checked || role_wanted {
+            true => role_in(db, &id, who.as_ref().map(|p| p.user.as_str()))?.1,
+            false => None,
+        };
         if checked {
-            let (_, role) = role_in(db, &id, who.as_ref().map(|p| p.user.as_str()))?;
             match need {
                 Need::Read => policy.may_read(who.as_ref(), &id, role)?,
                 Need::Audit => access::may_audit(who.as_ref(), &id, role)?,
             }
         }
-        f(db, &id)
+        f(db, &id, role)
     })
     .await
 }

@@ -10,11 +10,11 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::blocking::{Need, read_as, read_db, role_on};
+use super::blocking::{Need, read_as, read_db, read_with_role, role_on};
 use crate::error::ApiError;
 use crate::request::Caller;
 use crate::state::AppState;
-use kg_history::access::{self, Role, role_of};
+use kg_history::access::{self, Role};
 use kg_history::read;
 use kg_history::store::AuditFilter;
 
@@ -155,11 +155,7 @@ pub(super) async fn get_history(
 ) -> Result<Response, ApiError> {
     let id = required(&params, "id")?.to_owned();
     let (who, policy) = (caller.0.clone(), state.settings.access);
-    let (rows, shown) = read_as(&state, &caller, id.clone(), Need::Read, move |db, id| {
-        let role = match &who {
-            Some(who) => role_of(db, id, &who.user)?,
-            None => None,
-        };
+    let (rows, shown) = read_with_role(&state, &caller, id.clone(), Need::Read, move |db, id, role| {
         Ok((db.history(id)?, policy.shows_people(who.as_ref(), id, role)))
     })
     .await?;
