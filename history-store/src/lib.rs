@@ -556,6 +556,12 @@ pub(crate) fn digest_bytes(hex: &str) -> Option<Vec<u8>> {
     lower_hex_bytes(hex, 64)
 }
 
+/// A request's fingerprint as bytes: 16 since issue 28 (see
+/// `kg_history::idempotency::request_hash`), 32 before; `None` for any other text.
+pub(crate) fn fingerprint_bytes(hex: &str) -> Option<Vec<u8>> {
+    lower_hex_bytes(hex, 32).or_else(|| digest_bytes(hex))
+}
+
 /// The bytes `digits` digits of lowercase hex stand for; `None` for any
 /// other text.
 pub(crate) fn lower_hex_bytes(hex: &str, digits: usize) -> Option<Vec<u8>> {

@@ -160,9 +160,10 @@ const MIGRATIONS: &[&str] = &[
     // Reports (issue 26): see `crate::decisions`.
     crate::decisions_pg::SCHEMA,
     // Hashes as their 32 bytes (issue 28): a version's hash and record
-    // digest and a request's fingerprint were 64-character hex text. Text
-    // that is not lowercase SHA-256 hex (none this server wrote) keeps its
-    // bytes, and no longer verifies. A column already converted is left as
+    // digest and a request's fingerprint were 64-character hex text (a
+    // fingerprint 32 characters since, see `crate::fingerprint_bytes`). Text
+    // that is not lowercase hex of either length (none this server wrote)
+    // keeps its bytes, and no longer verifies. A column already converted is left as
     // it is (a database whose schema number was set back runs this again).
     "
     DO $$
@@ -173,7 +174,7 @@ const MIGRATIONS: &[&str] = &[
                    WHERE c.table_schema = current_schema() AND c.data_type = 'text'
                      AND (c.table_name, c.column_name) IN (('versions', 'hash'), ('versions', 'record_digest'), ('request_hashes', 'hash'))
         LOOP
-            EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE BYTEA USING (CASE WHEN %I ~ ''^[0-9a-f]{64}$'' THEN decode(%I, ''hex'') ELSE convert_to(%I, ''UTF8'') END)',
+            EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE BYTEA USING (CASE WHEN %I ~ ''^([0-9a-f]{32}){1,2}$'' THEN decode(%I, ''hex'') ELSE convert_to(%I, ''UTF8'') END)',
                            col.table_name, col.column_name, col.column_name, col.column_name, col.column_name);
         END LOOP;
     END $$;",
@@ -199,6 +200,11 @@ const MIGRATIONS: &[&str] = &[
 /// A hash as stored since migration 5: its 32 bytes (see [`digest_bytes`]).
 fn stored_digest(hex: &str) -> Vec<u8> {
     digest_bytes(hex).unwrap_or_else(|| hex.as_bytes().to_vec())
+}
+
+/// A request's fingerprint as stored: its bytes (see [`crate::fingerprint_bytes`]).
+fn stored_fingerprint(hex: &str) -> Vec<u8> {
+    crate::fingerprint_bytes(hex).unwrap_or_else(|| hex.as_bytes().to_vec())
 }
 
 /// The migration (its number here) that creates the `decisions` table,
@@ -1184,7 +1190,7 @@ impl Writer for PgConn<'_, Transaction<'_>> {
                 &v.pruned,
                 &v.record_digest.as_deref().map(stored_digest),
                 &v.audit_expired,
-                &request_hash.map(stored_digest),
+                &request_hash.map(stored_fingerprint),
             ],
         )?;
         Ok(())

@@ -56,7 +56,16 @@ fn key_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<String>> 
 
 /// A hash as stored: its 32 bytes if it is lowercase SHA-256 hex, else text.
 fn stored_digest(hex: &str) -> rusqlite::types::Value {
-    match digest_bytes(hex) {
+    stored_bytes(hex, digest_bytes(hex))
+}
+
+/// A request's fingerprint as stored: its bytes (see [`crate::fingerprint_bytes`]).
+fn stored_fingerprint(hex: &str) -> rusqlite::types::Value {
+    stored_bytes(hex, crate::fingerprint_bytes(hex))
+}
+
+fn stored_bytes(hex: &str, bytes: Option<Vec<u8>>) -> rusqlite::types::Value {
+    match bytes {
         Some(bytes) => rusqlite::types::Value::Blob(bytes),
         None => rusqlite::types::Value::Text(hex.to_owned()),
     }
@@ -872,7 +881,7 @@ impl Writer for SqliteConn<'_> {
                 v.pruned,
                 v.record_digest.as_deref().map(stored_digest),
                 v.audit_expired,
-                request_hash.map(stored_digest)
+                request_hash.map(stored_fingerprint)
             ])?;
         Ok(())
     }

@@ -23,7 +23,10 @@ pub fn key_of(header: Option<String>, approval_id: Option<&str>) -> Option<Strin
     header.or_else(|| approval_id.filter(|id| !id.trim().is_empty()).map(str::to_owned))
 }
 
-/// The fingerprint of a request: of the approval it records, else of its bytes.
+/// The fingerprint of a request: of the approval it records, else of its
+/// bytes. The first 16 bytes of a SHA-256 (hex): another request with the
+/// same fingerprint would take 2^128 tries to find, and each version with a
+/// key stores one (versions saved before issue 28 kept all 32 bytes).
 pub fn request_hash(audit: &ClientAudit, body: &[u8]) -> String {
     let digest = match audit.approval_id.as_deref().filter(|id| !id.trim().is_empty()) {
         Some(_) => {
@@ -43,7 +46,16 @@ pub fn request_hash(audit: &ClientAudit, body: &[u8]) -> String {
         }
         None => Sha256::digest(body),
     };
-    crate::entity::hex(&digest)
+    crate::entity::hex(&digest[..FINGERPRINT_BYTES])
+}
+
+/// The bytes of a request's fingerprint.
+const FINGERPRINT_BYTES: usize = 16;
+
+/// Whether a stored fingerprint is that of `request_hash`: the same, or
+/// (kept whole before issue 28) the digest it was cut from.
+fn same_request(stored: &str, request_hash: &str) -> bool {
+    stored == request_hash || (stored.len() == 64 && stored.starts_with(request_hash))
 }
 
 /// Inside the write transaction, before anything is written: the first
@@ -57,7 +69,7 @@ pub fn replay(tx: &mut dyn Writer, graph_id: &str, key: &str, user: &str, reques
             first.version
         )));
     }
-    if first.request_hash.as_deref().is_some_and(|h| h != request_hash) {
+    if first.request_hash.as_deref().is_some_and(|h| !same_request(h, request_hash)) {
         return Err(HistoryError::Unprocessable(format!(
             "The idempotency key (approval id) '{key}' was already used for version {} with a different request; a new save needs a new key.",
             first.version
@@ -65,4 +77,26 @@ pub fn replay(tx: &mut dyn Writer, graph_id: &str, key: &str, user: &str, reques
     }
     let hash = tx.version(graph_id, first.version)?.map(|v| v.hash).unwrap_or_default();
     Ok(Some(Saved { version: first.version, hash, replayed: true }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{request_hash, same_request};
+    use crate::write::ClientAudit;
+
+    #[test]
+    fn a_fingerprint_is_16_bytes_and_matches_one_kept_whole_before() {
+        let audit = ClientAudit { approval_id: Some("a1".into()), ..ClientAudit::default() };
+        let hash = request_hash(&audit, b"{}");
+        assert_eq!(hash.len(), 32);
+        let other = request_hash(&ClientAudit { approval_id: Some("a2".into()), ..ClientAudit::default() }, b"{}");
+        assert_ne!(hash, other);
+        let whole = format!("{hash}{}", "0".repeat(32));
+        assert!(same_request(&hash, &hash) && same_request(&whole, &hash));
+        assert!(
+            !same_request(&other, &hash)
+                && !same_request(&whole[..48], &hash)
+                && !same_request(&format!("{other}{}", "0".repeat(32)), &hash)
+        );
+    }
 }

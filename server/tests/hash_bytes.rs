@@ -68,12 +68,17 @@ async fn open(db: &str) -> Store {
     tokio::task::spawn_blocking(move || kg_history::open(&db).unwrap()).await.unwrap()
 }
 
-async fn a_database_with_hex_hashes_is_migrated_and_still_verifies(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = match backend {
+/// A new database on `backend`: a file in `dir`, or a database of the test cluster.
+async fn new_database(backend: Backend, dir: &tempfile::TempDir) -> String {
+    match backend {
         Backend::Sqlite => dir.path().join("h.sqlite").to_string_lossy().into_owned(),
         Backend::Postgres => support::postgres_database().await,
-    };
+    }
+}
+
+async fn a_database_with_hex_hashes_is_migrated_and_still_verifies(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = new_database(backend, &dir).await;
     let store = open(&db).await;
     let before = tokio::task::spawn_blocking(move || {
         save(&store, body(None, "one"), ctx(Some("key-1"))).unwrap();
@@ -145,7 +150,56 @@ async fn a_database_with_hex_hashes_is_migrated_and_still_verifies(backend: Back
     assert_eq!(text.1, before[1]);
 }
 
-on_both_backends!(a_database_with_hex_hashes_is_migrated_and_still_verifies);
+/// A request's fingerprint is 16 bytes since issue 28; one kept whole (32
+/// bytes) by an older build still binds its key: the same request is a
+/// replay, another is refused.
+async fn a_fingerprint_kept_whole_still_binds_its_key(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = new_database(backend, &dir).await;
+    let store = open(&db).await;
+    let store = tokio::task::spawn_blocking(move || {
+        save(&store, body(None, "one"), ctx(Some("key-1"))).unwrap();
+        save(&store, body(Some(1), "two"), ctx(Some("key-2"))).unwrap();
+        store
+    })
+    .await
+    .unwrap();
+    let (length, table) = match backend {
+        Backend::Sqlite => ("length", "version_rows"),
+        Backend::Postgres => ("octet_length", "versions"),
+    };
+    let sixteen = format!("SELECT COUNT(*) FROM {table} WHERE {length}(request_hash) = 16");
+    assert_eq!(count_at(backend, &db, &sixteen).await, 2, "new fingerprints are 16 bytes");
+    // As an older build kept it: the whole digest, of which the fingerprint is the start.
+    let (whole, changed) = match backend {
+        Backend::Sqlite => (
+            "UPDATE version_rows SET request_hash = unhex(hex(request_hash) || '00112233445566778899aabbccddeeff') WHERE version = 2",
+            "UPDATE version_rows SET request_hash = unhex('ff' || substr(hex(request_hash), 3)) WHERE version = 2",
+        ),
+        Backend::Postgres => (
+            "UPDATE versions SET request_hash = request_hash || '\\x00112233445566778899aabbccddeeff'::bytea WHERE version = 2",
+            "UPDATE versions SET request_hash = '\\xff'::bytea || substring(request_hash FROM 2) WHERE version = 2",
+        ),
+    };
+    sql_at(backend, &db, whole).await;
+    let thirty_two = format!("SELECT COUNT(*) FROM {table} WHERE {length}(request_hash) = 32");
+    assert_eq!(count_at(backend, &db, &thirty_two).await, 1);
+    let store = tokio::task::spawn_blocking(move || {
+        let replay = save(&store, body(Some(1), "two"), ctx(Some("key-2"))).unwrap();
+        assert_eq!((replay.version, replay.replayed), (2, true), "the same request is a replay");
+        let other = save(&store, body(Some(2), "another"), ctx(Some("key-2")));
+        assert!(matches!(other, Err(kg_history::HistoryError::Unprocessable(_))), "{other:?}");
+        store
+    })
+    .await
+    .unwrap();
+    // A whole digest that does not start with the fingerprint is another request's.
+    sql_at(backend, &db, changed).await;
+    let refused = tokio::task::spawn_blocking(move || save(&store, body(Some(1), "two"), ctx(Some("key-2")))).await.unwrap();
+    assert!(matches!(refused, Err(kg_history::HistoryError::Unprocessable(_))), "{refused:?}");
+}
+
+on_both_backends!(a_database_with_hex_hashes_is_migrated_and_still_verifies, a_fingerprint_kept_whole_still_binds_its_key);
 
 /// A save whose approval id (its idempotency key) is `key`.
 fn approval(version: Option<i64>, label: &str, key: &str) -> SaveBody {
