@@ -187,8 +187,8 @@ pub(crate) fn expire(conn: &Connection, cutoff: &str) -> StoreResult<()> {
     conn.execute(
         "DELETE FROM decisions WHERE at_ms < CAST(round((julianday(?1) - 2440587.5) * 86400000.0) AS INTEGER)
            AND EXISTS (SELECT 1 FROM graphs g JOIN versions v ON v.graph_id = g.graph_id
-                       WHERE g.gid = decisions.gid AND v.version = decisions.version AND v.scheme >= 3 AND v.saved_at < ?1)",
-        [cutoff],
+                       WHERE g.gid = decisions.gid AND v.version = decisions.version AND v.scheme >= 3 AND v.saved_at < ?2)",
+        rusqlite::params![cutoff, crate::sqlite_time::stored_time(cutoff)],
     )?;
     conn.execute(
         "DELETE FROM labels WHERE kind = ?1 AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.user = labels.id)",

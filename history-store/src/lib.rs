@@ -38,11 +38,13 @@ mod decisions_pg;
 mod decisions_sqlite;
 pub mod entity;
 pub mod entity_patch;
+pub mod packed_record;
 mod pg_newest;
 mod pg_text;
 mod postgres;
 pub mod sqlite;
 mod sqlite_schema;
+mod sqlite_time;
 pub mod stored_record;
 pub mod tls;
 
@@ -161,7 +163,10 @@ pub struct VersionRow {
     /// A whole snapshot: only versions written by the first schema that the
     /// migration could not rebuild exactly keep one.
     pub graph_json: Option<String>,
-    pub audit_json: String,
+    /// The record as stored (see [`stored_record`]), or why its stored
+    /// bytes cannot be read (see [`packed_record`]): such a version still
+    /// reads, and the chain's verification names it broken.
+    pub audit_json: Result<String, String>,
     pub prev_hash: String,
     pub hash: String,
     /// 1: the hash covers the whole graph (first schema); 2: it covers the
@@ -199,7 +204,7 @@ impl VersionRow {
             "runId": self.run_id,
             "idempotencyKey": self.idempotency_key,
         });
-        stored_record::whole(&self.audit_json, self.scheme, &columns)
+        stored_record::whole(self.audit_json.as_deref()?, self.scheme, &columns)
     }
 
     /// `audit_json` for a scheme-3 record: the record without the fields

@@ -26,7 +26,7 @@ use crate::{Head, VersionRow};
 /// NULL, a blob's `data` is not, a row's `kind` is not.
 pub(crate) const NEWEST: &str = r#"WITH h AS (
         SELECT g.gid, g.head_version, g.head_hash, g.nodes, v.graph_id, v.version, v.saved_at, v."user", v.source, v.reason,
-               v.run_id, v.idempotency_key, v.graph_json, v.audit_json, v.prev_hash, encode(v.hash, 'hex') AS hash, v.scheme, v.pruned,
+               v.run_id, v.idempotency_key, v.graph_json, encode(v.audit_json, 'hex') AS audit_json, v.prev_hash, encode(v.hash, 'hex') AS hash, v.scheme, v.pruned,
                encode(v.record_digest, 'hex') AS record_digest, v.audit_expired
         FROM graphs g JOIN versions v ON v.graph_id = g.graph_id AND v.version = g.head_version WHERE g.graph_id = $1)
     SELECT NULL::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, row_to_json(h)::text, NULL::bytea FROM h
@@ -82,7 +82,7 @@ pub(crate) fn head_of(row: &Row) -> Result<(Head, VersionRow), String> {
         run_id: dec_opt(h.run_id),
         idempotency_key: dec_opt(h.idempotency_key),
         graph_json: h.graph_json,
-        audit_json: h.audit_json,
+        audit_json: crate::packed_record::text_of_bytes(&crate::hash_bytes(&h.audit_json)),
         prev_hash: h.prev_hash,
         hash: h.hash,
         scheme: h.scheme,

@@ -43,6 +43,8 @@ use tokio::runtime::Handle;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 
+use crate::packed_record;
+
 use crate::pg_newest;
 use crate::pg_text::{dec, dec_opt, enc, enc_opt};
 
@@ -78,7 +80,7 @@ const MIGRATIONS: &[&str] = &[
         run_id TEXT,
         idempotency_key TEXT,
         graph_json TEXT,
-        audit_json TEXT NOT NULL,
+        audit_json TEXT NOT NULL, -- bytes since migration 8
         prev_hash TEXT NOT NULL,
         hash TEXT NOT NULL,
         scheme BIGINT NOT NULL,
@@ -195,7 +197,23 @@ const MIGRATIONS: &[&str] = &[
     // `to_version`, a save read every older row of the parts it changed,
     // and every version ends a row of the metadata.
     "CREATE INDEX IF NOT EXISTS entities_current ON entities (gid, kind, key, dup) WHERE to_version IS NULL;",
+    // Audit records as bytes (issue 28): a new record is stored packed (see
+    // `crate::packed_record`), a quarter of its text; the records already
+    // stored keep their text, as UTF-8 bytes. Runs again harmlessly.
+    "
+    DO $$
+    BEGIN
+        IF (SELECT data_type FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name = 'versions' AND column_name = 'audit_json') = 'text' THEN
+            ALTER TABLE versions ALTER COLUMN audit_json TYPE BYTEA USING convert_to(audit_json, 'UTF8');
+        END IF;
+    END $$;",
 ];
+
+/// The record text a version row to be written carries.
+fn stored_text(v: &VersionRow) -> StoreResult<&str> {
+    v.audit_json.as_deref().map_err(|e| StoreError::Failed(format!("version {} to write: {e}", v.version)))
+}
 
 /// A hash as stored since migration 5: its 32 bytes (see [`digest_bytes`]).
 fn stored_digest(hex: &str) -> Vec<u8> {
@@ -492,13 +510,13 @@ fn entity_at(r: &Row, at: usize) -> StoreResult<EntityRow> {
     })
 }
 
-fn version_row(r: &Row) -> VersionRow {
+fn version_row(r: &Row) -> StoreResult<VersionRow> {
     version_row_at(r, 0)
 }
 
 /// A version row from the columns starting at `at`.
-fn version_row_at(r: &Row, at: usize) -> VersionRow {
-    VersionRow {
+fn version_row_at(r: &Row, at: usize) -> StoreResult<VersionRow> {
+    Ok(VersionRow {
         graph_id: dec(r.get(at)),
         version: r.get(at + 1),
         saved_at: r.get(at + 2),
@@ -508,14 +526,14 @@ fn version_row_at(r: &Row, at: usize) -> VersionRow {
         run_id: dec_opt(r.get(at + 6)),
         idempotency_key: dec_opt(r.get(at + 7)),
         graph_json: r.get(at + 8),
-        audit_json: r.get(at + 9),
+        audit_json: packed_record::text_of_bytes(r.get(at + 9)),
         prev_hash: r.get(at + 10),
         hash: crate::entity::hex(r.get(at + 11)),
         scheme: r.get(at + 12),
         pruned: r.get(at + 13),
         record_digest: r.get::<_, Option<&[u8]>>(at + 14).map(crate::entity::hex),
         audit_expired: r.get(at + 15),
-    }
+    })
 }
 
 /// A head from `gid, head_version, head_hash, nodes` (the first columns).
@@ -523,8 +541,8 @@ fn head_row(r: &Row) -> Head {
     Head { gid: r.get(0), version: r.get(1), hash: r.get(2), nodes: r.get(3) }
 }
 
-fn graph_version(r: &Row) -> GraphVersion {
-    GraphVersion { gid: r.get(0), row: version_row_at(r, 1) }
+fn graph_version(r: &Row) -> StoreResult<GraphVersion> {
+    Ok(GraphVersion { gid: r.get(0), row: version_row_at(r, 1)? })
 }
 
 impl<'a, C: GenericClient> PgConn<'a, C> {
@@ -736,7 +754,7 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
         // A stale guess fetched blobs these rows no longer refer to.
         blobs.retain(|hash, _| wanted.binary_search(hash).is_ok());
         self.remember_blobs(graph_id, &wanted, &guess);
-        Ok(Some(Newest { head, version: version_row_at(h, 4), rows, blobs }))
+        Ok(Some(Newest { head, version: version_row_at(h, 4)?, rows, blobs }))
     }
 
     fn head(&mut self, graph_id: &str) -> StoreResult<Option<Head>> {
@@ -869,7 +887,7 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
     fn version(&mut self, graph_id: &str, version: i64) -> StoreResult<Option<VersionRow>> {
         let rows = self
             .query(&format!("SELECT {VERSION_COLUMNS} FROM versions WHERE graph_id = $1 AND version = $2"), &[&enc(graph_id), &version])?;
-        Ok(rows.first().map(version_row))
+        rows.first().map(version_row).transpose()
     }
 
     fn by_idempotency_key(&mut self, graph_id: &str, key: &str) -> StoreResult<Option<KeyUse>> {
@@ -907,36 +925,33 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
     }
 
     fn all_versions(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>> {
-        Ok(self
-            .query(&format!("SELECT {VERSION_COLUMNS} FROM versions WHERE graph_id = $1 ORDER BY version"), &[&enc(graph_id)])?
+        self.query(&format!("SELECT {VERSION_COLUMNS} FROM versions WHERE graph_id = $1 ORDER BY version"), &[&enc(graph_id)])?
             .iter()
             .map(version_row)
-            .collect())
+            .collect()
     }
 
     fn history(&mut self, graph_id: &str) -> StoreResult<Vec<VersionRow>> {
-        Ok(self
-            .query(
-                &format!("SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE graph_id = $1 ORDER BY version DESC"),
-                &[&enc(graph_id)],
-            )?
-            .iter()
-            .map(version_row)
-            .collect())
+        self.query(
+            &format!("SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE graph_id = $1 ORDER BY version DESC"),
+            &[&enc(graph_id)],
+        )?
+        .iter()
+        .map(version_row)
+        .collect()
     }
 
     fn digestless_before(&mut self, cutoff: &str, limit: i64) -> StoreResult<Vec<VersionRow>> {
-        Ok(self
-            .query(
-                &format!(
-                    "SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions
+        self.query(
+            &format!(
+                "SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions
                      WHERE saved_at < $1 AND scheme >= 3 AND NOT audit_expired AND record_digest IS NULL LIMIT $2"
-                ),
-                &[&cutoff, &limit],
-            )?
-            .iter()
-            .map(version_row)
-            .collect())
+            ),
+            &[&cutoff, &limit],
+        )?
+        .iter()
+        .map(version_row)
+        .collect()
     }
 
     fn audit(&mut self, graph_id: &str, gid: Option<i64>, filter: &AuditFilter) -> StoreResult<(i64, Vec<VersionRow>)> {
@@ -957,7 +972,7 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
             &format!("SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE {condition} ORDER BY version DESC LIMIT $8 OFFSET $9"),
             &paged,
         )?;
-        Ok((total, rows.iter().map(version_row).collect()))
+        Ok((total, rows.iter().map(version_row).collect::<StoreResult<_>>()?))
     }
 
     fn pruned_leaves(&mut self, graph_id: &str) -> StoreResult<HashMap<i64, Vec<String>>> {
@@ -982,37 +997,34 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
     }
 
     fn versions_in(&mut self, graph_id: &str, versions: &[i64]) -> StoreResult<Vec<VersionRow>> {
-        Ok(self
-            .query(
-                &format!("SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE graph_id = $1 AND version = ANY($2) ORDER BY version"),
-                &[&enc(graph_id), &versions],
-            )?
-            .iter()
-            .map(version_row)
-            .collect())
+        self.query(
+            &format!("SELECT {VERSION_COLUMNS_NO_GRAPH} FROM versions WHERE graph_id = $1 AND version = ANY($2) ORDER BY version"),
+            &[&enc(graph_id), &versions],
+        )?
+        .iter()
+        .map(version_row)
+        .collect()
     }
 
     fn run_versions(&mut self, run_id: &str) -> StoreResult<Vec<GraphVersion>> {
-        Ok(self
-            .query(
-                &format!(
-                    "SELECT {GID_V_COLUMNS} FROM versions v JOIN graphs g ON g.graph_id = v.graph_id
+        self.query(
+            &format!(
+                "SELECT {GID_V_COLUMNS} FROM versions v JOIN graphs g ON g.graph_id = v.graph_id
                      WHERE v.run_id = $1 ORDER BY v.saved_at, v.graph_id, v.version"
-                ),
-                &[&enc(run_id)],
-            )?
-            .iter()
-            .map(graph_version)
-            .collect())
+            ),
+            &[&enc(run_id)],
+        )?
+        .iter()
+        .map(graph_version)
+        .collect()
     }
 
     fn export_page(&mut self, f: &ExportFilter, after: (&str, i64), limit: i64) -> StoreResult<Vec<GraphVersion>> {
         let (graph_id, node_id, user, run_id, after_id) =
             (enc_opt(&f.graph_id), enc_opt(&f.node_id), enc_opt(&f.user), enc_opt(&f.run_id), enc(after.0));
-        Ok(self
-            .query(
-                &format!(
-                    "SELECT {GID_V_COLUMNS} FROM versions v JOIN graphs g ON g.graph_id = v.graph_id
+        self.query(
+            &format!(
+                "SELECT {GID_V_COLUMNS} FROM versions v JOIN graphs g ON g.graph_id = v.graph_id
                      WHERE ($1::text IS NULL OR v.graph_id = $1)
                        AND ($3::text IS NULL OR v.\"user\" = $3)
                        AND ($4::text IS NULL OR v.run_id = $4)
@@ -1022,12 +1034,12 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
                                                        AND (e.from_version = v.version OR e.to_version = v.version)))
                        AND (v.graph_id, v.version) > ($7, $8)
                      ORDER BY v.graph_id, v.version LIMIT $9"
-                ),
-                &[&graph_id, &node_id, &user, &run_id, &f.from, &f.to, &after_id, &after.1, &limit],
-            )?
-            .iter()
-            .map(graph_version)
-            .collect())
+            ),
+            &[&graph_id, &node_id, &user, &run_id, &f.from, &f.to, &after_id, &after.1, &limit],
+        )?
+        .iter()
+        .map(graph_version)
+        .collect()
     }
 
     fn pseudonym(&mut self, person: &str) -> StoreResult<Option<String>> {
@@ -1183,7 +1195,7 @@ impl Writer for PgConn<'_, Transaction<'_>> {
                 &enc_opt(&v.run_id),
                 &enc_opt(&v.idempotency_key),
                 &v.graph_json,
-                &v.audit_json,
+                &packed_record::stored_bytes(stored_text(v)?),
                 &v.prev_hash,
                 &stored_digest(&v.hash),
                 &v.scheme,
@@ -1261,7 +1273,7 @@ impl Writer for PgConn<'_, Transaction<'_>> {
         crate::decisions_pg::expire(&*self, cutoff)?;
         let n = self.execute(
             "UPDATE versions SET audit_expired = TRUE, \"user\" = '', source = '', reason = NULL, run_id = NULL, idempotency_key = NULL,
-                 audit_json = '{}', request_hash = NULL
+                 audit_json = convert_to('{}', 'UTF8'), request_hash = NULL
              WHERE scheme >= 3 AND NOT audit_expired AND saved_at < $1",
             &[&cutoff],
         )?;

@@ -17,6 +17,7 @@ use super::{
 };
 use crate::sqlite_schema::{DECISIONS_SCHEMA, MIGRATIONS};
 pub use crate::sqlite_schema::{SCHEMA_2, SCHEMA_VERSION};
+use crate::sqlite_time::{stored_time, time_at};
 
 /// Reader connections kept open at most.
 const READERS: usize = 8;
@@ -68,6 +69,23 @@ fn stored_bytes(hex: &str, bytes: Option<Vec<u8>>) -> rusqlite::types::Value {
     match bytes {
         Some(bytes) => rusqlite::types::Value::Blob(bytes),
         None => rusqlite::types::Value::Text(hex.to_owned()),
+    }
+}
+
+/// An audit record as stored: packed (see [`crate::packed_record`]) if
+/// that is shorter, else its text.
+fn stored_audit(text: &str) -> rusqlite::types::Value {
+    match crate::packed_record::pack(text) {
+        Some(packed) => rusqlite::types::Value::Blob(packed),
+        None => rusqlite::types::Value::Text(text.to_owned()),
+    }
+}
+
+/// A stored audit record back as its text (see [`stored_audit`]).
+fn audit_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Result<String, String>> {
+    match r.get_ref(at)? {
+        rusqlite::types::ValueRef::Blob(packed) => Ok(crate::packed_record::unpack(packed)),
+        _ => r.get(at).map(Ok),
     }
 }
 
@@ -324,14 +342,14 @@ fn version_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<VersionR
     Ok(VersionRow {
         graph_id: r.get(at)?,
         version: r.get(at + 1)?,
-        saved_at: r.get(at + 2)?,
+        saved_at: time_at(r, at + 2)?,
         user: r.get(at + 3)?,
         source: r.get(at + 4)?,
         reason: r.get(at + 5)?,
         run_id: r.get(at + 6)?,
         idempotency_key: key_at(r, at + 7)?,
         graph_json: r.get(at + 8)?,
-        audit_json: r.get(at + 9)?,
+        audit_json: audit_at(r, at + 9)?,
         prev_hash: r.get(at + 10)?,
         hash: digest_at(r, at + 11)?.unwrap_or_default(),
         scheme: r.get(at + 12)?,
@@ -591,7 +609,7 @@ impl Reader for SqliteConn<'_> {
                  WHERE v.saved_at < ?1 AND v.scheme >= 3 AND v.audit_expired = 0 AND v.record_digest IS NULL LIMIT ?2",
                 ROWS_COLUMNS_NO_GRAPH.as_str()
             ),
-            params![cutoff, limit],
+            params![stored_time(cutoff), limit],
         )
     }
 
@@ -605,7 +623,8 @@ impl Reader for SqliteConn<'_> {
             AND (?4 IS NULL OR run_id = ?4)
             AND (?8 IS NULL OR saved_at >= ?8)
             AND (?9 IS NULL OR saved_at < ?9)";
-        let args = params![graph_id, filter.node_id, filter.user, filter.run_id, filter.limit, filter.offset, gid, filter.from, filter.to];
+        let (from, to) = (filter.from.as_deref().map(stored_time), filter.to.as_deref().map(stored_time));
+        let args = params![graph_id, filter.node_id, filter.user, filter.run_id, filter.limit, filter.offset, gid, from, to];
         // Both statements take all nine parameters: SQLite counts them up to
         // the highest index used (?9), so the count binds ?5 and ?6 unused.
         let total = self.0.query_row(&format!("SELECT COUNT(*) FROM versions WHERE {condition}"), args, |r| r.get(0))?;
@@ -675,8 +694,8 @@ impl Reader for SqliteConn<'_> {
                AND (v.graph_id, v.version) > (?7, ?8)
              ORDER BY v.graph_id, v.version LIMIT ?9"
         ))?;
-        let rows =
-            stmt.query_map(params![f.graph_id, f.node_id, f.user, f.run_id, f.from, f.to, after.0, after.1, limit], graph_version)?;
+        let (from, to) = (f.from.as_deref().map(stored_time), f.to.as_deref().map(stored_time));
+        let rows = stmt.query_map(params![f.graph_id, f.node_id, f.user, f.run_id, from, to, after.0, after.1, limit], graph_version)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -720,7 +739,10 @@ impl Reader for SqliteConn<'_> {
     }
 
     fn newest_saved_at(&mut self, n: i64) -> StoreResult<Option<String>> {
-        Ok(self.0.query_row("SELECT saved_at FROM versions ORDER BY saved_at DESC LIMIT 1 OFFSET ?1", [n - 1], |r| r.get(0)).optional()?)
+        Ok(self
+            .0
+            .query_row("SELECT saved_at FROM versions ORDER BY saved_at DESC LIMIT 1 OFFSET ?1", [n - 1], |r| time_at(r, 0))
+            .optional()?)
     }
 
     fn database_version(&mut self) -> StoreResult<String> {
@@ -868,14 +890,14 @@ impl Writer for SqliteConn<'_> {
             .execute(params![
                 v.graph_id,
                 v.version,
-                v.saved_at,
+                stored_time(&v.saved_at),
                 v.user,
                 v.source,
                 v.reason,
                 v.run_id,
                 v.idempotency_key.as_deref().map(stored_key),
                 v.graph_json,
-                v.audit_json,
+                stored_audit(v.audit_json.as_deref().map_err(|e| StoreError::Failed(format!("version {} to write: {e}", v.version)))?),
                 v.prev_hash,
                 stored_digest(&v.hash),
                 v.scheme,
@@ -966,7 +988,7 @@ impl Writer for SqliteConn<'_> {
             "UPDATE version_rows SET audit_expired = 1, user = '', source = '', reason = NULL, run_id = NULL, idempotency_key = NULL,
                  audit_json = '{}', request_hash = NULL
              WHERE scheme >= 3 AND audit_expired = 0 AND saved_at < ?1",
-            [cutoff],
+            [stored_time(cutoff)],
         )?;
         // The head names who saved the newest version too (the listing's updatedBy).
         self.0.execute(

@@ -1,9 +1,10 @@
 //! Every record `write_version` can make comes back whole from its stored
 //! text (`stored_record`), whatever its times, decisions and lists: the
 //! chain hashes the whole record, so a field lost or changed on the way
-//! would break the version.
+//! would break the version. And the bytes it is stored as
+//! (`packed_record`) give that text back.
 
-use kg_history_store::VersionRow;
+use kg_history_store::{VersionRow, packed_record};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -105,7 +106,7 @@ fn row(record: &Value, audit_json: String) -> VersionRow {
         run_id: None,
         idempotency_key: record["idempotencyKey"].as_str().map(str::to_owned),
         graph_json: None,
-        audit_json,
+        audit_json: Ok(audit_json),
         prev_hash: String::new(),
         hash: String::new(),
         scheme: 3,
@@ -126,5 +127,9 @@ proptest! {
         // The hash sees the same record: its canonical text is the same.
         prop_assert_eq!(kg_approval::canonical::canonical_json(&back), kg_approval::canonical::canonical_json(&record));
         prop_assert!(text.len() <= record.to_string().len(), "never longer: {}", text);
+        // And the bytes it is stored as give it back byte for byte.
+        let stored = packed_record::stored_bytes(&text);
+        prop_assert!(stored.len() <= text.len());
+        prop_assert_eq!(packed_record::text_of_bytes(&stored), Ok(text));
     }
 }

@@ -340,7 +340,7 @@ pub fn write_version(tx: &mut dyn Writer, new: NewVersion<'_>, changes: Changes)
         run_id: audit.run_id.clone(),
         idempotency_key: new.key.map(str::to_owned),
         graph_json: None,
-        audit_json: VersionRow::stored_record(&record),
+        audit_json: Ok(VersionRow::stored_record(&record)),
         // The link is the previous row's hash; it is not stored twice.
         prev_hash: String::new(),
         hash: hash.clone(),

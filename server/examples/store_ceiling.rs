@@ -65,7 +65,7 @@ fn writer(store: &Store, graph_id: &str, versions: i64) -> Result<(), StoreError
                     run_id: None,
                     idempotency_key: Some(format!("key-{version}")),
                     graph_json: None,
-                    audit_json: r#"{"via":"delta","accepted":["node/a/label"],"rejected":[]}"#.into(),
+                    audit_json: Ok(r#"{"via":"delta","accepted":["node/a/label"],"rejected":[]}"#.into()),
                     prev_hash: String::new(),
                     hash: "0".repeat(64),
                     scheme: 2,

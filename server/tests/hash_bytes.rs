@@ -4,7 +4,8 @@
 //! same hash, every chain verifies, idempotency still finds the request's
 //! fingerprint, and new versions store 32 bytes. The same database also
 //! has its request fingerprints in a table of their own, as before they
-//! moved into the versions' rows (SQLite schema 7, PostgreSQL 6).
+//! moved into the versions' rows (SQLite schema 7, PostgreSQL 6). And
+//! audit records stored as text, as before they were packed.
 
 use kg_approval::Timestamp;
 use kg_history::save::{SaveBody, save};
@@ -199,7 +200,94 @@ async fn a_fingerprint_kept_whole_still_binds_its_key(backend: Backend) {
     assert!(matches!(refused, Err(kg_history::HistoryError::Unprocessable(_))), "{refused:?}");
 }
 
-on_both_backends!(a_database_with_hex_hashes_is_migrated_and_still_verifies, a_fingerprint_kept_whole_still_binds_its_key);
+/// How many versions store their audit record packed (see
+/// `kg_history_store::packed_record`), not as text.
+async fn packed_records(backend: Backend, db: &str) -> i64 {
+    let query = match backend {
+        Backend::Sqlite => "SELECT COUNT(*) FROM versions WHERE typeof(audit_json) = 'blob'",
+        Backend::Postgres => {
+            let bytes = "SELECT COUNT(*) FROM information_schema.columns
+                         WHERE table_name = 'versions' AND column_name = 'audit_json' AND data_type = 'bytea'";
+            if count_at(backend, db, bytes).await == 0 {
+                return 0; // text, as before migration 8
+            }
+            "SELECT COUNT(*) FROM versions WHERE get_byte(audit_json, 0) <> 123"
+        }
+    };
+    count_at(backend, db, query).await
+}
+
+/// Audit records are stored packed since issue 28 (SQLite: a blob in the
+/// same column; PostgreSQL: the column became `bytea`, migration 8). A
+/// database whose records are text, as every build before wrote them, is
+/// read as it is: each record comes back the same, the chain verifies, and
+/// only new versions are packed. A packed record cut short makes its
+/// version, not the read, fail.
+async fn records_stored_as_text_read_back_and_new_ones_are_packed(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = new_database(backend, &dir).await;
+    let store = open(&db).await;
+    let saved = tokio::task::spawn_blocking(move || {
+        save(&store, approval(None, "one", "0f8e6c2a-4b1d-4e7f-9a3c-5d2e1b0c9f8a"), ctx(None)).unwrap();
+        save(&store, approval(Some(1), "two", "1f8e6c2a-4b1d-4e7f-9a3c-5d2e1b0c9f8a"), ctx(None)).unwrap();
+        store.read(|db| db.all_versions(ID)).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(packed_records(backend, &db).await, 2, "new records are packed");
+    let records =
+        |versions: &[kg_history::store::VersionRow]| -> Vec<serde_json::Value> { versions.iter().map(|v| v.record().unwrap()).collect() };
+    assert_eq!(records(&saved)[1]["approvalId"], "1f8e6c2a-4b1d-4e7f-9a3c-5d2e1b0c9f8a");
+
+    // Back to text, as before packing (PostgreSQL: the column too).
+    let quoted = |v: &kg_history::store::VersionRow| v.audit_json.as_ref().unwrap().replace('\'', "''");
+    let (column, table, schema) = match backend {
+        Backend::Sqlite => ("", "version_rows", "PRAGMA user_version = 10"),
+        Backend::Postgres => {
+            ("ALTER TABLE versions ALTER COLUMN audit_json TYPE TEXT USING '';", "versions", "UPDATE kg_schema SET version = 7")
+        }
+    };
+    let back: String =
+        saved.iter().map(|v| format!("UPDATE {table} SET audit_json = '{}' WHERE version = {};", quoted(v), v.version)).collect();
+    sql(backend, &db, &format!("{column}{back}{schema}")).await;
+    assert_eq!(packed_records(backend, &db).await, 0);
+
+    let store = open(&db).await;
+    let (after, verified, store) = tokio::task::spawn_blocking(move || {
+        let after = store.read(|db| db.all_versions(ID)).unwrap();
+        let verified = store.read(|db| read::verify(db, ID)).unwrap();
+        save(&store, approval(Some(2), "three", "2f8e6c2a-4b1d-4e7f-9a3c-5d2e1b0c9f8a"), ctx(None)).unwrap();
+        (after, verified, store)
+    })
+    .await
+    .unwrap();
+    assert_eq!(records(&after), records(&saved), "records stored as text read back the same");
+    assert!(verified.ok, "{verified:?}");
+    assert_eq!(packed_records(backend, &db).await, 1, "old records stay text, the new one is packed");
+
+    // A packed record cut short: its version is named broken, every version still reads.
+    let cut = match backend {
+        Backend::Sqlite => "UPDATE version_rows SET audit_json = substr(audit_json, 1, length(audit_json) - 4) WHERE version = 3",
+        Backend::Postgres => {
+            "UPDATE versions SET audit_json = substring(audit_json FROM 1 FOR octet_length(audit_json) - 4) WHERE version = 3"
+        }
+    };
+    sql_at(backend, &db, cut).await;
+    let (versions, verified) = tokio::task::spawn_blocking(move || {
+        (store.read(|db| db.all_versions(ID)).unwrap(), store.read(|db| read::verify(db, ID)).unwrap())
+    })
+    .await
+    .unwrap();
+    assert_eq!(versions.len(), 3);
+    assert!(versions[2].audit_json.as_ref().is_err_and(|e| e.starts_with("audit record:")), "{:?}", versions[2].audit_json);
+    assert_eq!(verified.first_broken.as_ref().map(|b| b.version), Some(3), "{verified:?}");
+}
+
+on_both_backends!(
+    a_database_with_hex_hashes_is_migrated_and_still_verifies,
+    a_fingerprint_kept_whole_still_binds_its_key,
+    records_stored_as_text_read_back_and_new_ones_are_packed
+);
 
 /// A save whose approval id (its idempotency key) is `key`.
 fn approval(version: Option<i64>, label: &str, key: &str) -> SaveBody {
@@ -281,4 +369,67 @@ async fn uuid_keys_are_stored_as_bytes_and_digests_only_when_needed() {
     assert_eq!(keys(&after), keys(&saved));
     assert_eq!(after.iter().map(|v| &v.hash).collect::<Vec<_>>(), saved.iter().map(|v| &v.hash).collect::<Vec<_>>());
     assert!(verified.ok, "{verified:?}");
+}
+
+/// SQLite stores a version's time as 8 bytes since schema 11 (issue 28),
+/// not 24 characters; a database written before, with times as text, is
+/// migrated at start. Every time reads back as it was, the chain verifies,
+/// and filters by time still find the same versions, whichever side of
+/// the migration wrote them.
+#[tokio::test(flavor = "multi_thread")]
+async fn times_are_stored_as_bytes_and_still_filter_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.sqlite").to_string_lossy().into_owned();
+    let store = open(&db).await;
+    // Before 1970, just after it and now: the bytes must sort as the times do.
+    const TIMES: [&str; 3] = ["1969-12-31T23:59:59.500Z", "1970-01-01T00:00:00.001Z", "2026-12-07T06:00:00.000Z"];
+    let times = TIMES;
+    let at = |i: usize| SaveContext { now: Timestamp::parse(TIMES[i]).unwrap(), ..ctx(None) };
+    let saved = tokio::task::spawn_blocking(move || {
+        for (i, label) in ["one", "two", "three"].into_iter().enumerate() {
+            save(&store, body((i > 0).then_some(i as i64), label), at(i)).unwrap();
+        }
+        store.read(|db| db.all_versions(ID)).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(saved.iter().map(|v| v.saved_at.as_str()).collect::<Vec<_>>(), times);
+    let as_bytes = "SELECT COUNT(*) FROM version_rows WHERE typeof(saved_at) = 'blob' AND length(saved_at) = 8";
+    assert_eq!(count_at(Backend::Sqlite, &db, as_bytes).await, 3);
+
+    // Back to text, as every build before schema 11 stored times.
+    let back: String =
+        saved.iter().map(|v| format!("UPDATE version_rows SET saved_at = '{}' WHERE version = {};", v.saved_at, v.version)).collect();
+    sql(Backend::Sqlite, &db, &format!("{back}PRAGMA user_version = 10")).await;
+    assert_eq!(count_at(Backend::Sqlite, &db, as_bytes).await, 0);
+
+    let store = open(&db).await;
+    assert_eq!(count_at(Backend::Sqlite, &db, as_bytes).await, 3, "migrated");
+    let (after, verified, found) = tokio::task::spawn_blocking(move || {
+        let after = store.read(|db| db.all_versions(ID)).unwrap();
+        let verified = store.read(|db| read::verify(db, ID)).unwrap();
+        let between = |from: Option<&str>, to: Option<&str>| {
+            let filter = kg_history::store::AuditFilter {
+                from: from.map(str::to_owned),
+                to: to.map(str::to_owned),
+                limit: 10,
+                ..Default::default()
+            };
+            let (total, rows) = store.read(|db| db.audit(ID, None, &filter)).unwrap();
+            assert_eq!(total as usize, rows.len());
+            rows.into_iter().map(|v| v.version).collect::<Vec<_>>()
+        };
+        let found = [
+            between(Some(times[1]), None),
+            between(None, Some(times[1])),
+            between(Some("1969-01-01T00:00:00.000Z"), Some("2026-12-07T06:00:00.001Z")),
+            between(Some("2026-12-07T06:00:00.001Z"), None),
+        ];
+        (after, verified, found)
+    })
+    .await
+    .unwrap();
+    assert_eq!(after, saved, "every version reads back as it was");
+    assert!(verified.ok, "{verified:?}");
+    assert_eq!(found, [vec![3, 2], vec![1], vec![3, 2, 1], vec![]]);
 }

@@ -146,6 +146,24 @@ impl Server {
     pub async fn count(&self, query: &str) -> i64 {
         count_at(self.backend, &self.db, query).await
     }
+
+    /// The audit record of the version `where_` names as stored (packed
+    /// or text, see `kg_history_store::packed_record`), and its text.
+    pub async fn stored_record(&self, where_: &str) -> (bool, String) {
+        let query = format!("SELECT audit_json FROM versions WHERE {where_}");
+        let bytes: Vec<u8> = match self.backend {
+            Backend::Sqlite => {
+                let conn = rusqlite::Connection::open(&self.db).unwrap();
+                conn.query_row(&query, [], |r| match r.get_ref(0)? {
+                    rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => Ok(b.to_vec()),
+                    other => panic!("a record stored as {:?}", other.data_type()),
+                })
+                .unwrap()
+            }
+            Backend::Postgres => postgres_client(&self.db).await.query_one(&query, &[]).await.unwrap().get(0),
+        };
+        (bytes.first() != Some(&b'{'), kg_history_store::packed_record::text_of_bytes(&bytes).unwrap())
+    }
 }
 
 /// The real binary with `args` (on a loopback port of its choosing), and
