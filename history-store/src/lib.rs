@@ -38,7 +38,7 @@ mod decisions_pg;
 mod decisions_sqlite;
 pub mod entity;
 pub mod entity_patch;
-pub mod packed_record;
+pub mod packed;
 mod pg_newest;
 mod pg_text;
 mod postgres;
@@ -164,7 +164,7 @@ pub struct VersionRow {
     /// migration could not rebuild exactly keep one.
     pub graph_json: Option<String>,
     /// The record as stored (see [`stored_record`]), or why its stored
-    /// bytes cannot be read (see [`packed_record`]): such a version still
+    /// bytes cannot be read (see [`packed`]): such a version still
     /// reads, and the chain's verification names it broken.
     pub audit_json: Result<String, String>,
     pub prev_hash: String,

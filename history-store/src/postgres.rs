@@ -43,7 +43,7 @@ use tokio::runtime::Handle;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 
-use crate::packed_record;
+use crate::packed::{self, Dictionary};
 
 use crate::pg_newest;
 use crate::pg_text::{dec, dec_opt, enc, enc_opt};
@@ -198,7 +198,7 @@ const MIGRATIONS: &[&str] = &[
     // and every version ends a row of the metadata.
     "CREATE INDEX IF NOT EXISTS entities_current ON entities (gid, kind, key, dup) WHERE to_version IS NULL;",
     // Audit records as bytes (issue 28): a new record is stored packed (see
-    // `crate::packed_record`), a quarter of its text; the records already
+    // `crate::packed`), a quarter of its text; the records already
     // stored keep their text, as UTF-8 bytes. Runs again harmlessly.
     "
     DO $$
@@ -526,7 +526,7 @@ fn version_row_at(r: &Row, at: usize) -> StoreResult<VersionRow> {
         run_id: dec_opt(r.get(at + 6)),
         idempotency_key: dec_opt(r.get(at + 7)),
         graph_json: r.get(at + 8),
-        audit_json: packed_record::text_of_bytes(r.get(at + 9)),
+        audit_json: packed::text_of_bytes(r.get(at + 9)).map_err(|e| format!("audit record: {e}")),
         prev_hash: r.get(at + 10),
         hash: crate::entity::hex(r.get(at + 11)),
         scheme: r.get(at + 12),
@@ -1195,7 +1195,7 @@ impl Writer for PgConn<'_, Transaction<'_>> {
                 &enc_opt(&v.run_id),
                 &enc_opt(&v.idempotency_key),
                 &v.graph_json,
-                &packed_record::stored_bytes(stored_text(v)?),
+                &packed::stored_bytes(stored_text(v)?, Dictionary::Record),
                 &v.prev_hash,
                 &stored_digest(&v.hash),
                 &v.scheme,

@@ -72,10 +72,10 @@ fn stored_bytes(hex: &str, bytes: Option<Vec<u8>>) -> rusqlite::types::Value {
     }
 }
 
-/// An audit record as stored: packed (see [`crate::packed_record`]) if
+/// An audit record as stored: packed (see [`crate::packed`]) if
 /// that is shorter, else its text.
 fn stored_audit(text: &str) -> rusqlite::types::Value {
-    match crate::packed_record::pack(text) {
+    match crate::packed::pack(text, crate::packed::Dictionary::Record) {
         Some(packed) => rusqlite::types::Value::Blob(packed),
         None => rusqlite::types::Value::Text(text.to_owned()),
     }
@@ -84,7 +84,7 @@ fn stored_audit(text: &str) -> rusqlite::types::Value {
 /// A stored audit record back as its text (see [`stored_audit`]).
 fn audit_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Result<String, String>> {
     match r.get_ref(at)? {
-        rusqlite::types::ValueRef::Blob(packed) => Ok(crate::packed_record::unpack(packed)),
+        rusqlite::types::ValueRef::Blob(packed) => Ok(crate::packed::unpack(packed).map_err(|e| format!("audit record: {e}"))),
         _ => r.get(at).map(Ok),
     }
 }
@@ -316,8 +316,33 @@ fn entity_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<EntityRow> {
         from_version: r.get(at + 3)?,
         to_version: r.get(at + 4)?,
         ord: r.get(at + 5)?,
-        body: r.get(at + 6)?,
+        body: body_at(r, at + 6)?,
     })
+}
+
+/// A patch as stored since issue 28: packed against the patch dictionary
+/// (see [`crate::packed`]) when that is shorter, else its text. Only
+/// patches are packed: a current row's body is read by SQL (the indexes of
+/// edge ends, an erasure's search), a patch only here and by
+/// [`SqliteConn::parts_containing`], which unpacks what it searches.
+fn stored_patch(patch: &str) -> rusqlite::types::Value {
+    match crate::packed::pack(patch, crate::packed::Dictionary::Patch) {
+        Some(packed) => rusqlite::types::Value::Blob(packed),
+        None => rusqlite::types::Value::Text(patch.to_owned()),
+    }
+}
+
+/// A stored body back as its text (see [`stored_patch`]). Bytes that do
+/// not unpack (damaged behind the server's back) come back as they are,
+/// read as text: no JSON reader accepts them, and verification names the
+/// version whose leaf they no longer match, as for any damaged body.
+fn body_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<String> {
+    match r.get_ref(at)? {
+        rusqlite::types::ValueRef::Blob(packed) => {
+            Ok(crate::packed::unpack(packed).unwrap_or_else(|_| String::from_utf8_lossy(packed).into_owned()))
+        }
+        _ => r.get(at),
+    }
 }
 
 const VERSION_COLUMNS: &str = "graph_id, version, saved_at, user, source, reason, run_id, idempotency_key, graph_json, audit_json, \
@@ -526,11 +551,12 @@ impl Reader for SqliteConn<'_> {
         let before: Option<(Option<i64>, String)> = self
             .0
             .prepare_cached(&format!(
-                "SELECT to_version, substr(body, 1, 12) FROM entities WHERE gid = ?1 AND kind = {} AND key = ?2 AND dup = ?3
+                "SELECT to_version, CASE typeof(body) WHEN 'blob' THEN body ELSE substr(body, 1, 12) END FROM entities
+                 WHERE gid = ?1 AND kind = {} AND key = ?2 AND dup = ?3
                  ORDER BY from_version DESC LIMIT 1 OFFSET 1",
                 kind as i64
             ))?
-            .query_row(params![gid, key, dup], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(params![gid, key, dup], |r| Ok((r.get(0)?, body_at(r, 1)?)))
             .optional()?;
         Ok(before.filter(|(to, _)| *to == Some(version)).map_or(0, |(_, head)| entity_patch::depth(&head)))
     }
@@ -717,13 +743,17 @@ impl Reader for SqliteConn<'_> {
     }
 
     fn parts_containing(&mut self, text: &str) -> StoreResult<Vec<(i64, i64, EntityRow)>> {
+        // Text is searched by SQL; a packed patch (see `stored_patch`) here,
+        // unpacked: an erasure must find the person in every byte stored.
         let mut stmt = self.0.prepare(
             "SELECT e.gid, v.scheme, e.kind, e.key, e.dup, e.from_version, e.to_version, e.ord, e.body
              FROM entities e JOIN graphs g ON g.gid = e.gid JOIN versions v ON v.graph_id = g.graph_id AND v.version = e.from_version
-             WHERE instr(e.body, ?1) > 0",
+             WHERE typeof(e.body) = 'blob' OR instr(e.body, ?1) > 0",
         )?;
-        let rows: Vec<(i64, i64, EntityRow)> =
-            stmt.query_map([text], |r| Ok((r.get(0)?, r.get(1)?, entity_at(r, 2)?)))?.collect::<rusqlite::Result<_>>()?;
+        let rows: Vec<(i64, i64, EntityRow)> = stmt
+            .query_map([text], |r| Ok((r.get(0)?, r.get(1)?, entity_at(r, 2)?)))?
+            .filter(|row| row.as_ref().map_or(true, |(_, _, row)| row.body.contains(text)))
+            .collect::<rusqlite::Result<_>>()?;
         drop(stmt);
         entity_patch::whole_parts(self, rows)
     }
@@ -802,6 +832,7 @@ impl Writer for SqliteConn<'_> {
     }
 
     fn close_entity(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64, patch: Option<&str>) -> StoreResult<bool> {
+        let patch = patch.map(stored_patch);
         let n = self.0.prepare_cached(&with_kind(END_CURRENT_ROW, kind))?.execute(params![gid, kind as i64, key, dup, version, patch])?;
         Ok(n == 1)
     }
@@ -838,7 +869,10 @@ impl Writer for SqliteConn<'_> {
             old.from_version,
             new.from_version,
             old.ord,
-            patch.unwrap_or(&old.body)
+            match patch {
+                Some(patch) => stored_patch(patch),
+                None => rusqlite::types::Value::Text(old.body.clone()),
+            }
         ])?;
         Ok(true)
     }

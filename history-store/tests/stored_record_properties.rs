@@ -2,9 +2,10 @@
 //! text (`stored_record`), whatever its times, decisions and lists: the
 //! chain hashes the whole record, so a field lost or changed on the way
 //! would break the version. And the bytes it is stored as
-//! (`packed_record`) give that text back.
+//! (`packed`) give that text back.
 
-use kg_history_store::{VersionRow, packed_record};
+use kg_history_store::VersionRow;
+use kg_history_store::packed::{self, Dictionary};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -128,8 +129,8 @@ proptest! {
         prop_assert_eq!(kg_approval::canonical::canonical_json(&back), kg_approval::canonical::canonical_json(&record));
         prop_assert!(text.len() <= record.to_string().len(), "never longer: {}", text);
         // And the bytes it is stored as give it back byte for byte.
-        let stored = packed_record::stored_bytes(&text);
+        let stored = packed::stored_bytes(&text, Dictionary::Record);
         prop_assert!(stored.len() <= text.len());
-        prop_assert_eq!(packed_record::text_of_bytes(&stored), Ok(text));
+        prop_assert_eq!(packed::text_of_bytes(&stored), Ok(text));
     }
 }

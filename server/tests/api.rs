@@ -242,12 +242,12 @@ async fn the_hash_chain_detects_edits_behind_the_servers_back(backend: Backend) 
     let (_, ok) = s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await;
     assert_eq!((ok["ok"].clone(), ok["versions"].clone()), (json!(true), json!(4)));
 
-    s.sql("UPDATE entities SET body = replace(body, 'three', 'THREE') WHERE from_version = 3").await;
+    assert!(s.replace_in_bodies("from_version = 3", "three", "THREE").await > 0);
     let (_, broken) = s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await;
     assert_eq!(broken["ok"], false);
     assert_eq!(broken["firstBroken"]["version"], 3);
 
-    s.sql("UPDATE entities SET body = replace(body, 'THREE', 'three') WHERE from_version = 3").await;
+    assert!(s.replace_in_bodies("from_version = 3", "THREE", "three").await > 0);
     assert_eq!(s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await.1["ok"], true);
     s.sql(&format!("DELETE FROM versions WHERE graph_id = '{id}' AND version = 2")).await;
     let (_, gap) = s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await;

@@ -57,6 +57,23 @@ fn files_naming_her(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// How many packed values in the SQLite database at `db` (patches and
+/// audit records, see `kg_history_store::packed`) name her once unpacked:
+/// deflated, the address is not in the file's bytes as such, yet it is there.
+fn packed_naming_her(db: &Path) -> usize {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut found = 0;
+    for query in
+        ["SELECT body FROM entities WHERE typeof(body) = 'blob'", "SELECT audit_json FROM version_rows WHERE typeof(audit_json) = 'blob'"]
+    {
+        let mut stmt = conn.prepare(query).unwrap();
+        let packed: Vec<Vec<u8>> = stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+        assert!(!packed.is_empty(), "{query}: nothing packed");
+        found += packed.iter().filter(|p| names_her(kg_history_store::packed::unpack(p).unwrap().as_bytes())).count();
+    }
+    found
+}
+
 /// A graph Ann and Bob edit in turns: stamped rows rewritten, moved and
 /// ended, so that old copies of Ann's stamps pass through free space.
 async fn edited_in_turns(http: &Client, url: &str) -> String {
@@ -138,6 +155,7 @@ async fn an_erased_person_is_in_no_byte_of_the_sqlite_files_a_bundle_an_export_o
     assert_eq!(response.status(), StatusCode::OK);
     let before = std::fs::read(&db).unwrap().len() + std::fs::read(data.join("history.sqlite-wal")).map_or(0, |w| w.len());
     assert!(!files_naming_her(&data).is_empty(), "the address is in the files before");
+    assert!(packed_naming_her(&db) > 0, "and in packed patches");
 
     let started = Instant::now();
     let erase = http.post(format!("{}/eraseUser", server.url)).header("X-API-Token", ADMIN).body(json!({"user": ERASED}).to_string());
@@ -157,6 +175,8 @@ async fn an_erased_person_is_in_no_byte_of_the_sqlite_files_a_bundle_an_export_o
         let listed: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert!(files_naming_her(dir).is_empty(), "{what}: {:?} still hold {ERASED} (files: {listed:?})", files_naming_her(dir));
     }
+    assert_eq!(packed_naming_her(&db), 0, "no packed patch or record names her");
+    assert_eq!(packed_naming_her(&out.join("bundle/database.sqlite")), 0);
     assert!(std::fs::metadata(out.join("bundle/database.sqlite")).unwrap().len() > 0);
     assert!(std::fs::read_to_string(out.join("all.csv")).unwrap().lines().count() > 100, "the export has the rows");
 }

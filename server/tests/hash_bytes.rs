@@ -201,7 +201,7 @@ async fn a_fingerprint_kept_whole_still_binds_its_key(backend: Backend) {
 }
 
 /// How many versions store their audit record packed (see
-/// `kg_history_store::packed_record`), not as text.
+/// `kg_history_store::packed`), not as text.
 async fn packed_records(backend: Backend, db: &str) -> i64 {
     let query = match backend {
         Backend::Sqlite => "SELECT COUNT(*) FROM versions WHERE typeof(audit_json) = 'blob'",

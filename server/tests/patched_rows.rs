@@ -51,8 +51,13 @@ async fn every_version_reads_back_exactly_through_the_patches(backend: Backend) 
     let s = start_on(backend, Settings::default()).await;
     let (id, texts) = six_versions(&s).await;
     // Node `a` and the metadata (its version stamp) changed in every
-    // version: their five ended rows each were kept as a patch.
-    let patched = s.count("SELECT COUNT(*) FROM entities WHERE to_version IS NOT NULL AND body LIKE '[%'").await;
+    // version: their five ended rows each were kept as a patch (on SQLite
+    // packed, see `kg_history_store::packed`, when that is shorter).
+    let patched = match backend {
+        Backend::Sqlite => "SELECT COUNT(*) FROM entities WHERE to_version IS NOT NULL AND (typeof(body) = 'blob' OR body LIKE '[%')",
+        Backend::Postgres => "SELECT COUNT(*) FROM entities WHERE to_version IS NOT NULL AND body LIKE '[%'",
+    };
+    let patched = s.count(patched).await;
     let ended = s.count("SELECT COUNT(*) FROM entities WHERE to_version IS NOT NULL").await;
     assert_eq!((patched, ended), (10, 10), "every ended row of `a` and the metadata is a patch");
     let stored: i64 = s.count("SELECT CAST(SUM(LENGTH(body)) AS BIGINT) FROM entities WHERE key = 'a' AND to_version IS NOT NULL").await;
@@ -88,7 +93,7 @@ async fn a_damaged_patch_is_named_by_verification(backend: Backend) {
     let s = start_on(backend, Settings::default()).await;
     let (id, _) = six_versions(&s).await;
     // Version 3's row of `a` (ended by version 4) loses a field of its patch.
-    let changed = s.sql("UPDATE entities SET body = replace(body, '\"three\"', '\"THREE\"') WHERE key = 'a' AND from_version = 3").await;
+    let changed = s.replace_in_bodies("key = 'a' AND from_version = 3", "\"three\"", "\"THREE\"").await;
     assert_eq!(changed, 1);
     let (_, broken) = s.get_as(AUDITOR, &format!("/verifyknowgraph?id={id}")).await;
     assert_eq!((broken["ok"].clone(), broken["firstBroken"]["version"].clone()), (json!(false), json!(3)), "{broken}");

@@ -162,7 +162,7 @@ fn changing_any_stored_cell_breaks_the_version_it_belongs_to() {
     let rows: Vec<Stored> = conn
         .prepare(
             "SELECT 'gid = ' || gid || ' AND kind = ' || kind || ' AND key = ' || quote(key) || ' AND dup = ' || dup || ' AND from_version = ' || from_version,
-                    from_version, to_version, kind, key, dup, body LIKE '[%' FROM entities",
+                    from_version, to_version, kind, key, dup, typeof(body) = 'blob' OR body LIKE '[%' FROM entities",
         )
         .unwrap()
         .query_map([], |r| {

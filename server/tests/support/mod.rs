@@ -147,8 +147,49 @@ impl Server {
         count_at(self.backend, &self.db, query).await
     }
 
+    /// Replaces `from` by `to` in the bodies of the parts' rows `where_`
+    /// names, behind the server's back, as someone with the database at
+    /// hand would: a patch SQLite keeps packed (see
+    /// `kg_history_store::packed`) is unpacked, edited and packed again.
+    /// Returns how many rows changed.
+    pub async fn replace_in_bodies(&self, where_: &str, from: &str, to: &str) -> u64 {
+        use kg_history_store::packed::{Dictionary, pack, unpack};
+        match self.backend {
+            Backend::Postgres => {
+                let statement =
+                    format!("UPDATE entities SET body = replace(body, '{from}', '{to}') WHERE {where_} AND strpos(body, '{from}') > 0");
+                self.sql(&statement).await
+            }
+            Backend::Sqlite => {
+                let conn = rusqlite::Connection::open(&self.db).unwrap();
+                let rows: Vec<(i64, rusqlite::types::Value)> = conn
+                    .prepare(&format!("SELECT rowid, body FROM entities WHERE {where_}"))
+                    .unwrap()
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                let mut changed = 0;
+                for (rowid, body) in rows {
+                    use rusqlite::types::Value;
+                    let new = match body {
+                        Value::Text(text) if text.contains(from) => Value::Text(text.replace(from, to)),
+                        Value::Blob(packed) => match unpack(&packed).unwrap() {
+                            text if text.contains(from) => Value::Blob(pack(&text.replace(from, to), Dictionary::Patch).unwrap()),
+                            _ => continue,
+                        },
+                        _ => continue,
+                    };
+                    changed +=
+                        conn.execute("UPDATE entities SET body = ?2 WHERE rowid = ?1", rusqlite::params![rowid, new]).unwrap() as u64;
+                }
+                changed
+            }
+        }
+    }
+
     /// The audit record of the version `where_` names as stored (packed
-    /// or text, see `kg_history_store::packed_record`), and its text.
+    /// or text, see `kg_history_store::packed`), and its text.
     pub async fn stored_record(&self, where_: &str) -> (bool, String) {
         let query = format!("SELECT audit_json FROM versions WHERE {where_}");
         let bytes: Vec<u8> = match self.backend {
@@ -162,7 +203,7 @@ impl Server {
             }
             Backend::Postgres => postgres_client(&self.db).await.query_one(&query, &[]).await.unwrap().get(0),
         };
-        (bytes.first() != Some(&b'{'), kg_history_store::packed_record::text_of_bytes(&bytes).unwrap())
+        (bytes.first() != Some(&b'{'), kg_history_store::packed::text_of_bytes(&bytes).unwrap())
     }
 }
 
