@@ -287,6 +287,18 @@ static CURRENT_ROWS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1 AND kind = ?2 AND key = ?3 AND to_version IS NULL")
 });
 
+/// The graph's metadata (kind 1, key `''`, dup 0), the one part every
+/// version rewrites (its `version` stamp), is left out of `entities_born`
+/// and `entities_to` (schema 13): its row at version `?2`, found by the
+/// primary key instead, as are its rows opened and ended by a version.
+static METADATA_AT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1 AND kind = 1 AND key = '' AND dup = 0
+           AND from_version = (SELECT MAX(from_version) FROM entities WHERE gid = ?1 AND kind = 1 AND key = '' AND dup = 0 AND from_version <= ?2)
+           AND (to_version IS NULL OR to_version > ?2)"
+    )
+});
+
 /// Ends a part's current row at version `?5`, its body replaced by `?6`
 /// (the way back from its successor) if given; through `entities_current`.
 const END_CURRENT_ROW: &str = "UPDATE entities SET to_version = ?5, body = coalesce(?6, body)
@@ -431,7 +443,9 @@ impl Reader for SqliteConn<'_> {
                 let mut rows = self.rows(
                     &format!(
                         "SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_born
-                         WHERE gid = ?1 AND born <= ?2 AND from_version <= ?2 AND (to_version IS NULL OR to_version > ?2)"
+                         WHERE gid = ?1 AND kind <> 1 AND born <= ?2 AND from_version <= ?2 AND (to_version IS NULL OR to_version > ?2)
+                         UNION ALL {}",
+                        METADATA_AT.as_str()
                     ),
                     params![gid, v],
                 )?;
@@ -487,16 +501,24 @@ impl Reader for SqliteConn<'_> {
         // a row found both ways.
         let opened = self.rows(
             &format!(
-                "SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_born WHERE gid = ?1 AND born = ?2 AND from_version = ?2
+                "SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_born WHERE gid = ?1 AND kind <> 1 AND born = ?2 AND from_version = ?2
                  UNION
                  SELECT {ENDED_SUCCESSOR_COLUMNS} FROM entities x INDEXED BY entities_to
                  JOIN entities e ON e.gid = x.gid AND e.kind = x.kind AND e.key = x.key AND e.dup = x.dup AND e.from_version = x.to_version
-                 WHERE x.gid = ?1 AND x.to_version = ?2"
+                 WHERE x.gid = ?1 AND x.kind <> 1 AND x.to_version = ?2
+                 UNION
+                 SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1 AND kind = 1 AND key = '' AND dup = 0 AND from_version = ?2"
             ),
             params![gid, version],
         )?;
         let closed = self.rows(
-            &format!("SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_to WHERE gid = ?1 AND to_version = ?2"),
+            &format!(
+                "SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_to WHERE gid = ?1 AND kind <> 1 AND to_version = ?2
+                 UNION ALL
+                 SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1 AND kind = 1 AND key = '' AND dup = 0 AND to_version = ?2
+                   AND from_version = (SELECT MAX(from_version) FROM entities
+                                       WHERE gid = ?1 AND kind = 1 AND key = '' AND dup = 0 AND from_version < ?2)"
+            ),
             params![gid, version],
         )?;
         Ok((entity_patch::whole_rows(self, gid, opened, false)?, entity_patch::whole_rows(self, gid, closed, false)?))
@@ -504,7 +526,11 @@ impl Reader for SqliteConn<'_> {
 
     fn rows_ended_by(&mut self, gid: i64, version: i64) -> StoreResult<Vec<EntityRow>> {
         let rows = self.rows(
-            &format!("SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_to WHERE gid = ?1 AND to_version IS NOT NULL AND to_version <= ?2"),
+            &format!(
+                "SELECT {ENTITY_COLUMNS} FROM entities INDEXED BY entities_to WHERE gid = ?1 AND kind <> 1 AND to_version IS NOT NULL AND to_version <= ?2
+                 UNION ALL
+                 SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = ?1 AND kind = 1 AND key = '' AND dup = 0 AND to_version <= ?2"
+            ),
             params![gid, version],
         )?;
         entity_patch::whole_rows(self, gid, rows, false)

@@ -12,7 +12,7 @@ use rusqlite::Transaction;
 /// Schema migrations, applied in order at start, each in the transaction
 /// that also records it in `PRAGMA user_version`.
 pub(crate) const MIGRATIONS: &[fn(&Transaction<'_>) -> rusqlite::Result<()>] =
-    &[schema_1, schema_2, schema_3, schema_4, schema_5, schema_6, schema_7, schema_8, schema_9, schema_10, schema_11];
+    &[schema_1, schema_2, schema_3, schema_4, schema_5, schema_6, schema_7, schema_8, schema_9, schema_10, schema_11, schema_12, schema_13];
 
 /// The migration that creates the `decisions` table (issue 26), which the
 /// caller's [`Upgrade::backfill_decisions`] fills from the stored versions.
@@ -275,6 +275,31 @@ fn schema_11(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         }
     }
     Ok(())
+}
+
+/// No index of versions by user (issue 28): 24 B per version, and only an
+/// erasure looked versions up by user (its check for versions of the
+/// first hash schemes, and the rename), and an erasure reads every stored
+/// part anyway (`parts_containing`). An audit or export filtered by user
+/// walks the graph's versions or all versions in order, by the primary
+/// key, with or without it. Runs again harmlessly.
+fn schema_12(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("DROP INDEX IF EXISTS versions_user;")
+}
+
+/// The graph's metadata out of the indexes of parts by version (issue
+/// 28): every version rewrites its `version` stamp, so it ended a
+/// metadata row and indexed it twice, in `entities_to` and `entities_born`:
+/// about 24 B per version. The metadata is one part (kind 1, key `''`, dup
+/// 0), so its rows are found by the primary key (see `sqlite::METADATA_AT`).
+/// Runs again harmlessly (the indexes are made anew).
+fn schema_13(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "DROP INDEX IF EXISTS entities_to;
+         CREATE INDEX entities_to ON entities (gid, to_version) WHERE to_version IS NOT NULL AND kind <> 1;
+         DROP INDEX IF EXISTS entities_born;
+         CREATE INDEX entities_born ON entities (gid, born) WHERE kind <> 1;",
+    )
 }
 
 /// The columns of a version, in the order `versions` has always had them.

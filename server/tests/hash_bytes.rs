@@ -375,7 +375,7 @@ async fn uuid_keys_are_stored_as_bytes_and_digests_only_when_needed() {
 /// not 24 characters; a database written before, with times as text, is
 /// migrated at start. Every time reads back as it was, the chain verifies,
 /// and filters by time still find the same versions, whichever side of
-/// the migration wrote them.
+/// the migration wrote them. (Schema 12 drops the index of versions by user.)
 #[tokio::test(flavor = "multi_thread")]
 async fn times_are_stored_as_bytes_and_still_filter_in_order() {
     let dir = tempfile::tempdir().unwrap();
@@ -400,11 +400,13 @@ async fn times_are_stored_as_bytes_and_still_filter_in_order() {
     // Back to text, as every build before schema 11 stored times.
     let back: String =
         saved.iter().map(|v| format!("UPDATE version_rows SET saved_at = '{}' WHERE version = {};", v.saved_at, v.version)).collect();
-    sql(Backend::Sqlite, &db, &format!("{back}PRAGMA user_version = 10")).await;
+    sql(Backend::Sqlite, &db, &format!("{back}CREATE INDEX versions_user ON version_rows (user);PRAGMA user_version = 10")).await;
     assert_eq!(count_at(Backend::Sqlite, &db, as_bytes).await, 0);
 
     let store = open(&db).await;
     assert_eq!(count_at(Backend::Sqlite, &db, as_bytes).await, 3, "migrated");
+    let by_user = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'versions_user'";
+    assert_eq!(count_at(Backend::Sqlite, &db, by_user).await, 0, "schema 12 dropped the index of versions by user");
     let (after, verified, found) = tokio::task::spawn_blocking(move || {
         let after = store.read(|db| db.all_versions(ID)).unwrap();
         let verified = store.read(|db| read::verify(db, ID)).unwrap();
