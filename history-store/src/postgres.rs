@@ -208,7 +208,29 @@ const MIGRATIONS: &[&str] = &[
             ALTER TABLE versions ALTER COLUMN audit_json TYPE BYTEA USING convert_to(audit_json, 'UTF8');
         END IF;
     END $$;",
+    // No index of versions by user, and the metadata out of the indexes of
+    // parts by version (issue 28): see `schema_12` and `schema_13` of the
+    // SQLite backend, and `METADATA_AT` here. Runs again harmlessly (the
+    // indexes are made anew).
+    "
+    DROP INDEX IF EXISTS versions_user;
+    DROP INDEX IF EXISTS entities_from;
+    CREATE INDEX entities_from ON entities (gid, from_version) WHERE kind <> 1;
+    DROP INDEX IF EXISTS entities_to;
+    CREATE INDEX entities_to ON entities (gid, to_version) WHERE to_version IS NOT NULL AND kind <> 1;",
 ];
+
+/// The graph's metadata (kind 1, key `''`, dup 0), the one part every
+/// version rewrites (its `version` stamp), is left out of `entities_from`
+/// and `entities_to` (migration 9): its row at version `$2`, found by the
+/// primary key instead, as are its rows opened and ended by a version.
+static METADATA_AT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND kind = 1 AND key = '' AND dup = 0
+           AND from_version = (SELECT MAX(from_version) FROM entities WHERE gid = $1 AND kind = 1 AND key = '' AND dup = 0 AND from_version <= $2)
+           AND (to_version IS NULL OR to_version > $2)"
+    )
+});
 
 /// The record text a version row to be written carries.
 fn stored_text(v: &VersionRow) -> StoreResult<&str> {
@@ -782,13 +804,15 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
             None => self
                 .rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND to_version IS NULL ORDER BY kind, ord"), &[&gid]),
             Some(v) => {
-                let rows = self.rows(
+                let mut rows = self.rows(
                     &format!(
-                        "SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND from_version <= $2 AND (to_version IS NULL OR to_version > $2)
-                         ORDER BY kind, ord"
+                        "SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND kind <> 1 AND from_version <= $2 AND (to_version IS NULL OR to_version > $2)
+                         UNION ALL {}",
+                        METADATA_AT.as_str()
                     ),
                     &[&gid, &v],
                 )?;
+                rows.sort_unstable_by_key(|r| (r.kind, r.ord));
                 entity_patch::whole_rows(self, gid, rows, false)
             }
         }
@@ -823,15 +847,34 @@ impl<C: GenericClient> Reader for PgConn<'_, C> {
     }
 
     fn rows_changed_by(&mut self, gid: i64, version: i64) -> StoreResult<(Vec<EntityRow>, Vec<EntityRow>)> {
-        let opened =
-            self.rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND from_version = $2"), &[&gid, &version])?;
-        let closed = self.rows(&format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND to_version = $2"), &[&gid, &version])?;
+        let opened = self.rows(
+            &format!(
+                "SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND kind <> 1 AND from_version = $2
+                 UNION ALL
+                 SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND kind = 1 AND key = '' AND dup = 0 AND from_version = $2"
+            ),
+            &[&gid, &version],
+        )?;
+        let closed = self.rows(
+            &format!(
+                "SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND kind <> 1 AND to_version = $2
+                 UNION ALL
+                 SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND kind = 1 AND key = '' AND dup = 0 AND to_version = $2
+                   AND from_version = (SELECT MAX(from_version) FROM entities
+                                       WHERE gid = $1 AND kind = 1 AND key = '' AND dup = 0 AND from_version < $2)"
+            ),
+            &[&gid, &version],
+        )?;
         Ok((entity_patch::whole_rows(self, gid, opened, false)?, entity_patch::whole_rows(self, gid, closed, false)?))
     }
 
     fn rows_ended_by(&mut self, gid: i64, version: i64) -> StoreResult<Vec<EntityRow>> {
         let rows = self.rows(
-            &format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND to_version IS NOT NULL AND to_version <= $2"),
+            &format!(
+                "SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND kind <> 1 AND to_version IS NOT NULL AND to_version <= $2
+                 UNION ALL
+                 SELECT {ENTITY_COLUMNS} FROM entities WHERE gid = $1 AND kind = 1 AND key = '' AND dup = 0 AND to_version <= $2"
+            ),
             &[&gid, &version],
         )?;
         entity_patch::whole_rows(self, gid, rows, false)
