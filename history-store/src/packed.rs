@@ -1,6 +1,6 @@
 //! Short JSON texts stored deflated against a dictionary of their usual
-//! words: a version's audit record, and the patch a row ended by a later
-//! version keeps (issue 28).
+//! words: a version's audit record, and the body a row ended by a later
+//! version keeps, usually a patch (issue 28).
 //!
 //! After [`crate::stored_record`] leaves out what a row can give back, a
 //! one-label record is still about 180 bytes of JSON, and most of them are
@@ -36,9 +36,9 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 pub enum Dictionary {
     /// The words of a version's audit record.
     Record,
-    /// The words of an ended row's patch: the fields of nodes, edges and
-    /// metadata, and the patch's own brackets.
-    Patch,
+    /// The words of an ended row's body, a patch or whole: the fields of
+    /// nodes, edges and metadata, and a patch's own brackets.
+    Part,
 }
 
 impl Dictionary {
@@ -46,17 +46,17 @@ impl Dictionary {
     fn tag_and_words(self) -> (u8, &'static [u8]) {
         match self {
             Dictionary::Record => (RECORD_1, RECORD_WORDS_1.as_bytes()),
-            Dictionary::Patch => (PATCH_1, PATCH_WORDS_1.as_bytes()),
+            Dictionary::Part => (PART_1, PART_WORDS_1.as_bytes()),
         }
     }
 
     fn of_tag(tag: u8) -> Option<Dictionary> {
-        [Dictionary::Record, Dictionary::Patch].into_iter().find(|d| d.tag_and_words().0 == tag)
+        [Dictionary::Record, Dictionary::Part].into_iter().find(|d| d.tag_and_words().0 == tag)
     }
 }
 
 const RECORD_1: u8 = 1;
-const PATCH_1: u8 = 2;
+const PART_1: u8 = 2;
 
 /// The words of a record, most usual last (deflate reaches those with the
 /// shortest distances). Never edit it: records are stored against it.
@@ -68,9 +68,9 @@ const RECORD_WORDS_1: &str = concat!(
     r#"{"approvalId":true,"proposalId":"","approvedAt":-1,"proposedAt":true,"decisionMode":"accepted","decisions":{"node//label":"accepted/default"}}"#,
 );
 
-/// The words of a patch, most usual last. Never edit it: patches are
-/// stored against it.
-const PATCH_WORDS_1: &str = concat!(
+/// The words of an ended row's body, most usual last. Never edit it:
+/// bodies are stored against it.
+const PART_WORDS_1: &str = concat!(
     r#"["color",""],["bibl",[]],["imageWidth",""],["imageHeight",""],["visible",true],["position",{"x":0,"y":0}],["path",""],"#,
     r#"["type","fulltext"],["info",""],["source",""],["target",""],["title",""],["description",""],["createdBy",""],"#,
     r#"["category",""],["createdAt",""],["updatedBy",""],["version",1],["updated",""],[1,1,["label",""],1,["updatedAt",""],1]"#,
@@ -172,8 +172,8 @@ mod tests {
             r#"[2,1,["label","Fjord"],6,["updatedAt","2026-12-07T15:36:50.189Z"],1]"#,
             r#"[5,3,["updated","2026-12-07T15:36:50.187Z"],1,["version",499]]"#,
         ] {
-            let packed = pack(patch, Dictionary::Patch).expect("packs");
-            assert_eq!(packed[0], PATCH_1);
+            let packed = pack(patch, Dictionary::Part).expect("packs");
+            assert_eq!(packed[0], PART_1);
             assert!(packed.len() * 4 < patch.len() * 3, "{} bytes for {}", packed.len(), patch.len());
             assert_eq!(unpack(&packed).unwrap(), patch);
             assert_ne!(pack(patch, Dictionary::Record), Some(packed), "each dictionary packs its own way");
@@ -184,7 +184,7 @@ mod tests {
     fn long_and_unusual_texts_come_back_too() {
         let long = format!(r#"{{"reason":"{}","decisions":{{"edge/a→b/label":"rejected/bulk"}},"n":1.0e-7}}"#, "ø ".repeat(3000));
         for text in [long.as_str(), r#"{"x":"\u0000","y":[1,2,3],"z":-0.0}"#, r#"[1,-2,["info","\"quoted\" ø"],3]"#] {
-            for dictionary in [Dictionary::Record, Dictionary::Patch] {
+            for dictionary in [Dictionary::Record, Dictionary::Part] {
                 if let Some(packed) = pack(text, dictionary) {
                     assert_eq!(unpack(&packed).unwrap(), text);
                 }
@@ -196,7 +196,7 @@ mod tests {
     #[test]
     fn a_text_that_would_not_shrink_stays_text() {
         assert_eq!(pack("{}", Dictionary::Record), None);
-        assert_eq!(pack("", Dictionary::Patch), None);
+        assert_eq!(pack("", Dictionary::Part), None);
         assert_eq!(stored_bytes("{}", Dictionary::Record), b"{}");
         assert_eq!(text_of_bytes(b"{}").unwrap(), "{}");
     }
@@ -219,7 +219,7 @@ mod tests {
         assert!(unpack(&[7, 1, 2]).unwrap_err().contains("unknown dictionary (Some(7))"));
         assert!(unpack(&packed[..packed.len() - 3]).is_err(), "cut short");
         let mut other = packed.clone();
-        other[0] = PATCH_1;
+        other[0] = PART_1;
         assert_ne!(unpack(&other).ok(), unpack(&packed).ok(), "read against the wrong dictionary");
     }
 }

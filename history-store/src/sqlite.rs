@@ -332,19 +332,20 @@ fn entity_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<EntityRow> {
     })
 }
 
-/// A patch as stored since issue 28: packed against the patch dictionary
-/// (see [`crate::packed`]) when that is shorter, else its text. Only
-/// patches are packed: a current row's body is read by SQL (the indexes of
-/// edge ends, an erasure's search), a patch only here and by
+/// An ended row's body as stored since issue 28 (its patch, or its whole
+/// body where a patch would not do): packed against the dictionary of
+/// parts (see [`crate::packed`]) when that is shorter, else its text. Only
+/// ended rows are packed: a current row's body is read by SQL (the indexes
+/// of edge ends, an erasure's search), an ended row's only here and by
 /// [`SqliteConn::parts_containing`], which unpacks what it searches.
-fn stored_patch(patch: &str) -> rusqlite::types::Value {
-    match crate::packed::pack(patch, crate::packed::Dictionary::Patch) {
+fn stored_ended(body: &str) -> rusqlite::types::Value {
+    match crate::packed::pack(body, crate::packed::Dictionary::Part) {
         Some(packed) => rusqlite::types::Value::Blob(packed),
-        None => rusqlite::types::Value::Text(patch.to_owned()),
+        None => rusqlite::types::Value::Text(body.to_owned()),
     }
 }
 
-/// A stored body back as its text (see [`stored_patch`]). Bytes that do
+/// A stored body back as its text (see [`stored_ended`]). Bytes that do
 /// not unpack (damaged behind the server's back) come back as they are,
 /// read as text: no JSON reader accepts them, and verification names the
 /// version whose leaf they no longer match, as for any damaged body.
@@ -769,7 +770,7 @@ impl Reader for SqliteConn<'_> {
     }
 
     fn parts_containing(&mut self, text: &str) -> StoreResult<Vec<(i64, i64, EntityRow)>> {
-        // Text is searched by SQL; a packed patch (see `stored_patch`) here,
+        // Text is searched by SQL; a packed body (see `stored_ended`) here,
         // unpacked: an erasure must find the person in every byte stored.
         let mut stmt = self.0.prepare(
             "SELECT e.gid, v.scheme, e.kind, e.key, e.dup, e.from_version, e.to_version, e.ord, e.body
@@ -858,7 +859,7 @@ impl Writer for SqliteConn<'_> {
     }
 
     fn close_entity(&mut self, gid: i64, kind: Kind, key: &str, dup: i64, version: i64, patch: Option<&str>) -> StoreResult<bool> {
-        let patch = patch.map(stored_patch);
+        let patch = patch.map(stored_ended);
         let n = self.0.prepare_cached(&with_kind(END_CURRENT_ROW, kind))?.execute(params![gid, kind as i64, key, dup, version, patch])?;
         Ok(n == 1)
     }
@@ -895,10 +896,7 @@ impl Writer for SqliteConn<'_> {
             old.from_version,
             new.from_version,
             old.ord,
-            match patch {
-                Some(patch) => stored_patch(patch),
-                None => rusqlite::types::Value::Text(old.body.clone()),
-            }
+            stored_ended(patch.unwrap_or(&old.body))
         ])?;
         Ok(true)
     }

@@ -175,7 +175,7 @@ impl Server {
                     let new = match body {
                         Value::Text(text) if text.contains(from) => Value::Text(text.replace(from, to)),
                         Value::Blob(packed) => match unpack(&packed).unwrap() {
-                            text if text.contains(from) => Value::Blob(pack(&text.replace(from, to), Dictionary::Patch).unwrap()),
+                            text if text.contains(from) => Value::Blob(pack(&text.replace(from, to), Dictionary::Part).unwrap()),
                             _ => continue,
                         },
                         _ => continue,
