@@ -221,6 +221,17 @@ impl VersionRow {
     pub fn stored_record(record: &serde_json::Value) -> String {
         stored_record::stored(record)
     }
+
+    /// The record text a backend writes: a row to be written always has one.
+    pub(crate) fn record_to_write(&self) -> StoreResult<&str> {
+        self.audit_json.as_deref().map_err(|e| StoreError::Failed(format!("version {} to write: {e}", self.version)))
+    }
+}
+
+/// A stored record's text from the bytes a backend keeps (see
+/// [`packed::text_of_bytes`]), or why they cannot be read.
+pub(crate) fn record_of_bytes(stored: &[u8]) -> Result<String, String> {
+    packed::text_of_bytes(stored).map_err(|e| format!("audit record: {e}"))
 }
 
 /// A graph's newest version, as `graphs` records it.

@@ -82,7 +82,7 @@ pub(crate) fn head_of(row: &Row) -> Result<(Head, VersionRow), String> {
         run_id: dec_opt(h.run_id),
         idempotency_key: dec_opt(h.idempotency_key),
         graph_json: h.graph_json,
-        audit_json: crate::packed::text_of_bytes(&crate::hash_bytes(&h.audit_json)).map_err(|e| format!("audit record: {e}")),
+        audit_json: crate::record_of_bytes(&crate::hash_bytes(&h.audit_json)),
         prev_hash: h.prev_hash,
         hash: h.hash,
         scheme: h.scheme,

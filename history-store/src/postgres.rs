@@ -232,11 +232,6 @@ static METADATA_AT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
-/// The record text a version row to be written carries.
-fn stored_text(v: &VersionRow) -> StoreResult<&str> {
-    v.audit_json.as_deref().map_err(|e| StoreError::Failed(format!("version {} to write: {e}", v.version)))
-}
-
 /// A hash as stored since migration 5: its 32 bytes (see [`digest_bytes`]).
 fn stored_digest(hex: &str) -> Vec<u8> {
     digest_bytes(hex).unwrap_or_else(|| hex.as_bytes().to_vec())
@@ -548,7 +543,7 @@ fn version_row_at(r: &Row, at: usize) -> StoreResult<VersionRow> {
         run_id: dec_opt(r.get(at + 6)),
         idempotency_key: dec_opt(r.get(at + 7)),
         graph_json: r.get(at + 8),
-        audit_json: packed::text_of_bytes(r.get(at + 9)).map_err(|e| format!("audit record: {e}")),
+        audit_json: crate::record_of_bytes(r.get(at + 9)),
         prev_hash: r.get(at + 10),
         hash: crate::entity::hex(r.get(at + 11)),
         scheme: r.get(at + 12),
@@ -1238,7 +1233,7 @@ impl Writer for PgConn<'_, Transaction<'_>> {
                 &enc_opt(&v.run_id),
                 &enc_opt(&v.idempotency_key),
                 &v.graph_json,
-                &packed::stored_bytes(stored_text(v)?, Dictionary::Record),
+                &packed::stored_bytes(v.record_to_write()?, Dictionary::Record),
                 &v.prev_hash,
                 &stored_digest(&v.hash),
                 &v.scheme,

@@ -15,6 +15,7 @@ use super::{
     Kind, Reader, Span, Stats, StatsFilter, StoreError, StoreResult, StoredEnds, Upgrade, VersionRow, Writer, compress, decompress,
     digest_bytes, hash_bytes, lower_hex_bytes,
 };
+use crate::packed::Dictionary;
 use crate::sqlite_schema::{DECISIONS_SCHEMA, MIGRATIONS};
 pub use crate::sqlite_schema::{SCHEMA_2, SCHEMA_VERSION};
 use crate::sqlite_time::{stored_time, time_at};
@@ -72,19 +73,16 @@ fn stored_bytes(hex: &str, bytes: Option<Vec<u8>>) -> rusqlite::types::Value {
     }
 }
 
-/// An audit record as stored: packed (see [`crate::packed`]) if
-/// that is shorter, else its text.
-fn stored_audit(text: &str) -> rusqlite::types::Value {
-    match crate::packed::pack(text, crate::packed::Dictionary::Record) {
-        Some(packed) => rusqlite::types::Value::Blob(packed),
-        None => rusqlite::types::Value::Text(text.to_owned()),
-    }
+/// Text as stored where it can be packed (see [`crate::packed`]): its
+/// packed bytes if they are shorter, else the text.
+fn stored_packed(text: &str, dictionary: Dictionary) -> rusqlite::types::Value {
+    stored_bytes(text, crate::packed::pack(text, dictionary))
 }
 
-/// A stored audit record back as its text (see [`stored_audit`]).
+/// A stored audit record back as its text (see [`crate::record_of_bytes`]).
 fn audit_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Result<String, String>> {
     match r.get_ref(at)? {
-        rusqlite::types::ValueRef::Blob(packed) => Ok(crate::packed::unpack(packed).map_err(|e| format!("audit record: {e}"))),
+        rusqlite::types::ValueRef::Blob(packed) => Ok(crate::record_of_bytes(packed)),
         _ => r.get(at).map(Ok),
     }
 }
@@ -339,10 +337,7 @@ fn entity_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<EntityRow> {
 /// of edge ends, an erasure's search), an ended row's only here and by
 /// [`SqliteConn::parts_containing`], which unpacks what it searches.
 fn stored_ended(body: &str) -> rusqlite::types::Value {
-    match crate::packed::pack(body, crate::packed::Dictionary::Part) {
-        Some(packed) => rusqlite::types::Value::Blob(packed),
-        None => rusqlite::types::Value::Text(body.to_owned()),
-    }
+    stored_packed(body, Dictionary::Part)
 }
 
 /// A stored body back as its text (see [`stored_ended`]). Bytes that do
@@ -955,7 +950,7 @@ impl Writer for SqliteConn<'_> {
                 v.run_id,
                 v.idempotency_key.as_deref().map(stored_key),
                 v.graph_json,
-                stored_audit(v.audit_json.as_deref().map_err(|e| StoreError::Failed(format!("version {} to write: {e}", v.version)))?),
+                stored_packed(v.record_to_write()?, Dictionary::Record),
                 v.prev_hash,
                 stored_digest(&v.hash),
                 v.scheme,
